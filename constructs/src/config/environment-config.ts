@@ -1,0 +1,379 @@
+import { z } from 'zod';
+
+/**
+ * One typed configuration per environment drives both halves of the platform: the Terraform stack and
+ * the Kubernetes chart. Environment files are written with `satisfies EnvironmentInput` (or
+ * `EnvironmentOverrides` for an environment layered over another) and validated once by
+ * `resolveEnvironment`, which applies every default and every cross-field rule.
+ */
+
+const kebab = z.string().regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, 'lower-case kebab-case (a-z, 0-9, -)');
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const CAPACITY_TYPES = ['ON_DEMAND', 'SPOT'] as const;
+
+const taintSchema = z.object({
+  key: z.string().min(1),
+  value: z.string().default('true'),
+  effect: z.enum(['NO_SCHEDULE', 'NO_EXECUTE', 'PREFER_NO_SCHEDULE']),
+});
+
+const nodeGroupSchema = z.object({
+  /** Instance types, first preferred; a SPOT group should list several so capacity can be found. */
+  instanceTypes: z.array(z.string().min(1)).min(1),
+  capacityType: z.enum(CAPACITY_TYPES).default('ON_DEMAND'),
+  minSize: nonNegativeInt,
+  maxSize: positiveInt,
+  desiredSize: nonNegativeInt,
+  diskSizeGiB: positiveInt.default(50),
+  labels: z.record(z.string(), z.string()).default({}),
+  taints: z.array(taintSchema).default([]),
+});
+
+const imageSchema = z.object({
+  repository: z.string().min(1),
+  /** An immutable tag; never `latest`. */
+  tag: z.string().min(1).optional(),
+  /** `sha256:…`; wins over `tag` when both are given. */
+  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'sha256:<64 hex digits>').optional(),
+});
+
+const resourcesSchema = z.object({
+  cpuRequestMilli: positiveInt,
+  cpuLimitMilli: positiveInt,
+  memoryRequestMiB: positiveInt,
+  memoryLimitMiB: positiveInt,
+});
+
+const llmRetrySchema = z.object({
+  /** Attempts per LLM call, the first included. */
+  maxAttempts: z.number().int().min(1).max(10).default(5),
+  baseDelayMs: positiveInt.default(500),
+  maxDelayMs: positiveInt.default(30_000),
+  /** A server's `retry-after` is honoured up to this cap. */
+  retryAfterCapMs: positiveInt.default(60_000),
+  timeoutMs: positiveInt.default(60_000),
+});
+
+export const environmentSchema = z
+  .object({
+    /** Environment name: `dev`, `prod`, or any a team adds. */
+    name: kebab,
+    /** Twelve-digit AWS account id; role ARNs on the Kubernetes side are derived from it. */
+    accountId: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
+    /** @default `ai-eval-platform-<name>` */
+    clusterName: kebab.optional(),
+    /** EKS minor version; the brief's 1.29 is past standard support. */
+    kubernetesVersion: z
+      .string()
+      .regex(/^1\.\d{2}$/, 'a Kubernetes minor version such as 1.33')
+      .default('1.33'),
+    /** True for a production environment: stricter rules apply. */
+    production: z.boolean().default(false),
+    tags: z.record(z.string(), z.string()).default({}),
+    state: z.object({
+      bucket: z.string().min(3),
+      /** @default `<name>/terraform.tfstate` */
+      key: z.string().optional(),
+      region: z.string().optional(),
+    }),
+    network: z
+      .object({
+        vpcCidr: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/16$/, 'an IPv4 /16 CIDR').default('10.0.0.0/16'),
+        azCount: z.number().int().min(2).max(3).default(3),
+        /** One NAT gateway for the whole VPC (cheap) instead of one per AZ (resilient). */
+        singleNatGateway: z.boolean().default(true),
+      })
+      .default({ vpcCidr: '10.0.0.0/16', azCount: 3, singleNatGateway: true }),
+    cluster: z
+      .object({
+        /** Whether the API server is reachable from the internet (restricted to publicAccessCidrs). */
+        publicEndpoint: z.boolean().default(true),
+        publicAccessCidrs: z.array(z.string()).default(['0.0.0.0/0']),
+        /** IAM role ARNs granted cluster-admin through EKS access entries. */
+        adminRoleArns: z.array(z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN')).default([]),
+        logRetentionDays: positiveInt.default(30),
+      })
+      .default({ publicEndpoint: true, publicAccessCidrs: ['0.0.0.0/0'], adminRoleArns: [], logRetentionDays: 30 }),
+    nodeGroups: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'snake_case'), nodeGroupSchema),
+    database: z.object({
+      instanceClass: z.string().startsWith('db.'),
+      engineVersion: z.string().default('16'),
+      allocatedStorageGiB: z.number().int().min(20),
+      maxAllocatedStorageGiB: z.number().int().min(20),
+      multiAz: z.boolean(),
+      deletionProtection: z.boolean(),
+      backupRetentionDays: z.number().int().min(0).max(35),
+      /** Take a final snapshot when the instance is destroyed. */
+      finalSnapshot: z.boolean(),
+      databaseName: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('evals'),
+    }),
+    redis: z.object({
+      nodeType: z.string().startsWith('cache.'),
+      engineVersion: z.string().default('7.1'),
+      /** Nodes in the replication group, the primary included. */
+      nodes: z.number().int().min(1).max(6),
+      snapshotRetentionDays: nonNegativeInt.default(0),
+    }),
+    clickhouse: z.object({
+      /** 1 in dev; 3 replicas (each also a ClickHouse Keeper node) in prod. */
+      replicas: z.union([z.literal(1), z.literal(3)]),
+      instanceType: z.string().min(1),
+      dataVolumeGiB: z.number().int().min(20),
+      dataVolumeIops: z.number().int().min(3000).default(3000),
+      dataVolumeThroughputMiBps: z.number().int().min(125).default(125),
+      /** ClickHouse server version installed from the official packages. */
+      version: z.string().default('25.8'),
+    }),
+    bucket: z
+      .object({
+        /** @default `ai-eval-platform-<name>-artifacts-<accountId>` */
+        name: z.string().optional(),
+        transitionToInfrequentAccessDays: z.number().int().min(30).default(30),
+        expireNoncurrentVersionsDays: positiveInt.default(90),
+        abortIncompleteUploadsDays: positiveInt.default(7),
+      })
+      .default({ transitionToInfrequentAccessDays: 30, expireNoncurrentVersionsDays: 90, abortIncompleteUploadsDays: 7 }),
+    secrets: z
+      .object({
+        /** @default `<name>/eval-platform/llm-keys` */
+        llmKeysName: z.string().optional(),
+        recoveryWindowDays: z.number().int().min(0).max(30).default(7),
+      })
+      .default({ recoveryWindowDays: 7 }),
+    backup: z.object({
+      /** An AWS Backup plan for the bucket and the ClickHouse volumes. */
+      awsBackupPlan: z.boolean(),
+      retentionDays: positiveInt.default(35),
+      /** AWS Backup cron expression (UTC). */
+      schedule: z.string().default('cron(0 3 * * ? *)'),
+    }),
+    dns: z
+      .object({
+        /** Private Route 53 zone holding stable names for the data stores. */
+        privateZone: z.string().regex(/^[a-z0-9.-]+$/).default('eval.internal'),
+      })
+      .default({ privateZone: 'eval.internal' }),
+    images: z.object({ orchestrator: imageSchema, worker: imageSchema }),
+    kubernetes: z
+      .object({
+        namespace: kebab.default('ai-eval'),
+        quota: z
+          .object({
+            cpuRequests: z.string().default('40'),
+            memoryRequests: z.string().default('80Gi'),
+            cpuLimits: z.string().default('80'),
+            memoryLimits: z.string().default('160Gi'),
+            pods: positiveInt.default(200),
+          })
+          .default({ cpuRequests: '40', memoryRequests: '80Gi', cpuLimits: '80', memoryLimits: '160Gi', pods: 200 }),
+        /** Namespace of the ingress controller, allowed to reach the orchestrator. */
+        ingressControllerNamespace: z.string().default('ingress-nginx'),
+        ingressClassName: z.string().default('nginx'),
+        externalSecretsNamespace: z.string().default('external-secrets'),
+        /** Pods' egress to the internet (LLM providers) is allowed to these CIDRs, private ranges excluded. */
+        llmEgressCidr: z.string().default('0.0.0.0/0'),
+      })
+      .default({
+        namespace: 'ai-eval',
+        quota: { cpuRequests: '40', memoryRequests: '80Gi', cpuLimits: '80', memoryLimits: '160Gi', pods: 200 },
+        ingressControllerNamespace: 'ingress-nginx',
+        ingressClassName: 'nginx',
+        externalSecretsNamespace: 'external-secrets',
+        llmEgressCidr: '0.0.0.0/0',
+      }),
+    orchestrator: z.object({
+      replicas: z.number().int().min(1),
+      port: z.number().int().min(1024).max(65535).default(8080),
+      host: z.string().min(1),
+      resources: resourcesSchema,
+    }),
+    worker: z.object({
+      minReplicas: z.number().int().min(0),
+      maxReplicas: positiveInt,
+      /** bee-queue queue the workers consume; KEDA reads `bq:<queueName>:waiting`. */
+      queueName: z.string().regex(/^[a-z][a-z0-9-]*$/).default('eval-cases'),
+      /** Waiting jobs per worker replica before KEDA adds one. */
+      jobsPerReplica: positiveInt.default(50),
+      cpuTargetPercent: z.number().int().min(10).max(100).default(70),
+      /** Jobs one worker process runs at once. */
+      concurrency: positiveInt.default(20),
+      resources: resourcesSchema,
+      llmRetry: llmRetrySchema.default({
+        maxAttempts: 5,
+        baseDelayMs: 500,
+        maxDelayMs: 30_000,
+        retryAfterCapMs: 60_000,
+        timeoutMs: 60_000,
+      }),
+    }),
+    gitops: z.object({
+      repoUrl: z.string().min(1),
+      targetRevision: z.string().default('main'),
+      /** Folder of the GitOps repository holding `<env>/` synth output. */
+      pathPrefix: z.string().default('dist'),
+      argocdNamespace: z.string().default('argocd'),
+      project: z.string().default('default'),
+    }),
+    alerting: z.object({
+      slackChannel: z.string().startsWith('#'),
+      /** Waiting jobs above which the Queue Lag alert fires (brief §5.1). */
+      queueLagThreshold: positiveInt.default(1000),
+      /** Age of the oldest waiting job that pages Slack (brief §6.4). */
+      oldestJobMinutes: positiveInt.default(5),
+      dailyLlmBudgetUsd: z.number().positive(),
+    }),
+  })
+  .superRefine((env, ctx) => {
+    const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    for (const [name, group] of Object.entries(env.nodeGroups)) {
+      const at = ['nodeGroups', name];
+      if (group.minSize > group.maxSize) {
+        fail([...at, 'minSize'], `minSize (${group.minSize}) must be <= maxSize (${group.maxSize})`);
+      }
+      if (group.desiredSize < group.minSize || group.desiredSize > group.maxSize) {
+        fail(
+          [...at, 'desiredSize'],
+          `desiredSize (${group.desiredSize}) must be within [minSize, maxSize] = [${group.minSize}, ${group.maxSize}]`,
+        );
+      }
+      if (env.production && group.capacityType === 'SPOT' && group.instanceTypes.length < 2) {
+        fail(
+          [...at, 'instanceTypes'],
+          `a SPOT group in production needs at least 2 instance types to find capacity, got ${JSON.stringify(group.instanceTypes)}`,
+        );
+      }
+    }
+    if (env.database.maxAllocatedStorageGiB < env.database.allocatedStorageGiB) {
+      fail(
+        ['database', 'maxAllocatedStorageGiB'],
+        `maxAllocatedStorageGiB (${env.database.maxAllocatedStorageGiB}) must be >= allocatedStorageGiB (${env.database.allocatedStorageGiB})`,
+      );
+    }
+    if (env.worker.minReplicas > env.worker.maxReplicas) {
+      fail(['worker', 'minReplicas'], `minReplicas (${env.worker.minReplicas}) must be <= maxReplicas (${env.worker.maxReplicas})`);
+    }
+    if (env.worker.llmRetry.baseDelayMs > env.worker.llmRetry.maxDelayMs) {
+      fail(
+        ['worker', 'llmRetry', 'baseDelayMs'],
+        `baseDelayMs (${env.worker.llmRetry.baseDelayMs}) must be <= maxDelayMs (${env.worker.llmRetry.maxDelayMs})`,
+      );
+    }
+    for (const workload of ['orchestrator', 'worker'] as const) {
+      const r = env[workload].resources;
+      if (r.cpuRequestMilli > r.cpuLimitMilli) {
+        fail(
+          [workload, 'resources', 'cpuRequestMilli'],
+          `cpuRequestMilli (${r.cpuRequestMilli}) must be <= cpuLimitMilli (${r.cpuLimitMilli})`,
+        );
+      }
+      if (r.memoryRequestMiB > r.memoryLimitMiB) {
+        fail(
+          [workload, 'resources', 'memoryRequestMiB'],
+          `memoryRequestMiB (${r.memoryRequestMiB}) must be <= memoryLimitMiB (${r.memoryLimitMiB})`,
+        );
+      }
+    }
+    for (const image of ['orchestrator', 'worker'] as const) {
+      const { tag, digest } = env.images[image];
+      if (!tag && !digest) fail(['images', image], 'needs a tag or a digest');
+      if (tag === 'latest') fail(['images', image, 'tag'], 'must be an immutable tag or digest, not "latest"');
+    }
+    if (env.production) {
+      const db = env.database;
+      if (!db.deletionProtection) fail(['database', 'deletionProtection'], 'must be true in production');
+      if (!db.multiAz) fail(['database', 'multiAz'], 'must be true in production');
+      if (!db.finalSnapshot) fail(['database', 'finalSnapshot'], 'must be true in production');
+      if (db.backupRetentionDays < 7) {
+        fail(['database', 'backupRetentionDays'], `must be >= 7 in production, got ${db.backupRetentionDays}`);
+      }
+      if (!env.backup.awsBackupPlan) fail(['backup', 'awsBackupPlan'], 'must be true in production (S3 and ClickHouse backups)');
+      if (env.clickhouse.replicas !== 3) fail(['clickhouse', 'replicas'], 'must be 3 in production (replicated with Keeper)');
+      if (env.redis.nodes < 2) fail(['redis', 'nodes'], `must be >= 2 in production for failover, got ${env.redis.nodes}`);
+    }
+  });
+
+/** What an environment file writes: defaults may be left out. */
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+/** A validated environment with every default applied and every derived name resolved. */
+export type EnvironmentConfig = z.output<typeof environmentSchema> & {
+  readonly clusterName: string;
+  readonly bucket: { readonly name: string };
+  readonly secrets: { readonly llmKeysName: string };
+  readonly state: { readonly key: string; readonly region: string };
+};
+
+type DeepPartial<T> = T extends readonly (infer _)[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+/** What an environment layered over another writes, the way values-prod.yaml overrides values.yaml. */
+export type EnvironmentOverrides = DeepPartial<EnvironmentInput>;
+
+/** Raised when an environment's configuration is invalid; lists every problem, one per line. */
+export class ConfigError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid configuration for environment "${environment}":\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * Validates an environment, applies defaults and derives names. Every problem is reported at once as
+ * `<env>: <field path>: <what was expected> (got <value>)`.
+ */
+export function resolveEnvironment(input: EnvironmentInput): EnvironmentConfig {
+  const name = typeof input?.name === 'string' ? input.name : '<unnamed>';
+  const parsed = environmentSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const field = issue.path.map(String).join('.') || '(root)';
+      return `${name}: ${field}: ${issue.message} (got ${JSON.stringify(valueAt(input, issue.path)) ?? 'nothing'})`;
+    });
+    throw new ConfigError(name, problems);
+  }
+  const env = parsed.data;
+  return {
+    ...env,
+    clusterName: env.clusterName ?? `ai-eval-platform-${env.name}`,
+    state: { ...env.state, key: env.state.key ?? `${env.name}/terraform.tfstate`, region: env.state.region ?? env.region },
+    bucket: { ...env.bucket, name: env.bucket.name ?? `ai-eval-platform-${env.name}-artifacts-${env.accountId}` },
+    secrets: { ...env.secrets, llmKeysName: env.secrets.llmKeysName ?? `${env.name}/eval-platform/llm-keys` },
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Layers `overrides` over `base` like Helm layers values files: objects merge key by key, arrays and
+ * scalars replace. Neither argument is modified.
+ */
+export function overrideEnvironment(base: EnvironmentInput, overrides: EnvironmentOverrides): EnvironmentInput {
+  return mergeDeep(base, overrides) as EnvironmentInput;
+}
+
+function mergeDeep(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) merged[key] = mergeDeep(base[key], value);
+  return merged;
+}
+
+/** The image reference a workload runs: digest when given, else tag. */
+export function imageReference(image: EnvironmentConfig['images']['orchestrator']): string {
+  return image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
+}

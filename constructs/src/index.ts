@@ -1,0 +1,5 @@
+// Configuration, shared names and go-live policy checks: no CDK engine is loaded from here.
+export * from './config/environment-config';
+export * from './config/names';
+export * from './config/service-accounts';
+export * from './policy/golive';

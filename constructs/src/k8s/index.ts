@@ -1,0 +1,11 @@
+// cdk8s constructs: `import { PlatformChart } from '@ai-eval-platform/constructs/k8s'`.
+export * from './labels';
+export * from './platform-namespace';
+export * from './platform-workload';
+export * from './orchestrator';
+export * from './worker';
+export * from './platform-external-secrets';
+export * from './migration-job';
+export * from './network-policies';
+export * from './argocd-application';
+export * from './platform-chart';

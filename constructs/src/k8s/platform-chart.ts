@@ -1,0 +1,119 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { imageReference, type EnvironmentConfig } from '../config/environment-config';
+import { platformNames } from '../config/names';
+import { SERVICE_ACCOUNTS } from '../config/service-accounts';
+import { ArgocdApplication } from './argocd-application';
+import { MigrationJob } from './migration-job';
+import { PlatformNetworkPolicies } from './network-policies';
+import { Orchestrator } from './orchestrator';
+import { PLATFORM_SECRETS, PlatformExternalSecrets } from './platform-external-secrets';
+import { PlatformNamespace } from './platform-namespace';
+import { Worker } from './worker';
+
+export interface PlatformChartProps {
+  /** A validated environment (`resolveEnvironment`). */
+  readonly env: EnvironmentConfig;
+}
+
+/**
+ * Everything the platform runs in Kubernetes for one environment, replacing the brief's Helm chart:
+ * namespace with quota and limits, External Secrets, the migration Job, orchestrator (Deployment,
+ * api-service, Ingress), autoscaled workers, and NetworkPolicies. Monitoring resources (ServiceMonitors,
+ * PrometheusRule, AlertmanagerConfig, dashboards) are added under `monitoring` by the observability work.
+ */
+export class PlatformChart extends Chart {
+  readonly env: EnvironmentConfig;
+  readonly platformNamespace: PlatformNamespace;
+  readonly orchestrator: Orchestrator;
+  readonly worker: Worker;
+
+  constructor(scope: Construct, id: string, props: PlatformChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const env = (this.env = props.env);
+    const names = platformNames(env);
+    const ns = env.kubernetes.namespace;
+
+    this.platformNamespace = new PlatformNamespace(this, 'namespace', { name: ns, ...env.kubernetes.quota });
+    new PlatformExternalSecrets(this, 'secrets', {
+      namespace: ns,
+      region: env.region,
+      operatorNamespace: env.kubernetes.externalSecretsNamespace,
+      operatorServiceAccount: SERVICE_ACCOUNTS.externalSecrets,
+      llmKeysSecret: names.llmKeysSecret,
+      connectionsSecret: names.connectionsSecret,
+      redisSecret: names.redisAuthSecret,
+      clickhouseSecret: names.clickhouseSecret,
+      postgresSecretTag: names.postgresSecretTag,
+    });
+    const dataStoreSecrets = [PLATFORM_SECRETS.connections, PLATFORM_SECRETS.postgres, PLATFORM_SECRETS.redis, PLATFORM_SECRETS.clickhouse];
+    const serviceSecrets = [...dataStoreSecrets, PLATFORM_SECRETS.llmKeys];
+
+    new MigrationJob(this, 'migrations', {
+      namespace: ns,
+      image: imageReference(env.images.orchestrator),
+      serviceAccountName: SERVICE_ACCOUNTS.migrations,
+      envFromSecrets: dataStoreSecrets,
+    });
+    this.orchestrator = new Orchestrator(this, 'orchestrator', {
+      namespace: ns,
+      image: imageReference(env.images.orchestrator),
+      replicas: env.orchestrator.replicas,
+      resources: env.orchestrator.resources,
+      port: env.orchestrator.port,
+      host: env.orchestrator.host,
+      ingressClassName: env.kubernetes.ingressClassName,
+      roleArn: names.orchestratorRoleArn,
+      envFromSecrets: serviceSecrets,
+      env: { QUEUE_NAME: env.worker.queueName, ENVIRONMENT: env.name },
+    });
+    const spot = Object.values(env.nodeGroups).find((group) => group.capacityType === 'SPOT');
+    const spotTaint = spot?.taints[0];
+    if (!spot || !spotTaint) {
+      throw new Error(`${env.name}: nodeGroups: the workers need a SPOT node group with a taint, found none`);
+    }
+    const [poolKey, poolValue] = Object.entries(spot.labels)[0] ?? [];
+    if (!poolKey) throw new Error(`${env.name}: nodeGroups: the SPOT node group needs a label the workers can select`);
+    this.worker = new Worker(this, 'worker', {
+      namespace: ns,
+      image: imageReference(env.images.worker),
+      resources: env.worker.resources,
+      minReplicas: env.worker.minReplicas,
+      maxReplicas: env.worker.maxReplicas,
+      queueName: env.worker.queueName,
+      jobsPerReplica: env.worker.jobsPerReplica,
+      cpuTargetPercent: env.worker.cpuTargetPercent,
+      concurrency: env.worker.concurrency,
+      llmRetry: env.worker.llmRetry,
+      roleArn: names.workerRoleArn,
+      envFromSecrets: serviceSecrets,
+      redisPasswordSecret: { name: PLATFORM_SECRETS.redis, key: 'REDIS_PASSWORD' },
+      spotTaint,
+      poolLabel: { key: poolKey, value: poolValue },
+    });
+    new PlatformNetworkPolicies(this, 'network-policies', {
+      namespace: ns,
+      ingressControllerNamespace: env.kubernetes.ingressControllerNamespace,
+      orchestratorPort: this.orchestrator.port,
+      vpcCidr: env.network.vpcCidr,
+      llmEgressCidr: env.kubernetes.llmEgressCidr,
+    });
+  }
+}
+
+/** The Argo CD Application that syncs one environment's folder of the GitOps repository. */
+export class GitopsChart extends Chart {
+  constructor(scope: Construct, id: string, props: PlatformChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    const env = props.env;
+    new ArgocdApplication(this, 'application', {
+      name: `ai-eval-platform-${env.name}`,
+      argocdNamespace: env.gitops.argocdNamespace,
+      project: env.gitops.project,
+      repoUrl: env.gitops.repoUrl,
+      targetRevision: env.gitops.targetRevision,
+      path: `${env.gitops.pathPrefix}/${env.name}`,
+      destinationNamespace: env.kubernetes.namespace,
+    });
+  }
+}

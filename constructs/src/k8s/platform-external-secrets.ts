@@ -1,0 +1,122 @@
+import { Construct } from 'constructs';
+import {
+  ClusterSecretStore,
+  ClusterSecretStoreSpecProviderAwsService,
+  ExternalSecret,
+  ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetCreationPolicy,
+} from '../imports/external-secrets.io';
+import { componentLabels, SYNC_WAVE } from './labels';
+
+/** Kubernetes Secrets that External Secrets Operator keeps in sync; pods read them as environment variables. */
+export const PLATFORM_SECRETS = {
+  /** OPENAI_API_KEY, ANTHROPIC_API_KEY, … (brief §3: Secret `llm-keys`). */
+  llmKeys: 'llm-keys',
+  connections: 'platform-connections',
+  postgres: 'postgres-credentials',
+  redis: 'redis-credentials',
+  clickhouse: 'clickhouse-credentials',
+} as const;
+
+export interface PlatformExternalSecretsProps {
+  readonly namespace: string;
+  readonly region: string;
+  /** Namespace and service account of External Secrets Operator (annotated with its IRSA role). */
+  readonly operatorNamespace: string;
+  readonly operatorServiceAccount: string;
+  /** Secrets Manager names. */
+  readonly llmKeysSecret: string;
+  readonly connectionsSecret: string;
+  readonly redisSecret: string;
+  readonly clickhouseSecret: string;
+  /** Tag by which the RDS-managed master secret is found (RDS copies the instance's tags onto it). */
+  readonly postgresSecretTag: { readonly key: string; readonly value: string };
+  /**
+   * How often ESO re-reads AWS (a rotated key reaches pods on their next restart).
+   * @default '1h'
+   */
+  readonly refreshInterval?: string;
+}
+
+/**
+ * A ClusterSecretStore for AWS Secrets Manager (authenticated through ESO's IRSA role, usable only from the
+ * platform namespace) and the ExternalSecrets that produce the Secrets in `PLATFORM_SECRETS`. No secret
+ * value is in the manifests: only names of secrets in AWS.
+ */
+export class PlatformExternalSecrets extends Construct {
+  static readonly STORE = 'aws-secrets-manager';
+  readonly refreshInterval: string;
+
+  constructor(scope: Construct, id: string, props: PlatformExternalSecretsProps) {
+    super(scope, id);
+    this.refreshInterval = props.refreshInterval ?? '1h';
+    const labels = componentLabels('external-secrets');
+    const annotations = { [SYNC_WAVE]: '-2' };
+    new ClusterSecretStore(this, 'store', {
+      metadata: { name: PlatformExternalSecrets.STORE, labels, annotations },
+      spec: {
+        conditions: [{ namespaces: [props.namespace] }],
+        provider: {
+          aws: {
+            service: ClusterSecretStoreSpecProviderAwsService.SECRETS_MANAGER,
+            region: props.region,
+            auth: { jwt: { serviceAccountRef: { name: props.operatorServiceAccount, namespace: props.operatorNamespace } } },
+          },
+        },
+      },
+    });
+    const common = (name: string) => ({
+      metadata: { name, namespace: props.namespace, labels, annotations },
+      refreshInterval: this.refreshInterval,
+      secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: PlatformExternalSecrets.STORE },
+      target: { name, creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER },
+    });
+    const extractAll = (id: string, name: string, key: string) => {
+      const { metadata, ...spec } = common(name);
+      new ExternalSecret(this, id, { metadata, spec: { ...spec, dataFrom: [{ extract: { key } }] } });
+    };
+    extractAll('llm-keys', PLATFORM_SECRETS.llmKeys, props.llmKeysSecret);
+    extractAll('connections', PLATFORM_SECRETS.connections, props.connectionsSecret);
+
+    const { metadata: redisMeta, ...redisSpec } = common(PLATFORM_SECRETS.redis);
+    new ExternalSecret(this, 'redis', {
+      metadata: redisMeta,
+      spec: { ...redisSpec, data: [{ secretKey: 'REDIS_PASSWORD', remoteRef: { key: props.redisSecret, property: 'password' } }] },
+    });
+    const { metadata: chMeta, ...chSpec } = common(PLATFORM_SECRETS.clickhouse);
+    new ExternalSecret(this, 'clickhouse', {
+      metadata: chMeta,
+      spec: {
+        ...chSpec,
+        data: [
+          { secretKey: 'CLICKHOUSE_USER', remoteRef: { key: props.clickhouseSecret, property: 'username' } },
+          { secretKey: 'CLICKHOUSE_PASSWORD', remoteRef: { key: props.clickhouseSecret, property: 'password' } },
+        ],
+      },
+    });
+    // RDS names its managed secret itself (rds!db-…); it is found by tag and renamed to `master`.
+    const { metadata: pgMeta, ...pgSpec } = common(PLATFORM_SECRETS.postgres);
+    new ExternalSecret(this, 'postgres', {
+      metadata: pgMeta,
+      spec: {
+        ...pgSpec,
+        target: {
+          ...pgSpec.target,
+          template: {
+            engineVersion: 'v2',
+            data: {
+              PGUSER: '{{ (.master | fromJson).username }}',
+              PGPASSWORD: '{{ (.master | fromJson).password }}',
+            },
+          },
+        },
+        dataFrom: [
+          {
+            find: { tags: { [props.postgresSecretTag.key]: props.postgresSecretTag.value } },
+            rewrite: [{ regexp: { source: '.*', target: 'master' } }],
+          },
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,336 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+/**
+ * The brief's production checklist (§6) as code. It reads what synthesis wrote — the Terraform JSON and
+ * the Kubernetes YAML — not the constructs, so it checks what would really be applied.
+ */
+
+export type CheckStatus = 'pass' | 'fail' | 'pending';
+
+export interface CheckResult {
+  readonly id: string;
+  readonly title: string;
+  readonly status: CheckStatus;
+  /** Why it failed or is pending, one finding per line, naming the file and object. */
+  readonly findings: string[];
+}
+
+export interface EnvironmentReport {
+  readonly environment: string;
+  readonly production: boolean;
+  readonly checks: CheckResult[];
+}
+
+export interface SynthesizedEnvironment {
+  readonly name: string;
+  readonly production: boolean;
+  /** `cdktf.out/stacks/<env>/cdk.tf.json` */
+  readonly terraformFile: string;
+  /** `dist/<env>` */
+  readonly manifestDir: string;
+}
+
+interface K8sObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: unknown;
+  stringData?: unknown;
+  /** Where it came from: `file#index`. */
+  source: string;
+}
+
+interface Container {
+  name?: string;
+  image?: string;
+  env?: { name: string; value?: string }[];
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+}
+
+/** Patterns of real credentials: OpenAI and Anthropic keys, AWS access key ids, private keys. */
+export const SECRET_PATTERNS: readonly { readonly name: string; readonly pattern: RegExp }[] = [
+  { name: 'Anthropic API key', pattern: /sk-ant-[A-Za-z0-9_-]{20,}/ },
+  { name: 'OpenAI API key', pattern: /sk-(?:proj-)?[A-Za-z0-9_-]{20,}/ },
+  { name: 'AWS access key id', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
+  { name: 'private key', pattern: /-----BEGIN (?:RSA |EC |OPENSSH )?PRIVATE KEY-----/ },
+];
+
+/** The LLM retry settings the worker must receive (go-live check 3). */
+export const REQUIRED_RETRY_ENV = [
+  'LLM_RETRY_MAX_ATTEMPTS',
+  'LLM_RETRY_BASE_DELAY_MS',
+  'LLM_RETRY_MAX_DELAY_MS',
+  'LLM_RETRY_AFTER_CAP_MS',
+  'LLM_TIMEOUT_MS',
+];
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'ReplicaSet']);
+
+export function loadManifests(dir: string): K8sObject[] {
+  if (!existsSync(dir)) throw new Error(`${dir}: no synthesized manifests (run the Kubernetes synth first)`);
+  const objects: K8sObject[] = [];
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const path = join(dir, file);
+    parseAllDocuments(readFileSync(path, 'utf8')).forEach((doc, i) => {
+      if (doc.errors.length > 0) throw new Error(`${path}: document ${i}: ${doc.errors[0].message}`);
+      const value = doc.toJS() as Omit<K8sObject, 'source'> | null;
+      if (value) objects.push({ ...value, source: `${path}#${i}` });
+    });
+  }
+  return objects;
+}
+
+function describe(o: K8sObject): string {
+  return `${o.kind}/${o.metadata?.name ?? '?'} (${o.source})`;
+}
+
+function podSpecOf(o: K8sObject): Record<string, unknown> | undefined {
+  if (o.kind === 'Pod') return o.spec;
+  if (o.kind === 'CronJob') {
+    const jobTemplate = o.spec?.jobTemplate as { spec?: { template?: { spec?: Record<string, unknown> } } } | undefined;
+    return jobTemplate?.spec?.template?.spec;
+  }
+  return (o.spec?.template as { spec?: Record<string, unknown> } | undefined)?.spec;
+}
+
+function containersOf(o: K8sObject): Container[] {
+  const pod = podSpecOf(o);
+  if (!pod) return [];
+  return [...((pod.initContainers as Container[]) ?? []), ...((pod.containers as Container[]) ?? [])];
+}
+
+function check(id: string, title: string, findings: string[], pendingWhenEmpty?: string[]): CheckResult {
+  if (pendingWhenEmpty) return { id, title, status: 'pending', findings: pendingWhenEmpty };
+  return { id, title, status: findings.length === 0 ? 'pass' : 'fail', findings };
+}
+
+function checkResources(objects: K8sObject[]): CheckResult {
+  const findings: string[] = [];
+  for (const o of objects.filter((x) => WORKLOAD_KINDS.has(x.kind ?? ''))) {
+    for (const c of containersOf(o)) {
+      for (const kind of ['requests', 'limits'] as const) {
+        for (const resource of ['cpu', 'memory']) {
+          if (c.resources?.[kind]?.[resource] === undefined) {
+            findings.push(`${describe(o)}: container ${c.name} has no ${resource} ${kind}`);
+          }
+        }
+      }
+    }
+  }
+  const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata?.name));
+  for (const ns of namespaces) {
+    for (const kind of ['ResourceQuota', 'LimitRange']) {
+      if (!objects.some((o) => o.kind === kind && o.metadata?.namespace === ns)) findings.push(`namespace ${ns} has no ${kind}`);
+    }
+  }
+  if (namespaces.size === 0) findings.push('no Namespace object: quotas cannot be checked');
+  return check('1', 'Resource quotas: requests and limits on every container; namespace quota', findings);
+}
+
+function scaleTargets(objects: K8sObject[]): Map<string, string[]> {
+  const owners = new Map<string, string[]>();
+  for (const o of objects) {
+    const ref = o.spec?.scaleTargetRef as { kind?: string; name?: string } | undefined;
+    if ((o.kind === 'ScaledObject' || o.kind === 'HorizontalPodAutoscaler') && ref?.name) {
+      const key = `${o.metadata?.namespace}/${ref.kind ?? 'Deployment'}/${ref.name}`;
+      owners.set(key, [...(owners.get(key) ?? []), describe(o)]);
+    }
+  }
+  return owners;
+}
+
+function workers(objects: K8sObject[]): K8sObject[] {
+  return objects.filter((o) => o.kind === 'Deployment' && o.metadata?.labels?.['app.kubernetes.io/name'] === 'worker');
+}
+
+function checkAutoscaling(objects: K8sObject[]): CheckResult {
+  const findings: string[] = [];
+  const owners = scaleTargets(objects);
+  const workerDeployments = workers(objects);
+  if (workerDeployments.length === 0) findings.push('no worker Deployment (label app.kubernetes.io/name=worker)');
+  for (const w of workerDeployments) {
+    const key = `${w.metadata?.namespace}/Deployment/${w.metadata?.name}`;
+    const scalers = owners.get(key) ?? [];
+    if (scalers.length === 0) findings.push(`${describe(w)}: no ScaledObject or HorizontalPodAutoscaler targets it`);
+    const queueTrigger = objects.some(
+      (o) =>
+        o.kind === 'ScaledObject' &&
+        (o.spec?.scaleTargetRef as { name?: string })?.name === w.metadata?.name &&
+        ((o.spec?.triggers as { type?: string; metadata?: Record<string, string> }[]) ?? []).some(
+          (t) => t.type === 'redis' && /^bq:.+:waiting$/.test(t.metadata?.listName ?? ''),
+        ),
+    );
+    if (scalers.length > 0 && !queueTrigger) findings.push(`${describe(w)}: no autoscaler trigger on the queue's waiting list`);
+  }
+  for (const [target, scalers] of owners) {
+    if (scalers.length > 1) findings.push(`${target} has ${scalers.length} autoscalers that would fight: ${scalers.join(', ')}`);
+    const [ns, , name] = target.split('/');
+    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === name && o.metadata?.namespace === ns);
+    if (deployment && deployment.spec?.replicas !== undefined) {
+      findings.push(`${describe(deployment)}: sets replicas (${deployment.spec.replicas}) although an autoscaler owns it`);
+    }
+  }
+  return check('2', 'Autoscaling: workers scale on queue depth; no fixed replicas under an autoscaler', findings);
+}
+
+function checkRetryPolicy(objects: K8sObject[]): CheckResult {
+  const findings: string[] = [];
+  const workerDeployments = workers(objects);
+  if (workerDeployments.length === 0) findings.push('no worker Deployment to carry the LLM retry policy');
+  for (const w of workerDeployments) {
+    for (const c of containersOf(w)) {
+      const env = new Map((c.env ?? []).map((e) => [e.name, e.value]));
+      for (const name of REQUIRED_RETRY_ENV) {
+        const value = Number(env.get(name));
+        if (!env.has(name)) findings.push(`${describe(w)}: container ${c.name} lacks ${name}`);
+        else if (!Number.isFinite(value) || value <= 0) findings.push(`${describe(w)}: ${name}=${env.get(name)} is not a positive number`);
+      }
+      if (Number(env.get('LLM_RETRY_MAX_ATTEMPTS')) < 2) findings.push(`${describe(w)}: LLM_RETRY_MAX_ATTEMPTS must allow at least one retry`);
+    }
+  }
+  return check('3', 'Rate limiting: backoff/retry policy configured for LLM calls', findings);
+}
+
+function checkAlerting(objects: K8sObject[]): CheckResult {
+  const rules = objects.filter((o) => o.kind === 'PrometheusRule');
+  const alertmanager = objects.filter((o) => o.kind === 'AlertmanagerConfig');
+  if (rules.length === 0 && alertmanager.length === 0) {
+    return check('4', 'Alerting: Slack notification for queue lag', [], [
+      'no PrometheusRule or AlertmanagerConfig in the output yet (monitoring resources are not built)',
+    ]);
+  }
+  const findings: string[] = [];
+  const alerts = rules.flatMap((r) =>
+    ((r.spec?.groups as { rules?: { alert?: string; expr?: string }[] }[]) ?? []).flatMap((g) => g.rules ?? []),
+  );
+  if (!alerts.some((a) => a.alert && /waiting|queue/i.test(`${a.alert} ${a.expr}`))) findings.push('no alert rule on queue lag');
+  const slack = alertmanager.some((a) =>
+    ((a.spec?.receivers as { slackConfigs?: unknown[] }[]) ?? []).some((r) => (r.slackConfigs ?? []).length > 0),
+  );
+  if (!slack) findings.push('no AlertmanagerConfig receiver with a Slack configuration');
+  return check('4', 'Alerting: Slack notification for queue lag', findings);
+}
+
+type TfResources = Record<string, Record<string, Record<string, unknown>>>;
+
+function checkBackups(tf: { resource?: TfResources }, production: boolean, file: string): CheckResult {
+  const findings: string[] = [];
+  const resources = tf.resource ?? {};
+  const dbs = Object.entries(resources.aws_db_instance ?? {});
+  if (dbs.length === 0) findings.push(`${file}: no aws_db_instance`);
+  for (const [name, db] of dbs) {
+    const days = Number(db.backup_retention_period ?? 0);
+    if (!(days >= 1)) findings.push(`${file}: aws_db_instance.${name}: automated backups off (backup_retention_period=${db.backup_retention_period})`);
+    else if (production && days < 7) findings.push(`${file}: aws_db_instance.${name}: backup_retention_period ${days} < 7 days in production`);
+  }
+  const buckets = Object.keys(resources.aws_s3_bucket ?? {});
+  const selections = Object.values(resources.aws_backup_selection ?? {});
+  const plans = Object.values(resources.aws_backup_plan ?? {});
+  for (const bucket of buckets) {
+    const covered = selections.some((s) => ((s.resources as string[]) ?? []).some((r) => r.includes(`aws_s3_bucket.${bucket}.arn`)));
+    if (!covered || plans.length === 0) findings.push(`${file}: aws_s3_bucket.${bucket}: not in an AWS Backup plan`);
+  }
+  return check('5', 'Backup: automated backups for RDS and S3', findings);
+}
+
+function checkImages(objects: K8sObject[]): CheckResult {
+  const findings: string[] = [];
+  for (const o of objects.filter((x) => WORKLOAD_KINDS.has(x.kind ?? ''))) {
+    for (const c of containersOf(o)) {
+      const image = c.image ?? '';
+      const last = image.split('/').pop() ?? '';
+      if (!image) findings.push(`${describe(o)}: container ${c.name} has no image`);
+      else if (image.endsWith(':latest') || !/[:@]/.test(last)) findings.push(`${describe(o)}: container ${c.name} runs ${image} (latest or untagged)`);
+    }
+  }
+  return check('images', 'Images: immutable tag or digest, never latest', findings);
+}
+
+/** Lines of `text` matching a secret pattern, as `file:line: <kind>` (the value itself is never printed). */
+export function findSecrets(text: string, file: string): string[] {
+  const findings: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    for (const { name, pattern } of SECRET_PATTERNS) {
+      if (pattern.test(line)) findings.push(`${file}:${i + 1}: looks like a ${name}`);
+    }
+  });
+  return findings;
+}
+
+function checkSecrets(objects: K8sObject[], files: string[]): CheckResult {
+  const findings = files.flatMap((f) => findSecrets(readFileSync(f, 'utf8'), f));
+  for (const o of objects.filter((x) => x.kind === 'Secret' && (x.data || x.stringData))) {
+    findings.push(`${describe(o)}: a Secret with a value in the output; use an ExternalSecret`);
+  }
+  return check('secrets', 'Secrets: no secret value in the synthesized output', findings);
+}
+
+/** Runs every check on one environment's synthesized files. */
+export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport {
+  if (!existsSync(env.terraformFile)) throw new Error(`${env.terraformFile}: no synthesized Terraform (run the Terraform synth first)`);
+  const objects = loadManifests(env.manifestDir);
+  const tfText = readFileSync(env.terraformFile, 'utf8');
+  let tf: { resource?: TfResources };
+  try {
+    tf = JSON.parse(tfText);
+  } catch (error) {
+    throw new Error(`${env.terraformFile}: not valid JSON: ${(error as Error).message}`);
+  }
+  const manifestFiles = readdirSync(env.manifestDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(env.manifestDir, f));
+  return {
+    environment: env.name,
+    production: env.production,
+    checks: [
+      checkResources(objects),
+      checkAutoscaling(objects),
+      checkRetryPolicy(objects),
+      checkAlerting(objects),
+      checkBackups(tf, env.production, env.terraformFile),
+      checkSecrets(objects, [env.terraformFile, ...manifestFiles]),
+      checkImages(objects),
+    ],
+  };
+}
+
+const IGNORED_DIRS = new Set(['node_modules', '.git', 'cdktf.out', 'dist', 'lib', 'coverage', '.tmp']);
+
+/** Scans a source tree (not the build output, not dependencies) for secret-looking values. */
+export function scanTreeForSecrets(root: string): string[] {
+  const findings: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir)) {
+      if (IGNORED_DIRS.has(entry) || entry.endsWith('.tgz')) continue;
+      const path = join(dir, entry);
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.size < 1024 * 1024) findings.push(...findSecrets(readFileSync(path, 'utf8'), relative(root, path)));
+    }
+  };
+  walk(root);
+  return findings;
+}
+
+/** True when a production environment has a failed check (pending is not a pass, but not a failure). */
+export function hasProductionFailure(reports: EnvironmentReport[]): boolean {
+  return reports.some((r) => r.production && r.checks.some((c) => c.status === 'fail'));
+}
+
+const MARK: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', pending: 'PENDING' };
+
+/** A table per environment, then every finding. */
+export function formatReports(reports: EnvironmentReport[]): string {
+  const lines: string[] = [];
+  for (const report of reports) {
+    lines.push(`go-live checks: ${report.environment}${report.production ? ' (production)' : ''}`);
+    const width = Math.max(...report.checks.map((c) => c.title.length));
+    for (const c of report.checks) {
+      lines.push(`  ${c.id.padEnd(8)} ${c.title.padEnd(width)}  ${MARK[c.status]}`);
+      for (const finding of c.findings) lines.push(`           - ${finding}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,96 @@
+import { Construct } from 'constructs';
+import { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group';
+import { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
+import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+
+export interface RedisQueueProps {
+  /** Replication group id and name prefix. */
+  readonly name: string;
+  readonly vpcId: string;
+  readonly subnetIds: string[];
+  /** Security group allowed to connect on 6379 (the EKS nodes). */
+  readonly clientSecurityGroupId: string;
+  /** e.g. `cache.t4g.small`. */
+  readonly nodeType: string;
+  /**
+   * Redis OSS engine version.
+   * @default '7.1'
+   */
+  readonly engineVersion?: string;
+  /**
+   * Nodes, the primary included; 2 or more turns on automatic failover and multi-AZ.
+   * @default 1
+   */
+  readonly nodes?: number;
+  /** AUTH token (a Terraform reference, never a literal). */
+  readonly authToken: string;
+  /** @default 0 */
+  readonly snapshotRetentionDays?: number;
+}
+
+/**
+ * ElastiCache Redis for the job queue: TLS in transit, AUTH, encryption at rest, and
+ * `maxmemory-policy noeviction` — a queue must fail writes when full rather than evict jobs.
+ */
+export class RedisQueue extends Construct {
+  readonly replicationGroup: ElasticacheReplicationGroup;
+  readonly parameterGroup: ElasticacheParameterGroup;
+  readonly securityGroup: SecurityGroup;
+  readonly nodes: number;
+  readonly engineVersion: string;
+
+  constructor(scope: Construct, id: string, props: RedisQueueProps) {
+    super(scope, id);
+    this.nodes = props.nodes ?? 1;
+    this.engineVersion = props.engineVersion ?? '7.1';
+    if (this.nodes < 1 || this.nodes > 6) throw new Error(`${this.node.path}: nodes (${this.nodes}) must be within [1, 6]`);
+    const failover = this.nodes > 1;
+    const name = props.name;
+
+    this.securityGroup = new SecurityGroup(this, 'sg', {
+      name: `${name}-redis`,
+      description: 'Redis clients',
+      vpcId: props.vpcId,
+      tags: { Name: `${name}-redis` },
+    });
+    new VpcSecurityGroupIngressRule(this, 'from-clients', {
+      securityGroupId: this.securityGroup.id,
+      description: 'Redis from EKS nodes',
+      referencedSecurityGroupId: props.clientSecurityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: 6379,
+      toPort: 6379,
+    });
+    const subnets = new ElasticacheSubnetGroup(this, 'subnets', { name: `${name}-redis`, subnetIds: props.subnetIds });
+    this.parameterGroup = new ElasticacheParameterGroup(this, 'parameters', {
+      name: `${name}-queue-redis${this.engineVersion.split('.')[0]}`,
+      family: `redis${this.engineVersion.split('.')[0]}`,
+      description: 'Job queue: never evict',
+      parameter: [{ name: 'maxmemory-policy', value: 'noeviction' }],
+    });
+    this.replicationGroup = new ElasticacheReplicationGroup(this, 'replication-group', {
+      replicationGroupId: `${name}-queue`,
+      description: `${name} evaluation job queue`,
+      engine: 'redis',
+      engineVersion: this.engineVersion,
+      nodeType: props.nodeType,
+      numCacheClusters: this.nodes,
+      port: 6379,
+      parameterGroupName: this.parameterGroup.name,
+      subnetGroupName: subnets.name,
+      securityGroupIds: [this.securityGroup.id],
+      transitEncryptionEnabled: true,
+      transitEncryptionMode: 'required',
+      atRestEncryptionEnabled: 'true',
+      authToken: props.authToken,
+      authTokenUpdateStrategy: 'ROTATE',
+      automaticFailoverEnabled: failover,
+      multiAzEnabled: failover,
+      snapshotRetentionLimit: props.snapshotRetentionDays ?? 0,
+      autoMinorVersionUpgrade: 'true',
+      applyImmediately: false,
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import type { EnvironmentInput } from '@ai-eval-platform/constructs';
+
+/** The base environment, as `values.yaml` is to the brief's chart; prod layers its overrides on it. */
+export const dev = {
+  name: 'dev',
+  accountId: '111111111111',
+  region: 'eu-west-1',
+  kubernetesVersion: '1.33',
+  tags: { project: 'ai-eval-platform', owner: 'platform-team' },
+  state: { bucket: 'ai-eval-platform-terraform-state' },
+  network: { vpcCidr: '10.20.0.0/16', azCount: 3, singleNatGateway: true },
+  // Exactly the brief's managed node groups (§1.2).
+  nodeGroups: {
+    general: {
+      instanceTypes: ['t3.large'],
+      capacityType: 'ON_DEMAND',
+      minSize: 1,
+      maxSize: 3,
+      desiredSize: 2,
+      labels: { 'ai-eval-platform/pool': 'general' },
+    },
+    workers_spot: {
+      // c5.xlarge first, as the brief; the alternatives give SPOT somewhere to find capacity.
+      instanceTypes: ['c5.xlarge', 'c5a.xlarge', 'c6i.xlarge'],
+      capacityType: 'SPOT',
+      minSize: 2,
+      maxSize: 10,
+      desiredSize: 2,
+      labels: { 'ai-eval-platform/pool': 'workers' },
+      taints: [{ key: 'ai-eval-platform/workers', value: 'true', effect: 'NO_SCHEDULE' }],
+    },
+  },
+  database: {
+    instanceClass: 'db.t4g.medium',
+    engineVersion: '16',
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 100,
+    multiAz: false,
+    deletionProtection: false,
+    backupRetentionDays: 3,
+    finalSnapshot: false,
+  },
+  redis: { nodeType: 'cache.t4g.small', nodes: 1 },
+  clickhouse: { replicas: 1, instanceType: 'm6i.large', dataVolumeGiB: 100 },
+  backup: { awsBackupPlan: false },
+  images: {
+    orchestrator: { repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/orchestrator', tag: '0.1.0' },
+    worker: { repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/worker', tag: '0.1.0' },
+  },
+  orchestrator: {
+    replicas: 1,
+    host: 'evals.dev.example.com',
+    resources: { cpuRequestMilli: 250, cpuLimitMilli: 1000, memoryRequestMiB: 256, memoryLimitMiB: 512 },
+  },
+  worker: {
+    minReplicas: 1,
+    maxReplicas: 10,
+    concurrency: 20,
+    resources: { cpuRequestMilli: 500, cpuLimitMilli: 2000, memoryRequestMiB: 512, memoryLimitMiB: 1024 },
+  },
+  gitops: { repoUrl: 'https://github.com/example-org/ai-eval-platform-gitops.git', targetRevision: 'main' },
+  alerting: { slackChannel: '#ai-eval-alerts-dev', dailyLlmBudgetUsd: 50 },
+} satisfies EnvironmentInput;

@@ -1,0 +1,15 @@
+import { resolveEnvironment, type EnvironmentConfig, type EnvironmentInput } from '@ai-eval-platform/constructs';
+import { dev } from './dev';
+import { prod } from './prod';
+
+/** Every environment this repository deploys. To add one, write its file and list it here. */
+export const environments: readonly EnvironmentInput[] = [dev, prod];
+
+/** Validates every environment (or the one named); fails with every problem at once. */
+export function loadEnvironments(only?: string): EnvironmentConfig[] {
+  const selected = only ? environments.filter((env) => env.name === only) : environments;
+  if (only && selected.length === 0) {
+    throw new Error(`unknown environment "${only}": expected one of ${environments.map((e) => e.name).join(', ')}`);
+  }
+  return selected.map(resolveEnvironment);
+}

@@ -1,0 +1,36 @@
+import { overrideEnvironment, type EnvironmentOverrides } from '@ai-eval-platform/constructs';
+import { dev } from './dev';
+
+/** Production overrides, layered over dev the way `values-prod.yaml` is layered over `values.yaml`. */
+export const prodOverrides = {
+  name: 'prod',
+  accountId: '222222222222',
+  production: true,
+  network: { vpcCidr: '10.30.0.0/16', singleNatGateway: false },
+  cluster: { publicEndpoint: false },
+  database: {
+    instanceClass: 'db.r6g.large',
+    allocatedStorageGiB: 100,
+    maxAllocatedStorageGiB: 1000,
+    multiAz: true,
+    deletionProtection: true,
+    backupRetentionDays: 14,
+    finalSnapshot: true,
+  },
+  redis: { nodeType: 'cache.r7g.large', nodes: 2, snapshotRetentionDays: 7 },
+  clickhouse: { replicas: 3, instanceType: 'm6i.2xlarge', dataVolumeGiB: 500, dataVolumeIops: 6000, dataVolumeThroughputMiBps: 250 },
+  backup: { awsBackupPlan: true, retentionDays: 35 },
+  images: {
+    orchestrator: { repository: '222222222222.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/orchestrator' },
+    worker: { repository: '222222222222.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/worker' },
+  },
+  orchestrator: {
+    replicas: 3,
+    host: 'evals.example.com',
+    resources: { cpuRequestMilli: 500, cpuLimitMilli: 2000, memoryRequestMiB: 512, memoryLimitMiB: 1024 },
+  },
+  worker: { minReplicas: 2, maxReplicas: 40 },
+  alerting: { slackChannel: '#ai-eval-alerts', dailyLlmBudgetUsd: 500 },
+} satisfies EnvironmentOverrides;
+
+export const prod = overrideEnvironment(dev, prodOverrides);
