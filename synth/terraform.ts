@@ -1,9 +1,11 @@
+import { mkdirSync } from 'node:fs';
 import { App } from 'cdktf';
 import { PlatformStack } from '@ai-eval-platform/constructs/terraform';
 import { loadEnvironments } from './environments';
 
 /** cdktf entry point (`cdktf synth`, `cdktf deploy <env>`): one stack per environment. */
 export function synthTerraform(outdir = 'cdktf.out'): App {
+  mkdirSync(outdir, { recursive: true });
   const app = new App({ outdir, skipValidation: false });
   for (const env of loadEnvironments()) new PlatformStack(app, env.name, { env });
   app.synth();

@@ -252,6 +252,9 @@ export const environmentSchema = z
         `maxAllocatedStorageGiB (${env.database.maxAllocatedStorageGiB}) must be >= allocatedStorageGiB (${env.database.allocatedStorageGiB})`,
       );
     }
+    if (env.worker.minReplicas < 1) {
+      fail(['worker', 'minReplicas'], `minReplicas (${env.worker.minReplicas}) must be >= 1: the CPU trigger cannot scale from zero`);
+    }
     if (env.worker.minReplicas > env.worker.maxReplicas) {
       fail(['worker', 'minReplicas'], `minReplicas (${env.worker.minReplicas}) must be <= maxReplicas (${env.worker.maxReplicas})`);
     }

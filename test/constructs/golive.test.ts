@@ -1,0 +1,134 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { checkEnvironment, formatReports, hasProductionFailure, scanTreeForSecrets, type EnvironmentReport } from '@ai-eval-platform/constructs';
+import { synthKubernetes } from '../../synth/k8s';
+import { synthTerraform } from '../../synth/terraform';
+
+type Obj = Record<string, any>; // manifests are untyped JSON
+
+const work = mkdtempSync(join(tmpdir(), 'golive-'));
+const pristine = join(work, 'pristine');
+beforeAll(() => {
+  synthTerraform(join(pristine, 'cdktf.out'));
+  synthKubernetes(join(pristine, 'dist'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+let case_ = 0;
+/** A copy of the prod output with `breakK8s` applied to every manifest object and `breakTf` to the Terraform JSON. */
+function prodReport(breakK8s: (o: Obj) => void = () => {}, breakTf: (tf: Obj) => void = () => {}): EnvironmentReport {
+  const dir = join(work, `case-${case_++}`);
+  cpSync(pristine, dir, { recursive: true });
+  const tfFile = join(dir, 'cdktf.out/stacks/prod/cdk.tf.json');
+  const tf = JSON.parse(readFileSync(tfFile, 'utf8'));
+  breakTf(tf);
+  writeFileSync(tfFile, JSON.stringify(tf));
+  const yamlFile = join(dir, 'dist/prod/platform.k8s.yaml');
+  const docs = parseAllDocuments(readFileSync(yamlFile, 'utf8')).map((d) => d.toJS() as Obj);
+  docs.forEach(breakK8s);
+  writeFileSync(yamlFile, docs.map((d) => stringify(d)).join('---\n'));
+  return checkEnvironment({ name: 'prod', production: true, terraformFile: tfFile, manifestDir: join(dir, 'dist/prod') });
+}
+const status = (report: EnvironmentReport, id: string) => report.checks.find((c) => c.id === id)!;
+const worker = (o: Obj) => o.kind === 'Deployment' && o.metadata.name === 'worker';
+
+describe('go-live checks', () => {
+  it('pass on the repository prod output, with alerting pending until monitoring exists', () => {
+    const report = prodReport();
+    expect(report.checks.map((c) => [c.id, c.status])).toEqual([
+      ['1', 'pass'], ['2', 'pass'], ['3', 'pass'], ['4', 'pending'], ['5', 'pass'], ['secrets', 'pass'], ['images', 'pass'],
+    ]);
+    expect(hasProductionFailure([report])).toBe(false);
+    expect(formatReports([report])).toMatch(/Alerting.*PENDING/);
+  });
+
+  it('1 fails when a container has no limits or the namespace no quota', () => {
+    const report = prodReport((o) => {
+      if (worker(o)) delete o.spec.template.spec.containers[0].resources.limits;
+      if (o.kind === 'ResourceQuota') o.metadata.namespace = 'elsewhere';
+    });
+    expect(status(report, '1').status).toBe('fail');
+    expect(status(report, '1').findings).toEqual(expect.arrayContaining([
+      expect.stringMatching(/Deployment\/worker .*platform\.k8s\.yaml#\d+\): container worker has no cpu limits/),
+      'namespace ai-eval has no ResourceQuota',
+    ]));
+    expect(hasProductionFailure([report])).toBe(true);
+  });
+
+  it('2 fails when the worker has a fixed replica count under KEDA, or a second autoscaler', () => {
+    const report = prodReport((o) => {
+      if (worker(o)) o.spec.replicas = 3;
+    });
+    expect(status(report, '2').findings).toEqual([expect.stringMatching(/Deployment\/worker .*sets replicas \(3\) although an autoscaler owns it/)]);
+    const noScaler = prodReport((o) => {
+      if (o.kind === 'ScaledObject') o.spec.scaleTargetRef.name = 'other';
+    });
+    expect(status(noScaler, '2').findings.join('\n')).toMatch(/Deployment\/worker .*no ScaledObject or HorizontalPodAutoscaler targets it/);
+  });
+
+  it('3 fails when the worker loses its LLM retry policy', () => {
+    const report = prodReport((o) => {
+      if (worker(o)) o.spec.template.spec.containers[0].env = o.spec.template.spec.containers[0].env.filter((e: Obj) => e.name !== 'LLM_RETRY_AFTER_CAP_MS');
+    });
+    expect(status(report, '3').status).toBe('fail');
+    expect(status(report, '3').findings).toEqual([expect.stringMatching(/container worker lacks LLM_RETRY_AFTER_CAP_MS/)]);
+  });
+
+  it('4 fails (not pending) when alert rules exist without a Slack receiver', () => {
+    const report = prodReport((o) => {
+      if (o.kind === 'Namespace') {
+        Object.assign(o, {
+          apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'r', namespace: 'ai-eval' },
+          spec: { groups: [{ name: 'g', rules: [{ alert: 'QueueLag', expr: 'bq_waiting > 1000' }] }] },
+        });
+      }
+    });
+    expect(status(report, '4')).toMatchObject({ status: 'fail', findings: ['no AlertmanagerConfig receiver with a Slack configuration'] });
+  });
+
+  it('5 fails when RDS backups are off or the bucket leaves the backup plan', () => {
+    const report = prodReport(undefined, (tf) => {
+      for (const db of Object.values<Obj>(tf.resource.aws_db_instance)) db.backup_retention_period = 0;
+      tf.resource.aws_backup_selection = {};
+    });
+    const findings = status(report, '5').findings.join('\n');
+    expect(findings).toMatch(/aws_db_instance\.postgres_instance_\w+: automated backups off \(backup_retention_period=0\)/);
+    expect(findings).toMatch(/aws_s3_bucket\.artifacts_bucket_\w+: not in an AWS Backup plan/);
+  });
+
+  it('flags a secret-looking value or a Secret with data in the output, without printing the value', () => {
+    const key = ['sk', 'proj', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4'].join('-');
+    const report = prodReport((o) => {
+      if (worker(o)) o.spec.template.spec.containers[0].env.push({ name: 'OPENAI_API_KEY', value: key });
+      if (o.kind === 'LimitRange') Object.assign(o, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak', namespace: 'ai-eval' }, data: { k: 'dg==' } });
+    });
+    const findings = status(report, 'secrets').findings;
+    expect(findings).toEqual(expect.arrayContaining([
+      expect.stringMatching(/platform\.k8s\.yaml:\d+: looks like a OpenAI API key/),
+      expect.stringMatching(/Secret\/leak .*use an ExternalSecret/),
+    ]));
+    expect(findings.join('\n')).not.toContain(key);
+  });
+
+  it('flags a latest or untagged image', () => {
+    const report = prodReport((o) => {
+      if (worker(o)) o.spec.template.spec.containers[0].image = 'example/worker:latest';
+      if (o.kind === 'Job') o.spec.template.spec.containers[0].image = 'example/migrate';
+    });
+    expect(status(report, 'images').findings).toEqual([
+      expect.stringMatching(/Job\/migrations .*runs example\/migrate \(latest or untagged\)/),
+      expect.stringMatching(/Deployment\/worker .*runs example\/worker:latest/),
+    ]);
+  });
+
+  it('scans a source tree for keys, skipping dependencies and build output', () => {
+    const tree = join(work, 'tree');
+    cpSync(join(pristine, 'dist'), join(tree, 'dist'), { recursive: true });
+    writeFileSync(join(tree, 'clean.ts'), 'export const x = 1;\n');
+    expect(scanTreeForSecrets(tree)).toEqual([]);
+    writeFileSync(join(tree, 'config.ts'), `const a = 1;\nexport const k = '${['AKIA', 'ABCDEFGHIJKLMNOP'].join('')}';\n`);
+    expect(scanTreeForSecrets(tree)).toEqual(['config.ts:2: looks like a AWS access key id']);
+  });
+});

@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Testing } from 'cdk8s';
+import { GitopsChart, PlatformChart } from '@ai-eval-platform/constructs/k8s';
+import { environment } from '../support/environments';
+
+type Obj = Record<string, any>; // manifests are untyped JSON
+
+function objects(name: 'dev' | 'prod'): Obj[] {
+  const env = environment(name);
+  return [...Testing.synth(new PlatformChart(Testing.app(), 'platform', { env })), ...Testing.synth(new GitopsChart(Testing.app(), 'gitops', { env }))];
+}
+const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name)!;
+const containers = (o: Obj): Obj[] => o.spec.template.spec.containers;
+
+function validate(objs: Obj[]): { validated: string[]; errors: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'k8s-validate-'));
+  try {
+    const file = join(dir, 'objects.yaml');
+    writeFileSync(file, objs.map((o) => JSON.stringify(o)).join('\n---\n'));
+    const out = execFileSync(process.execPath, [join(__dirname, '../support/validate-manifests.mjs'), file], { encoding: 'utf8' });
+    return JSON.parse(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.each(['dev', 'prod'] as const)('Kubernetes manifests (%s)', (name) => {
+  const objs = objects(name);
+  const env = environment(name);
+
+  it('validates every object against the Kubernetes and upstream CRD schemas', () => {
+    const { validated, errors } = validate(objs);
+    expect(errors).toEqual([]);
+    expect(validated).toHaveLength(objs.length);
+    expect(validated).toEqual(expect.arrayContaining([
+      'keda.sh/v1alpha1/ScaledObject/worker',
+      'external-secrets.io/v1/ExternalSecret/llm-keys',
+      'external-secrets.io/v1/ClusterSecretStore/aws-secrets-manager',
+      `argoproj.io/v1alpha1/Application/ai-eval-platform-${name}`,
+    ]));
+  });
+
+  it('gives every container requests and limits, and the namespace a quota and limit range', () => {
+    const workloads = objs.filter((o) => ['Deployment', 'Job'].includes(o.kind));
+    expect(workloads.map((o) => o.metadata.name).sort()).toEqual(['migrations', 'orchestrator', 'worker']);
+    for (const w of workloads) {
+      for (const c of containers(w)) {
+        expect(Object.keys(c.resources.requests).sort()).toEqual(['cpu', 'memory']);
+        expect(Object.keys(c.resources.limits).sort()).toEqual(['cpu', 'memory']);
+        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true });
+      }
+    }
+    expect(find(objs, 'ResourceQuota', 'platform-quota').metadata.namespace).toBe('ai-eval');
+    expect(find(objs, 'LimitRange', 'platform-limits')).toBeDefined();
+  });
+
+  it('lets KEDA alone own the worker replica count, on the bee-queue waiting list with CPU second', () => {
+    const worker = find(objs, 'Deployment', 'worker');
+    expect(worker.spec.replicas).toBeUndefined();
+    expect(objs.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toHaveLength(0);
+    const scaled = find(objs, 'ScaledObject', 'worker');
+    expect(scaled.spec.scaleTargetRef.name).toBe('worker');
+    expect(scaled.spec.minReplicaCount).toBe(env.worker.minReplicas);
+    expect(scaled.spec.maxReplicaCount).toBe(env.worker.maxReplicas);
+    expect(scaled.spec.triggers.map((t: Obj) => t.type)).toEqual(['redis', 'cpu']);
+    expect(scaled.spec.triggers[0].metadata.listName).toBe('bq:eval-cases:waiting');
+    expect(find(objs, 'Deployment', 'orchestrator').spec.replicas).toBe(env.orchestrator.replicas);
+  });
+
+  it('puts workers on the SPOT pool, tolerating its taint, with the LLM retry policy', () => {
+    const spec = find(objs, 'Deployment', 'worker').spec.template.spec;
+    expect(spec.tolerations).toEqual([{ key: 'ai-eval-platform/workers', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(spec.nodeSelector).toEqual({ 'ai-eval-platform/pool': 'workers' });
+    const env = Object.fromEntries(spec.containers[0].env.map((e: Obj) => [e.name, e.value]));
+    expect(env).toMatchObject({ LLM_RETRY_MAX_ATTEMPTS: '5', LLM_RETRY_AFTER_CAP_MS: '60000', QUEUE_NAME: 'eval-cases' });
+    expect(find(objs, 'Deployment', 'orchestrator').spec.template.spec.tolerations).toBeUndefined();
+  });
+
+  it('syncs llm-keys from Secrets Manager and exposes it as environment variables, with no secret value', () => {
+    const llm = find(objs, 'ExternalSecret', 'llm-keys');
+    expect(llm.spec.dataFrom).toEqual([{ extract: { key: `${name}/eval-platform/llm-keys` } }]);
+    expect(llm.spec.target.name).toBe('llm-keys');
+    for (const workload of ['orchestrator', 'worker']) {
+      expect(containers(find(objs, 'Deployment', workload))[0].envFrom).toContainEqual({ secretRef: { name: 'llm-keys' } });
+    }
+    expect(objs.filter((o) => o.kind === 'Secret')).toHaveLength(0);
+    expect(find(objs, 'ServiceAccount', 'worker').metadata.annotations['eks.amazonaws.com/role-arn'])
+      .toBe(`arn:aws:iam::${env.accountId}:role/ai-eval-platform-${name}-worker`);
+  });
+
+  it('migrates before the orchestrator serves, and Argo CD syncs the environment folder automatically', () => {
+    const job = find(objs, 'Job', 'migrations');
+    expect(job.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'Sync', 'argocd.argoproj.io/sync-wave': '-1' });
+    expect(find(objs, 'ExternalSecret', 'postgres-credentials').metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-2');
+    const app = find(objs, 'Application', `ai-eval-platform-${name}`);
+    expect(app.spec.source).toMatchObject({ path: `dist/${name}`, directory: { include: 'platform.k8s.yaml' } });
+    expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true, allowEmpty: false });
+  });
+
+  it('denies all traffic by default and opens only the brief flows', () => {
+    const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+    expect(find(objs, 'NetworkPolicy', 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    const fromIngress = find(objs, 'NetworkPolicy', 'orchestrator-from-ingress').spec.ingress[0];
+    expect(fromIngress.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('ingress-nginx');
+    const workerEgress = find(objs, 'NetworkPolicy', 'worker-egress').spec.egress;
+    expect(workerEgress[1]).toMatchObject({ ports: [{ protocol: 'TCP', port: 443 }] });
+    expect(policies.some((p) => p.metadata.name.startsWith('worker') && p.spec.ingress)).toBe(false);
+  });
+});
+
+describe('schema validation catches a broken object', () => {
+  it('reports a Deployment whose replicas is not a number', () => {
+    const broken = structuredClone(find(objects('dev'), 'Deployment', 'orchestrator'));
+    broken.spec.replicas = 'two';
+    const { errors } = validate([broken]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Deployment\/orchestrator.*replicas/s);
+  });
+});
+
+describe('construct errors', () => {
+  it('refuses a worker that could scale to zero with a CPU trigger', () => {
+    const env = { ...environment('dev'), worker: { ...environment('dev').worker, minReplicas: 0 } };
+    expect(() => new PlatformChart(new App(), 'platform', { env })).toThrow('worker: minReplicas (0) must be >= 1');
+  });
+});
