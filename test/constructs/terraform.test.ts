@@ -10,7 +10,7 @@ function synth(name: 'dev' | 'prod') {
   const app = Testing.app();
   const stack = new PlatformStack(app, name, { env: environment(name) });
   const text = Testing.synth(stack);
-  const json = JSON.parse(text) as { resource: Resources; terraform: any; output: Record<string, unknown> };
+  const json = JSON.parse(text) as { resource: Resources; data: Resources; terraform: any; output: Record<string, unknown> };
   const all = (type: string) => Object.values(json.resource[type] ?? {});
   const one = (type: string, where: (r: any) => boolean = () => true) => {
     const found = all(type).filter(where);
