@@ -10,6 +10,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { clientSecurityGroup } from './client-security-group';
 import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
@@ -72,25 +73,16 @@ export class ClickhouseCluster extends Construct {
     this.version = props.version ?? '25.8';
     const name = `${props.name}-clickhouse`;
 
-    this.securityGroup = new SecurityGroup(this, 'sg', {
+    this.securityGroup = clientSecurityGroup(this, 'sg', {
       name,
       description: 'ClickHouse nodes',
       vpcId: props.vpcId,
-      tags: { Name: name },
+      clientSecurityGroupId: props.clientSecurityGroupId,
+      ports: [
+        [8123, 'ClickHouse HTTP'],
+        [9000, 'ClickHouse native'],
+      ],
     });
-    for (const [port, what] of [
-      [8123, 'HTTP'],
-      [9000, 'native'],
-    ] as const) {
-      new VpcSecurityGroupIngressRule(this, `clients-${port}`, {
-        securityGroupId: this.securityGroup.id,
-        description: `ClickHouse ${what} from EKS nodes`,
-        referencedSecurityGroupId: props.clientSecurityGroupId,
-        ipProtocol: 'tcp',
-        fromPort: port,
-        toPort: port,
-      });
-    }
     for (const [port, what] of [
       [9000, 'native between replicas'],
       [9009, 'interserver replication'],

@@ -10,3 +10,4 @@ export * from './artifact-bucket';
 export * from './platform-secrets';
 export * from './backup-plan';
 export * from './platform-stack';
+export * from './client-security-group';

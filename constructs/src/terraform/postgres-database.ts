@@ -3,7 +3,7 @@ import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
 import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { clientSecurityGroup } from './client-security-group';
 
 export interface PostgresDatabaseProps {
   /** DB instance identifier and name prefix. */
@@ -65,19 +65,12 @@ export class PostgresDatabase extends Construct {
     this.engineVersion = props.engineVersion ?? '16';
     const name = props.identifier;
 
-    this.securityGroup = new SecurityGroup(this, 'sg', {
+    this.securityGroup = clientSecurityGroup(this, 'sg', {
       name: `${name}-postgres`,
       description: 'PostgreSQL clients',
       vpcId: props.vpcId,
-      tags: { Name: `${name}-postgres` },
-    });
-    new VpcSecurityGroupIngressRule(this, 'from-clients', {
-      securityGroupId: this.securityGroup.id,
-      description: 'PostgreSQL from EKS nodes',
-      referencedSecurityGroupId: props.clientSecurityGroupId,
-      ipProtocol: 'tcp',
-      fromPort: 5432,
-      toPort: 5432,
+      clientSecurityGroupId: props.clientSecurityGroupId,
+      ports: [[5432, 'PostgreSQL']],
     });
     const subnets = new DbSubnetGroup(this, 'subnets', { name: `${name}-postgres`, subnetIds: props.subnetIds });
     const parameters = new DbParameterGroup(this, 'parameters', {

@@ -3,7 +3,7 @@ import { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-p
 import { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { clientSecurityGroup } from './client-security-group';
 
 export interface RedisQueueProps {
   /** Replication group id and name prefix. */
@@ -49,19 +49,12 @@ export class RedisQueue extends Construct {
     const failover = this.nodes > 1;
     const name = props.name;
 
-    this.securityGroup = new SecurityGroup(this, 'sg', {
+    this.securityGroup = clientSecurityGroup(this, 'sg', {
       name: `${name}-redis`,
       description: 'Redis clients',
       vpcId: props.vpcId,
-      tags: { Name: `${name}-redis` },
-    });
-    new VpcSecurityGroupIngressRule(this, 'from-clients', {
-      securityGroupId: this.securityGroup.id,
-      description: 'Redis from EKS nodes',
-      referencedSecurityGroupId: props.clientSecurityGroupId,
-      ipProtocol: 'tcp',
-      fromPort: 6379,
-      toPort: 6379,
+      clientSecurityGroupId: props.clientSecurityGroupId,
+      ports: [[6379, 'Redis']],
     });
     const subnets = new ElasticacheSubnetGroup(this, 'subnets', { name: `${name}-redis`, subnetIds: props.subnetIds });
     this.parameterGroup = new ElasticacheParameterGroup(this, 'parameters', {
