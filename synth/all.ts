@@ -1,13 +1,15 @@
 import { synthKubernetes } from './k8s';
 import { runGoLive } from './golive';
+import { loadEnvironments } from './environments';
 import { synthTerraform } from './terraform';
 
 /** `npm run synth`: Terraform and Kubernetes for every environment, then the go-live checks. */
 export function synthAll(): boolean {
   const started = Date.now();
-  const app = synthTerraform();
-  synthKubernetes();
-  const { ok, text } = runGoLive();
+  const envs = loadEnvironments();
+  const app = synthTerraform(undefined, envs);
+  synthKubernetes(undefined, envs);
+  const { ok, text } = runGoLive(envs);
   process.stdout.write(text);
   const stacks = app.node.children.map((c) => c.node.id);
   process.stdout.write(

@@ -1,9 +1,21 @@
-import { checkEnvironment, formatReports, hasProductionFailure, scanTreeForSecrets, type EnvironmentReport } from '@ai-eval-platform/constructs';
+import {
+  checkEnvironment,
+  formatReports,
+  hasProductionFailure,
+  scanTreeForSecrets,
+  type EnvironmentConfig,
+  type EnvironmentReport,
+} from '@ai-eval-platform/constructs';
 import { loadEnvironments } from './environments';
 
 /** `npm run golive`: the brief's go-live checklist over every environment's synthesized files. */
-export function runGoLive(root = '.', terraformDir = 'cdktf.out', manifestDir = 'dist'): { reports: EnvironmentReport[]; ok: boolean; text: string } {
-  const reports = loadEnvironments().map((env) =>
+export function runGoLive(
+  envs: EnvironmentConfig[] = loadEnvironments(),
+  root = '.',
+  terraformDir = 'cdktf.out',
+  manifestDir = 'dist',
+): { reports: EnvironmentReport[]; ok: boolean; text: string } {
+  const reports = envs.map((env) =>
     checkEnvironment({
       name: env.name,
       production: env.production,

@@ -3,7 +3,9 @@ import {
   ClusterSecretStore,
   ClusterSecretStoreSpecProviderAwsService,
   ExternalSecret,
+  ExternalSecretSpec,
   ExternalSecretSpecSecretStoreRefKind,
+  ExternalSecretSpecTargetTemplate,
   ExternalSecretSpecTargetCreationPolicy,
 } from '../imports/external-secrets.io';
 import { componentLabels, SYNC_WAVE } from './labels';
@@ -65,57 +67,47 @@ export class PlatformExternalSecrets extends Construct {
         },
       },
     });
-    const common = (name: string) => ({
-      metadata: { name, namespace: props.namespace, labels, annotations },
-      refreshInterval: this.refreshInterval,
-      secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: PlatformExternalSecrets.STORE },
-      target: { name, creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER },
-    });
-    const extractAll = (id: string, name: string, key: string) => {
-      const { metadata, ...spec } = common(name);
-      new ExternalSecret(this, id, { metadata, spec: { ...spec, dataFrom: [{ extract: { key } }] } });
-    };
-    extractAll('llm-keys', PLATFORM_SECRETS.llmKeys, props.llmKeysSecret);
-    extractAll('connections', PLATFORM_SECRETS.connections, props.connectionsSecret);
+    /** One ExternalSecret in the platform namespace, producing the Secret of the same name. */
+    const externalSecret = (
+      id: string,
+      name: string,
+      spec: Pick<ExternalSecretSpec, 'data' | 'dataFrom'> & { template?: ExternalSecretSpecTargetTemplate },
+    ) =>
+      new ExternalSecret(this, id, {
+        metadata: { name, namespace: props.namespace, labels, annotations },
+        spec: {
+          refreshInterval: this.refreshInterval,
+          secretStoreRef: { kind: ExternalSecretSpecSecretStoreRefKind.CLUSTER_SECRET_STORE, name: PlatformExternalSecrets.STORE },
+          target: { name, creationPolicy: ExternalSecretSpecTargetCreationPolicy.OWNER, template: spec.template },
+          data: spec.data,
+          dataFrom: spec.dataFrom,
+        },
+      });
+    const property = (secretKey: string, key: string, name: string) => ({ secretKey, remoteRef: { key, property: name } });
 
-    const { metadata: redisMeta, ...redisSpec } = common(PLATFORM_SECRETS.redis);
-    new ExternalSecret(this, 'redis', {
-      metadata: redisMeta,
-      spec: { ...redisSpec, data: [{ secretKey: 'REDIS_PASSWORD', remoteRef: { key: props.redisSecret, property: 'password' } }] },
-    });
-    const { metadata: chMeta, ...chSpec } = common(PLATFORM_SECRETS.clickhouse);
-    new ExternalSecret(this, 'clickhouse', {
-      metadata: chMeta,
-      spec: {
-        ...chSpec,
-        data: [
-          { secretKey: 'CLICKHOUSE_USER', remoteRef: { key: props.clickhouseSecret, property: 'username' } },
-          { secretKey: 'CLICKHOUSE_PASSWORD', remoteRef: { key: props.clickhouseSecret, property: 'password' } },
-        ],
-      },
+    externalSecret('llm-keys', PLATFORM_SECRETS.llmKeys, { dataFrom: [{ extract: { key: props.llmKeysSecret } }] });
+    externalSecret('connections', PLATFORM_SECRETS.connections, { dataFrom: [{ extract: { key: props.connectionsSecret } }] });
+    externalSecret('redis', PLATFORM_SECRETS.redis, { data: [property('REDIS_PASSWORD', props.redisSecret, 'password')] });
+    externalSecret('clickhouse', PLATFORM_SECRETS.clickhouse, {
+      data: [
+        property('CLICKHOUSE_USER', props.clickhouseSecret, 'username'),
+        property('CLICKHOUSE_PASSWORD', props.clickhouseSecret, 'password'),
+      ],
     });
     // RDS names its managed secret itself (rds!db-…); it is found by tag and renamed to `master`.
-    const { metadata: pgMeta, ...pgSpec } = common(PLATFORM_SECRETS.postgres);
-    new ExternalSecret(this, 'postgres', {
-      metadata: pgMeta,
-      spec: {
-        ...pgSpec,
-        target: {
-          ...pgSpec.target,
-          template: {
-            engineVersion: 'v2',
-            data: {
-              PGUSER: '{{ (.master | fromJson).username }}',
-              PGPASSWORD: '{{ (.master | fromJson).password }}',
-            },
-          },
+    externalSecret('postgres', PLATFORM_SECRETS.postgres, {
+      dataFrom: [
+        {
+          find: { tags: { [props.postgresSecretTag.key]: props.postgresSecretTag.value } },
+          rewrite: [{ regexp: { source: '.*', target: 'master' } }],
         },
-        dataFrom: [
-          {
-            find: { tags: { [props.postgresSecretTag.key]: props.postgresSecretTag.value } },
-            rewrite: [{ regexp: { source: '.*', target: 'master' } }],
-          },
-        ],
+      ],
+      template: {
+        engineVersion: 'v2',
+        data: {
+          PGUSER: '{{ (.master | fromJson).username }}',
+          PGPASSWORD: '{{ (.master | fromJson).password }}',
+        },
       },
     });
   }

@@ -69,12 +69,24 @@ export const REQUIRED_RETRY_ENV = [
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'ReplicaSet']);
 
-export function loadManifests(dir: string): K8sObject[] {
+interface SourceFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** The YAML files of a synth output folder, read once. */
+export function readManifestFiles(dir: string): SourceFile[] {
   if (!existsSync(dir)) throw new Error(`${dir}: no synthesized manifests (run the Kubernetes synth first)`);
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => ({ path: join(dir, f), text: readFileSync(join(dir, f), 'utf8') }));
+}
+
+export function loadManifests(files: SourceFile[]): K8sObject[] {
   const objects: K8sObject[] = [];
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    const path = join(dir, file);
-    parseAllDocuments(readFileSync(path, 'utf8')).forEach((doc, i) => {
+  for (const { path, text } of files) {
+    parseAllDocuments(text).forEach((doc, i) => {
       if (doc.errors.length > 0) throw new Error(`${path}: document ${i}: ${doc.errors[0].message}`);
       const value = doc.toJS() as Omit<K8sObject, 'source'> | null;
       if (value) objects.push({ ...value, source: `${path}#${i}` });
@@ -260,8 +272,8 @@ export function findSecrets(text: string, file: string): string[] {
   return findings;
 }
 
-function checkSecrets(objects: K8sObject[], files: string[]): CheckResult {
-  const findings = files.flatMap((f) => findSecrets(readFileSync(f, 'utf8'), f));
+function checkSecrets(objects: K8sObject[], files: SourceFile[]): CheckResult {
+  const findings = files.flatMap((f) => findSecrets(f.text, f.path));
   for (const o of objects.filter((x) => x.kind === 'Secret' && (x.data || x.stringData))) {
     findings.push(`${describe(o)}: a Secret with a value in the output; use an ExternalSecret`);
   }
@@ -271,7 +283,8 @@ function checkSecrets(objects: K8sObject[], files: string[]): CheckResult {
 /** Runs every check on one environment's synthesized files. */
 export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport {
   if (!existsSync(env.terraformFile)) throw new Error(`${env.terraformFile}: no synthesized Terraform (run the Terraform synth first)`);
-  const objects = loadManifests(env.manifestDir);
+  const manifestFiles = readManifestFiles(env.manifestDir);
+  const objects = loadManifests(manifestFiles);
   const tfText = readFileSync(env.terraformFile, 'utf8');
   let tf: { resource?: TfResources };
   try {
@@ -279,7 +292,6 @@ export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport
   } catch (error) {
     throw new Error(`${env.terraformFile}: not valid JSON: ${(error as Error).message}`);
   }
-  const manifestFiles = readdirSync(env.manifestDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(env.manifestDir, f));
   return {
     environment: env.name,
     production: env.production,
@@ -289,7 +301,7 @@ export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport
       checkRetryPolicy(objects),
       checkAlerting(objects),
       checkBackups(tf, env.production, env.terraformFile),
-      checkSecrets(objects, [env.terraformFile, ...manifestFiles]),
+      checkSecrets(objects, [{ path: env.terraformFile, text: tfText }, ...manifestFiles]),
       checkImages(objects),
     ],
   };
