@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+'use strict';
+// Installs the command-line tools the tests drive for real (jq, as the brief's CI gate uses it) when they are
+// missing, from Debian's packages. Runs before `npm test`.
+const { execFileSync, spawnSync } = require('node:child_process');
+
+const TOOLS = [{ command: 'jq', debianPackage: 'jq' }];
+
+const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+
+const missing = TOOLS.filter((tool) => !has(tool.command));
+if (missing.length === 0) process.exit(0);
+const packages = missing.map((tool) => tool.debianPackage);
+if (!has('apt-get')) {
+  console.error(`Missing test tools: ${packages.join(', ')}. Install them with your package manager.`);
+  process.exit(1);
+}
+const sudo = process.getuid && process.getuid() === 0 ? [] : ['sudo'];
+console.error(`Installing test tools from Debian packages: ${packages.join(', ')}`);
+const run = (args) => execFileSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), { stdio: 'inherit' });
+try {
+  run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages]);
+} catch {
+  run(['apt-get', 'update']);
+  run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages]);
+}
+for (const tool of missing) {
+  if (!has(tool.command)) {
+    console.error(`${tool.command} is still missing after installing ${tool.debianPackage}`);
+    process.exit(1);
+  }
+}

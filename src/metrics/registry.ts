@@ -1,0 +1,34 @@
+import { taskCompletion, toolCorrectness } from './agent';
+import { contains, cost, exactMatch, icontains, jsonSchema, jsonValid, latencyMs, levenshtein, regex } from './deterministic';
+import { gEval } from './g-eval';
+import { answerRelevancy, contextualPrecision, contextualRecall, faithfulness, hallucination } from './rag';
+import type { MetricDefinition } from './types';
+
+/** Every metric the engine knows, by name. */
+export const METRICS: ReadonlyMap<string, MetricDefinition> = new Map(
+  (
+    [
+      faithfulness,
+      answerRelevancy,
+      contextualPrecision,
+      contextualRecall,
+      hallucination,
+      gEval,
+      toolCorrectness,
+      taskCompletion,
+      exactMatch,
+      contains,
+      icontains,
+      regex,
+      jsonValid,
+      jsonSchema,
+      levenshtein,
+      latencyMs,
+      cost,
+    ] as MetricDefinition<never>[]
+  ).map((metric) => [metric.name, metric as unknown as MetricDefinition]),
+);
+
+export function metricNames(): string[] {
+  return [...METRICS.keys()];
+}

@@ -1,0 +1,65 @@
+import type { z } from 'zod';
+import type { ToolCallSpec } from '../suite/schema';
+import type { Judge } from './judge';
+
+/** A case as metrics see it: the suite's fields plus what the target produced. */
+export interface EvaluatedCase {
+  readonly input: string;
+  readonly actual_output?: string;
+  readonly expected_output?: string;
+  readonly retrieval_context?: readonly string[];
+  readonly context?: readonly string[];
+  readonly tools_called?: readonly ToolCallSpec[];
+  readonly expected_tools?: readonly ToolCallSpec[];
+  /** Milliseconds the target took, or the recorded latency_ms. */
+  readonly latency_ms?: number;
+  /** USD the target cost; null when its model has no known price. */
+  readonly cost_usd?: number | null;
+}
+
+export type CaseField = Exclude<keyof EvaluatedCase, 'input'>;
+
+export interface MetricContext<P> {
+  readonly testCase: EvaluatedCase;
+  readonly params: P;
+  /** Present for metrics that need an LLM. */
+  readonly judge: Judge;
+}
+
+export interface MetricOutcome {
+  readonly score: number;
+  readonly reason: string;
+  /** Per-item verdicts and other evidence, kept in the report. */
+  readonly details?: unknown;
+}
+
+/**
+ * A metric declares what it is beside how it scores, so the runner, the report and the gate need no
+ * per-metric knowledge.
+ */
+export interface MetricDefinition<P = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly needsLlm: boolean;
+  /** Inclusive; `null` upper bound for unbounded measures (latency, cost). */
+  readonly range: readonly [number, number | null];
+  readonly direction: 'higher' | 'lower';
+  readonly defaultThreshold: number;
+  /** Case fields that must be present (after the target ran) for the metric to score. */
+  readonly requires: readonly CaseField[];
+  /** The metric's own fields in a suite entry, beyond name, id and threshold. */
+  readonly params: z.ZodType<P>;
+  evaluate(context: MetricContext<P>): Promise<MetricOutcome>;
+}
+
+/** A metric entry of a suite, resolved against the registry. */
+export interface ConfiguredMetric {
+  readonly id: string;
+  readonly definition: MetricDefinition;
+  readonly threshold: number;
+  readonly params: unknown;
+}
+
+export function passes(definition: Pick<MetricDefinition, 'direction'>, score: number, threshold: number): boolean {
+  return definition.direction === 'higher' ? score >= threshold : score <= threshold;
+}

@@ -1,0 +1,93 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { redactSecrets } from './redact';
+import { ProviderCallError, parseRetryAfter } from './retry';
+import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, ToolCall } from './types';
+
+/**
+ * Messages API through the official SDK, one attempt per call. Its own retries are off: left alone it sleeps
+ * for as long as a server's retry-after says, however long that is.
+ */
+export class AnthropicProvider implements ChatProvider {
+  readonly name = 'anthropic' as const;
+  private readonly clients = new Map<string, Anthropic>();
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  private client(baseUrl: string | undefined): Anthropic {
+    const key = baseUrl ?? '';
+    let client = this.clients.get(key);
+    if (!client) {
+      const apiKey = this.env.ANTHROPIC_API_KEY;
+      if (!apiKey) throw new ProviderCallError('anthropic', '-', undefined, 'connection', 'ANTHROPIC_API_KEY is not set');
+      client = new Anthropic({ apiKey, baseURL: baseUrl ?? this.env.ANTHROPIC_BASE_URL, maxRetries: 0 });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number): Promise<ChatResponse> {
+    // `temperature` is deprecated in the SDK's types but still honoured by the API for the models that take it;
+    // it is sent as the SDK documents for parameters missing from its types.
+    const body: Anthropic.MessageCreateParamsNonStreaming & { temperature?: number } = {
+      model: settings.model,
+      max_tokens: settings.maxTokens,
+      messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    };
+    if (settings.temperature !== undefined) body.temperature = settings.temperature;
+    if (request.system) body.system = request.system;
+    if (request.responseSchema) {
+      // Structured output: one tool whose input_schema is the schema, and the model is made to call it.
+      body.tools = [
+        {
+          name: request.responseSchema.name,
+          description: 'Record the evaluation result.',
+          input_schema: request.responseSchema.schema as Anthropic.Tool.InputSchema,
+        },
+      ];
+      body.tool_choice = { type: 'tool', name: request.responseSchema.name };
+    }
+    let message: Anthropic.Message;
+    try {
+      message = await this.client(settings.baseUrl).messages.create(body, { timeout: timeoutMs });
+    } catch (error) {
+      throw toCallError(error, settings.model, this.env);
+    }
+    if (!Array.isArray(message.content)) {
+      throw new ProviderCallError('anthropic', settings.model, 200, 'invalid-response', 'the response has no content');
+    }
+    let text = '';
+    let structured: unknown;
+    const toolCalls: ToolCall[] = [];
+    for (const block of message.content) {
+      if (block.type === 'text') text += block.text;
+      else if (block.type === 'tool_use') {
+        if (request.responseSchema && block.name === request.responseSchema.name) structured = block.input;
+        else toolCalls.push({ name: block.name, arguments: (block.input ?? {}) as Record<string, unknown> });
+      }
+    }
+    const usage = message.usage;
+    return {
+      text: structured === undefined ? text : JSON.stringify(structured),
+      structured,
+      toolCalls,
+      usage: {
+        inputTokens: usage?.input_tokens ?? 0,
+        outputTokens: usage?.output_tokens ?? 0,
+        cachedInputTokens: usage?.cache_read_input_tokens ?? 0,
+        cacheWriteTokens: usage?.cache_creation_input_tokens ?? 0,
+      },
+      model: message.model ?? settings.model,
+    };
+  }
+}
+
+function toCallError(error: unknown, model: string, env: NodeJS.ProcessEnv): ProviderCallError {
+  if (error instanceof ProviderCallError) return error;
+  const detail = redactSecrets(error instanceof Error ? error.message : String(error), env);
+  if (error instanceof Anthropic.APIConnectionTimeoutError) return new ProviderCallError('anthropic', model, undefined, 'timeout', detail);
+  if (error instanceof Anthropic.APIConnectionError) return new ProviderCallError('anthropic', model, undefined, 'connection', detail);
+  if (error instanceof Anthropic.APIError && error.status !== undefined) {
+    return new ProviderCallError('anthropic', model, error.status, 'http', detail, parseRetryAfter(error.headers));
+  }
+  return new ProviderCallError('anthropic', model, undefined, 'invalid-response', detail);
+}

@@ -1,0 +1,107 @@
+import OpenAI from 'openai';
+import { redactSecrets } from './redact';
+import { ProviderCallError, parseRetryAfter } from './retry';
+import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, TokenLogprob, ToolCall } from './types';
+
+/**
+ * Chat completions through the official SDK, one attempt per call (the SDK's own retries are off so that
+ * one policy governs both providers). Works with any OpenAI-compatible server through the base URL.
+ */
+export class OpenAiProvider implements ChatProvider {
+  readonly name = 'openai' as const;
+  private readonly clients = new Map<string, OpenAI>();
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  private client(baseUrl: string | undefined): OpenAI {
+    const key = baseUrl ?? '';
+    let client = this.clients.get(key);
+    if (!client) {
+      const apiKey = this.env.OPENAI_API_KEY;
+      const explicitBase = baseUrl ?? this.env.OPENAI_BASE_URL;
+      if (!apiKey && !explicitBase) {
+        throw new ProviderCallError('openai', '-', undefined, 'connection', 'OPENAI_API_KEY is not set');
+      }
+      // A local OpenAI-compatible server (vLLM, Ollama) needs no key; the SDK insists on one, so a placeholder is sent.
+      client = new OpenAI({ apiKey: apiKey ?? 'unset', baseURL: explicitBase, maxRetries: 0 });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number): Promise<ChatResponse> {
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [];
+    if (request.system) messages.push({ role: 'system', content: request.system });
+    for (const message of request.messages) messages.push({ role: message.role, content: message.content });
+    const body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
+      model: settings.model,
+      messages,
+      temperature: settings.temperature,
+      // max_tokens rather than max_completion_tokens: every OpenAI-compatible server understands it.
+      max_tokens: settings.maxTokens,
+    };
+    if (request.responseSchema) {
+      body.response_format = {
+        type: 'json_schema',
+        json_schema: { name: request.responseSchema.name, schema: request.responseSchema.schema, strict: true },
+      };
+    }
+    if (request.logprobs) {
+      body.logprobs = true;
+      body.top_logprobs = 20;
+    }
+    let completion: OpenAI.Chat.ChatCompletion;
+    try {
+      completion = await this.client(settings.baseUrl).chat.completions.create(body, { timeout: timeoutMs });
+    } catch (error) {
+      throw toCallError(error, settings.model, this.env);
+    }
+    const choice = completion.choices?.[0];
+    if (!choice) {
+      throw new ProviderCallError('openai', settings.model, 200, 'invalid-response', 'the response has no choices');
+    }
+    const usage = completion.usage;
+    const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+    const toolCalls: ToolCall[] = [];
+    for (const call of choice.message.tool_calls ?? []) {
+      if (call.type === 'function') toolCalls.push({ name: call.function.name, arguments: parseArguments(call.function.arguments) });
+    }
+    const logprobs: TokenLogprob[] | undefined = choice.logprobs?.content?.map((entry) => ({
+      token: entry.token,
+      logprob: entry.logprob,
+      top: (entry.top_logprobs ?? []).map((top) => ({ token: top.token, logprob: top.logprob })),
+    }));
+    return {
+      text: choice.message.content ?? '',
+      toolCalls,
+      usage: {
+        inputTokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cached),
+        outputTokens: usage?.completion_tokens ?? 0,
+        cachedInputTokens: cached,
+        cacheWriteTokens: 0,
+      },
+      logprobs,
+      model: completion.model ?? settings.model,
+    };
+  }
+}
+
+function parseArguments(raw: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { value: parsed };
+  } catch {
+    return { _raw: raw };
+  }
+}
+
+function toCallError(error: unknown, model: string, env: NodeJS.ProcessEnv): ProviderCallError {
+  if (error instanceof ProviderCallError) return error;
+  const detail = redactSecrets(error instanceof Error ? error.message : String(error), env);
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return new ProviderCallError('openai', model, undefined, 'timeout', detail);
+  if (error instanceof OpenAI.APIConnectionError) return new ProviderCallError('openai', model, undefined, 'connection', detail);
+  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+    return new ProviderCallError('openai', model, error.status, 'http', detail, parseRetryAfter(error.headers));
+  }
+  return new ProviderCallError('openai', model, undefined, 'invalid-response', detail);
+}

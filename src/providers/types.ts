@@ -1,0 +1,71 @@
+/** The two LLM APIs the engine speaks. OpenAI-compatible servers (vLLM, Ollama, gateways) use `openai` with a base URL. */
+export type ProviderName = 'openai' | 'anthropic';
+
+/** Which model to call and where. */
+export interface ModelSettings {
+  readonly provider: ProviderName;
+  readonly model: string;
+  /** Overrides the SDK's default (and its OPENAI_BASE_URL / ANTHROPIC_BASE_URL variables). */
+  readonly baseUrl?: string;
+  /** Absent: the provider's default (and no response caching, which needs temperature 0). */
+  readonly temperature?: number;
+  readonly maxTokens: number;
+}
+
+export interface ChatMessage {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+}
+
+export interface ChatRequest {
+  readonly system?: string;
+  readonly messages: readonly ChatMessage[];
+  /**
+   * A JSON schema the reply must follow. OpenAI receives it as `response_format` (json_schema, strict);
+   * Anthropic as a single tool with this `input_schema` that the model is forced to call.
+   */
+  readonly responseSchema?: { readonly name: string; readonly schema: Record<string, unknown> };
+  /** Ask for token log-probabilities where the API offers them (OpenAI chat completions). */
+  readonly logprobs?: boolean;
+}
+
+export interface TokenUsage {
+  /** Input tokens billed at the full rate (cache reads excluded). */
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Input tokens served from the provider's prompt cache. */
+  readonly cachedInputTokens: number;
+  /** Anthropic prompt-cache writes, billed at 1.25 × input. */
+  readonly cacheWriteTokens: number;
+}
+
+export interface TokenLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  readonly top: readonly { readonly token: string; readonly logprob: number }[];
+}
+
+export interface ToolCall {
+  readonly name: string;
+  readonly arguments: Record<string, unknown>;
+}
+
+export interface ChatResponse {
+  /** The reply's text; for a forced Anthropic tool call, the tool input as JSON. */
+  readonly text: string;
+  /** The parsed tool input when the provider returned structured output as a tool call. */
+  readonly structured?: unknown;
+  readonly toolCalls: readonly ToolCall[];
+  readonly usage: TokenUsage;
+  readonly logprobs?: readonly TokenLogprob[];
+  /** The model the server says answered. */
+  readonly model: string;
+}
+
+/** One HTTP attempt against one provider; retries, limits and caching live in the gateway above it. */
+export interface ChatProvider {
+  readonly name: ProviderName;
+  complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number): Promise<ChatResponse>;
+}
+
+export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 };

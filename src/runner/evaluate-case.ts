@@ -1,0 +1,134 @@
+import { JudgeReplyError, Judge } from '../metrics/judge';
+import { passes, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
+import type { LlmGateway } from '../providers/llm-gateway';
+import { redactSecrets } from '../providers/redact';
+import type { ModelSettings } from '../providers/types';
+import type { LoadedSuite } from '../suite/load';
+import type { JudgeSpec } from '../suite/schema';
+import { runTarget } from '../targets/targets';
+import type { CaseResult, MetricResult } from './report';
+
+/** What evaluating a case needs besides the case: shared by the CLI's runner and the platform's workers. */
+export interface CaseContext {
+  readonly gateway: LlmGateway;
+  /** Metric id → threshold, overriding the suite's. */
+  readonly thresholds?: Readonly<Record<string, number>>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function judgeSettings(judge: JudgeSpec | undefined): ModelSettings | undefined {
+  if (!judge) return undefined;
+  return {
+    provider: judge.provider,
+    model: judge.model,
+    baseUrl: judge.base_url,
+    // Judges default to temperature 0: reproducible verdicts, and their replies can be cached.
+    temperature: judge.temperature ?? 0,
+    maxTokens: judge.max_tokens ?? 2048,
+  };
+}
+
+const message = (error: unknown, env?: NodeJS.ProcessEnv): string =>
+  redactSecrets(error instanceof Error ? error.message : String(error), env);
+
+async function evaluateMetric(
+  metric: ConfiguredMetric,
+  testCase: EvaluatedCase,
+  judge: Judge,
+  threshold: number,
+  env?: NodeJS.ProcessEnv,
+): Promise<MetricResult> {
+  const started = performance.now();
+  const metered = judge.metered();
+  const result: MetricResult = {
+    metric: metric.id,
+    name: metric.definition.name,
+    score: null,
+    passed: false,
+    threshold,
+    direction: metric.definition.direction,
+    reason: '',
+    error: null,
+    judge_input_tokens: 0,
+    judge_output_tokens: 0,
+    judge_cost_usd: 0,
+    duration_ms: 0,
+  };
+  try {
+    const missing = metric.definition.requires.filter((field) => testCase[field] === undefined);
+    if (missing.length > 0) throw new Error(`needs ${missing.join(' and ')}, and the case has none after its target ran`);
+    const outcome = await metric.definition.evaluate({ testCase, params: metric.params, judge: metered });
+    const [low, high] = metric.definition.range;
+    if (!Number.isFinite(outcome.score) || outcome.score < low || (high !== null && outcome.score > high)) {
+      throw new Error(`scored ${outcome.score}, outside its range [${low}, ${high ?? '∞'}]`);
+    }
+    result.score = outcome.score;
+    result.passed = passes(metric.definition, outcome.score, threshold);
+    result.reason = outcome.reason;
+    if (outcome.details !== undefined) result.details = outcome.details;
+  } catch (error) {
+    result.error = message(error, env);
+    result.reason = `errored: ${result.error}`;
+    if (error instanceof JudgeReplyError) result.raw_reply = redactSecrets(error.rawReply, env);
+  }
+  result.judge_input_tokens = metered.meter.inputTokens;
+  result.judge_output_tokens = metered.meter.outputTokens;
+  result.judge_cost_usd = metered.meter.costUsd;
+  result.duration_ms = performance.now() - started;
+  return result;
+}
+
+/**
+ * Runs one case: the target when the case has no recorded output, then every metric. A failing target or
+ * metric marks the case errored with its reason; nothing is skipped or scored silently.
+ */
+export async function evaluateCase(loaded: LoadedSuite, index: number, context: CaseContext, judge?: Judge): Promise<CaseResult> {
+  const started = performance.now();
+  const testCase = loaded.suite.cases[index];
+  const base: CaseResult = {
+    suite: loaded.suite.name,
+    id: loaded.caseIds[index],
+    index,
+    status: 'errored',
+    error: null,
+    input: testCase.input,
+    actual_output: testCase.actual_output ?? null,
+    expected_output: testCase.expected_output ?? null,
+    topic: testCase.topic ?? null,
+    tags: testCase.tags ?? [],
+    target: null,
+    duration_ms: 0,
+    metrics: {},
+  };
+  if (testCase.metadata) base.metadata = testCase.metadata;
+  let evaluated: EvaluatedCase = testCase;
+  if (testCase.actual_output === undefined) {
+    try {
+      const output = await runTarget(loaded.suite.target, testCase, context.gateway);
+      evaluated = { ...testCase, ...output };
+      base.actual_output = output.actual_output;
+      if (output.retrieval_context) base.retrieval_context = output.retrieval_context;
+      if (output.tools_called) base.tools_called = output.tools_called;
+      base.target = {
+        latency_ms: output.latency_ms,
+        cost_usd: output.cost_usd ?? null,
+        input_tokens: output.input_tokens ?? 0,
+        output_tokens: output.output_tokens ?? 0,
+      };
+    } catch (error) {
+      base.error = `target failed: ${message(error, context.env)}`;
+      base.duration_ms = performance.now() - started;
+      return base;
+    }
+  }
+  const caseJudge = judge ?? new Judge(context.gateway, judgeSettings(loaded.suite.judge));
+  const results = await Promise.all(
+    loaded.metrics.map((metric) =>
+      evaluateMetric(metric, evaluated, caseJudge, context.thresholds?.[metric.id] ?? metric.threshold, context.env),
+    ),
+  );
+  for (const result of results) base.metrics[result.metric] = result;
+  base.status = results.some((r) => r.error !== null) ? 'errored' : results.every((r) => r.passed) ? 'passed' : 'failed';
+  base.duration_ms = performance.now() - started;
+  return base;
+}

@@ -1,0 +1,101 @@
+import type { BuildMetadata } from '../build-metadata';
+import type { ModelUsage } from '../providers/llm-gateway';
+import type { ToolCallSpec } from '../suite/schema';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface MetricResult {
+  /** The metric's key in the summary (its id, the name by default). */
+  metric: string;
+  name: string;
+  /** null when the metric errored. */
+  score: number | null;
+  passed: boolean;
+  threshold: number;
+  direction: 'higher' | 'lower';
+  reason: string;
+  /** Why the metric could not score: a judge that never gave a usable reply, a missing field, an API failure. */
+  error: string | null;
+  /** The judge's unusable reply, kept when parsing failed. */
+  raw_reply?: string;
+  details?: unknown;
+  judge_input_tokens: number;
+  judge_output_tokens: number;
+  /** null: unknown (the judge's model has no price). */
+  judge_cost_usd: number | null;
+  duration_ms: number;
+}
+
+export type CaseStatus = 'passed' | 'failed' | 'errored';
+
+export interface CaseResult {
+  suite: string;
+  id: string;
+  index: number;
+  status: CaseStatus;
+  /** Why the case errored before its metrics could run (the target failed). */
+  error: string | null;
+  input: string;
+  actual_output: string | null;
+  expected_output: string | null;
+  retrieval_context?: string[];
+  tools_called?: ToolCallSpec[];
+  topic: string | null;
+  tags: string[];
+  metadata?: Record<string, unknown>;
+  target: { latency_ms: number | null; cost_usd: number | null; input_tokens: number; output_tokens: number } | null;
+  duration_ms: number;
+  metrics: Record<string, MetricResult>;
+}
+
+export interface MetricSummary {
+  name: string;
+  direction: 'higher' | 'lower';
+  range: [number, number | null];
+  threshold: number;
+  needs_llm: boolean;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  scored: number;
+  passed: number;
+  failed: number;
+  errored: number;
+  /** passed / (passed + failed + errored). */
+  pass_rate: number;
+}
+
+export interface Report {
+  schema_version: number;
+  tool: { name: 'evalctl'; version: string };
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  build: BuildMetadata;
+  project: string | null;
+  suites: Array<{ name: string; file: string; cases: number; target: string; judge: string | null }>;
+  /** Metric id → mean score over the cases it scored (null when it scored none); the brief's jq gate reads this. */
+  summary: Record<string, number | null>;
+  metrics: Record<string, MetricSummary>;
+  totals: { cases: number; passed: number; failed: number; errored: number; pass_rate: number };
+  usage: {
+    price_table_version: string;
+    by_model: ModelUsage[];
+    /** null when any model's price is unknown. */
+    total_cost_usd: number | null;
+    target_cost_usd: number | null;
+    judge_cost_usd: number | null;
+  };
+  gate: {
+    passed: boolean;
+    /** The suites' gate settings: share of cases each metric must pass, errored cases tolerated. */
+    rules: Array<{ suite: string; min_pass_rate: number; max_errored: number }>;
+    failures: string[];
+  };
+  cases: CaseResult[];
+}
+
+const sumKnown = (values: Array<number | null>): number | null =>
+  values.reduce<number | null>((total, value) => (total === null || value === null ? null : total + value), 0);
+
+export { sumKnown };

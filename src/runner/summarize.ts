@@ -1,0 +1,133 @@
+import type { BuildMetadata } from '../build-metadata';
+import type { LlmGateway } from '../providers/llm-gateway';
+import type { LoadedSuite } from '../suite/load';
+import { REPORT_SCHEMA_VERSION, sumKnown, type CaseResult, type MetricSummary, type Report } from './report';
+
+export const ENGINE_VERSION: string = (require('../../package.json') as { version: string }).version;
+
+const rate = (part: number, whole: number): number => (whole === 0 ? 1 : part / whole);
+
+/** Per-metric statistics over cases; a case whose target failed counts as errored for every metric. */
+function summarizeMetrics(suites: readonly LoadedSuite[], cases: readonly CaseResult[], thresholds: Readonly<Record<string, number>>) {
+  const metrics: Record<string, MetricSummary> = {};
+  for (const loaded of suites) {
+    for (const metric of loaded.metrics) {
+      if (metrics[metric.id]) continue;
+      const d = metric.definition;
+      metrics[metric.id] = {
+        name: d.name,
+        direction: d.direction,
+        range: [d.range[0], d.range[1]],
+        threshold: thresholds[metric.id] ?? metric.threshold,
+        needs_llm: d.needsLlm,
+        mean: null,
+        min: null,
+        max: null,
+        scored: 0,
+        passed: 0,
+        failed: 0,
+        errored: 0,
+        pass_rate: 0,
+      };
+    }
+  }
+  const sums: Record<string, number> = {};
+  const byId = new Map(suites.map((s) => [s.suite.name, s]));
+  for (const result of cases) {
+    for (const metric of byId.get(result.suite)?.metrics ?? []) {
+      const summary = metrics[metric.id];
+      const scored = result.metrics[metric.id];
+      if (!scored || scored.score === null) {
+        summary.errored++;
+        continue;
+      }
+      summary.scored++;
+      sums[metric.id] = (sums[metric.id] ?? 0) + scored.score;
+      summary.min = summary.min === null ? scored.score : Math.min(summary.min, scored.score);
+      summary.max = summary.max === null ? scored.score : Math.max(summary.max, scored.score);
+      if (scored.passed) summary.passed++;
+      else summary.failed++;
+    }
+  }
+  for (const [id, summary] of Object.entries(metrics)) {
+    // Rounded to 1e-9 so that three cases at 0.7 average to 0.7, not 0.6999999999999998.
+    summary.mean = summary.scored === 0 ? null : Math.round((sums[id] / summary.scored) * 1e9) / 1e9;
+    summary.pass_rate = rate(summary.passed, summary.passed + summary.failed + summary.errored);
+  }
+  return metrics;
+}
+
+/** The gate of each suite: every metric's pass rate against min_pass_rate, errored cases against max_errored. */
+function evaluateGate(suites: readonly LoadedSuite[], cases: readonly CaseResult[]): Report['gate'] {
+  const failures: string[] = [];
+  for (const loaded of suites) {
+    const { min_pass_rate: minPassRate, max_errored: maxErrored } = loaded.suite.gate;
+    const mine = cases.filter((c) => c.suite === loaded.suite.name);
+    for (const metric of loaded.metrics) {
+      const passed = mine.filter((c) => c.metrics[metric.id]?.passed).length;
+      if (rate(passed, mine.length) < minPassRate) {
+        failures.push(
+          `${loaded.suite.name}: ${metric.id} passed ${passed} of ${mine.length} cases (${(100 * rate(passed, mine.length)).toFixed(1)}%), needs ${(100 * minPassRate).toFixed(1)}%`,
+        );
+      }
+    }
+    const errored = mine.filter((c) => c.status === 'errored').length;
+    if (errored > maxErrored) failures.push(`${loaded.suite.name}: ${errored} case(s) errored, ${maxErrored} allowed`);
+  }
+  return {
+    passed: failures.length === 0,
+    rules: suites.map((s) => ({ suite: s.suite.name, min_pass_rate: s.suite.gate.min_pass_rate, max_errored: s.suite.gate.max_errored })),
+    failures,
+  };
+}
+
+export function buildReport(input: {
+  suites: readonly LoadedSuite[];
+  cases: CaseResult[];
+  gateway: LlmGateway;
+  build: BuildMetadata;
+  thresholds: Readonly<Record<string, number>>;
+  startedAt: Date;
+  finishedAt: Date;
+}): Report {
+  const { suites, cases, gateway } = input;
+  const metrics = summarizeMetrics(suites, cases, input.thresholds);
+  const byModel = gateway.usage();
+  const targetCost = sumKnown(cases.map((c) => (c.target ? c.target.cost_usd : 0)));
+  const judgeCost = sumKnown(cases.flatMap((c) => Object.values(c.metrics).map((m) => m.judge_cost_usd)));
+  const passed = cases.filter((c) => c.status === 'passed').length;
+  return {
+    schema_version: REPORT_SCHEMA_VERSION,
+    tool: { name: 'evalctl', version: ENGINE_VERSION },
+    started_at: input.startedAt.toISOString(),
+    finished_at: input.finishedAt.toISOString(),
+    duration_ms: input.finishedAt.getTime() - input.startedAt.getTime(),
+    build: input.build,
+    project: suites.find((s) => s.suite.project)?.suite.project ?? null,
+    suites: suites.map((s) => ({
+      name: s.suite.name,
+      file: s.file,
+      cases: s.suite.cases.length,
+      target: s.suite.target.type === 'none' ? 'none' : s.suite.target.type === 'http' ? `http ${new URL(s.suite.target.url).host}` : `${s.suite.target.type}/${s.suite.target.model}`,
+      judge: s.suite.judge ? `${s.suite.judge.provider}/${s.suite.judge.model}` : null,
+    })),
+    summary: Object.fromEntries(Object.entries(metrics).map(([id, m]) => [id, m.mean])),
+    metrics,
+    totals: {
+      cases: cases.length,
+      passed,
+      failed: cases.filter((c) => c.status === 'failed').length,
+      errored: cases.filter((c) => c.status === 'errored').length,
+      pass_rate: rate(passed, cases.length),
+    },
+    usage: {
+      price_table_version: gateway.priceTableVersion,
+      by_model: byModel,
+      total_cost_usd: sumKnown(byModel.map((m) => m.cost_usd)),
+      target_cost_usd: targetCost,
+      judge_cost_usd: judgeCost,
+    },
+    gate: evaluateGate(suites, cases),
+    cases,
+  };
+}

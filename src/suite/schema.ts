@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/** A tool call made by the agent, or one it was expected to make. */
+export const toolCallSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Compared only by metrics told to check arguments. */
+    arguments: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/** One test case; field names follow DeepEval's LLMTestCase so existing datasets load unchanged. */
+export const testCaseSchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    input: z.string(),
+    /** Absent: the suite's target produces it. */
+    actual_output: z.string().optional(),
+    expected_output: z.string().optional(),
+    retrieval_context: z.array(z.string()).optional(),
+    context: z.array(z.string()).optional(),
+    tools_called: z.array(toolCallSchema).optional(),
+    expected_tools: z.array(toolCallSchema).optional(),
+    topic: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    /** Recorded latency of `actual_output`, for the latency_ms metric when there is no target. */
+    latency_ms: z.number().nonnegative().optional(),
+    /** Recorded cost of `actual_output` in USD, for the cost metric when there is no target. */
+    cost_usd: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+const providerSchema = z.enum(['openai', 'anthropic']);
+
+/** A model as a judge or as the agent under test. */
+const modelFields = {
+  model: z.string().min(1),
+  base_url: z.url().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().positive().optional(),
+};
+
+export const judgeSchema = z.object({ provider: providerSchema, ...modelFields }).strict();
+
+const chatTargetSchema = z
+  .object({
+    type: providerSchema,
+    ...modelFields,
+    system_prompt: z.string().optional(),
+    /** `{{input}}` and any other case field, e.g. `{{metadata.locale}}`. */
+    input_template: z.string().default('{{input}}'),
+  })
+  .strict();
+
+/** A JSONPath-style expression: `$`, `.field`, `['field']`, `[0]`, `[*]`. */
+const jsonPath = z.string().regex(/^\$/, 'a JSONPath expression starting with $');
+
+const httpTargetSchema = z
+  .object({
+    type: z.literal('http'),
+    url: z.url(),
+    method: z.enum(['POST', 'PUT', 'GET']).default('POST'),
+    /** Values may use ${ENV_VAR}; they never reach the report. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** JSON body; a string exactly "{{field}}" becomes the field's value, other strings are interpolated. */
+    body: z.unknown().default({ input: '{{input}}' }),
+    timeout_ms: z.number().int().positive().default(60_000),
+    output: jsonPath,
+    retrieval_context: jsonPath.optional(),
+    tools_called: jsonPath.optional(),
+    /** The response's own cost of producing the answer, in USD, if the agent reports it. */
+    cost_usd: jsonPath.optional(),
+  })
+  .strict();
+
+export const targetSchema = z.discriminatedUnion('type', [
+  chatTargetSchema,
+  httpTargetSchema,
+  z.object({ type: z.literal('none') }).strict(),
+]);
+
+/** `faithfulness`, or `{ name: faithfulness, threshold: 0.9, strict: true }`; per-metric fields are checked by the metric. */
+export const metricEntrySchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      name: z.string().min(1),
+      /** The key in the report's summary; defaults to the name. Two entries of one metric need distinct ids. */
+      id: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ (a jq-friendly key)').optional(),
+      threshold: z.number().optional(),
+    })
+    .loose(),
+]);
+
+export const modelLimitsSchema = z
+  .object({
+    provider: providerSchema,
+    model: z.string().min(1),
+    requests_per_minute: z.number().positive().optional(),
+    tokens_per_minute: z.number().positive().optional(),
+    max_concurrency: z.number().int().positive().optional(),
+    /** USD per million tokens; overrides the built-in price table. */
+    price: z
+      .object({
+        input_per_mtok: z.number().nonnegative(),
+        output_per_mtok: z.number().nonnegative(),
+        cached_input_per_mtok: z.number().nonnegative().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const gateSchema = z
+  .object({
+    /** Share of cases that must pass each metric; 1 means every case. */
+    min_pass_rate: z.number().min(0).max(1).default(1),
+    /** Errored cases tolerated before the run fails. */
+    max_errored: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+
+export const suiteSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    project: z.string().optional(),
+    target: targetSchema.default({ type: 'none' }),
+    judge: judgeSchema.optional(),
+    metrics: z.array(metricEntrySchema).min(1),
+    providers: z.array(modelLimitsSchema).default([]),
+    gate: gateSchema.default({ min_pass_rate: 1, max_errored: 0 }),
+    concurrency: z.number().int().positive().max(1000).optional(),
+    cases: z.array(testCaseSchema).min(1),
+  })
+  .strict();
+
+export type ToolCallSpec = z.infer<typeof toolCallSchema>;
+export type TestCase = z.infer<typeof testCaseSchema>;
+export type JudgeSpec = z.infer<typeof judgeSchema>;
+export type TargetSpec = z.infer<typeof targetSchema>;
+export type MetricEntry = z.infer<typeof metricEntrySchema>;
+export type ModelLimitsSpec = z.infer<typeof modelLimitsSchema>;
+export type GateSpec = z.infer<typeof gateSchema>;
+/** A suite as written (defaults not yet applied): the TypeScript twin of a suite file. */
+export type SuiteInput = z.input<typeof suiteSchema>;
+export type Suite = z.infer<typeof suiteSchema>;
+
+/** Types a suite written in TypeScript; it is validated like a file when run. */
+export function defineSuite(suite: SuiteInput): SuiteInput {
+  return suite;
+}

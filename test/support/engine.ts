@@ -1,0 +1,28 @@
+import { LlmGateway, type GatewayOptions } from '../../src/providers/llm-gateway';
+import { Judge } from '../../src/metrics/judge';
+import type { ModelSettings } from '../../src/providers/types';
+import type { FakeLlmServer } from './fake-llm-server';
+
+/** A key that looks real, so tests can prove it never leaks. */
+export const TEST_OPENAI_KEY = 'sk-test-0123456789abcdefghijklmnop';
+export const TEST_ANTHROPIC_KEY = 'sk-ant-test-0123456789abcdefghij';
+
+export function fakeEnv(server: FakeLlmServer): NodeJS.ProcessEnv {
+  return {
+    OPENAI_API_KEY: TEST_OPENAI_KEY,
+    ANTHROPIC_API_KEY: TEST_ANTHROPIC_KEY,
+    OPENAI_BASE_URL: server.openaiBaseUrl,
+    ANTHROPIC_BASE_URL: server.anthropicBaseUrl,
+  };
+}
+
+export const FAST_RETRY = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, retryAfterCapMs: 50, timeoutMs: 5_000 };
+
+export function gatewayFor(server: FakeLlmServer, options: Partial<GatewayOptions> = {}): LlmGateway {
+  return new LlmGateway({ env: fakeEnv(server), retry: FAST_RETRY, ...options });
+}
+
+export function judgeOn(server: FakeLlmServer, provider: 'openai' | 'anthropic' = 'openai', options: Partial<GatewayOptions> = {}): Judge {
+  const settings: ModelSettings = { provider, model: provider === 'openai' ? 'gpt-4o-mini' : 'claude-haiku-4-5', temperature: 0, maxTokens: 512 };
+  return new Judge(gatewayFor(server, options), settings);
+}
