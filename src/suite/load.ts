@@ -82,9 +82,13 @@ function fieldsSuppliedBy(target: TargetSpec): ReadonlySet<CaseField> {
 }
 
 function zodProblems(error: z.ZodError, prefix: readonly PathSegment[], file: string, input: unknown, locate: Locate): SuiteProblem[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     const path = [...prefix, ...(issue.path as PathSegment[])];
-    return { file, line: locate(path), path: formatPath(path, input), message: issue.message };
+    // An unknown key is reported at the key itself, one problem per key.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ file, line: locate([...path, key]), path: formatPath([...path, key], input), message: 'unknown field' }));
+    }
+    return [{ file, line: locate(path), path: formatPath(path, input), message: issue.message }];
   });
 }
 
@@ -125,7 +129,7 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
       problem(['metrics', index, 'threshold'], `threshold ${threshold} is outside ${name}'s range [${low}, ${high ?? '∞'}]`);
     }
     if (definition.needsLlm && !suite.judge) {
-      problem(['judge'], `metric "${name}" needs an LLM judge: add \`judge: { provider: openai, model: gpt-4o-mini }\``);
+      problem(['metrics', index], `metric "${name}" needs an LLM judge: add \`judge: { provider: openai, model: gpt-4o-mini }\` to the suite`);
     }
     metrics.push({ id, definition, threshold, params: params.data });
   });
@@ -143,6 +147,8 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
     }
     for (const metric of metrics) {
       for (const field of metric.definition.requires) {
+        // A missing output without a target is reported once, above.
+        if (field === 'actual_output' && suite.target.type === 'none') continue;
         if (testCase[field] === undefined && !(supplied.has(field) && testCase.actual_output === undefined)) {
           problem(['cases', index, field], `missing: metric "${metric.id}" needs it and the target does not provide it`);
         }
@@ -162,7 +168,7 @@ export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEn
     throw new SuiteError(
       document.errors.map((error) => ({
         file,
-        line: error.linePos?.[0]?.line,
+        line: lines.linePos(error.pos[0]).line,
         path: '',
         message: `not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${error.message.split('\n')[0]}`,
       })),

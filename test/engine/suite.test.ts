@@ -1,0 +1,142 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSuites, parseSuiteText, resolveSuite, SuiteError } from '../../src/suite/load';
+import { defineSuite } from '../../src/suite/schema';
+
+function problemsOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof SuiteError) return error.message.split('\n');
+    throw error;
+  }
+  throw new Error('expected a SuiteError');
+}
+
+const VALID = `name: refunds
+judge: { provider: openai, model: gpt-4o-mini }
+metrics:
+  - faithfulness
+  - name: contains
+    value: refund
+cases:
+  - id: first
+    input: Can I get a refund?
+    actual_output: Yes, a refund within 30 days.
+    retrieval_context: [Refunds within 30 days.]
+`;
+
+test('a valid suite resolves its metrics with defaults and ids', () => {
+  const loaded = parseSuiteText(VALID, 'refunds.yaml');
+  expect(loaded.metrics.map((m) => [m.id, m.threshold])).toEqual([
+    ['faithfulness', 0.5],
+    ['contains', 1],
+  ]);
+  expect(loaded.caseIds).toEqual(['first']);
+  expect(loaded.suite.target).toEqual({ type: 'none' });
+});
+
+test('an error names the file, the line, the case id and the field', () => {
+  const text = VALID.replace('    retrieval_context: [Refunds within 30 days.]', '    retrieval_context: [Refunds within 30 days.]\n    expected_tools:\n      - name: 42');
+  expect(problemsOf(() => parseSuiteText(text, 'suites/refunds.yaml'))).toEqual([
+    'suites/refunds.yaml:13: cases[0] (id "first").expected_tools[0].name: Invalid input: expected string, received number',
+  ]);
+});
+
+test('every problem is reported at once', () => {
+  const text = `name: broken
+metrics:
+  - faithfulness
+  - name: regex
+    pattern: "("
+  - made_up_metric
+cases:
+  - input: one
+  - input: two
+    actual_output: out
+    unknown_field: 1
+`;
+  const problems = problemsOf(() => parseSuiteText(text, 'broken.yaml'));
+  expect(problems).toEqual(['broken.yaml:11: cases[1].unknown_field: unknown field']);
+  const fixed = text.replace('    unknown_field: 1\n', '');
+  expect(problemsOf(() => parseSuiteText(fixed, 'broken.yaml'))).toEqual([
+    'broken.yaml:3: metrics[0]: metric "faithfulness" needs an LLM judge: add `judge: { provider: openai, model: gpt-4o-mini }` to the suite',
+    expect.stringMatching(/^broken\.yaml:5: metrics\[1\]\.pattern: invalid regular expression/),
+    'broken.yaml:6: metrics[2]: unknown metric "made_up_metric"; known: faithfulness, answer_relevancy, contextual_precision, contextual_recall, hallucination, g_eval, tool_correctness, task_completion, exact_match, contains, icontains, regex, json_valid, json_schema, levenshtein, latency_ms, cost',
+    'broken.yaml:8: cases[0].actual_output: missing, and the suite has no target to produce it',
+    'broken.yaml:8: cases[0].retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
+    'broken.yaml:9: cases[1].retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
+  ]);
+});
+
+test('fields a target provides are not required of the case; others are', () => {
+  const withTarget = VALID.replace('judge:', 'target: { type: openai, model: gpt-4o-mini }\njudge:')
+    .replace('    actual_output: Yes, a refund within 30 days.\n', '')
+    .replace('  - faithfulness', '  - faithfulness\n  - tool_correctness');
+  expect(problemsOf(() => parseSuiteText(withTarget, 's.yaml'))).toEqual([
+    's.yaml:10: cases[0] (id "first").expected_tools: missing: metric "tool_correctness" needs it and the target does not provide it',
+  ]);
+});
+
+test('thresholds outside the metric’s range and duplicate ids are refused', () => {
+  const text = VALID.replace('  - name: contains\n    value: refund', '  - name: faithfulness\n    threshold: 1.5');
+  expect(problemsOf(() => parseSuiteText(text, 's.yaml'))).toEqual([
+    's.yaml:5: metrics[1]: metric id "faithfulness" is used twice; give one entry a distinct `id`',
+    "s.yaml:6: metrics[1].threshold: threshold 1.5 is outside faithfulness's range [0, 1]",
+  ]);
+});
+
+test('${VAR} in the target reads the environment; a missing variable is named', () => {
+  const text = `name: agent
+target:
+  type: http
+  url: https://agent.internal/chat
+  headers: { Authorization: "Bearer \${AGENT_TOKEN}" }
+  output: $.answer
+metrics: [icontains]
+cases: [{ input: hi }]
+`.replace('[icontains]', '[{ name: icontains, value: hello }]');
+  expect(problemsOf(() => parseSuiteText(text, 'agent.yaml', {}))).toEqual([
+    'agent.yaml:5: target.headers.Authorization: environment variable AGENT_TOKEN is not set',
+  ]);
+  const loaded = parseSuiteText(text, 'agent.yaml', { AGENT_TOKEN: 'secret-token-value' });
+  expect(loaded.suite.target).toMatchObject({ headers: { Authorization: 'Bearer secret-token-value' } });
+});
+
+test('a YAML syntax error and a JSON suite', () => {
+  expect(problemsOf(() => parseSuiteText('name: [unclosed\n', 'bad.yaml'))[0]).toMatch(/^bad\.yaml:\d+: not valid YAML/);
+  const json = JSON.stringify({ name: 'j', metrics: ['json_valid'], cases: [{ input: 'x', actual_output: '{}' }] }, null, 2);
+  expect(parseSuiteText(json, 'j.json').suite.name).toBe('j');
+  expect(problemsOf(() => parseSuiteText(json.replace('"x"', '7'), 'j.json'))[0]).toBe(
+    'j.json:8: cases[0].input: Invalid input: expected string, received number',
+  );
+});
+
+test('folders load every suite file; all files’ problems come together', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'suites-'));
+  try {
+    mkdirSync(join(root, 'nested'));
+    writeFileSync(join(root, 'a.yaml'), VALID);
+    writeFileSync(join(root, 'nested', 'b.json'), JSON.stringify({ name: 'b', metrics: ['json_valid'], cases: [{ input: 'x', actual_output: '{}' }] }));
+    writeFileSync(join(root, 'notes.txt'), 'ignored');
+    expect((await loadSuites([root])).map((s) => s.suite.name)).toEqual(['refunds', 'b']);
+    writeFileSync(join(root, 'c.yaml'), 'name: c\nmetrics: []\ncases: []\n');
+    await expect(loadSuites([root])).rejects.toThrow(/c\.yaml:2: metrics: Too small.*\n.*c\.yaml:3: cases: Too small/);
+    await expect(loadSuites([join(root, 'missing.yaml')])).rejects.toThrow(/missing\.yaml: no such file or folder/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a suite written in TypeScript is checked like a file', () => {
+  const suite = defineSuite({
+    name: 'typed',
+    metrics: [{ name: 'exact_match', threshold: 1 }],
+    cases: [{ id: 'paris', input: 'Capital of France?', actual_output: 'Paris', expected_output: 'Paris' }],
+  });
+  expect(resolveSuite(suite, 'typed.ts').metrics[0].id).toBe('exact_match');
+  expect(problemsOf(() => resolveSuite({ ...suite, cases: [{ id: 'paris', input: 'x' }] }, 'typed.ts'))).toEqual([
+    'typed.ts: cases[0] (id "paris").actual_output: missing, and the suite has no target to produce it',
+  ]);
+});
