@@ -77,6 +77,7 @@ export const toolCorrectness: MetricDefinition<z.infer<typeof toolParams>> = {
 };
 
 const noParams = z.object({}).strict();
+const taskSchema = z.object({ task: z.string(), outcome: z.string(), score: z.number().min(0).max(1), reason: z.string() });
 
 /**
  * task_completion: the judge reads the trace (input, tool calls with arguments, final output), states the task
@@ -100,7 +101,7 @@ export const taskCompletion: MetricDefinition<z.infer<typeof noParams>> = {
         `Read the agent's trace. State the "task" the user asked for and the "outcome" the agent achieved, then give ` +
         `"score" from 0 (not accomplished) to 1 (fully accomplished) and a one-sentence "reason".\n\n` +
         `Input:\n${testCase.input}\n\nTool calls:\n${calls || 'none'}\n\nFinal output:\n${testCase.actual_output}`,
-      schema: z.object({ task: z.string(), outcome: z.string(), score: z.number().min(0).max(1), reason: z.string() }),
+      schema: taskSchema,
     });
     const { task, outcome, score, reason } = answer.value;
     return { score, reason, details: { task, outcome } };

@@ -22,6 +22,9 @@ const params = z
 
 type GEvalParams = z.infer<typeof params>;
 
+const stepsSchema = z.object({ steps: z.array(z.string()).min(1) });
+const scoreSchema = z.object({ score: z.number().int().min(0).max(10), reason: z.string() });
+
 const SYSTEM = 'You are an impartial evaluator. Score strictly by the evaluation steps and answer in JSON.';
 
 /** Steps generated from the same criteria by the same judge are shared by every case of the run. */
@@ -42,7 +45,7 @@ async function evaluationSteps(judge: Judge, p: GEvalParams): Promise<string[]> 
         prompt:
           `Write 3 to 5 concise evaluation steps, as "steps", for judging a response against these criteria, ` +
           `using only: ${p.evaluation_params.join(', ')}.\n\nCriteria:\n${p.criteria}`,
-        schema: z.object({ steps: z.array(z.string()).min(1) }),
+        schema: stepsSchema,
       })
       .then((answer) => answer.value.steps);
     // A failed generation is not cached, so the next case tries again.
@@ -112,7 +115,7 @@ export const gEval: MetricDefinition<GEvalParams> = {
       prompt:
         `Evaluation steps:\n${steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}\n\n${render(testCase, p.evaluation_params)}\n\n` +
         `Give "score" as an integer from 0 (worst) to 10 (best) and a one-sentence "reason".`,
-      schema: z.object({ score: z.number().int().min(0).max(10), reason: z.string() }),
+      schema: scoreSchema,
       logprobs: judge.settings?.provider === 'openai',
     });
     const weighted = probabilityWeightedScore(answer.text, answer.logprobs);

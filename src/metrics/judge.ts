@@ -87,9 +87,18 @@ export class Judge {
   }
 }
 
-/** JSON schema for structured output: every property required and no extras, as OpenAI's strict mode demands. */
+const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
+
+/**
+ * JSON schema for structured output: every property required and no extras, as OpenAI's strict mode demands.
+ * Converted once per zod schema: conversion costs more than the rest of a judge call's CPU.
+ */
 export function toStrictJsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { target: 'draft-7', io: 'output' }) as Record<string, unknown>;
-  delete json.$schema;
+  let json = jsonSchemas.get(schema);
+  if (!json) {
+    json = z.toJSONSchema(schema, { target: 'draft-7', io: 'output' }) as Record<string, unknown>;
+    delete json.$schema;
+    jsonSchemas.set(schema, json);
+  }
   return json;
 }

@@ -6,6 +6,19 @@ const JUDGE_SYSTEM = 'You are a meticulous evaluator of AI assistant answers. Fo
 
 const numbered = (items: readonly string[]): string => items.map((item, i) => `${i + 1}. ${item}`).join('\n');
 
+const verdictSchemas = new Map<string, z.ZodType<{ verdicts: Array<{ verdict: string; reason: string }> }>>();
+
+/** Built once per (values, count): schemas and their JSON form are reused across cases. */
+function verdictSchema(allowed: readonly [string, ...string[]], count: number) {
+  const key = `${allowed.join('|')}#${count}`;
+  let schema = verdictSchemas.get(key);
+  if (!schema) {
+    schema = z.object({ verdicts: z.array(z.object({ verdict: z.enum(allowed), reason: z.string() })).length(count) });
+    verdictSchemas.set(key, schema);
+  }
+  return schema;
+}
+
 /** Asks for exactly one verdict per item, in order; a reply with the wrong count is re-asked by the judge. */
 async function verdictsFor<V extends string>(
   judge: Judge,
@@ -14,15 +27,15 @@ async function verdictsFor<V extends string>(
   count: number,
   prompt: string,
 ): Promise<Array<{ verdict: V; reason: string }>> {
-  const schema = z.object({
-    verdicts: z.array(z.object({ verdict: z.enum(allowed), reason: z.string() })).length(count),
-  });
+  const schema = verdictSchema(allowed, count) as z.ZodType<{ verdicts: Array<{ verdict: V; reason: string }> }>;
   const answer = await judge.ask({ name, system: JUDGE_SYSTEM, prompt, schema });
   return answer.value.verdicts;
 }
 
+const listSchema = z.object({ items: z.array(z.string()) });
+
 async function listOf(judge: Judge, name: 'claims' | 'statements', prompt: string): Promise<string[]> {
-  const schema = z.object({ items: z.array(z.string()) });
+  const schema = listSchema;
   const answer = await judge.ask({ name, system: JUDGE_SYSTEM, prompt, schema });
   return answer.value.items.map((item) => item.trim()).filter((item) => item.length > 0);
 }

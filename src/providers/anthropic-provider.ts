@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { leanFetch } from './lean-fetch';
 import { redactSecrets } from './redact';
 import { ProviderCallError, parseRetryAfter } from './retry';
 import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, ToolCall } from './types';
@@ -19,7 +20,7 @@ export class AnthropicProvider implements ChatProvider {
     if (!client) {
       const apiKey = this.env.ANTHROPIC_API_KEY;
       if (!apiKey) throw new ProviderCallError('anthropic', '-', undefined, 'connection', 'ANTHROPIC_API_KEY is not set');
-      client = new Anthropic({ apiKey, baseURL: baseUrl ?? this.env.ANTHROPIC_BASE_URL, maxRetries: 0 });
+      client = new Anthropic({ apiKey, baseURL: baseUrl ?? this.env.ANTHROPIC_BASE_URL, maxRetries: 0, fetch: leanFetch });
       this.clients.set(key, client);
     }
     return client;

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { leanFetch } from './lean-fetch';
 import { redactSecrets } from './redact';
 import { ProviderCallError, parseRetryAfter } from './retry';
 import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, TokenLogprob, ToolCall } from './types';
@@ -23,7 +24,7 @@ export class OpenAiProvider implements ChatProvider {
         throw new ProviderCallError('openai', '-', undefined, 'connection', 'OPENAI_API_KEY is not set');
       }
       // A local OpenAI-compatible server (vLLM, Ollama) needs no key; the SDK insists on one, so a placeholder is sent.
-      client = new OpenAI({ apiKey: apiKey ?? 'unset', baseURL: explicitBase, maxRetries: 0 });
+      client = new OpenAI({ apiKey: apiKey ?? 'unset', baseURL: explicitBase, maxRetries: 0, fetch: leanFetch });
       this.clients.set(key, client);
     }
     return client;

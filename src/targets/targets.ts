@@ -1,3 +1,4 @@
+import { leanFetch } from '../providers/lean-fetch';
 import { redactSecrets } from '../providers/redact';
 import { ProviderCallError, withRetry } from '../providers/retry';
 import type { LlmGateway } from '../providers/llm-gateway';
@@ -49,7 +50,7 @@ async function callHttpTarget(target: HttpTarget, testCase: TestCase, gateway: L
   const { value: document } = await withRetry(gateway.retry, async () => {
     let response: Response;
     try {
-      response = await fetch(target.url, {
+      response = await leanFetch(target.url, {
         method: target.method,
         headers: { 'content-type': 'application/json', accept: 'application/json', ...target.headers },
         body: target.method === 'GET' ? undefined : JSON.stringify(renderJson(target.body, testCase)),

@@ -86,7 +86,7 @@ describe('retry policy (the SDKs’ own retries are off)', () => {
       status: 401,
       rawBody: JSON.stringify({ error: { message: `Incorrect API key provided: ${TEST_OPENAI_KEY} / ${TEST_ANTHROPIC_KEY}` } }),
     });
-    const error: Error = await gatewayFor(server).chat(openai, ask).catch((e: Error) => e);
+    const error = (await gatewayFor(server).chat(openai, ask).catch((e: Error) => e)) as Error;
     expect(error.message).toContain('HTTP 401');
     expect(error.message).not.toContain(TEST_OPENAI_KEY);
     expect(error.message).not.toContain(TEST_ANTHROPIC_KEY);

@@ -155,15 +155,22 @@ function errorBody(api: 'openai' | 'anthropic', status: number): unknown {
  * it over real HTTP. Replies come from `script`; latency, statuses with retry-after and malformed bodies are
  * scriptable per request.
  */
-export async function startFakeLlmServer(options: { script?: FakeScript; latencyMs?: number } = {}): Promise<FakeLlmServer> {
+export async function startFakeLlmServer(
+  options: { script?: FakeScript; latencyMs?: number; /** Keep every request for assertions (default); off for benchmarks. */ record?: boolean } = {},
+): Promise<FakeLlmServer> {
   const requests: FakeRequest[] = [];
   const state = {
     script: options.script ?? ((): FakeReply => ({ text: 'ok' })),
     latencyMs: options.latencyMs ?? 0,
+    record: options.record ?? true,
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    await new Promise<void>((resolve, reject) => {
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', resolve);
+      req.on('error', reject);
+    });
     const path = (req.url ?? '').split('?')[0];
     const api = path.endsWith('/chat/completions') ? 'openai' : path.endsWith('/messages') ? 'anthropic' : undefined;
     if (req.method !== 'POST' || !api) {
@@ -172,7 +179,7 @@ export async function startFakeLlmServer(options: { script?: FakeScript; latency
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
     const request = understand(api, body, req.headers);
-    requests.push(request);
+    if (state.record) requests.push(request);
     const reply = state.script(request) ?? { status: 500, rawBody: JSON.stringify({ error: { message: `no scripted reply for: ${request.prompt.slice(0, 80)}` } }) };
     const delay = reply.delayMs ?? state.latencyMs;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
@@ -226,6 +233,7 @@ if (require.main === module) {
   const latency = Number(process.argv[process.argv.indexOf('--latency') + 1] ?? 0) || 0;
   void startFakeLlmServer({
     latencyMs: latency,
+    record: false,
     script: (request) =>
       request.schemaName ? { json: { score: 8, reason: 'Mostly correct and complete.' } } : { text: `Answer to: ${request.prompt.slice(0, 60)}` },
   }).then((server) => {

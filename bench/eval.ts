@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LlmGateway } from '../src/providers/llm-gateway';
+import { runSuites } from '../src/runner/run-suites';
+import { resolveSuite } from '../src/suite/load';
+import type { SuiteInput } from '../src/suite/schema';
+import { runPromptfooComparison } from './promptfoo';
+
+/**
+ * `npm run bench:eval`: 1,000 cases, each one target call and one LLM-judged metric (g_eval with given
+ * steps: one judge call), against the fake OpenAI-compatible server at 50 ms latency, concurrency 100.
+ * Ideal wall time: 1,000 × 2 × 50 ms / 100 = 1.0 s. Prints efficiency = ideal / measured (target >= 0.8),
+ * peak RSS (target <= 250 MB) and CPU ms per case (target <= 2). The fake server runs in its own process so
+ * that only the engine's CPU is counted. When promptfoo is installed (bench/setup-promptfoo.sh), the same
+ * workload runs through it against the same server and the throughput ratio is printed (target >= 5×).
+ */
+const CASES = Number(process.env.BENCH_CASES ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
+const root = join(__dirname, '..');
+
+async function startServer(): Promise<{ url: string; child: ChildProcess }> {
+  // One process (no tsx wrapper), so its CPU time can be read.
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), join(root, 'test/support/fake-llm-server.ts'), '--latency', String(LATENCY_MS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve) => lines.once('line', resolve));
+  return { url: (JSON.parse(first) as { url: string }).url, child };
+}
+
+function suite(cases: number): SuiteInput {
+  return {
+    name: 'bench',
+    target: { type: 'openai', model: 'gpt-4o-mini', temperature: 0, system_prompt: 'Answer briefly.' },
+    judge: { provider: 'openai', model: 'gpt-4o-mini' },
+    metrics: [
+      {
+        name: 'g_eval',
+        id: 'correctness',
+        evaluation_steps: ['Check the answer addresses the question.', 'Check it is factually plausible.'],
+        threshold: 0.5,
+      },
+    ],
+    cases: Array.from({ length: cases }, (_, i) => ({ id: `case-${i}`, input: `Question number ${i}: what is ${i} + ${i}?` })),
+  };
+}
+
+async function run(url: string, cases: number) {
+  const env = { OPENAI_API_KEY: 'sk-bench-not-a-real-key-000000', OPENAI_BASE_URL: `${url}/v1` };
+  const loaded = resolveSuite(suite(cases), 'bench', undefined, env);
+  const gateway = new LlmGateway({ env });
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const report = await runSuites([loaded], { concurrency: CONCURRENCY, gateway, env, build: { ci: null, git_sha: null, branch: null, pull_request: null, build_id: null, build_url: null } });
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  if (report.totals.errored > 0 || report.totals.cases !== cases) throw new Error(`bench run errored: ${JSON.stringify(report.totals)}`);
+  return { wallMs, cpuMsPerCase: (cpu.user + cpu.system) / 1000 / cases, calls: report.usage.by_model[0].calls };
+}
+
+/** CPU milliseconds a process has used so far (Linux /proc; clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function main(): Promise<void> {
+  const { url, child } = await startServer();
+  try {
+    await run(url, 100); // warm-up: JIT, SDK loading, connection pool
+    const serverCpuBefore = processCpuMs(child.pid!);
+    const measured = await run(url, CASES);
+    const serverCpuMs = processCpuMs(child.pid!) - serverCpuBefore;
+    const idealMs = (CASES * 2 * LATENCY_MS) / CONCURRENCY;
+    const rssMB = process.resourceUsage().maxRSS / 1024;
+    const throughput = CASES / (measured.wallMs / 1000);
+    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
+    console.log(`workload: ${CASES} cases × (1 target call + 1 judge call) = ${measured.calls} calls, ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}`);
+    console.log(`wall time: ${(measured.wallMs / 1000).toFixed(2)} s (ideal ${(idealMs / 1000).toFixed(2)} s)`);
+    console.log(`efficiency: ${(idealMs / measured.wallMs).toFixed(2)} (target >= 0.8)`);
+    console.log(`peak RSS: ${rssMB.toFixed(0)} MB (target <= 250)`);
+    console.log(`CPU per case: ${measured.cpuMsPerCase.toFixed(2)} ms (target <= 2)`);
+    console.log(`throughput: ${throughput.toFixed(0)} cases/s`);
+    console.log(`fake server CPU during the run: ${serverCpuMs} ms (its own process, on the same ${cpus().length} cores)`);
+    const promptfoo = await runPromptfooComparison({ root, url, cases: CASES, concurrency: CONCURRENCY });
+    if (promptfoo) {
+      console.log(`promptfoo ${promptfoo.version}: ${(promptfoo.wallMs / 1000).toFixed(2)} s, ${(CASES / (promptfoo.wallMs / 1000)).toFixed(0)} cases/s`);
+      console.log(`throughput ratio (ours / promptfoo): ${(promptfoo.wallMs / measured.wallMs).toFixed(1)}× (target >= 5×)`);
+    } else {
+      console.log('promptfoo: not installed (bash bench/setup-promptfoo.sh installs it with a Node 22 binary); comparison skipped');
+    }
+  } finally {
+    child.kill();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
