@@ -50,7 +50,7 @@ function suite(cases: number): SuiteInput {
 }
 
 async function run(url: string, cases: number) {
-  const env = { OPENAI_API_KEY: 'sk-bench-not-a-real-key-000000', OPENAI_BASE_URL: `${url}/v1` };
+  const env = { OPENAI_API_KEY: 'bench-key-not-secret', OPENAI_BASE_URL: `${url}/v1` };
   const loaded = resolveSuite(suite(cases), 'bench', undefined, env);
   const gateway = new LlmGateway({ env });
   const cpuBefore = process.cpuUsage();
@@ -71,21 +71,26 @@ function processCpuMs(pid: number): number {
 async function main(): Promise<void> {
   const { url, child } = await startServer();
   try {
-    await run(url, 100); // warm-up: JIT, SDK loading, connection pool
+    await run(url, 100); // SDK loading, connection pool
     const serverCpuBefore = processCpuMs(child.pid!);
-    const measured = await run(url, CASES);
+    // The first full run is what a one-shot `evalctl run` in CI sees; later runs are a long-lived worker's
+    // steady state, once V8 has optimised the SDK and HTTP paths.
+    const first = await run(url, CASES);
     const serverCpuMs = processCpuMs(child.pid!) - serverCpuBefore;
+    const steadyRuns = [await run(url, CASES), await run(url, CASES), await run(url, CASES)];
+    const steady = [...steadyRuns].sort((a, b) => a.wallMs - b.wallMs)[1];
     const idealMs = (CASES * 2 * LATENCY_MS) / CONCURRENCY;
     const rssMB = process.resourceUsage().maxRSS / 1024;
-    const throughput = CASES / (measured.wallMs / 1000);
+    const line = (label: string, r: { wallMs: number; cpuMsPerCase: number }) =>
+      `${label}: wall ${(r.wallMs / 1000).toFixed(2)} s, efficiency ${(idealMs / r.wallMs).toFixed(2)}, CPU ${r.cpuMsPerCase.toFixed(2)} ms/case, ${(CASES / (r.wallMs / 1000)).toFixed(0)} cases/s`;
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
-    console.log(`workload: ${CASES} cases × (1 target call + 1 judge call) = ${measured.calls} calls, ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}`);
-    console.log(`wall time: ${(measured.wallMs / 1000).toFixed(2)} s (ideal ${(idealMs / 1000).toFixed(2)} s)`);
-    console.log(`efficiency: ${(idealMs / measured.wallMs).toFixed(2)} (target >= 0.8)`);
-    console.log(`peak RSS: ${rssMB.toFixed(0)} MB (target <= 250)`);
-    console.log(`CPU per case: ${measured.cpuMsPerCase.toFixed(2)} ms (target <= 2)`);
-    console.log(`throughput: ${throughput.toFixed(0)} cases/s`);
-    console.log(`fake server CPU during the run: ${serverCpuMs} ms (its own process, on the same ${cpus().length} cores)`);
+    console.log(`workload: ${CASES} cases × (1 target call + 1 judge call) = ${first.calls} calls, ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}; ideal ${(idealMs / 1000).toFixed(2)} s`);
+    console.log(line('first run ', first));
+    console.log(line('steady    ', steady) + ' (median of 3 later runs)');
+    console.log(`targets: efficiency >= 0.8, CPU <= 2 ms/case, peak RSS <= 250 MB`);
+    console.log(`peak RSS: ${rssMB.toFixed(0)} MB over all runs`);
+    console.log(`fake server CPU during the first run: ${serverCpuMs} ms (its own process, on the same ${cpus().length} cores)`);
+    const measured = first;
     const promptfoo = await runPromptfooComparison({ root, url, cases: CASES, concurrency: CONCURRENCY });
     if (promptfoo) {
       console.log(`promptfoo ${promptfoo.version}: ${(promptfoo.wallMs / 1000).toFixed(2)} s, ${(CASES / (promptfoo.wallMs / 1000)).toFixed(0)} cases/s`);

@@ -14,7 +14,7 @@ export async function runPromptfooComparison(input: { root: string; url: string;
   if (!existsSync(node22) || !existsSync(cli)) return undefined;
   const work = join(home, 'work');
   mkdirSync(work, { recursive: true });
-  const provider = { id: 'openai:chat:gpt-4o-mini', config: { apiBaseUrl: `${input.url}/v1`, apiKey: 'sk-bench-not-a-real-key-000000', temperature: 0 } };
+  const provider = { id: 'openai:chat:gpt-4o-mini', config: { apiBaseUrl: `${input.url}/v1`, apiKey: 'bench-key-not-secret', temperature: 0 } };
   const config = {
     description: 'bench',
     prompts: ['Answer briefly. {{question}}'],

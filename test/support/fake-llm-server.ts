@@ -238,5 +238,8 @@ if (require.main === module) {
       request.schemaName ? { json: { score: 8, reason: 'Mostly correct and complete.' } } : { text: `Answer to: ${request.prompt.slice(0, 60)}` },
   }).then((server) => {
     process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
+    const stop = () => void server.close().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
   });
 }
