@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -43,7 +43,13 @@ export async function runPromptfooComparison(input: { root: string; url: string;
       ),
     );
   const version = (await exec(['--version'])).trim();
+  const output = join(work, 'results.json');
   const started = performance.now();
-  await exec(['eval', '-c', file, '--no-write', '--no-cache', '--no-table', '--no-progress-bar', '-j', String(input.concurrency)]);
-  return { wallMs: performance.now() - started, version };
+  await exec(['eval', '-c', file, '--no-write', '--no-cache', '--no-table', '--no-progress-bar', '-j', String(input.concurrency), '-o', output]);
+  const wallMs = performance.now() - started;
+  // The comparison only counts if promptfoo really graded every case through the fake server.
+  const results = JSON.parse(readFileSync(output, 'utf8')) as { results: { stats: { successes: number; failures: number; errors: number } } };
+  const { successes, failures, errors } = results.results.stats;
+  if (successes !== input.cases) throw new Error(`promptfoo graded ${successes} of ${input.cases} cases (${failures} failed, ${errors} errors)`);
+  return { wallMs, version };
 }

@@ -234,8 +234,14 @@ if (require.main === module) {
   void startFakeLlmServer({
     latencyMs: latency,
     record: false,
-    script: (request) =>
-      request.schemaName ? { json: { score: 8, reason: 'Mostly correct and complete.' } } : { text: `Answer to: ${request.prompt.slice(0, 60)}` },
+    script: (request) => {
+      if (request.schemaName) return { json: { score: 8, reason: 'Mostly correct and complete.' } };
+      // promptfoo's llm-rubric grader, for the benchmark's comparison run.
+      if (`${request.system}${request.prompt}`.includes('You are grading output')) {
+        return { text: JSON.stringify({ reason: 'Mostly correct and complete.', pass: true, score: 0.8 }) };
+      }
+      return { text: `Answer to: ${request.prompt.slice(0, 60)}` };
+    },
   }).then((server) => {
     process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
     const stop = () => void server.close().then(() => process.exit(0));
