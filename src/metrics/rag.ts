@@ -40,6 +40,12 @@ async function listOf(judge: Judge, name: 'claims' | 'statements', prompt: strin
   return answer.value.items.map((item) => item.trim()).filter((item) => item.length > 0);
 }
 
+/** The items whose verdict is `value`, in order. */
+const withVerdict = <T>(items: readonly T[], verdicts: ReadonlyArray<{ verdict: string }>, value: string): T[] =>
+  items.filter((_, i) => verdicts[i].verdict === value);
+
+const quoted = (items: readonly string[]): string => items.map((item) => `"${item}"`).join('; ');
+
 const ratio = (numerator: number, denominator: number): number => (denominator === 0 ? 1 : numerator / denominator);
 
 const strictParams = z.object({ strict: z.boolean().default(false) }).strict();
@@ -74,11 +80,11 @@ export const faithfulness: MetricDefinition<z.infer<typeof strictParams>> = {
         `"no" if the context contradicts it, "idk" if the context does not say.\n\nRetrieval context:\n${numbered(testCase.retrieval_context ?? [])}\n\nClaims:\n${numbered(claims)}`,
     );
     const faithful = verdicts.filter((v) => (params.strict ? v.verdict === 'yes' : v.verdict !== 'no')).length;
-    const contradicted = claims.filter((_, i) => verdicts[i].verdict === 'no');
+    const contradicted = withVerdict(claims, verdicts, 'no');
     const reason =
       contradicted.length === 0
         ? `All ${claims.length} claims are consistent with the retrieval context.`
-        : `${contradicted.length} of ${claims.length} claims contradict the retrieval context: ${contradicted.map((c) => `"${c}"`).join('; ')}.`;
+        : `${contradicted.length} of ${claims.length} claims contradict the retrieval context: ${quoted(contradicted)}.`;
     return { score: ratio(faithful, claims.length), reason, details: { claims, verdicts } };
   },
 };
@@ -112,11 +118,11 @@ export const answerRelevancy: MetricDefinition<z.infer<typeof strictParams>> = {
         `it is supporting information.\n\nInput:\n${testCase.input}\n\nStatements:\n${numbered(statements)}`,
     );
     const relevant = verdicts.filter((v) => (params.strict ? v.verdict === 'yes' : v.verdict !== 'no')).length;
-    const irrelevant = statements.filter((_, i) => verdicts[i].verdict === 'no');
+    const irrelevant = withVerdict(statements, verdicts, 'no');
     const reason =
       irrelevant.length === 0
         ? `All ${statements.length} statements address the input.`
-        : `${irrelevant.length} of ${statements.length} statements do not address the input: ${irrelevant.map((s) => `"${s}"`).join('; ')}.`;
+        : `${irrelevant.length} of ${statements.length} statements do not address the input: ${quoted(irrelevant)}.`;
     return { score: ratio(relevant, statements.length), reason, details: { statements, verdicts } };
   },
 };
@@ -204,12 +210,12 @@ export const contextualRecall: MetricDefinition<z.infer<typeof noParams>> = {
       `For each sentence of the expected output, in order, say "yes" if it can be attributed to the retrieval ` +
         `context, else "no".\n\nRetrieval context:\n${numbered(testCase.retrieval_context ?? [])}\n\nSentences:\n${numbered(parts)}`,
     );
-    const attributable = verdicts.filter((v) => v.verdict === 'yes').length;
-    const missing = parts.filter((_, i) => verdicts[i].verdict === 'no');
+    const missing = withVerdict(parts, verdicts, 'no');
+    const attributable = parts.length - missing.length;
     const reason =
       missing.length === 0
         ? `All ${parts.length} expected sentences are supported by the retrieval context.`
-        : `${missing.length} of ${parts.length} expected sentences are not supported: ${missing.map((s) => `"${s}"`).join('; ')}.`;
+        : `${missing.length} of ${parts.length} expected sentences are not supported: ${quoted(missing)}.`;
     return { score: attributable / parts.length, reason, details: { sentences: parts, verdicts } };
   },
 };
@@ -238,11 +244,11 @@ export const hallucination: MetricDefinition<z.infer<typeof noParams>> = {
       `For each context, in order, say "yes" if the output agrees with it (or does not address it), "no" if the ` +
         `output contradicts it.\n\nOutput:\n${testCase.actual_output}\n\nContexts:\n${numbered(contexts)}`,
     );
-    const contradicted = contexts.filter((_, i) => verdicts[i].verdict === 'no');
+    const contradicted = withVerdict(contexts, verdicts, 'no');
     const reason =
       contradicted.length === 0
         ? `The output contradicts none of the ${contexts.length} contexts.`
-        : `The output contradicts ${contradicted.length} of ${contexts.length} contexts: ${contradicted.map((c) => `"${c}"`).join('; ')}.`;
+        : `The output contradicts ${contradicted.length} of ${contexts.length} contexts: ${quoted(contradicted)}.`;
     return { score: contradicted.length / contexts.length, reason, details: { verdicts } };
   },
 };

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { leanFetch } from './lean-fetch';
-import { redactSecrets } from './redact';
-import { ProviderCallError, parseRetryAfter } from './retry';
+import { toCallError } from './provider-errors';
+import { ProviderCallError } from './retry';
 import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, ToolCall } from './types';
 
 /**
@@ -51,7 +51,7 @@ export class AnthropicProvider implements ChatProvider {
     try {
       message = await this.client(settings.baseUrl).messages.create(body, { timeout: timeoutMs });
     } catch (error) {
-      throw toCallError(error, settings.model, this.env);
+      throw toCallError(error, Anthropic, 'anthropic', settings.model, this.env);
     }
     if (!Array.isArray(message.content)) {
       throw new ProviderCallError('anthropic', settings.model, 200, 'invalid-response', 'the response has no content');
@@ -80,15 +80,4 @@ export class AnthropicProvider implements ChatProvider {
       model: message.model ?? settings.model,
     };
   }
-}
-
-function toCallError(error: unknown, model: string, env: NodeJS.ProcessEnv): ProviderCallError {
-  if (error instanceof ProviderCallError) return error;
-  const detail = redactSecrets(error instanceof Error ? error.message : String(error), env);
-  if (error instanceof Anthropic.APIConnectionTimeoutError) return new ProviderCallError('anthropic', model, undefined, 'timeout', detail);
-  if (error instanceof Anthropic.APIConnectionError) return new ProviderCallError('anthropic', model, undefined, 'connection', detail);
-  if (error instanceof Anthropic.APIError && error.status !== undefined) {
-    return new ProviderCallError('anthropic', model, error.status, 'http', detail, parseRetryAfter(error.headers));
-  }
-  return new ProviderCallError('anthropic', model, undefined, 'invalid-response', detail);
 }

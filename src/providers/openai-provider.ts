@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { leanFetch } from './lean-fetch';
-import { redactSecrets } from './redact';
-import { ProviderCallError, parseRetryAfter } from './retry';
+import { toCallError } from './provider-errors';
+import { ProviderCallError } from './retry';
 import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, TokenLogprob, ToolCall } from './types';
 
 /**
@@ -55,7 +55,7 @@ export class OpenAiProvider implements ChatProvider {
     try {
       completion = await this.client(settings.baseUrl).chat.completions.create(body, { timeout: timeoutMs });
     } catch (error) {
-      throw toCallError(error, settings.model, this.env);
+      throw toCallError(error, OpenAI, 'openai', settings.model, this.env);
     }
     const choice = completion.choices?.[0];
     if (!choice) {
@@ -94,15 +94,4 @@ function parseArguments(raw: string): Record<string, unknown> {
   } catch {
     return { _raw: raw };
   }
-}
-
-function toCallError(error: unknown, model: string, env: NodeJS.ProcessEnv): ProviderCallError {
-  if (error instanceof ProviderCallError) return error;
-  const detail = redactSecrets(error instanceof Error ? error.message : String(error), env);
-  if (error instanceof OpenAI.APIConnectionTimeoutError) return new ProviderCallError('openai', model, undefined, 'timeout', detail);
-  if (error instanceof OpenAI.APIConnectionError) return new ProviderCallError('openai', model, undefined, 'connection', detail);
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
-    return new ProviderCallError('openai', model, error.status, 'http', detail, parseRetryAfter(error.headers));
-  }
-  return new ProviderCallError('openai', model, undefined, 'invalid-response', detail);
 }

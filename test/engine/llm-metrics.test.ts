@@ -1,17 +1,10 @@
 import { METRICS } from '../../src/metrics/registry';
 import type { EvaluatedCase, MetricOutcome } from '../../src/metrics/types';
 import { JudgeReplyError } from '../../src/metrics/judge';
-import { startFakeLlmServer, type FakeLlmServer, type FakeReply, type FakeRequest } from '../support/fake-llm-server';
-import { judgeOn } from '../support/engine';
+import type { FakeReply, FakeRequest } from '../support/fake-llm-server';
+import { judgeOn, useFakeLlmServer } from '../support/engine';
 
-let server: FakeLlmServer;
-beforeAll(async () => {
-  server = await startFakeLlmServer();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.requests.length = 0;
-});
+const fake = useFakeLlmServer();
 
 /** Replies by structured-output name; anything else is a test bug. */
 function byQuestion(replies: Record<string, FakeReply | ((r: FakeRequest) => FakeReply)>) {
@@ -23,14 +16,14 @@ function byQuestion(replies: Record<string, FakeReply | ((r: FakeRequest) => Fak
 
 async function score(metric: string, testCase: EvaluatedCase, params: Record<string, unknown> = {}, provider: 'openai' | 'anthropic' = 'openai'): Promise<MetricOutcome> {
   const definition = METRICS.get(metric)!;
-  return definition.evaluate({ testCase, params: definition.params.parse(params), judge: judgeOn(server, provider) });
+  return definition.evaluate({ testCase, params: definition.params.parse(params), judge: judgeOn(fake.server, provider) });
 }
 
 const verdicts = (...values: string[]) => ({ json: { verdicts: values.map((verdict) => ({ verdict, reason: `because ${verdict}` })) } });
 
 describe.each(['openai', 'anthropic'] as const)('LLM-judged metrics through the %s SDK', (provider) => {
   test('faithfulness: claims not contradicted / claims; idk counts unless strict', async () => {
-    server.script = byQuestion({
+    fake.server.script = byQuestion({
       claims: { json: { items: ['Returns are accepted for 30 days.', 'Refunds take 5 days.', 'Shipping is free.', 'Support is 24/7.'] } },
       claim_verdicts: verdicts('yes', 'no', 'idk', 'yes'),
     });
@@ -41,7 +34,7 @@ describe.each(['openai', 'anthropic'] as const)('LLM-judged metrics through the 
     const strict = await score('faithfulness', testCase, { strict: true }, provider);
     expect(strict.score).toBeCloseTo(2 / 4);
     // The structured-output schema travelled in the request, the way each API expects it.
-    const verdictCall = server.requests.find((r) => r.schemaName === 'claim_verdicts')!;
+    const verdictCall = fake.server.requests.find((r) => r.schemaName === 'claim_verdicts')!;
     if (provider === 'openai') {
       expect(verdictCall.body.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'claim_verdicts', strict: true } });
     } else {
@@ -52,14 +45,14 @@ describe.each(['openai', 'anthropic'] as const)('LLM-judged metrics through the 
   });
 
   test('faithfulness: an output without claims scores 1 without a verdict call', async () => {
-    server.script = byQuestion({ claims: { json: { items: [] } } });
+    fake.server.script = byQuestion({ claims: { json: { items: [] } } });
     const outcome = await score('faithfulness', { input: 'hi', actual_output: 'Hello!', retrieval_context: ['x'] }, {}, provider);
     expect(outcome.score).toBe(1);
-    expect(server.requests.map((r) => r.schemaName)).toEqual(['claims']);
+    expect(fake.server.requests.map((r) => r.schemaName)).toEqual(['claims']);
   });
 
   test('answer_relevancy: relevant (yes or idk) / statements', async () => {
-    server.script = byQuestion({
+    fake.server.script = byQuestion({
       statements: { json: { items: ['s1', 's2', 's3', 's4', 's5'] } },
       relevancy_verdicts: verdicts('yes', 'yes', 'no', 'idk', 'no'),
     });
@@ -69,17 +62,17 @@ describe.each(['openai', 'anthropic'] as const)('LLM-judged metrics through the 
 });
 
 test('contextual_precision is rank-aware: Σ rel_k · precision@k / relevant', async () => {
-  server.script = byQuestion({ node_verdicts: verdicts('yes', 'no', 'yes') });
+  fake.server.script = byQuestion({ node_verdicts: verdicts('yes', 'no', 'yes') });
   const testCase = { input: 'q', expected_output: 'e', retrieval_context: ['n1', 'n2', 'n3'] };
   // (1/1 + 2/3) / 2
   expect((await score('contextual_precision', testCase)).score).toBeCloseTo((1 + 2 / 3) / 2);
-  server.script = byQuestion({ node_verdicts: verdicts('no', 'yes', 'yes') });
+  fake.server.script = byQuestion({ node_verdicts: verdicts('no', 'yes', 'yes') });
   // (1/2 + 2/3) / 2: the same nodes ranked worse score lower.
   expect((await score('contextual_precision', testCase)).score).toBeCloseTo((1 / 2 + 2 / 3) / 2);
 });
 
 test('contextual_recall: attributable expected sentences / sentences', async () => {
-  server.script = byQuestion({ attribution_verdicts: verdicts('yes', 'no', 'yes') });
+  fake.server.script = byQuestion({ attribution_verdicts: verdicts('yes', 'no', 'yes') });
   const outcome = await score('contextual_recall', {
     input: 'q',
     expected_output: 'Returns take 30 days. Refunds go to the card! Is shipping free?',
@@ -87,33 +80,33 @@ test('contextual_recall: attributable expected sentences / sentences', async () 
   });
   expect(outcome.score).toBeCloseTo(2 / 3);
   expect(outcome.reason).toContain('"Refunds go to the card!"');
-  expect(server.requests[0].prompt).toContain('3. Is shipping free?');
+  expect(fake.server.requests[0].prompt).toContain('3. Is shipping free?');
 });
 
 test('hallucination: contradicted contexts / contexts, lower is better', async () => {
-  server.script = byQuestion({ context_verdicts: verdicts('yes', 'no', 'yes', 'no') });
+  fake.server.script = byQuestion({ context_verdicts: verdicts('yes', 'no', 'yes', 'no') });
   const outcome = await score('hallucination', { input: 'q', actual_output: 'a', context: ['c1', 'c2', 'c3', 'c4'] });
   expect(outcome.score).toBeCloseTo(0.5);
   expect(METRICS.get('hallucination')!.direction).toBe('lower');
 });
 
 test('g_eval: steps generated once, the 0–10 score normalised, weighted by log-probs when present', async () => {
-  server.script = byQuestion({
+  fake.server.script = byQuestion({
     evaluation_steps: { json: { steps: ['Check the facts.', 'Check the tone.'] } },
     g_eval_score: { json: { score: 7, reason: 'good' } },
   });
   const definition = METRICS.get('g_eval')!;
   const params = definition.params.parse({ criteria: 'Correct and polite.' });
-  const judge = judgeOn(server);
+  const judge = judgeOn(fake.server);
   const scores = await Promise.all(
     [1, 2, 3].map(() => definition.evaluate({ testCase: { input: 'q', actual_output: 'a' }, params, judge })),
   );
   expect(scores.map((s) => s.score)).toEqual([0.7, 0.7, 0.7]);
-  expect(server.requests.filter((r) => r.schemaName === 'evaluation_steps')).toHaveLength(1);
-  expect(server.requests.find((r) => r.schemaName === 'g_eval_score')!.prompt).toContain('2. Check the tone.');
+  expect(fake.server.requests.filter((r) => r.schemaName === 'evaluation_steps')).toHaveLength(1);
+  expect(fake.server.requests.find((r) => r.schemaName === 'g_eval_score')!.prompt).toContain('2. Check the tone.');
 
   // The reply '{"score":8,"reason":"ok"}' with p(8)=0.6, p(7)=0.3, p(9)=0.1 on the score token: 7.8 / 10.
-  server.script = byQuestion({
+  fake.server.script = byQuestion({
     g_eval_score: {
       json: { score: 8, reason: 'ok' },
       logprobs: [
@@ -129,31 +122,31 @@ test('g_eval: steps generated once, the 0–10 score normalised, weighted by log
     judge,
   });
   expect(weighted.score).toBeCloseTo(0.78);
-  expect(server.requests.at(-1)!.logprobs).toBe(true);
+  expect(fake.server.requests.at(-1)!.logprobs).toBe(true);
 });
 
 test('task_completion: the judge’s verdict over the whole trace', async () => {
-  server.script = byQuestion({ task_completion: { json: { task: 'refund order 42', outcome: 'looked it up only', score: 0.4, reason: 'No refund issued.' } } });
+  fake.server.script = byQuestion({ task_completion: { json: { task: 'refund order 42', outcome: 'looked it up only', score: 0.4, reason: 'No refund issued.' } } });
   const outcome = await score('task_completion', {
     input: 'Refund order 42',
     actual_output: 'I found your order.',
     tools_called: [{ name: 'lookup_order', arguments: { id: 42 } }],
   });
   expect(outcome.score).toBeCloseTo(0.4);
-  expect(server.requests[0].prompt).toContain('lookup_order({"id":42})');
+  expect(fake.server.requests[0].prompt).toContain('lookup_order({"id":42})');
 });
 
 describe('judge replies', () => {
   test('fenced or chatty JSON is still read', async () => {
     let n = 0;
-    server.script = () => ({ text: n++ === 0 ? 'Sure!\n```json\n{"items": ["one claim"]}\n```' : 'Verdicts: {"verdicts": [{"verdict": "no", "reason": "x"}]} hope this helps' });
+    fake.server.script = () => ({ text: n++ === 0 ? 'Sure!\n```json\n{"items": ["one claim"]}\n```' : 'Verdicts: {"verdicts": [{"verdict": "no", "reason": "x"}]} hope this helps' });
     const outcome = await score('faithfulness', { input: 'q', actual_output: 'a', retrieval_context: ['c'] });
     expect(outcome.score).toBe(0);
   });
 
   test('a wrong number of verdicts is asked again, not scored', async () => {
     let verdictCalls = 0;
-    server.script = byQuestion({
+    fake.server.script = byQuestion({
       claims: { json: { items: ['c1', 'c2'] } },
       claim_verdicts: () => (++verdictCalls === 1 ? verdicts('yes') : verdicts('yes', 'no')),
     });
@@ -163,10 +156,10 @@ describe('judge replies', () => {
   });
 
   test('an unparsable reply is retried, then errors with the raw reply', async () => {
-    server.script = () => ({ text: 'I would rather not say.' });
+    fake.server.script = () => ({ text: 'I would rather not say.' });
     const failure = score('hallucination', { input: 'q', actual_output: 'a', context: ['c'] });
     await expect(failure).rejects.toBeInstanceOf(JudgeReplyError);
     await expect(failure).rejects.toMatchObject({ rawReply: 'I would rather not say.' });
-    expect(server.requests).toHaveLength(3);
+    expect(fake.server.requests).toHaveLength(3);
   });
 });

@@ -6,18 +6,9 @@ import { costOf, findPrice } from '../../src/providers/pricing';
 import { ModelRateLimiter } from '../../src/providers/rate-limiter';
 import { backoffDelayMs, ProviderCallError, RetriesExhaustedError } from '../../src/providers/retry';
 import type { ModelSettings } from '../../src/providers/types';
-import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
-import { FAST_RETRY, gatewayFor, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY } from '../support/engine';
+import { FAST_RETRY, gatewayFor, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY, useFakeLlmServer } from '../support/engine';
 
-let server: FakeLlmServer;
-beforeAll(async () => {
-  server = await startFakeLlmServer();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.requests.length = 0;
-  server.latencyMs = 0;
-});
+const fake = useFakeLlmServer();
 
 const openai: ModelSettings = { provider: 'openai', model: 'gpt-4o-mini', temperature: 0, maxTokens: 100 };
 const anthropic: ModelSettings = { provider: 'anthropic', model: 'claude-sonnet-4-5', temperature: 0, maxTokens: 100 };
@@ -26,7 +17,7 @@ const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
 /** Fails the first `failures` requests with the given reply, then answers. */
 function failFirst(failures: number, reply: { status: number; headers?: Record<string, string>; delayMs?: number }) {
   let seen = 0;
-  server.script = () => (seen++ < failures ? reply : { text: 'fine', usage: { input: 10, output: 5 } });
+  fake.server.script = () => (seen++ < failures ? reply : { text: 'fine', usage: { input: 10, output: 5 } });
 }
 
 describe('retry policy (the SDKs’ own retries are off)', () => {
@@ -37,39 +28,39 @@ describe('retry policy (the SDKs’ own retries are off)', () => {
     ['anthropic', anthropic, 500],
   ] as const)('%s: %i is retried and the call succeeds', async (_, settings, status) => {
     failFirst(2, { status, headers: { 'retry-after-ms': '10' } });
-    const call = await gatewayFor(server).chat(settings, ask);
+    const call = await gatewayFor(fake.server).chat(settings, ask);
     expect(call.response.text).toBe('fine');
     expect(call.attempts).toBe(3);
-    expect(server.requests).toHaveLength(3);
+    expect(fake.server.requests).toHaveLength(3);
   });
 
   test('a retry-after longer than the cap is cut to the cap (the Anthropic SDK alone would sleep 120 s)', async () => {
     failFirst(1, { status: 429, headers: { 'retry-after': '120' } });
     const started = Date.now();
-    const call = await gatewayFor(server, { retry: { ...FAST_RETRY, retryAfterCapMs: 50 } }).chat(anthropic, ask);
+    const call = await gatewayFor(fake.server, { retry: { ...FAST_RETRY, retryAfterCapMs: 50 } }).chat(anthropic, ask);
     expect(call.attempts).toBe(2);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   test('attempts are bounded, then the error names provider, model, status and attempts', async () => {
-    server.script = () => ({ status: 500 });
-    const failure = gatewayFor(server).chat(openai, ask);
+    fake.server.script = () => ({ status: 500 });
+    const failure = gatewayFor(fake.server).chat(openai, ask);
     await expect(failure).rejects.toBeInstanceOf(RetriesExhaustedError);
     await expect(failure).rejects.toThrow(/^openai gpt-4o-mini: HTTP 500: .*gave up after 3 attempts/);
-    expect(server.requests).toHaveLength(3);
+    expect(fake.server.requests).toHaveLength(3);
   });
 
   test('a 400 is not retried', async () => {
-    server.script = () => ({ status: 400 });
-    await expect(gatewayFor(server).chat(openai, ask)).rejects.toThrow(/HTTP 400.*not retried/);
-    expect(server.requests).toHaveLength(1);
+    fake.server.script = () => ({ status: 400 });
+    await expect(gatewayFor(fake.server).chat(openai, ask)).rejects.toThrow(/HTTP 400.*not retried/);
+    expect(fake.server.requests).toHaveLength(1);
   });
 
   test('a per-call timeout is retried, then reported as a timeout', async () => {
-    server.script = () => ({ text: 'late', delayMs: 1_000 });
-    const gateway = gatewayFor(server, { retry: { ...FAST_RETRY, maxAttempts: 2, timeoutMs: 100 } });
+    fake.server.script = () => ({ text: 'late', delayMs: 1_000 });
+    const gateway = gatewayFor(fake.server, { retry: { ...FAST_RETRY, maxAttempts: 2, timeoutMs: 100 } });
     await expect(gateway.chat(anthropic, ask)).rejects.toThrow(/anthropic claude-sonnet-4-5: timed out.*2 attempts/);
-    expect(server.requests).toHaveLength(2);
+    expect(fake.server.requests).toHaveLength(2);
   });
 
   test('backoff: exponential with full jitter under the ceiling; retry-after wins up to its cap', () => {
@@ -82,11 +73,11 @@ describe('retry policy (the SDKs’ own retries are off)', () => {
   });
 
   test('API keys never appear in an error', async () => {
-    server.script = () => ({
+    fake.server.script = () => ({
       status: 401,
       rawBody: JSON.stringify({ error: { message: `Incorrect API key provided: ${TEST_OPENAI_KEY} / ${TEST_ANTHROPIC_KEY}` } }),
     });
-    const error = (await gatewayFor(server).chat(openai, ask).catch((e: Error) => e)) as Error;
+    const error = (await gatewayFor(fake.server).chat(openai, ask).catch((e: Error) => e)) as Error;
     expect(error.message).toContain('HTTP 401');
     expect(error.message).not.toContain(TEST_OPENAI_KEY);
     expect(error.message).not.toContain(TEST_ANTHROPIC_KEY);
@@ -96,11 +87,11 @@ describe('retry policy (the SDKs’ own retries are off)', () => {
 
 describe('cost', () => {
   test('from the usage and the price table: input, cached input and output', async () => {
-    server.script = () => ({ text: 'x', usage: { input: 1_000, output: 500, cached: 200 } });
-    const call = await gatewayFor(server).chat(openai, ask);
+    fake.server.script = () => ({ text: 'x', usage: { input: 1_000, output: 500, cached: 200 } });
+    const call = await gatewayFor(fake.server).chat(openai, ask);
     // gpt-4o-mini: $0.15 input, $0.075 cached input, $0.60 output per million tokens; prompt_tokens includes the cached ones.
     expect(call.costUsd).toBeCloseTo((800 * 0.15 + 200 * 0.075 + 500 * 0.6) / 1e6, 12);
-    const anthropicCall = await gatewayFor(server).chat(anthropic, ask);
+    const anthropicCall = await gatewayFor(fake.server).chat(anthropic, ask);
     expect(anthropicCall.costUsd).toBeCloseTo((1_000 * 3 + 200 * 0.3 + 500 * 15) / 1e6, 12);
   });
 
@@ -108,8 +99,8 @@ describe('cost', () => {
     expect(findPrice('openai', 'gpt-4o-mini-2024-07-18')).toEqual(findPrice('openai', 'gpt-4o-mini'));
     expect(findPrice('openai', 'gpt-4o-2024-08-06')).toEqual(findPrice('openai', 'gpt-4o'));
     expect(costOf(findPrice('openai', 'my-finetune'), { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, cacheWriteTokens: 0 })).toBeNull();
-    server.script = () => ({ text: 'x', usage: { input: 10, output: 10 } });
-    const gateway = gatewayFor(server);
+    fake.server.script = () => ({ text: 'x', usage: { input: 10, output: 10 } });
+    const gateway = gatewayFor(fake.server);
     await gateway.chat({ ...openai, model: 'llama3.1' }, ask);
     await gateway.chat(openai, ask);
     const usage = gateway.usage();
@@ -118,8 +109,8 @@ describe('cost', () => {
   });
 
   test('a price from the configuration overrides the table', async () => {
-    server.script = () => ({ text: 'x', usage: { input: 1_000_000, output: 0 } });
-    const gateway = gatewayFor(server, { prices: new Map([['openai/llama3.1', { inputPerMTok: 0.2, outputPerMTok: 0.2 }]]) });
+    fake.server.script = () => ({ text: 'x', usage: { input: 1_000_000, output: 0 } });
+    const gateway = gatewayFor(fake.server, { prices: new Map([['openai/llama3.1', { inputPerMTok: 0.2, outputPerMTok: 0.2 }]]) });
     expect((await gateway.chat({ ...openai, model: 'llama3.1' }, ask)).costUsd).toBeCloseTo(0.2);
   });
 });
@@ -132,26 +123,26 @@ describe('response cache', () => {
   afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
   test('a repeated call at temperature 0 is served from the cache and costs nothing', async () => {
-    server.script = () => ({ text: 'cached answer', usage: { input: 100, output: 100 } });
-    const first = await gatewayFor(server, { cache: new DirectoryResponseCache(directory) }).chat(openai, ask);
-    const second = gatewayFor(server, { cache: new DirectoryResponseCache(directory) });
+    fake.server.script = () => ({ text: 'cached answer', usage: { input: 100, output: 100 } });
+    const first = await gatewayFor(fake.server, { cache: new DirectoryResponseCache(directory) }).chat(openai, ask);
+    const second = gatewayFor(fake.server, { cache: new DirectoryResponseCache(directory) });
     const again = await second.chat(openai, ask);
     expect(first.cached).toBe(false);
     expect(again).toMatchObject({ cached: true, costUsd: 0 });
     expect(again.response.text).toBe('cached answer');
-    expect(server.requests).toHaveLength(1);
+    expect(fake.server.requests).toHaveLength(1);
     expect(second.usage()[0]).toMatchObject({ calls: 1, cache_hits: 1, cost_usd: 0 });
   });
 
   test('the key covers the request: another prompt or model is a miss; temperature > 0 is never cached', async () => {
     const cache = new DirectoryResponseCache(directory);
-    const gateway = gatewayFor(server, { cache });
+    const gateway = gatewayFor(fake.server, { cache });
     await gateway.chat(openai, ask);
     await gateway.chat(openai, { messages: [{ role: 'user', content: 'hello!' }] });
     await gateway.chat({ ...openai, model: 'gpt-4o' }, ask);
     await gateway.chat({ ...openai, temperature: 0.7 }, ask);
     await gateway.chat({ ...openai, temperature: 0.7 }, ask);
-    expect(server.requests).toHaveLength(5);
+    expect(fake.server.requests).toHaveLength(5);
   });
 });
 
@@ -160,20 +151,20 @@ describe('rate limiting', () => {
     // The server answers at most 20 requests in any second and 429 beyond that; a bucket of 600 a minute
     // holds one second (10) and refills 10 a second, so no second of it ever exceeds 20.
     let answered: number[] = [];
-    server.script = () => {
+    fake.server.script = () => {
       const now = Date.now();
       answered = answered.filter((at) => now - at < 1_000);
       if (answered.length >= 20) return { status: 429, headers: { 'retry-after-ms': '20' } };
       answered.push(now);
       return { text: 'ok' };
     };
-    const unlimited = gatewayFor(server, { retry: { ...FAST_RETRY, maxAttempts: 1 } });
+    const unlimited = gatewayFor(fake.server, { retry: { ...FAST_RETRY, maxAttempts: 1 } });
     const outcomes = await Promise.allSettled(Array.from({ length: 30 }, () => unlimited.chat(openai, ask)));
     expect(outcomes.filter((o) => o.status === 'rejected').length).toBeGreaterThan(0);
     expect(unlimited.usage()[0].rate_limited).toBeGreaterThan(0);
 
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const limited = gatewayFor(server, { limits: new Map([['openai/gpt-4o-mini', { requestsPerMinute: 600 }]]) });
+    const limited = gatewayFor(fake.server, { limits: new Map([['openai/gpt-4o-mini', { requestsPerMinute: 600 }]]) });
     const started = Date.now();
     await Promise.all(Array.from({ length: 30 }, () => limited.chat(openai, ask)));
     expect(limited.usage()[0].rate_limited).toBe(0);
@@ -182,9 +173,9 @@ describe('rate limiting', () => {
   });
 
   test('tokens per minute hold back calls whose estimated tokens exceed the budget', async () => {
-    server.script = () => ({ text: 'ok', usage: { input: 50, output: 50 } });
+    fake.server.script = () => ({ text: 'ok', usage: { input: 50, output: 50 } });
     // 6 000 tokens a minute = 100 a second; each call is estimated at ~100 (prompt + max tokens).
-    const gateway = gatewayFor(server, { limits: new Map([['openai/gpt-4o-mini', { tokensPerMinute: 6_000 }]]) });
+    const gateway = gatewayFor(fake.server, { limits: new Map([['openai/gpt-4o-mini', { tokensPerMinute: 6_000 }]]) });
     const started = Date.now();
     await Promise.all(Array.from({ length: 4 }, () => gateway.chat(openai, ask)));
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_500);
@@ -208,8 +199,8 @@ describe('rate limiting', () => {
   test('the concurrency limit is enforced on calls in flight', async () => {
     let inFlight = 0;
     let peak = 0;
-    server.latencyMs = 30;
-    server.script = () => ({ text: 'ok' });
+    fake.server.latencyMs = 30;
+    fake.server.script = () => ({ text: 'ok' });
     const limiter = new ModelRateLimiter({ maxConcurrency: 3 });
     await Promise.all(
       Array.from({ length: 12 }, async () => {

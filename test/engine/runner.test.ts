@@ -2,28 +2,19 @@ import { detectBuildMetadata } from '../../src/build-metadata';
 import { runSuites } from '../../src/runner/run-suites';
 import { resolveSuite } from '../../src/suite/load';
 import type { SuiteInput } from '../../src/suite/schema';
-import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
-import { FAST_RETRY, fakeEnv } from '../support/engine';
+import { FAST_RETRY, fakeEnv, useFakeLlmServer } from '../support/engine';
 
-let server: FakeLlmServer;
-beforeAll(async () => {
-  server = await startFakeLlmServer();
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.requests.length = 0;
-  server.latencyMs = 0;
-});
+const fake = useFakeLlmServer();
 
 const NO_BUILD = { ci: null, git_sha: null, branch: null, pull_request: null, build_id: null, build_url: null };
 
 function run(suite: SuiteInput, options: Parameters<typeof runSuites>[1] = {}) {
-  const env = fakeEnv(server);
+  const env = fakeEnv(fake.server);
   return runSuites([resolveSuite(suite, 'suite.yaml', undefined, env)], { env, retry: FAST_RETRY, build: NO_BUILD, ...options });
 }
 
 test('an Anthropic chat target: tool calls, tokens and cost flow into the case', async () => {
-  server.script = (request) =>
+  fake.server.script = (request) =>
     request.prompt.includes('order')
       ? { text: 'Looking it up.', toolCalls: [{ name: 'lookup_order', arguments: { id: 42 } }], usage: { input: 1_000, output: 100 } }
       : { text: 'Hello.', usage: { input: 1_000, output: 100 } };
@@ -36,8 +27,8 @@ test('an Anthropic chat target: tool calls, tokens and cost flow into the case',
       { id: 'greeting', input: 'Hi', expected_tools: [] },
     ],
   });
-  expect(server.requests[0]).toMatchObject({ api: 'anthropic', system: 'You are an agent.' });
-  expect(server.requests.map((r) => r.prompt).sort()).toEqual(['User: Hi', 'User: Where is my order?']);
+  expect(fake.server.requests[0]).toMatchObject({ api: 'anthropic', system: 'You are an agent.' });
+  expect(fake.server.requests.map((r) => r.prompt).sort()).toEqual(['User: Hi', 'User: Where is my order?']);
   const order = report.cases.find((c) => c.id === 'order')!;
   expect(order.tools_called).toEqual([{ name: 'lookup_order', arguments: { id: 42 } }]);
   expect(order.metrics.tool_correctness.score).toBe(1);
@@ -50,7 +41,7 @@ test('an Anthropic chat target: tool calls, tokens and cost flow into the case',
 });
 
 test('a target that keeps failing errors its case with the reason; the other cases still count', async () => {
-  server.script = (request) => (request.prompt.includes('boom') ? { status: 500 } : { text: 'fine answer' });
+  fake.server.script = (request) => (request.prompt.includes('boom') ? { status: 500 } : { text: 'fine answer' });
   const report = await run({
     name: 'mixed',
     target: { type: 'openai', model: 'gpt-4o-mini' },
@@ -70,8 +61,8 @@ test('a target that keeps failing errors its case with the reason; the other cas
 test('concurrency bounds the cases in flight; progress reports every case', async () => {
   let inFlight = 0;
   let peak = 0;
-  server.latencyMs = 20;
-  server.script = () => {
+  fake.server.latencyMs = 20;
+  fake.server.script = () => {
     peak = Math.max(peak, ++inFlight);
     setTimeout(() => inFlight--, 20);
     return { text: 'answer' };
@@ -92,7 +83,7 @@ test('concurrency bounds the cases in flight; progress reports every case', asyn
 });
 
 test('an unknown model’s cost is unknown in every total, never 0', async () => {
-  server.script = () => ({ text: 'answer', usage: { input: 10, output: 10 } });
+  fake.server.script = () => ({ text: 'answer', usage: { input: 10, output: 10 } });
   const report = await run({
     name: 'local',
     target: { type: 'openai', model: 'llama3.1' },

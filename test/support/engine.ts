@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LlmGateway, type GatewayOptions } from '../../src/providers/llm-gateway';
 import { Judge } from '../../src/metrics/judge';
 import type { ModelSettings } from '../../src/providers/types';
-import type { FakeLlmServer } from './fake-llm-server';
+import { startFakeLlmServer, type FakeLlmServer } from './fake-llm-server';
 
 /**
  * Keys shaped like real ones, so tests can prove they never leak; made at run time so that no key-shaped
@@ -29,4 +29,21 @@ export function gatewayFor(server: FakeLlmServer, options: Partial<GatewayOption
 export function judgeOn(server: FakeLlmServer, provider: 'openai' | 'anthropic' = 'openai', options: Partial<GatewayOptions> = {}): Judge {
   const settings: ModelSettings = { provider, model: provider === 'openai' ? 'gpt-4o-mini' : 'claude-haiku-4-5', temperature: 0, maxTokens: 512 };
   return new Judge(gatewayFor(server, options), settings);
+}
+
+/**
+ * Starts one fake LLM server for a test file and resets what it recorded before each test. The returned
+ * object's `server` is set once `beforeAll` has run.
+ */
+export function useFakeLlmServer(): { server: FakeLlmServer } {
+  const holder = {} as { server: FakeLlmServer };
+  beforeAll(async () => {
+    holder.server = await startFakeLlmServer();
+  });
+  afterAll(() => holder.server.close());
+  beforeEach(() => {
+    holder.server.requests.length = 0;
+    holder.server.latencyMs = 0;
+  });
+  return holder;
 }
