@@ -16,5 +16,5 @@ export { toJunitXml } from './runner/junit';
 export type { CaseResult, MetricResult, MetricSummary, Report } from './runner/report';
 export { gatewayFor, runSuites, type Progress, type RunOptions } from './runner/run-suites';
 export { buildReport } from './runner/summarize';
-export { findSuiteFiles, loadSuites, parseSuiteText, resolveSuite, SuiteError, type LoadedSuite, type SuiteProblem } from './suite/load';
+export { findSuiteFiles, loadSuites, missingCredentials, parseSuiteText, resolveSuite, SuiteError, type LoadedSuite, type SuiteProblem } from './suite/load';
 export { defineSuite, suiteSchema, type Suite, type SuiteInput, type TestCase } from './suite/schema';

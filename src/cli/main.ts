@@ -7,7 +7,7 @@ import { toJunitXml } from '../runner/junit';
 import type { Report } from '../runner/report';
 import { runSuites } from '../runner/run-suites';
 import { ENGINE_VERSION } from '../runner/summarize';
-import { loadSuites, SuiteError } from '../suite/load';
+import { loadSuites, missingCredentials, SuiteError } from '../suite/load';
 import { EnvironmentError, readCliEnvironment } from './environment';
 import { progressReporter } from './progress';
 
@@ -130,6 +130,8 @@ async function runCommand(args: string[], io: Io): Promise<number> {
   const thresholds = parsePairs(values.threshold, '--threshold');
   const environment = readCliEnvironment(io.env);
   const suites = await loadSuites(positionals, io.env);
+  const missing = missingCredentials(suites, io.env);
+  if (missing.length > 0) throw new UsageError(missing.join('\n'));
   const known = new Set(suites.flatMap((s) => s.metrics.map((m) => m.id)));
   for (const id of Object.keys(thresholds)) {
     if (!known.has(id)) throw new UsageError(`--threshold ${id}: no suite has a metric "${id}" (have: ${[...known].join(', ')})`);

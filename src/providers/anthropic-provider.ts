@@ -19,7 +19,7 @@ export class AnthropicProvider implements ChatProvider {
     let client = this.clients.get(key);
     if (!client) {
       const apiKey = this.env.ANTHROPIC_API_KEY;
-      if (!apiKey) throw new ProviderCallError('anthropic', '-', undefined, 'connection', 'ANTHROPIC_API_KEY is not set');
+      if (!apiKey) throw new Error('ANTHROPIC_API_KEY is not set');
       client = new Anthropic({ apiKey, baseURL: baseUrl ?? this.env.ANTHROPIC_BASE_URL, maxRetries: 0, fetch: leanFetch });
       this.clients.set(key, client);
     }

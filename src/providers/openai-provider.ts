@@ -21,7 +21,7 @@ export class OpenAiProvider implements ChatProvider {
       const apiKey = this.env.OPENAI_API_KEY;
       const explicitBase = baseUrl ?? this.env.OPENAI_BASE_URL;
       if (!apiKey && !explicitBase) {
-        throw new ProviderCallError('openai', '-', undefined, 'connection', 'OPENAI_API_KEY is not set');
+        throw new Error('OPENAI_API_KEY is not set (and no base URL names another OpenAI-compatible server)');
       }
       // A local OpenAI-compatible server (vLLM, Ollama) needs no key; the SDK insists on one, so a placeholder is sent.
       client = new OpenAI({ apiKey: apiKey ?? 'unset', baseURL: explicitBase, maxRetries: 0, fetch: leanFetch });

@@ -38,7 +38,8 @@ export class ProviderCallError extends Error {
   }
 
   get retryable(): boolean {
-    if (this.kind === 'timeout' || this.kind === 'connection') return true;
+    // A garbled body (a proxy cutting a response short) is as transient as a dropped connection.
+    if (this.kind === 'timeout' || this.kind === 'connection' || this.kind === 'invalid-response') return true;
     if (this.status === undefined) return false;
     return this.status === 408 || this.status === 409 || this.status === 429 || this.status >= 500;
   }

@@ -177,6 +177,32 @@ export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEn
   return resolveSuite(document.toJS(), file, yamlLocator(document, lines), env);
 }
 
+/**
+ * Credentials a suite needs that the environment lacks: a provider used by its target or judge without its
+ * key (OpenAI may go without one when a base URL names another server). Checked before any call is made.
+ */
+export function missingCredentials(suites: readonly LoadedSuite[], env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  for (const { suite, file, metrics } of suites) {
+    const uses: Array<{ role: string; provider: 'openai' | 'anthropic'; baseUrl?: string }> = [];
+    if (suite.target.type === 'openai' || suite.target.type === 'anthropic') {
+      uses.push({ role: 'target', provider: suite.target.type, baseUrl: suite.target.base_url });
+    }
+    if (suite.judge && metrics.some((m) => m.definition.needsLlm)) {
+      uses.push({ role: 'judge', provider: suite.judge.provider, baseUrl: suite.judge.base_url });
+    }
+    for (const use of uses) {
+      if (use.provider === 'openai' && !env.OPENAI_API_KEY && !use.baseUrl && !env.OPENAI_BASE_URL) {
+        problems.push(`${file}: the ${use.role} calls OpenAI and OPENAI_API_KEY is not set (or set OPENAI_BASE_URL for a compatible server)`);
+      }
+      if (use.provider === 'anthropic' && !env.ANTHROPIC_API_KEY) {
+        problems.push(`${file}: the ${use.role} calls Anthropic and ANTHROPIC_API_KEY is not set`);
+      }
+    }
+  }
+  return [...new Set(problems)];
+}
+
 const SUITE_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 /** Suite files named directly, and every .yaml/.yml/.json under named folders (sorted, recursive). */

@@ -166,6 +166,9 @@ test('run: usage and configuration errors exit 2 and say what is wrong', async (
   const unknownMetric = await evalctl(['run', writeSuite('y', GOOD_CASES), '--threshold', 'hallucination=0.1']);
   expect(unknownMetric.code).toBe(2);
   expect(unknownMetric.stderr).toContain('no suite has a metric "hallucination"');
+  const noKey = await evalctl(['run', writeSuite('k', GOOD_CASES)], { OPENAI_API_KEY: '', OPENAI_BASE_URL: '' });
+  expect(noKey.code).toBe(2);
+  expect(noKey.stderr).toContain('k.yaml: the target calls OpenAI and OPENAI_API_KEY is not set');
   const badEnv = await evalctl(['run', writeSuite('z', GOOD_CASES)], { LLM_RETRY_MAX_ATTEMPTS: 'lots' });
   expect(badEnv.code).toBe(2);
   expect(badEnv.stderr).toContain('LLM_RETRY_MAX_ATTEMPTS');

@@ -11,7 +11,7 @@ import { FAST_RETRY, gatewayFor, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY, useFakeLlm
 const fake = useFakeLlmServer();
 
 const openai: ModelSettings = { provider: 'openai', model: 'gpt-4o-mini', temperature: 0, maxTokens: 100 };
-const anthropic: ModelSettings = { provider: 'anthropic', model: 'claude-sonnet-4-5', temperature: 0, maxTokens: 100 };
+const anthropic: ModelSettings = { provider: 'anthropic', model: 'claude-haiku-4-5', temperature: 0, maxTokens: 100 };
 const ask = { messages: [{ role: 'user' as const, content: 'hello' }] };
 
 /** Fails the first `failures` requests with the given reply, then answers. */
@@ -50,6 +50,13 @@ describe('retry policy (the SDKs’ own retries are off)', () => {
     expect(fake.server.requests).toHaveLength(3);
   });
 
+  test('a malformed response body is retried like a transient failure', async () => {
+    let seen = 0;
+    fake.server.script = () => (seen++ === 0 ? { rawBody: '{"choices": [' } : { text: 'fine' });
+    const call = await gatewayFor(fake.server).chat(openai, ask);
+    expect(call).toMatchObject({ attempts: 2, response: { text: 'fine' } });
+  });
+
   test('a 400 is not retried', async () => {
     fake.server.script = () => ({ status: 400 });
     await expect(gatewayFor(fake.server).chat(openai, ask)).rejects.toThrow(/HTTP 400.*not retried/);
@@ -59,7 +66,7 @@ describe('retry policy (the SDKs’ own retries are off)', () => {
   test('a per-call timeout is retried, then reported as a timeout', async () => {
     fake.server.script = () => ({ text: 'late', delayMs: 1_000 });
     const gateway = gatewayFor(fake.server, { retry: { ...FAST_RETRY, maxAttempts: 2, timeoutMs: 100 } });
-    await expect(gateway.chat(anthropic, ask)).rejects.toThrow(/anthropic claude-sonnet-4-5: timed out.*2 attempts/);
+    await expect(gateway.chat(anthropic, ask)).rejects.toThrow(/anthropic claude-haiku-4-5: timed out.*2 attempts/);
     expect(fake.server.requests).toHaveLength(2);
   });
 
@@ -92,7 +99,8 @@ describe('cost', () => {
     // gpt-4o-mini: $0.15 input, $0.075 cached input, $0.60 output per million tokens; prompt_tokens includes the cached ones.
     expect(call.costUsd).toBeCloseTo((800 * 0.15 + 200 * 0.075 + 500 * 0.6) / 1e6, 12);
     const anthropicCall = await gatewayFor(fake.server).chat(anthropic, ask);
-    expect(anthropicCall.costUsd).toBeCloseTo((1_000 * 3 + 200 * 0.3 + 500 * 15) / 1e6, 12);
+    // claude-haiku-4-5: $1 input, $0.10 cache reads, $5 output; Anthropic's input_tokens excludes cache reads.
+    expect(anthropicCall.costUsd).toBeCloseTo((1_000 * 1 + 200 * 0.1 + 500 * 5) / 1e6, 12);
   });
 
   test('a dated snapshot takes its family’s price; an unknown model is unknown, never 0', async () => {
