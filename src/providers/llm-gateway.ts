@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { responseCacheKey, type ResponseCache } from './cache';
 import { costOf, findPrice, PRICE_TABLE_VERSION, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits } from './rate-limiter';
-import { DEFAULT_RETRY_POLICY, ProviderCallError, withRetry, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
 import { ZERO_USAGE, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
 
 export interface GatewayOptions {
@@ -28,6 +29,32 @@ export interface LlmCall {
   readonly durationMs: number;
 }
 
+/** One LLM call as the platform records it (ClickHouse `llm_calls`), attributed to the case that made it. */
+export interface LlmCallEvent {
+  provider: ProviderName;
+  model: string;
+  kind: 'target' | 'judge';
+  status: 'ok' | 'error';
+  /** The last HTTP status of a failed call, when there was one. */
+  error_status: number | null;
+  cached: boolean;
+  attempts: number;
+  /** 429/529 answers seen before the call succeeded or gave up. */
+  rate_limited: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number | null;
+  latency_ms: number;
+}
+
+/**
+ * The case (and role) on whose behalf calls are made. evaluateCase sets it around the target and the metrics,
+ * so a gateway shared by concurrent cases still attributes every call to the right one.
+ */
+export const llmCallScope = new AsyncLocalStorage<{ kind: 'target' | 'judge'; record: (event: LlmCallEvent) => void }>();
+
 /** Totals per provider and model, as written into the report (snake_case, like the rest of report.json). */
 export interface ModelUsage {
   provider: ProviderName;
@@ -42,6 +69,85 @@ export interface ModelUsage {
   cache_write_tokens: number;
   /** null when any call's price was unknown: the total would be a lie. */
   cost_usd: number | null;
+}
+
+function emit(
+  settings: ModelSettings,
+  call: Omit<LlmCallEvent, 'provider' | 'model' | 'kind' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_write_tokens'> & { usage: TokenUsage },
+): void {
+  const scope = llmCallScope.getStore();
+  if (!scope) return;
+  const { usage, ...rest } = call;
+  scope.record({
+    provider: settings.provider,
+    model: settings.model,
+    kind: scope.kind,
+    ...rest,
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    cached_input_tokens: usage.cachedInputTokens,
+    cache_write_tokens: usage.cacheWriteTokens,
+  });
+}
+
+/** Sums call events into per-model totals, in first-seen order. */
+export function usageByModel(events: Iterable<LlmCallEvent>): ModelUsage[] {
+  const totals = new Map<string, ModelUsage>();
+  for (const event of events) {
+    const key = `${event.provider}/${event.model}`;
+    let total = totals.get(key);
+    if (!total) {
+      total = {
+        provider: event.provider,
+        model: event.model,
+        calls: 0,
+        cache_hits: 0,
+        retries: 0,
+        rate_limited: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        cached_input_tokens: 0,
+        cache_write_tokens: 0,
+        cost_usd: 0,
+      };
+      totals.set(key, total);
+    }
+    total.calls++;
+    if (event.cached) total.cache_hits++;
+    total.retries += Math.max(0, event.attempts - 1);
+    total.rate_limited += event.rate_limited;
+    total.input_tokens += event.input_tokens;
+    total.output_tokens += event.output_tokens;
+    total.cached_input_tokens += event.cached_input_tokens;
+    total.cache_write_tokens += event.cache_write_tokens;
+    total.cost_usd = total.cost_usd === null || event.cost_usd === null ? null : total.cost_usd + event.cost_usd;
+  }
+  return [...totals.values()];
+}
+
+/** Adds per-model totals (e.g. of many cases) together. */
+export function mergeUsage(lists: Iterable<readonly ModelUsage[]>): ModelUsage[] {
+  const totals = new Map<string, ModelUsage>();
+  for (const list of lists) {
+    for (const usage of list) {
+      const key = `${usage.provider}/${usage.model}`;
+      const total = totals.get(key);
+      if (!total) {
+        totals.set(key, { ...usage });
+        continue;
+      }
+      total.calls += usage.calls;
+      total.cache_hits += usage.cache_hits;
+      total.retries += usage.retries;
+      total.rate_limited += usage.rate_limited;
+      total.input_tokens += usage.input_tokens;
+      total.output_tokens += usage.output_tokens;
+      total.cached_input_tokens += usage.cached_input_tokens;
+      total.cache_write_tokens += usage.cache_write_tokens;
+      total.cost_usd = total.cost_usd === null || usage.cost_usd === null ? null : total.cost_usd + usage.cost_usd;
+    }
+  }
+  return [...totals.values()];
 }
 
 /**
@@ -115,7 +221,9 @@ export class LlmGateway {
       if (hit) {
         entry.calls++;
         entry.cache_hits++;
-        return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs: performance.now() - started };
+        const durationMs = performance.now() - started;
+        emit(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs });
+        return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs };
       }
     }
     const limiter = this.limiter(settings);
@@ -124,23 +232,41 @@ export class LlmGateway {
       (request.system ?? '') + request.messages.map((message) => message.content).join(''),
       settings.maxTokens,
     );
-    const { value: response, attempts } = await withRetry(
-      this.retry,
-      async () => {
-        await limiter.acquire(estimate);
-        try {
-          const reply = await provider.complete(settings, request, this.retry.timeoutMs);
-          limiter.release(estimate, reply.usage.inputTokens + reply.usage.cachedInputTokens + reply.usage.outputTokens, 'ok');
-          return reply;
-        } catch (error) {
-          const rateLimited = error instanceof ProviderCallError && error.rateLimited;
-          if (rateLimited) entry.rate_limited++;
-          limiter.release(estimate, undefined, rateLimited ? 'rate-limited' : 'failed');
-          throw error;
+    let rateLimitedHere = 0;
+    const attempt = async (): Promise<ChatResponse> => {
+      await limiter.acquire(estimate);
+      try {
+        const reply = await provider.complete(settings, request, this.retry.timeoutMs);
+        limiter.release(estimate, reply.usage.inputTokens + reply.usage.cachedInputTokens + reply.usage.outputTokens, 'ok');
+        return reply;
+      } catch (error) {
+        const rateLimited = error instanceof ProviderCallError && error.rateLimited;
+        if (rateLimited) {
+          entry.rate_limited++;
+          rateLimitedHere++;
         }
-      },
-      () => entry.retries++,
-    );
+        limiter.release(estimate, undefined, rateLimited ? 'rate-limited' : 'failed');
+        throw error;
+      }
+    };
+    let outcome: { value: ChatResponse; attempts: number };
+    try {
+      outcome = await withRetry(this.retry, attempt, () => entry.retries++);
+    } catch (error) {
+      const exhausted = error instanceof RetriesExhaustedError ? error : undefined;
+      emit(settings, {
+        status: 'error',
+        error_status: exhausted?.status ?? null,
+        cached: false,
+        attempts: exhausted?.attempts ?? 1,
+        rate_limited: rateLimitedHere,
+        usage: ZERO_USAGE,
+        cost_usd: 0,
+        latency_ms: performance.now() - started,
+      });
+      throw error;
+    }
+    const { value: response, attempts } = outcome;
     const costUsd = costOf(findPrice(settings.provider, settings.model, this.options.prices), response.usage);
     entry.calls++;
     entry.input_tokens += response.usage.inputTokens;
@@ -149,7 +275,9 @@ export class LlmGateway {
     entry.cache_write_tokens += response.usage.cacheWriteTokens;
     entry.cost_usd = entry.cost_usd === null || costUsd === null ? null : entry.cost_usd + costUsd;
     if (cacheKey) await this.options.cache!.set(cacheKey, response);
-    return { response, usage: response.usage, costUsd, cached: false, attempts, durationMs: performance.now() - started };
+    const durationMs = performance.now() - started;
+    emit(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs });
+    return { response, usage: response.usage, costUsd, cached: false, attempts, durationMs };
   }
 
   /** Usage so far, one entry per provider and model, in first-use order. */

@@ -1,6 +1,6 @@
 import { JudgeReplyError, Judge } from '../metrics/judge';
 import { passes, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
-import type { LlmGateway } from '../providers/llm-gateway';
+import { llmCallScope, usageByModel, type LlmCallEvent, type LlmGateway } from '../providers/llm-gateway';
 import { redactSecrets } from '../providers/redact';
 import type { ModelSettings } from '../providers/types';
 import type { LoadedSuite } from '../suite/load';
@@ -14,6 +14,8 @@ export interface CaseContext {
   /** Metric id → threshold, overriding the suite's. */
   readonly thresholds?: Readonly<Record<string, number>>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Sees every LLM call the case makes (the workers write them to ClickHouse). */
+  readonly onLlmCall?: (event: LlmCallEvent) => void;
 }
 
 export function judgeSettings(judge: JudgeSpec | undefined): ModelSettings | undefined {
@@ -99,12 +101,23 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
     target: null,
     duration_ms: 0,
     metrics: {},
+    usage: [],
+  };
+  const calls: LlmCallEvent[] = [];
+  const record = (event: LlmCallEvent) => {
+    calls.push(event);
+    context.onLlmCall?.(event);
+  };
+  const finish = (result: CaseResult): CaseResult => {
+    result.usage = usageByModel(calls);
+    result.duration_ms = performance.now() - started;
+    return result;
   };
   if (testCase.metadata) base.metadata = testCase.metadata;
   let evaluated: EvaluatedCase = testCase;
   if (testCase.actual_output === undefined) {
     try {
-      const output = await runTarget(loaded.suite.target, testCase, context.gateway);
+      const output = await llmCallScope.run({ kind: 'target', record }, () => runTarget(loaded.suite.target, testCase, context.gateway));
       evaluated = { ...testCase, ...output };
       base.actual_output = output.actual_output;
       if (output.retrieval_context) base.retrieval_context = output.retrieval_context;
@@ -117,18 +130,18 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
       };
     } catch (error) {
       base.error = `target failed: ${message(error, context.env)}`;
-      base.duration_ms = performance.now() - started;
-      return base;
+      return finish(base);
     }
   }
   const caseJudge = judge ?? new Judge(context.gateway, judgeSettings(loaded.suite.judge));
-  const results = await Promise.all(
-    loaded.metrics.map((metric) =>
-      evaluateMetric(metric, evaluated, caseJudge, context.thresholds?.[metric.id] ?? metric.threshold, context.env),
+  const results = await llmCallScope.run({ kind: 'judge', record }, () =>
+    Promise.all(
+      loaded.metrics.map((metric) =>
+        evaluateMetric(metric, evaluated, caseJudge, context.thresholds?.[metric.id] ?? metric.threshold, context.env),
+      ),
     ),
   );
   for (const result of results) base.metrics[result.metric] = result;
   base.status = results.some((r) => r.error !== null) ? 'errored' : results.every((r) => r.passed) ? 'passed' : 'failed';
-  base.duration_ms = performance.now() - started;
-  return base;
+  return finish(base);
 }

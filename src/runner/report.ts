@@ -46,6 +46,8 @@ export interface CaseResult {
   target: { latency_ms: number | null; cost_usd: number | null; input_tokens: number; output_tokens: number } | null;
   duration_ms: number;
   metrics: Record<string, MetricResult>;
+  /** The LLM calls this case made (target and judges), per model. */
+  usage: ModelUsage[];
 }
 
 export interface MetricSummary {

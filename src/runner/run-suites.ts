@@ -89,7 +89,6 @@ export async function runSuites(suites: readonly LoadedSuite[], options: RunOpti
   return buildReport({
     suites,
     cases: results,
-    gateway,
     build: options.build ?? detectBuildMetadata(options.env),
     thresholds,
     startedAt,

@@ -1,5 +1,6 @@
 import type { BuildMetadata } from '../build-metadata';
-import type { LlmGateway } from '../providers/llm-gateway';
+import { mergeUsage } from '../providers/llm-gateway';
+import { PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { LoadedSuite } from '../suite/load';
 import { REPORT_SCHEMA_VERSION, sumKnown, type CaseResult, type MetricSummary, type Report } from './report';
 
@@ -84,15 +85,14 @@ function evaluateGate(suites: readonly LoadedSuite[], cases: readonly CaseResult
 export function buildReport(input: {
   suites: readonly LoadedSuite[];
   cases: CaseResult[];
-  gateway: LlmGateway;
   build: BuildMetadata;
   thresholds: Readonly<Record<string, number>>;
   startedAt: Date;
   finishedAt: Date;
 }): Report {
-  const { suites, cases, gateway } = input;
+  const { suites, cases } = input;
   const metrics = summarizeMetrics(suites, cases, input.thresholds);
-  const byModel = gateway.usage();
+  const byModel = mergeUsage(cases.map((c) => c.usage));
   const targetCost = sumKnown(cases.map((c) => (c.target ? c.target.cost_usd : 0)));
   const judgeCost = sumKnown(cases.flatMap((c) => Object.values(c.metrics).map((m) => m.judge_cost_usd)));
   const passed = cases.filter((c) => c.status === 'passed').length;
@@ -121,7 +121,7 @@ export function buildReport(input: {
       pass_rate: rate(passed, cases.length),
     },
     usage: {
-      price_table_version: gateway.priceTableVersion,
+      price_table_version: PRICE_TABLE_VERSION,
       by_model: byModel,
       total_cost_usd: sumKnown(byModel.map((m) => m.cost_usd)),
       target_cost_usd: targetCost,
