@@ -1,0 +1,36 @@
+import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kysely';
+import { POSTGRES_MIGRATIONS } from './migrations';
+import { PglitePool } from './pglite-pool';
+import type { Database } from './schema';
+
+export type PostgresTarget = { kind: 'url'; url: string; poolSize?: number } | { kind: 'embedded'; dataDir?: string };
+
+/**
+ * A kysely instance on a real server (DATABASE_URL) or on embedded PGlite (a data folder, or memory).
+ * The `pg` and PGlite modules load only for the one that is used.
+ */
+export async function connectPostgres(target: PostgresTarget): Promise<Kysely<Database>> {
+  if (target.kind === 'url') {
+    const { Pool, types } = await import('pg');
+    // bigint counts (count(*)) as numbers; they stay far below 2^53.
+    types.setTypeParser(20, (value: string) => Number(value));
+    const pool = new Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = new PGlite(target.dataDir);
+  await db.waitReady;
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PglitePool(db) }) });
+}
+
+export function postgresMigrator(db: Kysely<Database>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => POSTGRES_MIGRATIONS } });
+}
+
+/** Runs pending migrations; throws with the failing migration's name. */
+export async function migratePostgres(db: Kysely<Database>): Promise<string[]> {
+  const { error, results }: MigrationResultSet = await postgresMigrator(db).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) throw new Error(`Postgres migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

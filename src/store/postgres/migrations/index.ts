@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import { initial } from './2026-11-27-0001-initial';
+
+/** Every migration, by name; names sort in the order they run. */
+export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
+  '2026-11-27-0001-initial': initial,
+};

@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, Project } from './schema';
+
+export const API_KEY_PREFIX = 'aiev_';
+
+export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+export async function ensureProject(db: Kysely<Database>, name: string): Promise<Project> {
+  await db.insertInto('projects').values({ name }).onConflict((oc) => oc.column('name').doNothing()).execute();
+  return db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+}
+
+/** Creates a key for the project (creating the project if needed). The key is returned once; only its hash is kept. */
+export async function createApiKey(db: Kysely<Database>, projectName: string): Promise<{ key: string; project: Project }> {
+  const project = await ensureProject(db, projectName);
+  const key = `${API_KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
+  await db
+    .insertInto('api_keys')
+    .values({ project_id: project.id, key_hash: hashApiKey(key), key_prefix: key.slice(0, API_KEY_PREFIX.length + 6) })
+    .execute();
+  return { key, project };
+}
+
+/** The project a key belongs to, unless the key is unknown or revoked. */
+export async function projectForKey(db: Kysely<Database>, key: string): Promise<Project | undefined> {
+  return db
+    .selectFrom('api_keys')
+    .innerJoin('projects', 'projects.id', 'api_keys.project_id')
+    .select(['projects.id', 'projects.name', 'projects.created_at'])
+    .where('api_keys.key_hash', '=', hashApiKey(key))
+    .where('api_keys.revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function createDatasetVersion(
+  db: Kysely<Database>,
+  projectId: string,
+  name: string,
+  cases: unknown[],
+): Promise<{ name: string; version: number; case_count: number; id: string }> {
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto('datasets').values({ project_id: projectId, name }).onConflict((oc) => oc.columns(['project_id', 'name']).doNothing()).execute();
+    const dataset = await trx.selectFrom('datasets').select('id').where('project_id', '=', projectId).where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
+    const latest = await trx.selectFrom('dataset_versions').select((eb) => eb.fn.max('version').as('max')).where('dataset_id', '=', dataset.id).executeTakeFirst();
+    const version = Number(latest?.max ?? 0) + 1;
+    const row = await trx
+      .insertInto('dataset_versions')
+      .values({ dataset_id: dataset.id, version, cases: JSON.stringify(cases), case_count: cases.length })
+      .returning(['id', 'version', 'case_count'])
+      .executeTakeFirstOrThrow();
+    return { name, ...row };
+  });
+}
+
+export async function listDatasets(db: Kysely<Database>, projectId: string) {
+  return db
+    .selectFrom('datasets')
+    .innerJoin('dataset_versions', 'dataset_versions.dataset_id', 'datasets.id')
+    .select(['datasets.name', 'dataset_versions.version', 'dataset_versions.case_count', 'dataset_versions.created_at'])
+    .where('datasets.project_id', '=', projectId)
+    .orderBy('datasets.name')
+    .orderBy('dataset_versions.version', 'desc')
+    .execute();
+}
+
+export async function getDatasetVersion(db: Kysely<Database>, projectId: string, name: string, version: number) {
+  return db
+    .selectFrom('datasets')
+    .innerJoin('dataset_versions', 'dataset_versions.dataset_id', 'datasets.id')
+    .select(['dataset_versions.id', 'dataset_versions.version', 'dataset_versions.cases', 'dataset_versions.case_count'])
+    .where('datasets.project_id', '=', projectId)
+    .where('datasets.name', '=', name)
+    .where('dataset_versions.version', '=', version)
+    .executeTakeFirst();
+}

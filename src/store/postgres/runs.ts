@@ -1,0 +1,213 @@
+import { sql, type Kysely } from 'kysely';
+import type { CaseResult } from '../../runner/report';
+import type { Database, Run, RunCaseStatus, RunStatus } from './schema';
+
+const INSERT_CHUNK = 5_000;
+
+export interface NewRunInput {
+  projectId: string;
+  suiteName: string;
+  suite: unknown;
+  caseIds: readonly string[];
+  build: unknown;
+  branch: string | null;
+  idempotencyKey: string | null;
+  datasetVersionId: string | null;
+}
+
+/**
+ * Records a run and its cases in one transaction. With an idempotency key already used by the project, the
+ * existing run is returned and `created` is false.
+ */
+export async function createRun(db: Kysely<Database>, input: NewRunInput): Promise<{ run: Run; created: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('runs')
+      .values({
+        project_id: input.projectId,
+        suite_name: input.suiteName,
+        status: 'queued',
+        suite: JSON.stringify(input.suite),
+        dataset_version_id: input.datasetVersionId,
+        build: JSON.stringify(input.build),
+        branch: input.branch,
+        idempotency_key: input.idempotencyKey,
+        total_cases: input.caseIds.length,
+      })
+      .onConflict((oc) => oc.columns(['project_id', 'idempotency_key']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!inserted) {
+      const existing = await trx
+        .selectFrom('runs')
+        .selectAll()
+        .where('project_id', '=', input.projectId)
+        .where('idempotency_key', '=', input.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      return { run: existing, created: false };
+    }
+    for (let start = 0; start < input.caseIds.length; start += INSERT_CHUNK) {
+      const rows = input.caseIds.slice(start, start + INSERT_CHUNK).map((caseId, offset) => ({
+        run_id: inserted.id,
+        case_index: start + offset,
+        case_id: caseId,
+        status: 'queued' as const,
+        error: null,
+        result: null,
+      }));
+      await trx.insertInto('run_cases').values(rows).execute();
+    }
+    return { run: inserted, created: true };
+  });
+}
+
+export async function getRun(db: Kysely<Database>, projectId: string, runId: string): Promise<Run | undefined> {
+  return db.selectFrom('runs').selectAll().where('id', '=', runId).where('project_id', '=', projectId).executeTakeFirst();
+}
+
+/** For workers, which act for every project. */
+export async function getRunById(db: Kysely<Database>, runId: string): Promise<Run | undefined> {
+  return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+}
+
+export interface RunListFilter {
+  branch?: string;
+  status?: RunStatus;
+  /** Opaque: `<created_at ISO>|<id>` of the last run of the previous page. */
+  cursor?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** A project's runs, newest first; without the suite, which can be large. */
+export async function listRuns(db: Kysely<Database>, projectId: string, filter: RunListFilter) {
+  let query = db
+    .selectFrom('runs')
+    .select([
+      'id',
+      'suite_name',
+      'status',
+      'branch',
+      'build',
+      'total_cases',
+      'completed_cases',
+      'passed_cases',
+      'failed_cases',
+      'errored_cases',
+      'created_at',
+      'started_at',
+      'finished_at',
+    ])
+    .where('project_id', '=', projectId);
+  if (filter.branch) query = query.where('branch', '=', filter.branch);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.cursor) {
+    const { createdAt, id } = filter.cursor;
+    query = query.where((eb) =>
+      eb.or([eb('created_at', '<', new Date(createdAt)), eb.and([eb('created_at', '=', new Date(createdAt)), eb('id', '<', id)])]),
+    );
+  }
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+export async function listCaseResults(
+  db: Kysely<Database>,
+  runId: string,
+  options: { failedOnly: boolean; afterIndex: number; limit: number },
+) {
+  let query = db
+    .selectFrom('run_cases')
+    .select(['case_index', 'case_id', 'status', 'attempts', 'error', 'result'])
+    .where('run_id', '=', runId)
+    .where('case_index', '>', options.afterIndex);
+  if (options.failedOnly) query = query.where('status', 'in', ['failed', 'errored']);
+  return query.orderBy('case_index').limit(options.limit).execute();
+}
+
+export async function allCaseResults(db: Kysely<Database>, runId: string): Promise<CaseResult[]> {
+  const rows = await db.selectFrom('run_cases').select(['result']).where('run_id', '=', runId).where('result', 'is not', null).orderBy('case_index').execute();
+  return rows.map((row) => row.result as unknown as CaseResult);
+}
+
+/** Marks a case as being worked on; returns the run's status (a cancelled run's cases are not evaluated). */
+export async function startCase(db: Kysely<Database>, runId: string, caseIndex: number): Promise<RunStatus | undefined> {
+  const run = await db
+    .updateTable('runs')
+    .set({ status: 'running', started_at: sql`coalesce(started_at, now())` })
+    .where('id', '=', runId)
+    .where('status', '=', 'queued')
+    .returning('status')
+    .executeTakeFirst();
+  await db
+    .updateTable('run_cases')
+    .set({ status: 'running', attempts: sql`attempts + 1`, updated_at: sql`now()` })
+    .where('run_id', '=', runId)
+    .where('case_index', '=', caseIndex)
+    .where('status', 'in', ['queued', 'running'])
+    .execute();
+  if (run) return run.status;
+  return (await db.selectFrom('runs').select('status').where('id', '=', runId).executeTakeFirst())?.status;
+}
+
+export interface CaseCompletion {
+  /** False when the case had already been counted (a retried job): nothing changed. */
+  counted: boolean;
+  /** True for the one completion that found every case done. */
+  lastCase: boolean;
+}
+
+/**
+ * Records a case's outcome and counts it on the run, exactly once per case: the row only moves from a
+ * non-final status, in the same transaction as the counters.
+ */
+export async function completeCase(
+  db: Kysely<Database>,
+  runId: string,
+  caseIndex: number,
+  status: Extract<RunCaseStatus, 'passed' | 'failed' | 'errored'>,
+  result: CaseResult | null,
+  error: string | null,
+): Promise<CaseCompletion> {
+  return db.transaction().execute(async (trx) => {
+    const moved = await trx
+      .updateTable('run_cases')
+      .set({ status, result: result === null ? null : JSON.stringify(result), error, updated_at: sql`now()` })
+      .where('run_id', '=', runId)
+      .where('case_index', '=', caseIndex)
+      .where('status', 'in', ['queued', 'running'])
+      .returning('case_index')
+      .executeTakeFirst();
+    if (!moved) return { counted: false, lastCase: false };
+    const counter = status === 'passed' ? 'passed_cases' : status === 'failed' ? 'failed_cases' : 'errored_cases';
+    const run = await trx
+      .updateTable('runs')
+      .set((eb) => ({ completed_cases: eb('completed_cases', '+', 1), [counter]: eb(counter, '+', 1) }))
+      .where('id', '=', runId)
+      .returning(['completed_cases', 'total_cases'])
+      .executeTakeFirstOrThrow();
+    return { counted: true, lastCase: run.completed_cases === run.total_cases };
+  });
+}
+
+/** Writes the final status and summary; only the first call for a run changes anything. */
+export async function finalizeRun(db: Kysely<Database>, runId: string, status: RunStatus, summary: unknown): Promise<boolean> {
+  const row = await db
+    .updateTable('runs')
+    .set({ status, summary: JSON.stringify(summary), finished_at: sql`now()` })
+    .where('id', '=', runId)
+    .where('finished_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function cancelRun(db: Kysely<Database>, projectId: string, runId: string): Promise<Run | undefined> {
+  await db
+    .updateTable('runs')
+    .set({ status: 'cancelled', finished_at: sql`now()` })
+    .where('id', '=', runId)
+    .where('project_id', '=', projectId)
+    .where('finished_at', 'is', null)
+    .execute();
+  await db.updateTable('run_cases').set({ status: 'cancelled', updated_at: sql`now()` }).where('run_id', '=', runId).where('status', 'in', ['queued']).execute();
+  return getRun(db, projectId, runId);
+}

@@ -1,0 +1,91 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = Date;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface ProjectTable {
+  id: Generated<string>;
+  name: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ApiKeyTable {
+  id: Generated<string>;
+  project_id: string;
+  /** sha256 of the key, hex; the key itself is shown once and never stored. */
+  key_hash: string;
+  /** The first characters of the key, to tell keys apart in listings. */
+  key_prefix: string;
+  created_at: Generated<Timestamp>;
+  revoked_at: Timestamp | null;
+}
+
+export interface DatasetTable {
+  id: Generated<string>;
+  project_id: string;
+  name: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface DatasetVersionTable {
+  id: Generated<string>;
+  dataset_id: string;
+  version: number;
+  cases: Json<unknown[]>;
+  case_count: number;
+  created_at: Generated<Timestamp>;
+}
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'completed_with_errors' | 'cancelled';
+export type RunCaseStatus = 'queued' | 'running' | 'passed' | 'failed' | 'errored' | 'cancelled';
+
+export interface RunTable {
+  id: Generated<string>;
+  project_id: string;
+  suite_name: string;
+  status: RunStatus;
+  /** The suite as submitted (cases included), validated: what the workers evaluate. */
+  suite: Json<unknown>;
+  dataset_version_id: string | null;
+  build: Json<unknown>;
+  branch: string | null;
+  idempotency_key: string | null;
+  total_cases: number;
+  completed_cases: Generated<number>;
+  passed_cases: Generated<number>;
+  failed_cases: Generated<number>;
+  errored_cases: Generated<number>;
+  /** The report without its cases, written once when the last case completes. */
+  summary: Json<unknown> | null;
+  created_at: Generated<Timestamp>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface RunCaseTable {
+  run_id: string;
+  case_index: number;
+  case_id: string;
+  status: RunCaseStatus;
+  attempts: Generated<number>;
+  error: string | null;
+  /** The engine's CaseResult. */
+  result: Json<unknown> | null;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  projects: ProjectTable;
+  api_keys: ApiKeyTable;
+  datasets: DatasetTable;
+  dataset_versions: DatasetVersionTable;
+  runs: RunTable;
+  run_cases: RunCaseTable;
+}
+
+export type Project = Selectable<ProjectTable>;
+export type Run = Selectable<RunTable>;
+export type NewRun = Insertable<RunTable>;
+export type RunUpdate = Updateable<RunTable>;
+export type RunCase = Selectable<RunCaseTable>;
+export type DatasetVersion = Selectable<DatasetVersionTable>;
