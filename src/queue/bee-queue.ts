@@ -1,0 +1,125 @@
+import BeeQueue from 'bee-queue';
+import { caseJobSchema, type CaseJob } from '../contracts/jobs';
+import type { CaseConsumer, CaseQueue, ConsumerHandlers, QueueStats } from './types';
+
+export interface BeeQueueSettings {
+  readonly redisUrl: string;
+  readonly name: string;
+  /** Key prefix; bee-queue's default `bq` is what KEDA watches. Tests use their own. */
+  readonly prefix?: string;
+  /** How long an active job may go without its worker's heartbeat before another worker retries it. */
+  readonly stallIntervalMs?: number;
+  /** Attempts after the first. */
+  readonly retries?: number;
+  /** A job running longer than this fails (and is retried). */
+  readonly jobTimeoutMs?: number;
+}
+
+function redisOptions(url: string) {
+  // Reconnect for ever with a capped delay: a Redis restart pauses the queue, it does not end the process.
+  return { url, retry_strategy: (options: { attempt: number }) => Math.min(options.attempt * 200, 3_000) };
+}
+
+type RawClient = { lindex(key: string, index: number, cb: (e: Error | null, v: string | null) => void): void; hget(key: string, field: string, cb: (e: Error | null, v: string | null) => void): void };
+
+const call = <T>(fn: (cb: (error: Error | null, value: T) => void) => void): Promise<T> =>
+  new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
+
+/** The orchestrator's side: bulk enqueue in one round trip per batch, and the queue's depth and lag. */
+export class BeeCaseQueue implements CaseQueue {
+  private readonly queue: BeeQueue<CaseJob>;
+
+  constructor(private readonly settings: BeeQueueSettings) {
+    this.queue = new BeeQueue<CaseJob>(settings.name, {
+      prefix: settings.prefix ?? 'bq',
+      redis: redisOptions(settings.redisUrl),
+      isWorker: false,
+      getEvents: false,
+      sendEvents: false,
+      removeOnSuccess: true,
+    });
+  }
+
+  async enqueue(jobs: readonly CaseJob[]): Promise<void> {
+    const BATCH = 2_000;
+    for (let start = 0; start < jobs.length; start += BATCH) {
+      const batch = jobs.slice(start, start + BATCH).map((data) =>
+        this.queue
+          .createJob(data)
+          .retries(this.settings.retries ?? 3)
+          .backoff('exponential', 1_000)
+          .timeout(this.settings.jobTimeoutMs ?? 10 * 60_000),
+      );
+      const errors = await this.queue.saveAll(batch);
+      if (errors.size > 0) throw [...errors.values()][0];
+    }
+  }
+
+  async stats(): Promise<QueueStats> {
+    const health = await this.queue.checkHealth();
+    const prefix = `${this.settings.prefix ?? 'bq'}:${this.settings.name}:`;
+    const client = (this.queue as unknown as { client: RawClient }).client;
+    // bee-queue pushes new jobs on the left of the waiting list: the oldest is at the right end.
+    const oldestId = await call<string | null>((cb) => client.lindex(`${prefix}waiting`, -1, cb));
+    let oldestWaitingSeconds: number | null = null;
+    if (oldestId) {
+      const raw = await call<string | null>((cb) => client.hget(`${prefix}jobs`, oldestId, cb));
+      const timestamp = raw ? (JSON.parse(raw) as { options?: { timestamp?: number } }).options?.timestamp : undefined;
+      if (timestamp) oldestWaitingSeconds = Math.max(0, (Date.now() - timestamp) / 1000);
+    }
+    return { waiting: health.waiting, active: health.active, failed: health.failed, delayed: health.delayed, oldestWaitingSeconds };
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/** A worker's side: `concurrency` jobs at once, stall detection, retries with backoff, graceful close. */
+export class BeeCaseConsumer implements CaseConsumer {
+  private readonly queue: BeeQueue<CaseJob>;
+  private stallTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly settings: BeeQueueSettings,
+    private readonly concurrency: number,
+  ) {
+    this.queue = new BeeQueue<CaseJob>(settings.name, {
+      prefix: settings.prefix ?? 'bq',
+      redis: redisOptions(settings.redisUrl),
+      isWorker: true,
+      getEvents: false,
+      sendEvents: false,
+      removeOnSuccess: true,
+      removeOnFailure: false,
+      stallInterval: settings.stallIntervalMs ?? 5_000,
+      activateDelayedJobs: true,
+    });
+  }
+
+  start(handlers: ConsumerHandlers): void {
+    this.queue.on('failed', (job, error) => {
+      const parsed = caseJobSchema.safeParse(job.data);
+      if (parsed.success) void handlers.failed(parsed.data, error).catch(() => undefined);
+    });
+    // Errors of the Redis connection (e.g. while it restarts) are retried by the client; they must not crash.
+    this.queue.on('error', () => undefined);
+    this.queue.process(this.concurrency, async (job) => {
+      const parsed = caseJobSchema.safeParse(job.data);
+      // A malformed job can never succeed: fail it without retrying.
+      if (!parsed.success) {
+        job.options.retries = 0;
+        throw new Error(`malformed job: ${parsed.error.message}`);
+      }
+      await handlers.process(parsed.data);
+    });
+    // Some worker must look for stalled jobs; every worker does, which is harmless and survives any one dying.
+    const interval = this.settings.stallIntervalMs ?? 5_000;
+    void this.queue.checkStalledJobs(interval).catch(() => undefined);
+  }
+
+  async close(drainMs: number): Promise<void> {
+    clearInterval(this.stallTimer);
+    await this.queue.close(drainMs).catch(() => undefined);
+  }
+}

@@ -1,0 +1,31 @@
+import type { CaseJob } from '../contracts/jobs';
+
+export interface QueueStats {
+  waiting: number;
+  active: number;
+  failed: number;
+  delayed: number;
+  /** Age of the oldest job still waiting, in seconds; null when none waits. */
+  oldestWaitingSeconds: number | null;
+}
+
+/** The producer side, used by the orchestrator. */
+export interface CaseQueue {
+  enqueue(jobs: readonly CaseJob[]): Promise<void>;
+  stats(): Promise<QueueStats>;
+  close(): Promise<void>;
+}
+
+export interface ConsumerHandlers {
+  /** Evaluates one case; a throw makes the queue retry the job with backoff. */
+  process(job: CaseJob): Promise<void>;
+  /** Called once a job has used up its retries: the case must still end (errored), never stay running. */
+  failed(job: CaseJob, error: Error): Promise<void>;
+}
+
+/** The consumer side, used by workers. */
+export interface CaseConsumer {
+  start(handlers: ConsumerHandlers): void;
+  /** Stops taking jobs and waits up to `drainMs` for the ones in flight. */
+  close(drainMs: number): Promise<void>;
+}

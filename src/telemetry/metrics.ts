@@ -1,0 +1,103 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LlmCallEvent } from '../providers/llm-gateway';
+import type { QueueStats } from '../queue/types';
+
+/**
+ * Every Prometheus metric the services expose, by name: the dashboards and alert rules import these names
+ * rather than repeating strings. Labels stay low-cardinality: never a run, case or project id.
+ */
+export const METRIC_NAMES = {
+  buildInfo: 'eval_build_info',
+  uptime: 'eval_process_uptime_seconds',
+  queueJobs: 'eval_queue_jobs',
+  queueOldestWaiting: 'eval_queue_oldest_waiting_seconds',
+  jobs: 'eval_jobs_total',
+  llmTokens: 'eval_llm_tokens_total',
+  llmCost: 'eval_llm_cost_usd_total',
+  llmLatency: 'eval_llm_request_duration_seconds',
+  llmRetries: 'eval_llm_retries_total',
+  llmRateLimited: 'eval_llm_rate_limited_total',
+  scores: 'eval_score',
+  runs: 'eval_runs_finished_total',
+  clickhouseRows: 'eval_clickhouse_rows_written_total',
+  clickhouseRetries: 'eval_clickhouse_insert_retries_total',
+  httpRequests: 'eval_http_requests_total',
+} as const;
+
+export type ServiceRole = 'orchestrator' | 'worker' | 'dev';
+
+/** One registry per process, with the metrics of its role and Node's defaults. */
+export class PlatformMetrics {
+  readonly registry = new Registry();
+  readonly jobs: Counter<'outcome' | 'reason'>;
+  readonly llmTokens: Counter<'provider' | 'model' | 'kind' | 'type'>;
+  readonly llmCost: Counter<'provider' | 'model' | 'kind'>;
+  readonly llmLatency: Histogram<'provider' | 'model'>;
+  readonly llmRetries: Counter<'provider' | 'model' | 'status'>;
+  readonly llmRateLimited: Counter<'provider' | 'model'>;
+  readonly scores: Histogram<'metric'>;
+  readonly runs: Counter<'status'>;
+  readonly clickhouseRows: Counter<'table'>;
+  readonly clickhouseRetries: Counter<'table'>;
+  readonly httpRequests: Counter<'route' | 'status'>;
+
+  constructor(role: ServiceRole, version: string, queueStats?: () => Promise<QueueStats>) {
+    const registry = this.registry;
+    registry.setDefaultLabels({ service: role });
+    collectDefaultMetrics({ register: registry });
+    new Gauge({ name: METRIC_NAMES.buildInfo, help: 'Build information; always 1.', labelNames: ['version'], registers: [registry] }).set({ version }, 1);
+    const started = Date.now();
+    new Gauge({
+      name: METRIC_NAMES.uptime,
+      help: 'Seconds since the process started.',
+      registers: [registry],
+      collect() {
+        this.set((Date.now() - started) / 1000);
+      },
+    });
+    if (queueStats) {
+      // Read from Redis at scrape time, so every orchestrator replica reports the same truth.
+      const jobsGauge = new Gauge({ name: METRIC_NAMES.queueJobs, help: 'Jobs in the case queue by state.', labelNames: ['state'], registers: [registry] });
+      const oldest = new Gauge({ name: METRIC_NAMES.queueOldestWaiting, help: 'Age of the oldest waiting job in seconds (0 when none waits).', registers: [registry] });
+      let pending: Promise<QueueStats> | undefined;
+      const refresh = () => (pending ??= queueStats().finally(() => (pending = undefined)));
+      jobsGauge.collect = async function () {
+        const stats = await refresh().catch(() => undefined);
+        if (!stats) return;
+        for (const state of ['waiting', 'active', 'failed', 'delayed'] as const) this.set({ state }, stats[state]);
+      };
+      oldest.collect = async function () {
+        const stats = await refresh().catch(() => undefined);
+        if (stats) this.set(stats.oldestWaitingSeconds ?? 0);
+      };
+    }
+    this.jobs = new Counter({ name: METRIC_NAMES.jobs, help: 'Case jobs finished, by outcome and reason.', labelNames: ['outcome', 'reason'], registers: [registry] });
+    this.llmTokens = new Counter({ name: METRIC_NAMES.llmTokens, help: 'LLM tokens by provider, model, kind (target or judge) and type.', labelNames: ['provider', 'model', 'kind', 'type'], registers: [registry] });
+    this.llmCost = new Counter({ name: METRIC_NAMES.llmCost, help: 'LLM cost in USD (calls with a known price).', labelNames: ['provider', 'model', 'kind'], registers: [registry] });
+    this.llmLatency = new Histogram({
+      name: METRIC_NAMES.llmLatency,
+      help: 'LLM call latency, retries included, in seconds.',
+      labelNames: ['provider', 'model'],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers: [registry],
+    });
+    this.llmRetries = new Counter({ name: METRIC_NAMES.llmRetries, help: 'LLM calls retried, by the final status.', labelNames: ['provider', 'model', 'status'], registers: [registry] });
+    this.llmRateLimited = new Counter({ name: METRIC_NAMES.llmRateLimited, help: '429/529 answers from LLM providers.', labelNames: ['provider', 'model'], registers: [registry] });
+    this.scores = new Histogram({ name: METRIC_NAMES.scores, help: 'Evaluation scores by metric.', labelNames: ['metric'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], registers: [registry] });
+    this.runs = new Counter({ name: METRIC_NAMES.runs, help: 'Runs finished, by status.', labelNames: ['status'], registers: [registry] });
+    this.clickhouseRows = new Counter({ name: METRIC_NAMES.clickhouseRows, help: 'Rows written to ClickHouse.', labelNames: ['table'], registers: [registry] });
+    this.clickhouseRetries = new Counter({ name: METRIC_NAMES.clickhouseRetries, help: 'Failed ClickHouse insert attempts (retried).', labelNames: ['table'], registers: [registry] });
+    this.httpRequests = new Counter({ name: METRIC_NAMES.httpRequests, help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] });
+  }
+
+  recordLlmCall(event: LlmCallEvent): void {
+    const model = { provider: event.provider, model: event.model };
+    this.llmTokens.inc({ ...model, kind: event.kind, type: 'input' }, event.input_tokens);
+    this.llmTokens.inc({ ...model, kind: event.kind, type: 'output' }, event.output_tokens);
+    this.llmTokens.inc({ ...model, kind: event.kind, type: 'cached_input' }, event.cached_input_tokens);
+    if (event.cost_usd !== null) this.llmCost.inc({ ...model, kind: event.kind }, event.cost_usd);
+    if (!event.cached) this.llmLatency.observe(model, event.latency_ms / 1000);
+    if (event.attempts > 1) this.llmRetries.inc({ ...model, status: event.status === 'ok' ? 'ok' : String(event.error_status ?? 'error') }, event.attempts - 1);
+    if (event.rate_limited > 0) this.llmRateLimited.inc(model, event.rate_limited);
+  }
+}
