@@ -57,19 +57,28 @@ export class PlatformMetrics {
     });
     if (queueStats) {
       // Read from Redis at scrape time, so every orchestrator replica reports the same truth.
-      const jobsGauge = new Gauge({ name: METRIC_NAMES.queueJobs, help: 'Jobs in the case queue by state.', labelNames: ['state'], registers: [registry] });
-      const oldest = new Gauge({ name: METRIC_NAMES.queueOldestWaiting, help: 'Age of the oldest waiting job in seconds (0 when none waits).', registers: [registry] });
       let pending: Promise<QueueStats> | undefined;
       const refresh = () => (pending ??= queueStats().finally(() => (pending = undefined)));
-      jobsGauge.collect = async function () {
-        const stats = await refresh().catch(() => undefined);
-        if (!stats) return;
-        for (const state of ['waiting', 'active', 'failed', 'delayed'] as const) this.set({ state }, stats[state]);
-      };
-      oldest.collect = async function () {
-        const stats = await refresh().catch(() => undefined);
-        if (stats) this.set(stats.oldestWaitingSeconds ?? 0);
-      };
+      new Gauge({
+        name: METRIC_NAMES.queueJobs,
+        help: 'Jobs in the case queue by state.',
+        labelNames: ['state'],
+        registers: [registry],
+        async collect() {
+          const stats = await refresh().catch(() => undefined);
+          if (!stats) return;
+          for (const state of ['waiting', 'active', 'failed', 'delayed'] as const) this.set({ state }, stats[state]);
+        },
+      });
+      new Gauge({
+        name: METRIC_NAMES.queueOldestWaiting,
+        help: 'Age of the oldest waiting job in seconds (0 when none waits).',
+        registers: [registry],
+        async collect() {
+          const stats = await refresh().catch(() => undefined);
+          if (stats) this.set(stats.oldestWaitingSeconds ?? 0);
+        },
+      });
     }
     this.jobs = new Counter({ name: METRIC_NAMES.jobs, help: 'Case jobs finished, by outcome and reason.', labelNames: ['outcome', 'reason'], registers: [registry] });
     this.llmTokens = new Counter({ name: METRIC_NAMES.llmTokens, help: 'LLM tokens by provider, model, kind (target or judge) and type.', labelNames: ['provider', 'model', 'kind', 'type'], registers: [registry] });
