@@ -2,7 +2,7 @@
 'use strict';
 // Runs the TypeScript sources through tsx's require hook, so the CLI needs no build step.
 require('tsx/cjs');
-const { main } = require('../src/cli/main.ts');
+const { main } = require('../services/cli.ts');
 const { redactSecrets } = require('../src/providers/redact.ts');
 main(process.argv.slice(2)).then(
   (code) => {

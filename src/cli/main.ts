@@ -5,9 +5,11 @@ import { DirectoryResponseCache } from '../providers/cache';
 import { evaluateGateRules, formatGateOutcome } from '../runner/gate';
 import { toJunitXml } from '../runner/junit';
 import type { Report } from '../runner/report';
-import { runSuites } from '../runner/run-suites';
+import { runSuites, type Progress } from '../runner/run-suites';
 import { ENGINE_VERSION } from '../runner/summarize';
+import { detectBuildMetadata } from '../build-metadata';
 import { loadSuites, missingCredentials, SuiteError } from '../suite/load';
+import { RemoteError, runOnServer } from './remote-run';
 import { EnvironmentError, readCliEnvironment } from './environment';
 import { progressReporter } from './progress';
 
@@ -25,12 +27,20 @@ Usage:
       --threshold <metric=v>    override a metric's threshold; repeatable
       --no-cache                do not read or write the LLM response cache
       --cache-dir <dir>         cache folder (default .evalcache, or EVAL_CACHE_DIR)
+      --server <url>            submit the suites to a running platform and wait (EVAL_API_KEY or --api-key)
 
   evalctl gate <report.json> [options]
       --min <metric=v>          the metric's mean must be >= v; repeatable
       --max <metric=v>          the metric's mean must be <= v; repeatable
       --baseline <report.json>  compare per metric and per case with an earlier report
       --max-drop <d>            how far a metric's mean may worsen against the baseline (default 0)
+
+  evalctl dev [--port 8080] [--data-dir .evaldata]
+                                orchestrator + worker in one process, no other service needed
+  evalctl serve | work | migrate
+                                the platform's orchestrator, worker, and database migrations
+  evalctl keys create --project <name>
+                                a new API key for the project (shown once)
 
   evalctl --help | --version
 
@@ -49,7 +59,8 @@ Environment:
                                         build metadata (read from the CI's variables otherwise)
 `;
 
-class UsageError extends Error {}
+/** Exit code 2 with this message and a pointer to --help. */
+export class UsageError extends Error {}
 
 export interface Io {
   readonly stdout: NodeJS.WriteStream;
@@ -119,6 +130,8 @@ async function runCommand(args: string[], io: Io): Promise<number> {
       threshold: { type: 'string', multiple: true },
       'no-cache': { type: 'boolean' },
       'cache-dir': { type: 'string' },
+      server: { type: 'string' },
+      'api-key': { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('run: name at least one suite file or folder');
@@ -130,21 +143,34 @@ async function runCommand(args: string[], io: Io): Promise<number> {
   const thresholds = parsePairs(values.threshold, '--threshold');
   const environment = readCliEnvironment(io.env);
   const suites = await loadSuites(positionals, io.env);
-  const missing = missingCredentials(suites, io.env);
-  if (missing.length > 0) throw new UsageError(missing.join('\n'));
-  const known = new Set(suites.flatMap((s) => s.metrics.map((m) => m.id)));
-  for (const id of Object.keys(thresholds)) {
-    if (!known.has(id)) throw new UsageError(`--threshold ${id}: no suite has a metric "${id}" (have: ${[...known].join(', ')})`);
-  }
   const progress = progressReporter(io.stderr, io.env);
-  const report = await runSuites(suites, {
-    concurrency,
-    thresholds,
-    retry: environment.retry,
-    cache: values['no-cache'] ? undefined : new DirectoryResponseCache(values['cache-dir'] ?? environment.cacheDir),
-    env: io.env,
-    onProgress: (p) => progress.update(p),
-  });
+  const onProgress = (p: Progress) => progress.update(p);
+  let report: Report;
+  if (values.server) {
+    const apiKey = values['api-key'] ?? io.env.EVAL_API_KEY;
+    if (!apiKey) throw new UsageError('--server needs an API key: --api-key or EVAL_API_KEY (evalctl keys create --project <name>)');
+    if (Object.keys(thresholds).length > 0 || concurrency !== undefined) {
+      throw new UsageError('--threshold and --concurrency apply to local runs; the platform evaluates the suites as written');
+    }
+    report = await runOnServer(suites, { server: values.server, apiKey, build: detectBuildMetadata(io.env), onProgress }).catch((error: unknown) => {
+      throw error instanceof RemoteError ? new UsageError(error.message) : error;
+    });
+  } else {
+    const missing = missingCredentials(suites, io.env);
+    if (missing.length > 0) throw new UsageError(missing.join('\n'));
+    const known = new Set(suites.flatMap((s) => s.metrics.map((m) => m.id)));
+    for (const id of Object.keys(thresholds)) {
+      if (!known.has(id)) throw new UsageError(`--threshold ${id}: no suite has a metric "${id}" (have: ${[...known].join(', ')})`);
+    }
+    report = await runSuites(suites, {
+      concurrency,
+      thresholds,
+      retry: environment.retry,
+      cache: values['no-cache'] ? undefined : new DirectoryResponseCache(values['cache-dir'] ?? environment.cacheDir),
+      env: io.env,
+      onProgress,
+    });
+  }
   progress.finish();
   if (values['output-json']) await writeOutput(values['output-json'], `${JSON.stringify(report, null, 2)}\n`);
   if (values.junit) await writeOutput(values.junit, toJunitXml(report));
@@ -181,8 +207,17 @@ async function gateCommand(args: string[], io: Io): Promise<number> {
   return outcome.passed ? EXIT_OK : EXIT_GATE_FAILED;
 }
 
-/** Runs evalctl with `args` (without node and script) and returns the exit code. */
-export async function main(args: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export type Command = (args: string[], io: Io) => Promise<number>;
+
+/**
+ * Runs evalctl with `args` (without node and script) and returns the exit code. `extra` adds commands
+ * from outside the engine (the platform's serve/work/dev live in services/).
+ */
+export async function main(
+  args: string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+  extra: Readonly<Record<string, Command>> = {},
+): Promise<number> {
   const [command, ...rest] = args;
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -199,6 +234,7 @@ export async function main(args: string[], io: Io = { stdout: process.stdout, st
     }
     if (command === 'run') return await runCommand(rest, io);
     if (command === 'gate') return await gateCommand(rest, io);
+    if (Object.hasOwn(extra, command)) return await extra[command](rest, io);
     throw new UsageError(`unknown command "${command}"`);
   } catch (error) {
     if (error instanceof SuiteError) {

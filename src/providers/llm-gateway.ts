@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { responseCacheKey, type ResponseCache } from './cache';
-import { costOf, findPrice, PRICE_TABLE_VERSION, type PriceOverrides } from './pricing';
+import { costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
 import { ZERO_USAGE, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
@@ -160,10 +160,23 @@ export class LlmGateway {
   private readonly limiters = new Map<string, ModelRateLimiter>();
   private readonly ledger = new Map<string, ModelUsage>();
   private readonly providers: Partial<Record<ProviderName, ChatProvider>>;
+  private readonly limits: Map<string, ModelLimits>;
+  private readonly prices: Map<string, ModelPrice>;
 
   constructor(private readonly options: GatewayOptions = {}) {
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.providers = { ...options.providers };
+    this.limits = new Map(options.limits);
+    this.prices = new Map(options.prices);
+  }
+
+  /**
+   * Adds limits and prices for models this gateway has not configured yet (a worker learns them from each
+   * run's suite). The first configuration of a model wins; a limiter already in use keeps its limits.
+   */
+  configureModel(key: string, limits: ModelLimits | undefined, price: ModelPrice | undefined): void {
+    if (limits && !this.limits.has(key)) this.limits.set(key, limits);
+    if (price && !this.prices.has(key)) this.prices.set(key, price);
   }
 
   private provider(name: ProviderName): ChatProvider {
@@ -184,7 +197,7 @@ export class LlmGateway {
     const key = `${settings.provider}/${settings.model}`;
     let limiter = this.limiters.get(key);
     if (!limiter) {
-      limiter = new ModelRateLimiter(this.options.limits?.get(key) ?? {});
+      limiter = new ModelRateLimiter(this.limits.get(key) ?? {});
       this.limiters.set(key, limiter);
     }
     return limiter;
@@ -267,7 +280,7 @@ export class LlmGateway {
       throw error;
     }
     const { value: response, attempts } = outcome;
-    const costUsd = costOf(findPrice(settings.provider, settings.model, this.options.prices), response.usage);
+    const costUsd = costOf(findPrice(settings.provider, settings.model, this.prices), response.usage);
     entry.calls++;
     entry.input_tokens += response.usage.inputTokens;
     entry.output_tokens += response.usage.outputTokens;

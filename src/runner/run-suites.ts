@@ -2,8 +2,6 @@ import { detectBuildMetadata, type BuildMetadata } from '../build-metadata';
 import { Judge } from '../metrics/judge';
 import type { ResponseCache } from '../providers/cache';
 import { LlmGateway } from '../providers/llm-gateway';
-import type { ModelPrice } from '../providers/pricing';
-import type { ModelLimits } from '../providers/rate-limiter';
 import type { RetryPolicy } from '../providers/retry';
 import type { LoadedSuite } from '../suite/load';
 import { evaluateCase, judgeSettings } from './evaluate-case';
@@ -34,30 +32,24 @@ export interface RunOptions {
   readonly gateway?: LlmGateway;
 }
 
-/** The rate limits and prices of all suites' `providers` entries, keyed `provider/model`; the first entry wins. */
-export function gatewayFor(suites: readonly LoadedSuite[], options: Pick<RunOptions, 'cache' | 'retry' | 'env'>): LlmGateway {
-  const limits = new Map<string, ModelLimits>();
-  const prices = new Map<string, ModelPrice>();
-  for (const { suite } of suites) {
-    for (const entry of suite.providers) {
-      const key = `${entry.provider}/${entry.model}`;
-      if (!limits.has(key)) {
-        limits.set(key, {
-          requestsPerMinute: entry.requests_per_minute,
-          tokensPerMinute: entry.tokens_per_minute,
-          maxConcurrency: entry.max_concurrency,
-        });
-      }
-      if (entry.price && !prices.has(key)) {
-        prices.set(key, {
-          inputPerMTok: entry.price.input_per_mtok,
-          outputPerMTok: entry.price.output_per_mtok,
-          cachedInputPerMTok: entry.price.cached_input_per_mtok,
-        });
-      }
-    }
+/** Registers a suite's `providers` entries (limits and prices) with a gateway; the first entry for a model wins. */
+export function configureGateway(gateway: LlmGateway, suite: LoadedSuite['suite']): void {
+  for (const entry of suite.providers) {
+    gateway.configureModel(
+      `${entry.provider}/${entry.model}`,
+      { requestsPerMinute: entry.requests_per_minute, tokensPerMinute: entry.tokens_per_minute, maxConcurrency: entry.max_concurrency },
+      entry.price
+        ? { inputPerMTok: entry.price.input_per_mtok, outputPerMTok: entry.price.output_per_mtok, cachedInputPerMTok: entry.price.cached_input_per_mtok }
+        : undefined,
+    );
   }
-  return new LlmGateway({ limits, prices, cache: options.cache, retry: options.retry, env: options.env });
+}
+
+/** A gateway configured with the rate limits and prices of all suites' `providers` entries. */
+export function gatewayFor(suites: readonly LoadedSuite[], options: Pick<RunOptions, 'cache' | 'retry' | 'env'>): LlmGateway {
+  const gateway = new LlmGateway({ cache: options.cache, retry: options.retry, env: options.env });
+  for (const { suite } of suites) configureGateway(gateway, suite);
+  return gateway;
 }
 
 /** Evaluates every case of every suite in-process and returns the report. */

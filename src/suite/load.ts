@@ -35,6 +35,8 @@ export interface LoadedSuite {
   readonly metrics: readonly ConfiguredMetric[];
   /** Case ids, given or `case-<n>` (1-based), unique within the suite. */
   readonly caseIds: readonly string[];
+  /** The suite as written, before defaults and `${VAR}`s: what `evalctl run --server` submits. */
+  readonly source: unknown;
 }
 
 type PathSegment = string | number;
@@ -157,7 +159,7 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
   });
 
   if (problems.length > 0) throw new SuiteError(problems);
-  return { file, suite, metrics, caseIds };
+  return { file, suite, metrics, caseIds, source: input };
 }
 
 /** Parses a suite file (YAML or JSON) and validates it; errors carry file and line. */

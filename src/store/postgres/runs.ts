@@ -211,3 +211,42 @@ export async function cancelRun(db: Kysely<Database>, projectId: string, runId: 
   await db.updateTable('run_cases').set({ status: 'cancelled', updated_at: sql`now()` }).where('run_id', '=', runId).where('status', 'in', ['queued']).execute();
   return getRun(db, projectId, runId);
 }
+
+/** A run with its project's name, for the workers (which write the name into ClickHouse). */
+export async function getRunWithProject(db: Kysely<Database>, runId: string) {
+  return db
+    .selectFrom('runs')
+    .innerJoin('projects', 'projects.id', 'runs.project_id')
+    .selectAll('runs')
+    .select('projects.name as project_name')
+    .where('runs.id', '=', runId)
+    .executeTakeFirst();
+}
+
+export async function caseRows(db: Kysely<Database>, runId: string) {
+  return db.selectFrom('run_cases').select(['case_index', 'status', 'error', 'result']).where('run_id', '=', runId).orderBy('case_index').execute();
+}
+
+/**
+ * Cases of unfinished runs that have not moved for `staleMs` (their job was lost, e.g. with a Redis restart,
+ * or its worker died): they are handed back to be enqueued again, their clock reset. Jobs are idempotent,
+ * so a case enqueued twice is still counted once.
+ */
+export async function claimStaleCases(db: Kysely<Database>, staleMs: number) {
+  return db
+    .updateTable('run_cases')
+    .set({ updated_at: sql`now()` })
+    .where(({ eb, and, selectFrom }) =>
+      and([
+        eb('status', 'in', ['queued', 'running']),
+        eb('updated_at', '<', sql<Date>`now() - make_interval(secs => ${staleMs / 1000})`),
+        eb(
+          'run_id',
+          'in',
+          selectFrom('runs').select('id').where('finished_at', 'is', null),
+        ),
+      ]),
+    )
+    .returning(['run_id', 'case_index', 'attempts'])
+    .execute();
+}

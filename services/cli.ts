@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import { main as engineMain, UsageError, type Command, type Io } from '../src/cli/main';
+import { ConfigurationError, readPlatformConfig } from '../src/platform/config';
+import { createApiKey } from '../src/store/postgres/projects';
+import { startDev } from './dev';
+import { startOrchestrator, type RunningService } from './orchestrator/main';
+import { migrateStores, openStores } from './stores';
+import { startWorker } from './worker/main';
+
+function config(io: Io) {
+  try {
+    return readPlatformConfig(io.env, { embedded: false });
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Runs until SIGTERM or SIGINT, then shuts the service down in order and exits 0. */
+function untilSignal(service: RunningService): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void service.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+const platformCommands: Record<string, Command> = {
+  async serve(_args, io) {
+    return untilSignal(await startOrchestrator(config(io)));
+  },
+  async work(_args, io) {
+    return untilSignal(await startWorker(config(io)));
+  },
+  async migrate(_args, io) {
+    const settings = config(io);
+    const stores = await openStores(settings);
+    try {
+      const ran = await migrateStores(stores, settings);
+      io.stdout.write(`postgres: ${ran.postgres.length ? ran.postgres.join(', ') : 'up to date'}\nclickhouse: ${ran.clickhouse.length ? ran.clickhouse.map((v) => `version ${v}`).join(', ') : 'up to date'}\n`);
+      return 0;
+    } finally {
+      await stores.close();
+    }
+  },
+  async keys(args, io) {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { project: { type: 'string' } } });
+    if (positionals[0] !== 'create' || !values.project) throw new UsageError('keys: evalctl keys create --project <name>');
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(values.project)) throw new UsageError('--project: 1 to 100 letters, digits, ".", "_" or "-"');
+    const stores = await openStores(config(io));
+    try {
+      const { key, project } = await createApiKey(stores.db, values.project);
+      io.stderr.write(`API key for project ${project.name} (shown once; only its hash is stored):\n`);
+      io.stdout.write(`${key}\n`);
+      return 0;
+    } finally {
+      await stores.close();
+    }
+  },
+  async dev(args, io) {
+    const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'data-dir': { type: 'string' } } });
+    const port = values.port === undefined ? Number(io.env.PORT ?? 8080) : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port ${values.port}: expected a port number`);
+    const service = await startDev({ port, dataDir: values['data-dir'], env: io.env });
+    io.stdout.write(
+      [
+        `ai-eval-platform dev: ${service.url}`,
+        `API key (project ${service.project}): ${service.apiKey}`,
+        '',
+        'Submit a run:',
+        `  curl -s ${service.url}/v1/runs -H 'Authorization: Bearer ${service.apiKey}' -H 'Content-Type: application/json' \\`,
+        `    -d '{"suite":{"name":"hello","metrics":[{"name":"icontains","value":"paris"}],"cases":[{"input":"Capital of France?","actual_output":"Paris"}]}}'`,
+        `  curl -s ${service.url}/v1/runs -H 'Authorization: Bearer ${service.apiKey}'`,
+        `API description: ${service.url}/openapi.json. Ctrl-C stops.`,
+        '',
+      ].join('\n'),
+    );
+    return untilSignal(service);
+  },
+};
+
+/** evalctl with the platform's commands. */
+export function main(args: string[], io?: Io): Promise<number> {
+  return engineMain(args, io, platformCommands);
+}

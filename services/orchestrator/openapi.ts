@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { suiteSchema } from '../../src/suite/schema';
+import { compareQuery, createDatasetSchema, listRunsQuery, resultsQuery, submitRunSchema, topicsQuery, trendsQuery } from './schemas';
+
+const schema = (type: z.ZodType) => {
+  const json = z.toJSONSchema(type, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+};
+
+/** Query parameters of a route, from the zod schema that validates them. */
+function queryParameters(type: z.ZodObject) {
+  const json = schema(type) as { properties: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties).map(([name, property]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: property }));
+}
+
+const errorResponse = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+const errors = { '400': errorResponse, '401': errorResponse, '404': errorResponse };
+const json = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+
+let cached: Record<string, unknown> | undefined;
+
+/** The OpenAPI 3.1 description of the API, generated from the same zod schemas that validate requests. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  cached ??= {
+    openapi: '3.1.0',
+    info: { title: 'ai-eval-platform orchestrator', version },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A project API key: `evalctl keys create --project <name>`.' } },
+      schemas: {
+        Suite: schema(suiteSchema),
+        SubmitRun: { ...schema(submitRunSchema), properties: { ...(schema(submitRunSchema).properties as object), suite: { $ref: '#/components/schemas/Suite' } } },
+        CreateDataset: schema(createDatasetSchema),
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, problems: { type: 'array' } },
+            },
+          },
+        },
+      },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/runs': {
+        post: {
+          summary: 'Submit a run: a suite (inline or a dataset version), evaluated case by case by the workers',
+          parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200 } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmitRun' } } } },
+          responses: { '202': json('The run, queued'), '200': json('The run already submitted with this Idempotency-Key'), '413': errorResponse, '415': errorResponse, ...errors },
+        },
+        get: { summary: 'List the project’s runs, newest first', parameters: queryParameters(listRunsQuery), responses: { '200': json('A page of runs and the next cursor'), ...errors } },
+      },
+      '/v1/runs/{id}': { get: { summary: 'A run: status, progress, summary', parameters: [idParameter], responses: { '200': json('The run'), ...errors } } },
+      '/v1/runs/{id}/results': {
+        get: { summary: 'A run’s case results, paged', parameters: [idParameter, ...queryParameters(resultsQuery)], responses: { '200': json('A page of results'), ...errors } },
+      },
+      '/v1/runs/{id}/report': {
+        get: { summary: 'The report.json evalctl writes, for a finished run', parameters: [idParameter], responses: { '200': json('The report'), '409': errorResponse, ...errors } },
+      },
+      '/v1/runs/{id}/cancel': { post: { summary: 'Cancel a run', parameters: [idParameter], responses: { '200': json('The run'), '409': errorResponse, ...errors } } },
+      '/v1/datasets': {
+        post: {
+          summary: 'Add a dataset version (immutable)',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateDataset' } } } },
+          responses: { '201': json('The new version'), ...errors },
+        },
+        get: { summary: 'List datasets and their versions', responses: { '200': json('Datasets'), ...errors } },
+      },
+      '/v1/compare': { get: { summary: 'Regression tracker: per metric and per case, base against head', parameters: queryParameters(compareQuery), responses: { '200': json('The comparison'), ...errors } } },
+      '/v1/trends': { get: { summary: 'AI quality trends: mean score by build over time', parameters: queryParameters(trendsQuery), responses: { '200': json('Points'), ...errors } } },
+      '/v1/topics': { get: { summary: 'Fail topic clusters of a run', parameters: queryParameters(topicsQuery), responses: { '200': json('Topics'), ...errors } } },
+      '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': json('ok') } } },
+      '/readyz': { get: { summary: 'Postgres, Redis and ClickHouse are reachable', security: [], responses: { '200': json('ready'), '503': json('not ready') } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Prometheus text format' } } } },
+    },
+  };
+  return cached;
+}

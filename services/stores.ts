@@ -1,0 +1,39 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kysely } from 'kysely';
+import type { PlatformConfig } from '../src/platform/config';
+import { connectClickhouse } from '../src/store/clickhouse/connect';
+import { migrateClickhouse } from '../src/store/clickhouse/migrations';
+import { connectPostgres, migratePostgres } from '../src/store/postgres/connect';
+import type { Database } from '../src/store/postgres/schema';
+
+export interface Stores {
+  readonly db: Kysely<Database>;
+  readonly clickhouse: ClickHouseClient;
+  close(): Promise<void>;
+}
+
+export async function openStores(config: PlatformConfig): Promise<Stores> {
+  const db = await connectPostgres(config.postgres);
+  const clickhouse = await connectClickhouse(config.clickhouse);
+  return {
+    db,
+    clickhouse,
+    async close() {
+      await Promise.allSettled([db.destroy(), clickhouse.close()]);
+    },
+  };
+}
+
+/** Postgres first (kysely's Migrator), then ClickHouse's versioned migrations. */
+export async function migrateStores(stores: Stores, config: PlatformConfig): Promise<{ postgres: string[]; clickhouse: number[] }> {
+  const postgres = await migratePostgres(stores.db);
+  const clickhouse = await migrateClickhouse(stores.clickhouse, config.clickhouseDatabase);
+  return { postgres, clickhouse };
+}
+
+/** One JSON line per event on stderr; never a secret (callers pass ids and messages, not payloads). */
+export function jsonLogger(service: string) {
+  return (message: string, fields: Record<string, unknown> = {}) => {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service, message, ...fields })}\n`);
+  };
+}

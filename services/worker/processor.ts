@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import type { BuildMetadata } from '../../src/build-metadata';
+import type { CaseJob } from '../../src/contracts/jobs';
+import type { LlmCallEvent, LlmGateway } from '../../src/providers/llm-gateway';
+import { evaluateCase } from '../../src/runner/evaluate-case';
+import { configureGateway } from '../../src/runner/run-suites';
+import { llmCallRows, resultRows } from '../../src/platform/result-rows';
+import { recordCaseOutcome } from '../../src/platform/run-lifecycle';
+import { loadRunSuite } from '../../src/platform/run-report';
+import type { ConsumerHandlers } from '../../src/queue/types';
+import type { ClickhouseWriter } from '../../src/store/clickhouse/writer';
+import { getRunWithProject, startCase } from '../../src/store/postgres/runs';
+import type { Database } from '../../src/store/postgres/schema';
+import type { PlatformMetrics } from '../../src/telemetry/metrics';
+
+export interface WorkerDeps {
+  readonly db: Kysely<Database>;
+  readonly writer: ClickhouseWriter;
+  readonly gateway: LlmGateway;
+  readonly metrics?: PlatformMetrics;
+  readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * The worker's job processor: a plain function of one case job. The run's suite comes from Postgres; the
+ * case is evaluated by the engine; its rows are stored in ClickHouse before the case is counted in
+ * Postgres; the case that completes the run writes its summary, once.
+ */
+export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers {
+  const { db, writer, gateway, metrics } = deps;
+
+  const finished = (runId: string, status: string | undefined) => {
+    if (!status) return;
+    metrics?.runs.inc({ status });
+    deps.log?.('run finished', { run: runId, status });
+  };
+
+  return {
+    async process(job: CaseJob): Promise<void> {
+      const run = await getRunWithProject(db, job.runId);
+      if (!run) return; // deleted since: nothing to do
+      const status = await startCase(db, job.runId, job.caseIndex);
+      if (status !== 'running') return; // cancelled or finished
+      const loaded = loadRunSuite(run);
+      configureGateway(gateway, loaded.suite);
+      if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
+      const calls: LlmCallEvent[] = [];
+      const result = await evaluateCase(loaded, job.caseIndex, {
+        gateway,
+        env: process.env,
+        onLlmCall: (event) => {
+          calls.push(event);
+          metrics?.recordLlmCall(event);
+        },
+      });
+      const build = run.build as BuildMetadata;
+      const context = {
+        project: run.project_name,
+        runId: run.id,
+        runCreatedAt: run.created_at,
+        build,
+        judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
+      };
+      // Durable first, counted second: a worker that dies in between leaves the case to be retried.
+      await Promise.all([writer.add('results', resultRows(result, context)), writer.add('llm_calls', llmCallRows(calls, context, job.caseIndex))]);
+      const outcome = await recordCaseOutcome(db, run.id, job.caseIndex, result.status, result, result.error);
+      if (outcome.counted) {
+        metrics?.jobs.inc({ outcome: 'completed', reason: result.status });
+        for (const m of Object.values(result.metrics)) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);
+      }
+      finished(run.id, outcome.finished);
+    },
+
+    async failed(job: CaseJob, error: Error): Promise<void> {
+      metrics?.jobs.inc({ outcome: 'failed', reason: 'retries_exhausted' });
+      const outcome = await recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`);
+      finished(job.runId, outcome.finished);
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { CASE_QUEUE_NAME } from '../contracts/jobs';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../providers/retry';
+import type { ClickhouseTarget } from '../store/clickhouse/connect';
+import type { PostgresTarget } from '../store/postgres/connect';
+
+const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+/**
+ * The services' environment, parsed once at start-up. Each store is named either by one URL (DATABASE_URL,
+ * REDIS_URL, CLICKHOUSE_URL) or by the pieces the Kubernetes constructs inject from External Secrets
+ * (POSTGRES_HOST/PORT/DB + PGUSER/PGPASSWORD, REDIS_HOST/PORT/TLS + REDIS_PASSWORD, CLICKHOUSE_URL +
+ * CLICKHOUSE_USER/PASSWORD).
+ */
+const environmentSchema = z.object({
+  PORT: int(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().optional(),
+  POSTGRES_HOST: z.string().optional(),
+  POSTGRES_PORT: int(5432),
+  POSTGRES_DB: z.string().optional(),
+  PGUSER: z.string().optional(),
+  PGPASSWORD: z.string().optional(),
+  POSTGRES_SSL: z.enum(['true', 'false']).optional(),
+  REDIS_URL: z.string().optional(),
+  REDIS_HOST: z.string().optional(),
+  REDIS_PORT: int(6379),
+  REDIS_TLS: z.enum(['true', 'false']).default('false'),
+  REDIS_PASSWORD: z.string().optional(),
+  CLICKHOUSE_URL: z.string().optional(),
+  CLICKHOUSE_USER: z.string().optional(),
+  CLICKHOUSE_PASSWORD: z.string().optional(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('evals'),
+  QUEUE_NAME: z.string().min(1).default(CASE_QUEUE_NAME),
+  QUEUE_PREFIX: z.string().min(1).default('bq'),
+  QUEUE_STALL_INTERVAL_MS: int(5_000),
+  QUEUE_JOB_RETRIES: int(3),
+  WORKER_CONCURRENCY: z.coerce.number().int().positive().default(20),
+  SHUTDOWN_DRAIN_MS: int(25_000),
+  RECONCILE_INTERVAL_MS: int(30_000),
+  RECONCILE_STALE_MS: int(10 * 60_000),
+  RECONCILE_MAX_ATTEMPTS: int(5),
+  LLM_RETRY_MAX_ATTEMPTS: z.coerce.number().int().positive().default(DEFAULT_RETRY_POLICY.maxAttempts),
+  LLM_RETRY_BASE_DELAY_MS: int(DEFAULT_RETRY_POLICY.baseDelayMs),
+  LLM_RETRY_MAX_DELAY_MS: int(DEFAULT_RETRY_POLICY.maxDelayMs),
+  LLM_RETRY_AFTER_CAP_MS: int(DEFAULT_RETRY_POLICY.retryAfterCapMs),
+  LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_RETRY_POLICY.timeoutMs),
+  DEV_DATA_DIR: z.string().optional(),
+});
+
+export interface PlatformConfig {
+  port: number;
+  host: string;
+  postgres: PostgresTarget;
+  redisUrl: string | undefined;
+  clickhouse: ClickhouseTarget;
+  clickhouseDatabase: string;
+  queue: { name: string; prefix: string; stallIntervalMs: number; retries: number };
+  workerConcurrency: number;
+  shutdownDrainMs: number;
+  reconcile: { intervalMs: number; staleMs: number; maxAttempts: number };
+  retry: RetryPolicy;
+}
+
+export class ConfigurationError extends Error {}
+
+/** `embedded`: stores without a URL fall back to PGlite / chdb / the in-process queue (`evalctl dev`). */
+export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: boolean; dataDir?: string }): PlatformConfig {
+  const parsed = environmentSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    throw new ConfigurationError(parsed.error.issues.map((i) => `environment variable ${String(i.path[0])}: ${i.message}`).join('\n'));
+  }
+  const e = parsed.data;
+  const dataDir = options.dataDir ?? e.DEV_DATA_DIR;
+  let postgres: PostgresTarget;
+  if (e.DATABASE_URL) postgres = { kind: 'url', url: e.DATABASE_URL };
+  else if (e.POSTGRES_HOST) {
+    const url = new URL(`postgres://${e.POSTGRES_HOST}:${e.POSTGRES_PORT}/${e.POSTGRES_DB ?? 'postgres'}`);
+    if (e.PGUSER) url.username = e.PGUSER;
+    if (e.PGPASSWORD) url.password = e.PGPASSWORD;
+    // RDS is configured with force_ssl; verify the server through the system's CA bundle.
+    if (e.POSTGRES_SSL !== 'false') url.searchParams.set('sslmode', 'require');
+    postgres = { kind: 'url', url: url.toString() };
+  } else if (options.embedded) postgres = { kind: 'embedded', dataDir: dataDir ? `${dataDir}/postgres` : undefined };
+  else throw new ConfigurationError('set DATABASE_URL, or POSTGRES_HOST (with POSTGRES_DB, PGUSER, PGPASSWORD)');
+
+  let redisUrl: string | undefined;
+  if (e.REDIS_URL) redisUrl = e.REDIS_URL;
+  else if (e.REDIS_HOST) {
+    const scheme = e.REDIS_TLS === 'true' ? 'rediss' : 'redis';
+    const auth = e.REDIS_PASSWORD ? `:${encodeURIComponent(e.REDIS_PASSWORD)}@` : '';
+    redisUrl = `${scheme}://${auth}${e.REDIS_HOST}:${e.REDIS_PORT}`;
+  } else if (!options.embedded) throw new ConfigurationError('set REDIS_URL, or REDIS_HOST (with REDIS_PORT, REDIS_TLS, REDIS_PASSWORD)');
+
+  let clickhouse: ClickhouseTarget;
+  if (e.CLICKHOUSE_URL) clickhouse = { kind: 'url', url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD };
+  else if (options.embedded) clickhouse = { kind: 'embedded', dataDir: `${dataDir ?? '.evaldata'}/clickhouse` };
+  else throw new ConfigurationError('set CLICKHOUSE_URL (with CLICKHOUSE_USER, CLICKHOUSE_PASSWORD)');
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    postgres,
+    redisUrl,
+    clickhouse,
+    clickhouseDatabase: e.CLICKHOUSE_DATABASE,
+    queue: { name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX, stallIntervalMs: e.QUEUE_STALL_INTERVAL_MS, retries: e.QUEUE_JOB_RETRIES },
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, staleMs: e.RECONCILE_STALE_MS, maxAttempts: e.RECONCILE_MAX_ATTEMPTS },
+    retry: {
+      maxAttempts: e.LLM_RETRY_MAX_ATTEMPTS,
+      baseDelayMs: e.LLM_RETRY_BASE_DELAY_MS,
+      maxDelayMs: e.LLM_RETRY_MAX_DELAY_MS,
+      retryAfterCapMs: e.LLM_RETRY_AFTER_CAP_MS,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import type { BuildMetadata } from '../build-metadata';
+import type { LlmCallEvent } from '../providers/llm-gateway';
+import type { CaseResult } from '../runner/report';
+
+export interface RowContext {
+  project: string;
+  runId: string;
+  /** Every row of a run carries the run's creation time: the partition key, so a retried job's rows replace. */
+  runCreatedAt: Date;
+  build: BuildMetadata;
+  judgeModel: string;
+}
+
+/** One `results` row per case × metric. `version` orders replacements: the latest write wins. */
+export function resultRows(result: CaseResult, context: RowContext): Record<string, unknown>[] {
+  const version = Date.now();
+  const base = {
+    project: context.project,
+    run_id: context.runId,
+    suite: result.suite,
+    case_index: result.index,
+    case_id: result.id,
+    target_latency_ms: result.target?.latency_ms ?? null,
+    topic: result.topic ?? '',
+    tags: result.tags,
+    git_sha: context.build.git_sha ?? '',
+    branch: context.build.branch ?? '',
+    pull_request: context.build.pull_request ?? '',
+    build_id: context.build.build_id ?? '',
+    run_created_at: context.runCreatedAt.toISOString(),
+    version,
+  };
+  const metrics = Object.values(result.metrics);
+  if (metrics.length === 0) {
+    // A case that errored before any metric ran still shows up, as one errored row.
+    return [
+      {
+        ...base,
+        metric: '_case',
+        metric_name: '_case',
+        score: null,
+        passed: 0,
+        errored: 1,
+        threshold: 0,
+        reason: result.error ?? '',
+        judge_model: '',
+        judge_input_tokens: 0,
+        judge_output_tokens: 0,
+        judge_cost_usd: 0,
+        duration_ms: result.duration_ms,
+      },
+    ];
+  }
+  return metrics.map((m) => ({
+    ...base,
+    metric: m.metric,
+    metric_name: m.name,
+    score: m.score,
+    passed: m.passed ? 1 : 0,
+    errored: m.error ? 1 : 0,
+    threshold: m.threshold,
+    reason: m.reason.slice(0, 2_000),
+    judge_model: context.judgeModel,
+    judge_input_tokens: m.judge_input_tokens,
+    judge_output_tokens: m.judge_output_tokens,
+    judge_cost_usd: m.judge_cost_usd,
+    duration_ms: m.duration_ms,
+  }));
+}
+
+export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowContext, 'project' | 'runId'>, caseIndex: number): Record<string, unknown>[] {
+  const now = new Date().toISOString();
+  return events.map((e) => ({
+    project: context.project,
+    run_id: context.runId,
+    case_index: caseIndex,
+    kind: e.kind,
+    provider: e.provider,
+    model: e.model,
+    status: e.status,
+    error_status: e.error_status ?? 0,
+    cached: e.cached ? 1 : 0,
+    attempts: Math.min(255, e.attempts),
+    rate_limited: e.rate_limited,
+    input_tokens: e.input_tokens,
+    output_tokens: e.output_tokens,
+    cached_input_tokens: e.cached_input_tokens,
+    cost_usd: e.cost_usd,
+    latency_ms: e.latency_ms,
+    created_at: now,
+  }));
+}
