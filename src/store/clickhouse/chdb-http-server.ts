@@ -20,7 +20,13 @@ export interface ChdbHttpServer {
  * queries in the body with `param_*` bindings, inserts with the statement in `?query=` and rows in the body,
  * and per-request settings. Requests run one at a time on one chdb session.
  */
-export async function startChdbHttpServer(options: { dataDir: string; port?: number; host?: string }): Promise<ChdbHttpServer> {
+export async function startChdbHttpServer(options: {
+  dataDir: string;
+  port?: number;
+  host?: string;
+  /** Accept `POST /_faults/fail-inserts?count=N` (tests in other processes inject insert failures). */
+  faultInjection?: boolean;
+}): Promise<ChdbHttpServer> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Session } = require('chdb') as typeof import('chdb');
   const session = new Session(options.dataDir);
@@ -45,6 +51,11 @@ export async function startChdbHttpServer(options: { dataDir: string; port?: num
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname === '/ping') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('Ok.\n');
+        return;
+      }
+      if (options.faultInjection && url.pathname === '/_faults/fail-inserts') {
+        failingInserts = Number(url.searchParams.get('count') ?? 1);
+        res.writeHead(204).end();
         return;
       }
       const body = await readBody(req);
