@@ -22,6 +22,23 @@ function redisOptions(url: string) {
 
 type RawClient = { lindex(key: string, index: number, cb: (e: Error | null, v: string | null) => void): void; hget(key: string, field: string, cb: (e: Error | null, v: string | null) => void): void };
 
+/**
+ * bee-queue runs its Lua scripts by SHA and loads them once, at start-up. Redis forgets scripts when it
+ * restarts, after which every enqueue and stall check fails with NOSCRIPT for good; so the scripts are loaded
+ * again each time the client (re)connects.
+ */
+function reloadScriptsOnReconnect(queue: BeeQueue<CaseJob>): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const lua = require('bee-queue/lib/lua') as { buildCache(client: unknown): Promise<unknown> };
+  void queue
+    .ready()
+    .then(() => {
+      const client = (queue as unknown as { client: NodeJS.EventEmitter }).client;
+      client.on('ready', () => void lua.buildCache(client).catch(() => undefined));
+    })
+    .catch(() => undefined);
+}
+
 const call = <T>(fn: (cb: (error: Error | null, value: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
 
@@ -38,6 +55,7 @@ export class BeeCaseQueue implements CaseQueue {
       sendEvents: false,
       removeOnSuccess: true,
     });
+    reloadScriptsOnReconnect(this.queue);
   }
 
   async enqueue(jobs: readonly CaseJob[]): Promise<void> {
@@ -95,6 +113,7 @@ export class BeeCaseConsumer implements CaseConsumer {
       stallInterval: settings.stallIntervalMs ?? 5_000,
       activateDelayedJobs: true,
     });
+    reloadScriptsOnReconnect(this.queue);
   }
 
   start(handlers: ConsumerHandlers): void {
