@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import type { Kysely } from 'kysely';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createApp } from '../../services/orchestrator/app';
+import { MemoryCaseQueue } from '../../src/queue/memory-queue';
+import { migrateClickhouse } from '../../src/store/clickhouse/migrations';
+import { connectPostgres, migratePostgres } from '../../src/store/postgres/connect';
+import { createApiKey } from '../../src/store/postgres/projects';
+import type { Database } from '../../src/store/postgres/schema';
+import { PlatformMetrics } from '../../src/telemetry/metrics';
+import { createTestDatabase, spawnClickhouse, uniqueName } from '../support/platform';
+
+/** Bad input answers 400, 401, 404, 409, 413 or 415 with a JSON error naming the field; never a 5xx. */
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let clickhouseProcess: Awaited<ReturnType<typeof spawnClickhouse>>;
+let db: Kysely<Database>;
+let clickhouse: ClickHouseClient;
+let app: ReturnType<typeof createApp>;
+let key: string;
+let queuedRun: string;
+
+const validSuite = { name: 's', metrics: [{ name: 'icontains', value: 'x' }], cases: [{ input: 'q', actual_output: 'x' }] };
+
+beforeAll(async () => {
+  [database, clickhouseProcess] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
+  db = await connectPostgres({ kind: 'url', url: database.url, poolSize: 4 });
+  await migratePostgres(db);
+  clickhouse = createClient({ url: clickhouseProcess.url });
+  const chDatabase = uniqueName('evals');
+  await migrateClickhouse(clickhouse, chDatabase);
+  app = createApp({
+    db,
+    queue: new MemoryCaseQueue(1),
+    clickhouse,
+    clickhouseDatabase: chDatabase,
+    metrics: new PlatformMetrics('orchestrator', 'test'),
+    version: 'test',
+    maxBodyBytes: 64 * 1024,
+    maxCasesPerRun: 10,
+  });
+  key = (await createApiKey(db, 'inputs')).key;
+  const run = await app.request('/v1/runs', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ suite: validSuite }) });
+  queuedRun = ((await run.json()) as { id: string }).id;
+}, 120_000);
+
+afterAll(async () => {
+  await db?.destroy();
+  await clickhouse?.close();
+  await Promise.allSettled([database?.drop(), clickhouseProcess?.stop()]);
+});
+
+async function call(method: string, path: string, options: { body?: string; type?: string | null; auth?: boolean } = {}) {
+  const headers: Record<string, string> = {};
+  if (options.auth !== false) headers.authorization = `Bearer ${key}`;
+  if (options.type !== null && options.body !== undefined) headers['content-type'] = options.type ?? 'application/json';
+  const response = await app.request(path, { method, headers, body: options.body });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text };
+}
+
+const big = JSON.stringify({ suite: { ...validSuite, description: 'x'.repeat(70 * 1024) } });
+
+test.each([
+  ['no key', 'GET', '/v1/runs', { auth: false }, 401, 'authorization'],
+  ['a form instead of JSON', 'POST', '/v1/runs', { body: 'suite=1', type: 'application/x-www-form-urlencoded' }, 415, 'content-type'],
+  ['no content type', 'POST', '/v1/runs', { body: '{}', type: null }, 415, 'content-type'],
+  ['broken JSON', 'POST', '/v1/runs', { body: '{"suite": ' }, 400, 'body'],
+  ['an empty object', 'POST', '/v1/runs', { body: '{}' }, 400, 'suite'],
+  ['an unknown field', 'POST', '/v1/runs', { body: JSON.stringify({ suite: validSuite, priority: 1 }) }, 400, 'priority'],
+  ['a bad case', 'POST', '/v1/runs', { body: JSON.stringify({ suite: { ...validSuite, cases: [{ input: 7 }] } }) }, 400, 'suite.cases[0].input'],
+  ['an unknown metric', 'POST', '/v1/runs', { body: JSON.stringify({ suite: { ...validSuite, metrics: ['vibes'] } }) }, 400, 'suite.metrics[0]'],
+  [
+    'a ${VAR} that would read the server’s environment',
+    'POST',
+    '/v1/runs',
+    { body: JSON.stringify({ suite: { ...validSuite, target: { type: 'http', url: 'https://example.com', headers: { x: '${DATABASE_URL}' }, output: '$.a' } } }) },
+    400,
+    'suite.target.headers.x',
+  ],
+  ['a missing dataset', 'POST', '/v1/runs', { body: JSON.stringify({ suite: { name: 's', metrics: ['json_valid'] }, dataset: { name: 'nope', version: 1 } }) }, 404, 'dataset'],
+  ['a dataset and inline cases', 'POST', '/v1/runs', { body: JSON.stringify({ suite: validSuite, dataset: { name: 'd', version: 1 } }) }, 400, 'suite.cases'],
+  ['too many cases', 'POST', '/v1/runs', { body: JSON.stringify({ suite: { ...validSuite, cases: Array.from({ length: 11 }, () => validSuite.cases[0]) } }) }, 413, 'suite.cases'],
+  ['a body over the limit', 'POST', '/v1/runs', { body: big }, 413, 'body'],
+  ['a page size of 0', 'GET', '/v1/runs?limit=0', {}, 400, 'limit'],
+  ['a forged cursor', 'GET', '/v1/runs?cursor=bm90LWEtY3Vyc29y', {}, 400, 'cursor'],
+  ['an unknown status', 'GET', '/v1/runs?status=done', {}, 400, 'status'],
+  ['an unknown query parameter', 'GET', '/v1/runs?colour=red', {}, 400, 'colour'],
+  ['a run id that is not a UUID', 'GET', '/v1/runs/12345', {}, 404, 'id'],
+  ['a run that does not exist', 'GET', '/v1/runs/00000000-0000-4000-8000-000000000000', {}, 404, 'id'],
+  ['results paging past a bad cursor', 'GET', '/v1/runs/00000000-0000-4000-8000-000000000000/results?cursor=abc', {}, 404, 'id'],
+  ['compare without head', 'GET', '/v1/compare?base=00000000-0000-4000-8000-000000000000', {}, 400, 'head'],
+  ['trends without a metric', 'GET', '/v1/trends', {}, 400, 'metric'],
+  ['topics of a non-UUID', 'GET', '/v1/topics?run=x', {}, 400, 'run'],
+  ['a dataset name with a slash', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'a/b', cases: [{ input: 'q' }] }) }, 400, 'name'],
+  ['a dataset case without input', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'd', cases: [{ output: 'q' }] }) }, 400, 'cases[0].input'],
+] as const)('%s: %s %s → %i naming %s', async (_, method, path, options, status, field) => {
+  const response = await call(method, path, options as Parameters<typeof call>[2]);
+  expect(response.status).toBe(status);
+  expect(response.json.error.field).toBe(field);
+  expect(response.json.error.message).toEqual(expect.any(String));
+});
+
+test('a report of an unfinished run is a conflict, not an error', async () => {
+  const response = await call('GET', `/v1/runs/${queuedRun}/report`);
+  expect(response).toMatchObject({ status: 409, json: { error: { code: 'conflict' } } });
+});
+
+test('an unknown route answers a JSON 404', async () => {
+  expect(await call('GET', '/v2/everything')).toMatchObject({ status: 404, json: { error: { code: 'not_found' } } });
+});
+
+describe('property-based: whatever arrives, never a 5xx', () => {
+  const noServerError = (response: { status: number; json: any; text: string }) => {
+    if (response.status >= 500) throw new Error(`HTTP ${response.status}: ${response.text}`);
+    if (response.status >= 400 && typeof response.json?.error?.message !== 'string') throw new Error(`unshaped error: ${response.text}`);
+  };
+
+  test('arbitrary JSON bodies to POST /v1/runs and /v1/datasets', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('/v1/runs', '/v1/datasets'), fc.jsonValue(), async (path, body) => {
+        noServerError(await call('POST', path, { body: JSON.stringify(body) }));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test('suite-shaped bodies with wrong types in every field', async () => {
+    const anything = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }));
+    const suiteLike = fc.record(
+      {
+        name: anything,
+        target: fc.oneof(anything, fc.record({ type: fc.constantFrom('openai', 'anthropic', 'http', 'none', 'x'), model: anything, url: anything, output: anything })),
+        judge: fc.oneof(anything, fc.record({ provider: anything, model: anything })),
+        metrics: fc.oneof(anything, fc.array(fc.oneof(fc.constantFrom('faithfulness', 'regex', 'json_schema', 'g_eval', 'contains'), fc.record({ name: anything, threshold: anything, pattern: anything, schema: anything }, { requiredKeys: [] })), { maxLength: 3 })),
+        cases: fc.oneof(anything, fc.array(fc.record({ input: anything, actual_output: anything, retrieval_context: anything, expected_tools: anything }, { requiredKeys: [] }), { maxLength: 3 })),
+        concurrency: anything,
+        gate: anything,
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(suiteLike, fc.option(fc.record({ name: fc.string(), version: anything }), { nil: undefined }), async (suite, dataset) => {
+        noServerError(await call('POST', '/v1/runs', { body: JSON.stringify({ suite, ...(dataset ? { dataset } : {}) }) }));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('arbitrary ids and query strings on every GET route', async () => {
+    const routes = ['/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/results', '/v1/runs/{id}/report', '/v1/compare', '/v1/trends', '/v1/topics', '/v1/datasets'];
+    const queryName = fc.constantFrom('limit', 'cursor', 'status', 'branch', 'project', 'failed', 'base', 'head', 'max_drop', 'metric', 'run', 'x');
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.string(), fc.array(fc.tuple(queryName, fc.string()), { maxLength: 4 }), async (route, id, query) => {
+        const path = route.replace('{id}', encodeURIComponent(id));
+        const search = new URLSearchParams(query).toString();
+        noServerError(await call('GET', search ? `${path}?${search}` : path));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ROOT, until } from '../support/platform';
+
+test('evalctl dev: one process, no services, a URL and a key that accept a run at once', async () => {
+  // No DATABASE_URL, REDIS_URL or CLICKHOUSE_URL: PGlite, chdb and the in-process queue.
+  const child = spawn(process.execPath, [join(ROOT, 'bin/evalctl.js'), 'dev', '--port', '0'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const lines: string[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+    const [url, key] = await until(async () => {
+      const url = lines.map((l) => /^ai-eval-platform dev: (\S+)/.exec(l)?.[1]).find(Boolean);
+      const key = lines.map((l) => /^API key \(project default\): (\S+)/.exec(l)?.[1]).find(Boolean);
+      return url && key ? ([url, key] as const) : undefined;
+    }, 'the dev banner', 60_000);
+    expect(lines.join('\n')).toContain(`curl -s ${url}/v1/runs`);
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const submitted = (await (
+      await fetch(`${url}/v1/runs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          suite: {
+            name: 'hello',
+            metrics: [{ name: 'icontains', value: 'paris' }],
+            cases: [
+              { input: 'Capital of France?', actual_output: 'Paris', topic: 'geography' },
+              { input: 'Capital of Italy?', actual_output: 'Milan', topic: 'geography' },
+            ],
+          },
+        }),
+      })
+    ).json()) as { id: string };
+    const run = await until(async () => {
+      const view = (await (await fetch(`${url}/v1/runs/${submitted.id}`, { headers })).json()) as { finished_at: string | null };
+      return view.finished_at ? view : undefined;
+    }, 'the run');
+    expect(run).toMatchObject({ status: 'completed', progress: { total: 2, passed: 1, failed: 1 } });
+    // The results reached the embedded ClickHouse: the topic view reads them from there.
+    const topics = (await (await fetch(`${url}/v1/topics?run=${submitted.id}`, { headers })).json()) as unknown;
+    expect(topics).toMatchObject({ topics: [{ topic: 'geography', cases: 2, failed: 1 }] });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${url}/openapi.json`)).json()).toMatchObject({ openapi: '3.1.0', paths: { '/v1/runs': expect.any(Object) } });
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }
+}, 120_000);
