@@ -30,8 +30,17 @@ export async function connectClickhouse(target: ClickhouseTarget): Promise<Click
   // chdb loads only here, so the orchestrator and workers on a real server never load the native engine.
   // `chdb/connection` is an exports subpath, which this project's module resolution cannot type; the types are
   // read from the file behind it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { createChdbConnection } = require('chdb/connection') as typeof import('chdb/dist/connection/index');
+  let chdb: typeof import('chdb/dist/connection/index');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    chdb = require('chdb/connection') as typeof import('chdb/dist/connection/index');
+  } catch (error) {
+    throw new Error(
+      `the embedded ClickHouse (chdb, an optional dependency) is not installed for ${process.platform}-${process.arch}: ` +
+        `set CLICKHOUSE_URL to a ClickHouse server (${(error as Error).message.split('\n')[0]})`,
+    );
+  }
+  const { createChdbConnection } = chdb;
   const connection = createChdbConnection({ path: target.dataDir });
   return createClient({ connection, clickhouse_settings: { date_time_input_format: 'best_effort' }, log } as Parameters<typeof createClient>[0]);
 }
