@@ -65,6 +65,7 @@ export async function startWorker(config: PlatformConfig, injected: { stores?: S
     url,
     async close() {
       await consumer.close(config.shutdownDrainMs);
+      await processor.flush();
       await writer.close();
       await closeServer(server);
       redis?.quit();

@@ -5,7 +5,7 @@ import type { LlmCallEvent, LlmGateway } from '../../src/providers/llm-gateway';
 import { evaluateCase } from '../../src/runner/evaluate-case';
 import { configureGateway } from '../../src/runner/run-suites';
 import { llmCallRows, resultRows } from '../../src/platform/result-rows';
-import { recordCaseOutcome } from '../../src/platform/run-lifecycle';
+import { CaseCompletionBatcher, recordCaseOutcome } from '../../src/platform/run-lifecycle';
 import { loadRunSuite } from '../../src/platform/run-report';
 import type { ConsumerHandlers } from '../../src/queue/types';
 import type { ClickhouseWriter } from '../../src/store/clickhouse/writer';
@@ -26,8 +26,9 @@ export interface WorkerDeps {
  * case is evaluated by the engine; its rows are stored in ClickHouse before the case is counted in
  * Postgres; the case that completes the run writes its summary, once.
  */
-export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers {
+export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flush(): Promise<void> } {
   const { db, writer, gateway, metrics } = deps;
+  const completions = new CaseCompletionBatcher(db);
 
   const finished = (runId: string, status: string | undefined) => {
     if (!status) return;
@@ -35,12 +36,31 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers {
     deps.log?.('run finished', { run: runId, status });
   };
 
+  // A run's row (with its suite, which can be megabytes) is read once per worker, not once per case: the
+  // suite never changes, and the status that can change comes back from startCase.
+  const runs = new Map<string, Promise<Awaited<ReturnType<typeof getRunWithProject>>>>();
+  const started = new Set<string>();
+  const runOf = (runId: string) => {
+    let run = runs.get(runId);
+    if (!run) {
+      run = getRunWithProject(db, runId);
+      run.catch(() => runs.delete(runId));
+      if (runs.size >= 100) runs.delete(runs.keys().next().value!);
+      runs.set(runId, run);
+    }
+    return run;
+  };
+
   return {
     async process(job: CaseJob): Promise<void> {
-      const run = await getRunWithProject(db, job.runId);
-      if (!run) return; // deleted since: nothing to do
-      const status = await startCase(db, job.runId, job.caseIndex);
-      if (status !== 'running') return; // cancelled or finished
+      const run = await runOf(job.runId);
+      if (!run) {
+        runs.delete(job.runId);
+        return; // deleted since: nothing to do
+      }
+      const firstOfRun = !started.has(job.runId);
+      if (firstOfRun) started.add(job.runId);
+      if (!(await startCase(db, job.runId, job.caseIndex, firstOfRun))) return; // done already, or cancelled
       const loaded = loadRunSuite(run);
       configureGateway(gateway, loaded.suite);
       if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
@@ -63,7 +83,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers {
       };
       // Durable first, counted second: a worker that dies in between leaves the case to be retried.
       await Promise.all([writer.add('results', resultRows(result, context)), writer.add('llm_calls', llmCallRows(calls, context, job.caseIndex))]);
-      const outcome = await recordCaseOutcome(db, run.id, job.caseIndex, result.status, result, result.error);
+      const outcome = await completions.complete(run.id, job.caseIndex, result.status, result, result.error);
       if (outcome.counted) {
         metrics?.jobs.inc({ outcome: 'completed', reason: result.status });
         for (const m of Object.values(result.metrics)) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);
@@ -76,5 +96,8 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers {
       const outcome = await recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`);
       finished(job.runId, outcome.finished);
     },
+
+    /** Writes the outcomes still batched (shutdown, after the queue has drained). */
+    flush: () => completions.flush(),
   };
 }

@@ -1,6 +1,7 @@
 import type { BuildMetadata } from '../build-metadata';
 import type { LlmCallEvent } from '../providers/llm-gateway';
 import type { CaseResult } from '../runner/report';
+import { clickhouseTime } from '../store/clickhouse/writer';
 
 export interface RowContext {
   project: string;
@@ -27,7 +28,7 @@ export function resultRows(result: CaseResult, context: RowContext): Record<stri
     branch: context.build.branch ?? '',
     pull_request: context.build.pull_request ?? '',
     build_id: context.build.build_id ?? '',
-    run_created_at: context.runCreatedAt.toISOString(),
+    run_created_at: clickhouseTime(context.runCreatedAt),
     version,
   };
   const metrics = Object.values(result.metrics);
@@ -69,7 +70,7 @@ export function resultRows(result: CaseResult, context: RowContext): Record<stri
 }
 
 export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowContext, 'project' | 'runId'>, caseIndex: number): Record<string, unknown>[] {
-  const now = new Date().toISOString();
+  const now = clickhouseTime(new Date());
   return events.map((e) => ({
     project: context.project,
     run_id: context.runId,

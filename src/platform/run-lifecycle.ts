@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { CaseResult } from '../runner/report';
 import { completeCase, finalizeRun, getRunWithProject } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
@@ -26,10 +26,113 @@ export async function recordCaseOutcome(
 ): Promise<CaseOutcome> {
   const completion = await completeCase(db, runId, caseIndex, status, result, error);
   if (!completion.lastCase) return { counted: completion.counted };
+  return { counted: completion.counted, finished: await finalize(db, runId) };
+}
+
+interface PendingCompletion {
+  runId: string;
+  caseIndex: number;
+  status: 'passed' | 'failed' | 'errored';
+  result: CaseResult | null;
+  error: string | null;
+  resolve: (outcome: CaseOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for case outcomes: the completions that arrive within `maxDelayMs` are written in one
+ * transaction (one UPDATE of their run_cases rows, one counter UPDATE per run). A worker at concurrency 100
+ * otherwise queues 100 transactions on the same hot `runs` row. Exactly-once is kept: a row only moves from
+ * a non-final status, and only the rows that moved are counted.
+ */
+export class CaseCompletionBatcher {
+  private pending: PendingCompletion[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: { maxBatch?: number; maxDelayMs?: number } = {},
+  ) {}
+
+  complete(runId: string, caseIndex: number, status: PendingCompletion['status'], result: CaseResult | null, error: string | null): Promise<CaseOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ runId, caseIndex, status, result, error, resolve, reject });
+      if (this.pending.length >= (this.options.maxBatch ?? 200)) this.flushNow();
+      else this.timer ??= setTimeout(() => this.flushNow(), this.options.maxDelayMs ?? 20);
+    });
+  }
+
+  private flushNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const flight = this.write(batch).catch((error: unknown) => batch.forEach((p) => p.reject(error)));
+    this.inFlight.add(flight);
+    void flight.finally(() => this.inFlight.delete(flight));
+  }
+
+  /** Writes whatever is pending and waits for every write in flight (shutdown). */
+  async flush(): Promise<void> {
+    this.flushNow();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async write(batch: PendingCompletion[]): Promise<void> {
+    const finishedRuns = await this.db.transaction().execute(async (trx) => {
+      const values = sql.join(
+        batch.map((p) => sql`(${p.runId}::uuid, ${p.caseIndex}::int, ${p.status}, ${p.result === null ? null : JSON.stringify(p.result)}::jsonb, ${p.error})`),
+      );
+      const moved = await sql<{ run_id: string; case_index: number; status: string }>`
+        UPDATE run_cases AS rc
+        SET status = v.status, result = v.result, error = v.error, updated_at = now()
+        FROM (VALUES ${values}) AS v(run_id, case_index, status, result, error)
+        WHERE rc.run_id = v.run_id AND rc.case_index = v.case_index AND rc.status IN ('queued', 'running')
+        RETURNING rc.run_id, rc.case_index, rc.status`.execute(trx);
+      const counted = new Set(moved.rows.map((r) => `${r.run_id}/${r.case_index}`));
+      const perRun = new Map<string, { passed: number; failed: number; errored: number }>();
+      for (const row of moved.rows) {
+        const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0 };
+        counts[row.status as keyof typeof counts]++;
+        perRun.set(row.run_id, counts);
+      }
+      const finished = new Set<string>();
+      // Runs in id order, so two workers' batches lock them in the same order.
+      for (const [runId, c] of [...perRun].sort(([a], [b]) => a.localeCompare(b))) {
+        const run = await trx
+          .updateTable('runs')
+          .set((eb) => ({
+            completed_cases: eb('completed_cases', '+', c.passed + c.failed + c.errored),
+            passed_cases: eb('passed_cases', '+', c.passed),
+            failed_cases: eb('failed_cases', '+', c.failed),
+            errored_cases: eb('errored_cases', '+', c.errored),
+          }))
+          .where('id', '=', runId)
+          .returning(['completed_cases', 'total_cases'])
+          .executeTakeFirst();
+        if (run && run.completed_cases === run.total_cases) finished.add(runId);
+      }
+      for (const p of batch) (p as PendingCompletion & { counted?: boolean }).counted = counted.has(`${p.runId}/${p.caseIndex}`);
+      return finished;
+    });
+    const statuses = new Map<string, RunStatus | undefined>();
+    for (const runId of finishedRuns) statuses.set(runId, await finalize(this.db, runId));
+    for (const p of batch) {
+      const counted = (p as PendingCompletion & { counted?: boolean }).counted ?? false;
+      // The run's final status goes to one completion of the batch only, so it is reported once.
+      const finished = counted && statuses.has(p.runId) ? statuses.get(p.runId) : undefined;
+      if (finished !== undefined) statuses.delete(p.runId);
+      p.resolve({ counted, finished });
+    }
+  }
+}
+
+async function finalize(db: Kysely<Database>, runId: string): Promise<RunStatus | undefined> {
   const run = await getRunWithProject(db, runId);
-  if (!run) return { counted: completion.counted };
+  if (!run) return undefined;
   const report = await runReport(db, { ...run, finished_at: new Date() });
   const final = finalStatus(report);
-  const wrote = await finalizeRun(db, runId, final, reportSummary(report));
-  return { counted: completion.counted, finished: wrote ? final : undefined };
+  return (await finalizeRun(db, runId, final, reportSummary(report))) ? final : undefined;
 }

@@ -85,8 +85,8 @@ export interface ChildService {
 const tsx = [require.resolve('tsx/cjs')];
 
 /** `evalctl serve` or `evalctl work` in a child process, resolved once it logs that it is ready. */
-export async function spawnService(command: 'serve' | 'work', env: NodeJS.ProcessEnv): Promise<ChildService> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/evalctl.js'), command], {
+export async function spawnService(command: 'serve' | 'work', env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildService> {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/evalctl.js'), command], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -110,13 +110,14 @@ export async function spawnService(command: 'serve' | 'work', env: NodeJS.Proces
 }
 
 /** chdb behind ClickHouse's HTTP interface, in its own process, on a fresh data folder. */
-export async function spawnClickhouse(): Promise<{ url: string; failInserts(count: number): Promise<void>; stop(): Promise<void> }> {
+export async function spawnClickhouse(): Promise<{ url: string; pid: number; failInserts(count: number): Promise<void>; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chdb-test-'));
   const child = spawn(process.execPath, ['--require', ...tsx, join(ROOT, 'test/support/chdb-bridge-process.ts'), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await waitForLine(child, 'stdout', (l) => l.startsWith('{'), 60_000);
   const url = (JSON.parse(line) as { url: string }).url;
   return {
     url,
+    pid: child.pid!,
     async failInserts(count) {
       await fetch(`${url}/_faults/fail-inserts?count=${count}`, { method: 'POST' });
     },

@@ -4,6 +4,25 @@ import { checkDatabaseName } from './connect';
 
 export type ClickhouseTable = 'results' | 'llm_calls';
 
+/**
+ * The columns written, in order. Rows travel as JSONCompactEachRow (values only): a third of the bytes of
+ * JSONEachRow and about 1.4× faster for ClickHouse to parse.
+ */
+export const TABLE_COLUMNS: Readonly<Record<ClickhouseTable, readonly string[]>> = {
+  results: [
+    'project', 'run_id', 'suite', 'case_index', 'case_id', 'metric', 'metric_name', 'score', 'passed', 'errored', 'threshold', 'reason',
+    'judge_model', 'judge_input_tokens', 'judge_output_tokens', 'judge_cost_usd', 'target_latency_ms', 'duration_ms', 'topic', 'tags',
+    'git_sha', 'branch', 'pull_request', 'build_id', 'run_created_at', 'version',
+  ],
+  llm_calls: [
+    'project', 'run_id', 'case_index', 'kind', 'provider', 'model', 'status', 'error_status', 'cached', 'attempts', 'rate_limited',
+    'input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd', 'latency_ms', 'created_at',
+  ],
+};
+
+/** DateTime64 in ClickHouse's basic format ('2026-11-27 10:20:00.123', UTC), the cheapest to parse. */
+export const clickhouseTime = (date: Date): string => date.toISOString().replace('T', ' ').replace('Z', '');
+
 export interface WriterOptions {
   /** Rows buffered per table before a flush starts at once. */
   readonly maxRows?: number;
@@ -16,7 +35,7 @@ export interface WriterOptions {
 }
 
 interface Pending {
-  rows: Record<string, unknown>[];
+  rows: unknown[][];
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
   timer?: NodeJS.Timeout;
 }
@@ -59,7 +78,8 @@ export class ClickhouseWriter {
       pending = { rows: [], waiters: [] };
       this.pending.set(table, pending);
     }
-    pending.rows.push(...rows);
+    const columns = TABLE_COLUMNS[table];
+    for (const row of rows) pending.rows.push(columns.map((column) => row[column] ?? null));
     const done = new Promise<void>((resolve, reject) => pending!.waiters.push({ resolve, reject }));
     if (pending.rows.length >= this.maxRows) this.startFlush(table);
     else if (!pending.timer) pending.timer = setTimeout(() => this.startFlush(table), this.flushIntervalMs);
@@ -79,15 +99,16 @@ export class ClickhouseWriter {
     void flight.finally(() => this.inFlight.delete(flight));
   }
 
-  private async insert(table: ClickhouseTable, rows: Record<string, unknown>[]): Promise<void> {
+  private async insert(table: ClickhouseTable, rows: unknown[][]): Promise<void> {
     const token = randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.insert({
           table: `${this.database}.${table}`,
           values: rows,
-          format: 'JSONEachRow',
-          clickhouse_settings: { insert_deduplication_token: token },
+          columns: TABLE_COLUMNS[table] as [string, ...string[]],
+          format: 'JSONCompactEachRow',
+          clickhouse_settings: { insert_deduplication_token: token, date_time_input_format: 'basic' },
         });
         this.rowsWritten += rows.length;
         this.batchesWritten++;

@@ -128,24 +128,29 @@ export async function allCaseResults(db: Kysely<Database>, runId: string): Promi
   return rows.map((row) => row.result as unknown as CaseResult);
 }
 
-/** Marks a case as being worked on; returns the run's status (a cancelled run's cases are not evaluated). */
-export async function startCase(db: Kysely<Database>, runId: string, caseIndex: number): Promise<RunStatus | undefined> {
-  const run = await db
-    .updateTable('runs')
-    .set({ status: 'running', started_at: sql`coalesce(started_at, now())` })
-    .where('id', '=', runId)
-    .where('status', '=', 'queued')
-    .returning('status')
-    .executeTakeFirst();
-  await db
+/**
+ * Marks a case as being worked on and counts the attempt. False when the case has already ended (done by an
+ * earlier attempt, or its run was cancelled): the job has nothing left to do. `markRun` also moves a queued
+ * run to running (a worker does it once per run).
+ */
+export async function startCase(db: Kysely<Database>, runId: string, caseIndex: number, markRun: boolean): Promise<boolean> {
+  if (markRun) {
+    await db
+      .updateTable('runs')
+      .set({ status: 'running', started_at: sql`coalesce(started_at, now())` })
+      .where('id', '=', runId)
+      .where('status', '=', 'queued')
+      .execute();
+  }
+  const moved = await db
     .updateTable('run_cases')
     .set({ status: 'running', attempts: sql`attempts + 1`, updated_at: sql`now()` })
     .where('run_id', '=', runId)
     .where('case_index', '=', caseIndex)
     .where('status', 'in', ['queued', 'running'])
-    .execute();
-  if (run) return run.status;
-  return (await db.selectFrom('runs').select('status').where('id', '=', runId).executeTakeFirst())?.status;
+    .returning('case_index')
+    .executeTakeFirst();
+  return moved !== undefined;
 }
 
 export interface CaseCompletion {

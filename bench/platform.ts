@@ -1,0 +1,185 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { connectClickhouse } from '../src/store/clickhouse/connect';
+import { migrateClickhouse } from '../src/store/clickhouse/migrations';
+import { ClickhouseWriter, clickhouseTime } from '../src/store/clickhouse/writer';
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  ROOT,
+  spawnClickhouse,
+  spawnService,
+  TEST_REDIS_URL,
+  uniqueName,
+  type ChildService,
+} from '../test/support/platform';
+
+/**
+ * `npm run bench:platform`: the platform as deployed, on this machine. An orchestrator and two worker
+ * processes (concurrency 100 each) against real Postgres and Redis, chdb behind ClickHouse's HTTP interface,
+ * and the fake LLM (its own process) at 50 ms. Prints: efficiency of a 1,000-case run submitted over HTTP
+ * (one target call and one judge call per case; ideal = 1,000 × 2 × 50 ms / 200), the time to accept a
+ * 10,000-case submission, rows per second through the ClickHouse writer, and each process's peak RSS.
+ */
+const CASES = Number(process.env.BENCH_CASES ?? 1000);
+const LATENCY_MS = 50;
+const CONCURRENCY = 100;
+
+/** CPU seconds a process has used (Linux /proc; 10 ms ticks). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every process of a program (Postgres backends, redis-server). */
+function pidsOf(name: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', name], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function startFakeLlm(): Promise<{ url: string; stop(): void; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), join(ROOT, 'test/support/fake-llm-server.ts'), '--latency', String(LATENCY_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  return { url: (JSON.parse(line) as { url: string }).url, stop: () => child.kill(), child };
+}
+
+function suite(cases: number) {
+  return {
+    name: 'bench',
+    target: { type: 'openai', model: 'gpt-4o-mini', temperature: 0.2 },
+    judge: { provider: 'openai', model: 'gpt-4o-mini', temperature: 0.2 },
+    metrics: [{ name: 'g_eval', evaluation_steps: ['Does the answer address the question?'] }],
+    cases: Array.from({ length: cases }, (_, i) => ({ input: `Question ${i}?` })),
+  };
+}
+
+async function writerThroughput(): Promise<{ http: number; embedded: number }> {
+  const rows = Array.from({ length: 200_000 }, (_, i) => ({
+    project: 'bench', run_id: `run-${Math.floor(i / 1000)}`, suite: 'bench', case_index: i % 1000, case_id: `c${i}`, metric: 'g_eval', metric_name: 'g_eval',
+    score: (i % 10) / 10, passed: 1, errored: 0, threshold: 0.5, reason: 'The answer addresses the question.', judge_model: 'openai/gpt-4o-mini',
+    judge_input_tokens: 120, judge_output_tokens: 20, judge_cost_usd: 0.00003, target_latency_ms: 51.2, duration_ms: 52.1, topic: 'bench', tags: ['a'],
+    git_sha: 'abc', branch: 'main', pull_request: '', build_id: '1', run_created_at: clickhouseTime(new Date()), version: 1,
+  }));
+  const measure = async (client: Awaited<ReturnType<typeof connectClickhouse>>) => {
+    const database = uniqueName('bench');
+    await migrateClickhouse(client, database);
+    const writer = new ClickhouseWriter(client, database, { maxRows: 20_000 });
+    const started = performance.now();
+    // Jobs add their rows in small groups, as the workers do.
+    await Promise.all(Array.from({ length: rows.length / 50 }, (_, i) => writer.add('results', rows.slice(i * 50, i * 50 + 50))));
+    return rows.length / ((performance.now() - started) / 1000);
+  };
+  const bridge = await spawnClickhouse();
+  const overHttp = await connectClickhouse({ kind: 'url', url: bridge.url });
+  const http = await measure(overHttp);
+  await overHttp.close();
+  await bridge.stop();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-chdb-'));
+  const embeddedClient = await connectClickhouse({ kind: 'embedded', dataDir: dir });
+  const embedded = await measure(embeddedClient);
+  await embeddedClient.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { http, embedded };
+}
+
+async function main(): Promise<void> {
+  const prefix = uniqueName('bqbench');
+  const fake = await startFakeLlm();
+  const [database, clickhouse] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    CLICKHOUSE_URL: clickhouse.url,
+    CLICKHOUSE_DATABASE: uniqueName('evals'),
+    OPENAI_BASE_URL: `${fake.url}/v1`,
+    OPENAI_API_KEY: 'bench-key-not-secret',
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+  };
+  const services: ChildService[] = [];
+  try {
+    const cli = (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [join(ROOT, 'bin/evalctl.js'), ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`evalctl ${args.join(' ')} exited ${code}`))));
+      });
+    await cli(['migrate']);
+    const key = await cli(['keys', 'create', '--project', 'bench']);
+    // BENCH_PROFILE=<dir> writes a CPU profile of each worker (they stop with SIGTERM to write it).
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    services.push(...(await Promise.all([spawnService('serve', env), spawnService('work', env, profile), spawnService('work', env, profile)])));
+    const [orchestrator, ...workers] = services;
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${orchestrator.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return (await response.json()) as { id: string; finished_at: string | null; status: string; progress: { completed: number } };
+    };
+    const waitFor = async (id: string) => {
+      for (;;) {
+        const run = await api('GET', `/v1/runs/${id}`);
+        if (run.finished_at) return run;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    // Warm-up: connections, JIT, the fake server.
+    await waitFor((await api('POST', '/v1/runs', { suite: suite(200) })).id);
+
+    const tracked = {
+      orchestrator: [orchestrator.child.pid!],
+      workers: workers.map((w) => w.child.pid!),
+      'fake LLM': [fake.child.pid!],
+      'chdb (ClickHouse)': [clickhouse.pid],
+      postgres: pidsOf('postgres'),
+      redis: pidsOf('redis-server'),
+    };
+    const cpuOf = () => Object.fromEntries(Object.entries(tracked).map(([name, pids]) => [name, pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)]));
+    const cpuBefore = cpuOf();
+    const started = performance.now();
+    const submitted = await api('POST', '/v1/runs', { suite: suite(CASES) });
+    const run = await waitFor(submitted.id);
+    const wallMs = performance.now() - started;
+    if (run.status !== 'completed') throw new Error(`the bench run ended ${run.status}`);
+    const cpuAfter = cpuOf();
+    const cpuUse = Object.entries(cpuAfter).map(([name, seconds]) => `${name} ${(seconds - cpuBefore[name]).toFixed(2)} s`);
+    const idealMs = (CASES * 2 * LATENCY_MS) / (2 * CONCURRENCY);
+
+    const acceptStarted = performance.now();
+    const big = await api('POST', '/v1/runs', { suite: suite(10_000) });
+    const acceptMs = performance.now() - acceptStarted;
+    await api('POST', `/v1/runs/${big.id}/cancel`);
+
+    const throughput = await writerThroughput();
+    console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; Postgres and Redis local, chdb ClickHouse`);
+    console.log(`run of ${CASES} cases (2 LLM calls each, ${LATENCY_MS} ms) over HTTP, 2 workers × ${CONCURRENCY}: ${(wallMs / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s, efficiency ${(idealMs / wallMs).toFixed(2)} (target >= 0.7)`);
+    console.log(`CPU during that run: ${cpuUse.join(', ')}`);
+    console.log(`accepting a 10,000-case submission: ${(acceptMs / 1000).toFixed(2)} s (target <= 2)`);
+    console.log(`ClickHouse writer: ${Math.round(throughput.embedded).toLocaleString('en')} rows/s into embedded chdb, ${Math.round(throughput.http).toLocaleString('en')} rows/s over HTTP (target >= 50,000)`);
+    console.log(`peak RSS: orchestrator ${peakRssMb(orchestrator.child.pid!).toFixed(0)} MB, workers ${workers.map((w) => peakRssMb(w.child.pid!).toFixed(0)).join(' and ')} MB`);
+  } finally {
+    await Promise.all(services.map((s) => s.stop(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')));
+    await Promise.allSettled([database.drop(), clickhouse.stop(), deleteRedisPrefix(TEST_REDIS_URL, prefix)]);
+    fake.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
