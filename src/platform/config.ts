@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CASE_QUEUE_NAME } from '../contracts/jobs';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../providers/retry';
+import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../providers/retry';
 import type { ClickhouseTarget } from '../store/clickhouse/connect';
 import type { PostgresTarget } from '../store/postgres/connect';
 
@@ -12,7 +12,7 @@ const int = (fallback: number) => z.coerce.number().int().nonnegative().default(
  * (POSTGRES_HOST/PORT/DB + PGUSER/PGPASSWORD, REDIS_HOST/PORT/TLS + REDIS_PASSWORD, CLICKHOUSE_URL +
  * CLICKHOUSE_USER/PASSWORD).
  */
-const environmentSchema = z.object({
+const environmentSchema = retryEnvironmentSchema.extend({
   PORT: int(8080),
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().optional(),
@@ -40,11 +40,6 @@ const environmentSchema = z.object({
   RECONCILE_INTERVAL_MS: int(30_000),
   RECONCILE_STALE_MS: int(10 * 60_000),
   RECONCILE_MAX_ATTEMPTS: int(5),
-  LLM_RETRY_MAX_ATTEMPTS: z.coerce.number().int().positive().default(DEFAULT_RETRY_POLICY.maxAttempts),
-  LLM_RETRY_BASE_DELAY_MS: int(DEFAULT_RETRY_POLICY.baseDelayMs),
-  LLM_RETRY_MAX_DELAY_MS: int(DEFAULT_RETRY_POLICY.maxDelayMs),
-  LLM_RETRY_AFTER_CAP_MS: int(DEFAULT_RETRY_POLICY.retryAfterCapMs),
-  LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_RETRY_POLICY.timeoutMs),
   DEV_DATA_DIR: z.string().optional(),
 });
 
@@ -108,12 +103,6 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, staleMs: e.RECONCILE_STALE_MS, maxAttempts: e.RECONCILE_MAX_ATTEMPTS },
-    retry: {
-      maxAttempts: e.LLM_RETRY_MAX_ATTEMPTS,
-      baseDelayMs: e.LLM_RETRY_BASE_DELAY_MS,
-      maxDelayMs: e.LLM_RETRY_MAX_DELAY_MS,
-      retryAfterCapMs: e.LLM_RETRY_AFTER_CAP_MS,
-      timeoutMs: e.LLM_TIMEOUT_MS,
-    },
+    retry: retryPolicyFrom(e),
   };
 }

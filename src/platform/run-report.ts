@@ -1,4 +1,5 @@
 import type { BuildMetadata } from '../build-metadata';
+import { pendingResult } from '../runner/evaluate-case';
 import type { CaseResult, Report } from '../runner/report';
 import { buildReport } from '../runner/summarize';
 import { resolveSuite, type LoadedSuite } from '../suite/load';
@@ -30,23 +31,7 @@ export function loadRunSuite(run: Pick<StoredRun, 'id' | 'suite'>): LoadedSuite 
 
 /** A stand-in result for a case that ended without one (its job failed for good, or the run was cancelled). */
 export function placeholderResult(loaded: LoadedSuite, index: number, status: RunCaseStatus, error: string | null): CaseResult {
-  const testCase = loaded.suite.cases[index];
-  return {
-    suite: loaded.suite.name,
-    id: loaded.caseIds[index],
-    index,
-    status: 'errored',
-    error: error ?? (status === 'cancelled' ? 'the run was cancelled' : 'the case was not evaluated'),
-    input: testCase.input,
-    actual_output: testCase.actual_output ?? null,
-    expected_output: testCase.expected_output ?? null,
-    topic: testCase.topic ?? null,
-    tags: testCase.tags ?? [],
-    target: null,
-    duration_ms: 0,
-    metrics: {},
-    usage: [],
-  };
+  return { ...pendingResult(loaded, index), error: error ?? (status === 'cancelled' ? 'the run was cancelled' : 'the case was not evaluated') };
 }
 
 /** The same report.json the CLI writes, built from the stored case results. */

@@ -90,39 +90,38 @@ function emit(
   });
 }
 
+const emptyUsage = (provider: ProviderName, model: string): ModelUsage => ({
+  provider,
+  model,
+  calls: 0,
+  cache_hits: 0,
+  retries: 0,
+  rate_limited: 0,
+  input_tokens: 0,
+  output_tokens: 0,
+  cached_input_tokens: 0,
+  cache_write_tokens: 0,
+  cost_usd: 0,
+});
+
 /** Sums call events into per-model totals, in first-seen order. */
 export function usageByModel(events: Iterable<LlmCallEvent>): ModelUsage[] {
-  const totals = new Map<string, ModelUsage>();
-  for (const event of events) {
-    const key = `${event.provider}/${event.model}`;
-    let total = totals.get(key);
-    if (!total) {
-      total = {
-        provider: event.provider,
-        model: event.model,
-        calls: 0,
-        cache_hits: 0,
-        retries: 0,
-        rate_limited: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-        cached_input_tokens: 0,
-        cache_write_tokens: 0,
-        cost_usd: 0,
-      };
-      totals.set(key, total);
-    }
-    total.calls++;
-    if (event.cached) total.cache_hits++;
-    total.retries += Math.max(0, event.attempts - 1);
-    total.rate_limited += event.rate_limited;
-    total.input_tokens += event.input_tokens;
-    total.output_tokens += event.output_tokens;
-    total.cached_input_tokens += event.cached_input_tokens;
-    total.cache_write_tokens += event.cache_write_tokens;
-    total.cost_usd = total.cost_usd === null || event.cost_usd === null ? null : total.cost_usd + event.cost_usd;
-  }
-  return [...totals.values()];
+  return mergeUsage(
+    [...events].map((event) => [
+      {
+        ...emptyUsage(event.provider, event.model),
+        calls: 1,
+        cache_hits: event.cached ? 1 : 0,
+        retries: Math.max(0, event.attempts - 1),
+        rate_limited: event.rate_limited,
+        input_tokens: event.input_tokens,
+        output_tokens: event.output_tokens,
+        cached_input_tokens: event.cached_input_tokens,
+        cache_write_tokens: event.cache_write_tokens,
+        cost_usd: event.cost_usd,
+      },
+    ]),
+  );
 }
 
 /** Adds per-model totals (e.g. of many cases) together. */
@@ -207,19 +206,7 @@ export class LlmGateway {
     const key = `${settings.provider}/${settings.model}`;
     let entry = this.ledger.get(key);
     if (!entry) {
-      entry = {
-        provider: settings.provider,
-        model: settings.model,
-        calls: 0,
-        cache_hits: 0,
-        retries: 0,
-        rate_limited: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-        cached_input_tokens: 0,
-        cache_write_tokens: 0,
-        cost_usd: 0,
-      };
+      entry = emptyUsage(settings.provider, settings.model);
       this.ledger.set(key, entry);
     }
     return entry;

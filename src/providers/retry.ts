@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { ProviderName } from './types';
 
 /** Backoff for every LLM call; the same fields the worker receives as LLM_RETRY_* variables. */
@@ -20,6 +21,25 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   retryAfterCapMs: 60_000,
   timeoutMs: 60_000,
 };
+
+/** The LLM_* variables that set the policy (evalctl and the workers read the same ones). */
+export const retryEnvironmentSchema = z.object({
+  LLM_RETRY_MAX_ATTEMPTS: z.coerce.number().int().positive().default(DEFAULT_RETRY_POLICY.maxAttempts),
+  LLM_RETRY_BASE_DELAY_MS: z.coerce.number().int().nonnegative().default(DEFAULT_RETRY_POLICY.baseDelayMs),
+  LLM_RETRY_MAX_DELAY_MS: z.coerce.number().int().nonnegative().default(DEFAULT_RETRY_POLICY.maxDelayMs),
+  LLM_RETRY_AFTER_CAP_MS: z.coerce.number().int().nonnegative().default(DEFAULT_RETRY_POLICY.retryAfterCapMs),
+  LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_RETRY_POLICY.timeoutMs),
+});
+
+export function retryPolicyFrom(e: z.infer<typeof retryEnvironmentSchema>): RetryPolicy {
+  return {
+    maxAttempts: e.LLM_RETRY_MAX_ATTEMPTS,
+    baseDelayMs: e.LLM_RETRY_BASE_DELAY_MS,
+    maxDelayMs: e.LLM_RETRY_MAX_DELAY_MS,
+    retryAfterCapMs: e.LLM_RETRY_AFTER_CAP_MS,
+    timeoutMs: e.LLM_TIMEOUT_MS,
+  };
+}
 
 /** A failed attempt, normalised across SDKs so that one policy decides what happens next. */
 export class ProviderCallError extends Error {

@@ -80,14 +80,10 @@ async function evaluateMetric(
   return result;
 }
 
-/**
- * Runs one case: the target when the case has no recorded output, then every metric. A failing target or
- * metric marks the case errored with its reason; nothing is skipped or scored silently.
- */
-export async function evaluateCase(loaded: LoadedSuite, index: number, context: CaseContext, judge?: Judge): Promise<CaseResult> {
-  const started = performance.now();
+/** A case's result before anything ran: `errored` until the metrics say otherwise. */
+export function pendingResult(loaded: LoadedSuite, index: number): CaseResult {
   const testCase = loaded.suite.cases[index];
-  const base: CaseResult = {
+  const result: CaseResult = {
     suite: loaded.suite.name,
     id: loaded.caseIds[index],
     index,
@@ -103,6 +99,18 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
     metrics: {},
     usage: [],
   };
+  if (testCase.metadata) result.metadata = testCase.metadata;
+  return result;
+}
+
+/**
+ * Runs one case: the target when the case has no recorded output, then every metric. A failing target or
+ * metric marks the case errored with its reason; nothing is skipped or scored silently.
+ */
+export async function evaluateCase(loaded: LoadedSuite, index: number, context: CaseContext, judge?: Judge): Promise<CaseResult> {
+  const started = performance.now();
+  const testCase = loaded.suite.cases[index];
+  const base = pendingResult(loaded, index);
   const calls: LlmCallEvent[] = [];
   const record = (event: LlmCallEvent) => {
     calls.push(event);
@@ -113,7 +121,6 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
     result.duration_ms = performance.now() - started;
     return result;
   };
-  if (testCase.metadata) base.metadata = testCase.metadata;
   let evaluated: EvaluatedCase = testCase;
   if (testCase.actual_output === undefined) {
     try {
