@@ -3,6 +3,7 @@ import { createClient as createRedisClient } from 'redis';
 import { sql } from 'kysely';
 import type { PlatformConfig } from '../../src/platform/config';
 import { LlmGateway } from '../../src/providers/llm-gateway';
+import { RedisSharedBudget } from '../../src/providers/redis-budget';
 import { RedisResponseCache } from '../../src/providers/redis-cache';
 import type { ResponseCache } from '../../src/providers/cache';
 import { BeeCaseConsumer } from '../../src/queue/bee-queue';
@@ -30,13 +31,14 @@ export async function startWorker(config: PlatformConfig, injected: { stores?: S
     },
   });
   let redis: ReturnType<typeof createRedisClient> | undefined;
-  let cache = injected.cache;
-  if (!cache && config.redisUrl) {
+  if (config.redisUrl) {
     redis = createRedisClient({ url: config.redisUrl, retry_strategy: (o: { attempt: number }) => Math.min(o.attempt * 200, 3_000) });
     redis.on('error', () => undefined);
-    cache = new RedisResponseCache(redis);
   }
-  const gateway = new LlmGateway({ retry: config.retry, cache, env: process.env });
+  const cache = injected.cache ?? (redis ? new RedisResponseCache(redis, `${config.queue.prefix}:cache:`) : undefined);
+  // The suites' per-minute limits hold for every worker together, through Redis.
+  const sharedBudget = redis ? new RedisSharedBudget(redis, `${config.queue.prefix}:rate:`) : undefined;
+  const gateway = new LlmGateway({ retry: config.retry, cache, env: process.env, sharedBudget });
   const consumer =
     injected.consumer ??
     new BeeCaseConsumer(

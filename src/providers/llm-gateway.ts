@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { responseCacheKey, type ResponseCache } from './cache';
 import { costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
-import { estimateTokens, ModelRateLimiter, type ModelLimits } from './rate-limiter';
+import { estimateTokens, ModelRateLimiter, type ModelLimits, type SharedBudget } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
 import { ZERO_USAGE, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
 
@@ -13,6 +13,8 @@ export interface GatewayOptions {
   /** Responses of calls at temperature 0 are read from and written to this cache. Absent: no caching. */
   readonly cache?: ResponseCache;
   readonly env?: NodeJS.ProcessEnv;
+  /** Per-minute limits shared with other processes (the workers' Redis); absent: this process's own. */
+  readonly sharedBudget?: SharedBudget;
   /** Replaces the SDK-backed providers (the engine's own tests use the real ones against a fake server). */
   readonly providers?: Partial<Record<ProviderName, ChatProvider>>;
 }
@@ -41,6 +43,8 @@ export interface LlmCallEvent {
   attempts: number;
   /** 429/529 answers seen before the call succeeded or gave up. */
   rate_limited: number;
+  /** Time spent waiting for the client-side rate limiter (requests, tokens, concurrency). */
+  limiter_wait_ms: number;
   input_tokens: number;
   output_tokens: number;
   cached_input_tokens: number;
@@ -196,7 +200,7 @@ export class LlmGateway {
     const key = `${settings.provider}/${settings.model}`;
     let limiter = this.limiters.get(key);
     if (!limiter) {
-      limiter = new ModelRateLimiter(this.limits.get(key) ?? {});
+      limiter = new ModelRateLimiter(this.limits.get(key) ?? {}, Date.now, this.options.sharedBudget ? { budget: this.options.sharedBudget, key } : undefined);
       this.limiters.set(key, limiter);
     }
     return limiter;
@@ -222,7 +226,7 @@ export class LlmGateway {
         entry.calls++;
         entry.cache_hits++;
         const durationMs = performance.now() - started;
-        emit(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs });
+        emit(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, limiter_wait_ms: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs });
         return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs };
       }
     }
@@ -233,8 +237,11 @@ export class LlmGateway {
       settings.maxTokens,
     );
     let rateLimitedHere = 0;
+    let limiterWaitMs = 0;
     const attempt = async (): Promise<ChatResponse> => {
+      const waitStarted = performance.now();
       await limiter.acquire(estimate);
+      limiterWaitMs += performance.now() - waitStarted;
       try {
         const reply = await provider.complete(settings, request, this.retry.timeoutMs);
         limiter.release(estimate, reply.usage.inputTokens + reply.usage.cachedInputTokens + reply.usage.outputTokens, 'ok');
@@ -260,6 +267,7 @@ export class LlmGateway {
         cached: false,
         attempts: exhausted?.attempts ?? 1,
         rate_limited: rateLimitedHere,
+        limiter_wait_ms: limiterWaitMs,
         usage: ZERO_USAGE,
         cost_usd: 0,
         latency_ms: performance.now() - started,
@@ -276,7 +284,7 @@ export class LlmGateway {
     entry.cost_usd = entry.cost_usd === null || costUsd === null ? null : entry.cost_usd + costUsd;
     if (cacheKey) await this.options.cache!.set(cacheKey, response);
     const durationMs = performance.now() - started;
-    emit(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs });
+    emit(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs });
     return { response, usage: response.usage, costUsd, cached: false, attempts, durationMs };
   }
 

@@ -44,6 +44,19 @@ class TokenBucket {
 }
 
 /**
+ * A per-minute budget shared by every process that names the same key (the workers share it through Redis),
+ * so the provider's limit holds for the fleet, not for each worker.
+ */
+export interface SharedBudget {
+  /** Takes `amount`; 0 when taken, else the milliseconds to wait before asking again. */
+  take(key: string, perMinute: number, amount: number): Promise<number>;
+  /** Gives back `amount` (an estimate that was too high). */
+  give(key: string, perMinute: number, amount: number): Promise<void>;
+}
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
  * Requests per minute, tokens per minute and an adaptive concurrency limit for one model, so a large suite
  * slows down instead of collecting 429s. Waiters are served in arrival order.
  */
@@ -59,9 +72,14 @@ export class ModelRateLimiter {
   /** 429s seen; exposed for reports and tests. */
   throttled = 0;
 
-  constructor(limits: ModelLimits, now: () => number = Date.now) {
-    if (limits.requestsPerMinute) this.requests = new TokenBucket(limits.requestsPerMinute, now);
-    if (limits.tokensPerMinute) this.tokens = new TokenBucket(limits.tokensPerMinute, now);
+  constructor(
+    private readonly limits: ModelLimits,
+    now: () => number = Date.now,
+    /** With a shared budget the per-minute limits are the fleet's; concurrency stays per process. */
+    private readonly shared?: { budget: SharedBudget; key: string },
+  ) {
+    if (limits.requestsPerMinute && !shared) this.requests = new TokenBucket(limits.requestsPerMinute, now);
+    if (limits.tokensPerMinute && !shared) this.tokens = new TokenBucket(limits.tokensPerMinute, now);
     this.ceiling = limits.maxConcurrency ?? Number.POSITIVE_INFINITY;
     this.limit = this.ceiling;
   }
@@ -72,17 +90,33 @@ export class ModelRateLimiter {
   }
 
   /** Waits for a slot, a request and `estimatedTokens`; call `release` when the call ends. */
-  acquire(estimatedTokens: number): Promise<void> {
-    return new Promise((resolve) => {
+  async acquire(estimatedTokens: number): Promise<void> {
+    await new Promise<void>((resolve) => {
       this.queue.push({ tokens: estimatedTokens, resolve });
       this.drain();
     });
+    if (!this.shared) return;
+    if (this.limits.requestsPerMinute) await this.takeShared('requests', this.limits.requestsPerMinute, 1);
+    if (this.limits.tokensPerMinute) await this.takeShared('tokens', this.limits.tokensPerMinute, estimatedTokens);
+  }
+
+  private async takeShared(kind: string, perMinute: number, amount: number): Promise<void> {
+    const { budget, key } = this.shared!;
+    for (;;) {
+      // A budget store that cannot answer does not stop evaluation: the provider's 429s still slow it down.
+      const wait = await budget.take(`${key}:${kind}`, perMinute, amount).catch(() => 0);
+      if (wait <= 0) return;
+      await sleepMs(wait);
+    }
   }
 
   /** Ends a call: `usedTokens` corrects the estimate; `rateLimited` halves the concurrency limit. */
   release(estimatedTokens: number, usedTokens: number | undefined, outcome: 'ok' | 'rate-limited' | 'failed'): void {
     this.inFlight--;
     if (usedTokens !== undefined) this.tokens?.adjust(usedTokens - estimatedTokens);
+    if (usedTokens !== undefined && this.shared && this.limits.tokensPerMinute && estimatedTokens > usedTokens) {
+      void this.shared.budget.give(`${this.shared.key}:tokens`, this.limits.tokensPerMinute, estimatedTokens - usedTokens).catch(() => undefined);
+    }
     if (outcome === 'rate-limited') this.onRateLimited();
     else if (outcome === 'ok' && this.limit < this.ceiling && ++this.successes >= this.limit) {
       this.limit++;

@@ -17,6 +17,7 @@ export const METRIC_NAMES = {
   llmLatency: 'eval_llm_request_duration_seconds',
   llmRetries: 'eval_llm_retries_total',
   llmRateLimited: 'eval_llm_rate_limited_total',
+  llmLimiterWait: 'eval_llm_rate_limit_wait_seconds_total',
   scores: 'eval_score',
   runs: 'eval_runs_finished_total',
   clickhouseRows: 'eval_clickhouse_rows_written_total',
@@ -35,6 +36,7 @@ export class PlatformMetrics {
   readonly llmLatency: Histogram<'provider' | 'model'>;
   readonly llmRetries: Counter<'provider' | 'model' | 'status'>;
   readonly llmRateLimited: Counter<'provider' | 'model'>;
+  readonly llmLimiterWait: Counter<'provider' | 'model'>;
   readonly scores: Histogram<'metric'>;
   readonly runs: Counter<'status'>;
   readonly clickhouseRows: Counter<'table'>;
@@ -92,6 +94,7 @@ export class PlatformMetrics {
     });
     this.llmRetries = new Counter({ name: METRIC_NAMES.llmRetries, help: 'LLM calls retried, by the final status.', labelNames: ['provider', 'model', 'status'], registers: [registry] });
     this.llmRateLimited = new Counter({ name: METRIC_NAMES.llmRateLimited, help: '429/529 answers from LLM providers.', labelNames: ['provider', 'model'], registers: [registry] });
+    this.llmLimiterWait = new Counter({ name: METRIC_NAMES.llmLimiterWait, help: 'Seconds calls waited for the client-side rate limiter.', labelNames: ['provider', 'model'], registers: [registry] });
     this.scores = new Histogram({ name: METRIC_NAMES.scores, help: 'Evaluation scores by metric.', labelNames: ['metric'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], registers: [registry] });
     this.runs = new Counter({ name: METRIC_NAMES.runs, help: 'Runs finished, by status.', labelNames: ['status'], registers: [registry] });
     this.clickhouseRows = new Counter({ name: METRIC_NAMES.clickhouseRows, help: 'Rows written to ClickHouse.', labelNames: ['table'], registers: [registry] });
@@ -108,5 +111,6 @@ export class PlatformMetrics {
     if (!event.cached) this.llmLatency.observe(model, event.latency_ms / 1000);
     if (event.attempts > 1) this.llmRetries.inc({ ...model, status: event.status === 'ok' ? 'ok' : String(event.error_status ?? 'error') }, event.attempts - 1);
     if (event.rate_limited > 0) this.llmRateLimited.inc(model, event.rate_limited);
+    if (event.limiter_wait_ms > 0) this.llmLimiterWait.inc(model, event.limiter_wait_ms / 1000);
   }
 }

@@ -252,6 +252,18 @@ test('SIGTERM: a worker stops taking jobs, finishes those in flight, flushes and
   }
 });
 
+test('the workers share the LLM response cache in Redis: an unchanged re-run makes no LLM call', async () => {
+  const cached = { ...suite('cached', 6), target: { type: 'openai', model: 'gpt-4o-mini', temperature: 0 }, judge: { provider: 'openai', model: 'gpt-4o-mini' } };
+  const first = await api(alphaKey, 'POST', '/v1/runs', { suite: cached });
+  await finished(alphaKey, first.body.id);
+  const calls = fake.requests.length;
+  const second = await api(alphaKey, 'POST', '/v1/runs', { suite: cached });
+  const run = await finished(alphaKey, second.body.id);
+  expect(fake.requests.length).toBe(calls);
+  expect(run.summary.usage.total_cost_usd).toBe(0);
+  expect(run.summary.usage.by_model[0]).toMatchObject({ calls: 18, cache_hits: 18 });
+});
+
 test('evalctl run --server submits, waits and writes the same report and exit code as a local run', async () => {
   const file = join(work, 'remote.json');
   writeFileSync(file, JSON.stringify({ ...suite('remote', 6, { mars: (i) => i === 0 }), gate: { min_pass_rate: 1 } }));
