@@ -303,20 +303,29 @@ export function createApp(deps: OrchestratorDeps): Hono<AppEnv> {
   app.get('/v1/topics', async (c) => {
     const project = c.get('project');
     const query = parse(topicsQuery, c.req.query(), 'query');
-    await ownRun(c, query.run);
+    const run = await ownRun(c, query.run);
     const result = await clickhouse.query({
-      query: `SELECT label AS topic, count() AS cases, countIf(case_passed = 0) AS failed, round(failed / cases, 4) AS fail_rate
-              FROM (
-                SELECT case_index, min(passed) AS case_passed,
-                       any(if(topic != '', topic, if(length(tags) > 0, concat('tag:', tags[1]), '(no topic or tag)'))) AS label
-                FROM ${chDb}.results FINAL
-                WHERE project = {project:String} AND run_id = {run:String}
-                GROUP BY case_index)
-              GROUP BY label ORDER BY fail_rate DESC, cases DESC`,
+      query: `SELECT case_index, min(passed) AS case_passed, any(topic) AS topic, any(tags) AS tags
+              FROM ${chDb}.results FINAL
+              WHERE project = {project:String} AND run_id = {run:String}
+              GROUP BY case_index`,
       query_params: { project: project.name, run: query.run },
       format: 'JSONEachRow',
     });
-    return c.json({ run: query.run, topics: await result.json() });
+    // A case is labelled by its topic, else its first tag, else the judge's label written when the run finished.
+    const judgeLabels = ((run.summary as { topic_labels?: Record<string, string> } | null)?.topic_labels ?? {}) as Record<string, string>;
+    const groups = new Map<string, { topic: string; cases: number; failed: number }>();
+    for (const row of (await result.json()) as Array<{ case_index: number; case_passed: number; topic: string; tags: string[] }>) {
+      const label = row.topic || (row.tags.length ? `tag:${row.tags[0]}` : (judgeLabels[String(row.case_index)] ?? '(no topic or tag)'));
+      const group = groups.get(label) ?? { topic: label, cases: 0, failed: 0 };
+      group.cases++;
+      if (!Number(row.case_passed)) group.failed++;
+      groups.set(label, group);
+    }
+    const topics = [...groups.values()]
+      .map((g) => ({ ...g, fail_rate: Math.round((g.failed / g.cases) * 10_000) / 10_000 }))
+      .sort((a, b) => b.fail_rate - a.fail_rate || b.cases - a.cases || a.topic.localeCompare(b.topic));
+    return c.json({ run: query.run, topics });
   });
 
   return app;

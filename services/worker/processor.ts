@@ -2,10 +2,12 @@ import type { Kysely } from 'kysely';
 import type { BuildMetadata } from '../../src/build-metadata';
 import type { CaseJob } from '../../src/contracts/jobs';
 import type { LlmCallEvent, LlmGateway } from '../../src/providers/llm-gateway';
-import { evaluateCase } from '../../src/runner/evaluate-case';
+import { evaluateCase, judgeSettings } from '../../src/runner/evaluate-case';
 import { configureGateway } from '../../src/runner/run-suites';
 import { llmCallRows, resultRows } from '../../src/platform/result-rows';
-import { CaseCompletionBatcher, recordCaseOutcome } from '../../src/platform/run-lifecycle';
+import { Judge } from '../../src/metrics/judge';
+import { CaseCompletionBatcher, recordCaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
+import { labelTopics } from '../../src/platform/topic-labels';
 import { loadRunSuite } from '../../src/platform/run-report';
 import type { ConsumerHandlers } from '../../src/queue/types';
 import type { ClickhouseWriter } from '../../src/store/clickhouse/writer';
@@ -28,7 +30,12 @@ export interface WorkerDeps {
  */
 export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flush(): Promise<void> } {
   const { db, writer, gateway, metrics } = deps;
-  const completions = new CaseCompletionBatcher(db);
+  // Cases without topic or tags get a label from the run's judge when the run finishes (the topic view).
+  const labeler: TopicLabeler = async (suite, cases) => {
+    const settings = judgeSettings(suite.suite.judge);
+    return settings ? labelTopics(new Judge(gateway, settings), cases) : {};
+  };
+  const completions = new CaseCompletionBatcher(db, { labeler });
 
   const finished = (runId: string, status: string | undefined) => {
     if (!status) return;
@@ -93,7 +100,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
 
     async failed(job: CaseJob, error: Error): Promise<void> {
       metrics?.jobs.inc({ outcome: 'failed', reason: 'retries_exhausted' });
-      const outcome = await recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`);
+      const outcome = await recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`, labeler);
       finished(job.runId, outcome.finished);
     },
 

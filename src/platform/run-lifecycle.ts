@@ -2,7 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import type { CaseResult } from '../runner/report';
 import { completeCase, finalizeRun, getRunWithProject } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
-import { finalStatus, reportSummary } from './run-report';
+import type { LoadedSuite } from '../suite/load';
+import { finalStatus, loadRunSuite, reportSummary } from './run-report';
 import { runReport } from './run-results';
 
 export interface CaseOutcome {
@@ -23,10 +24,11 @@ export async function recordCaseOutcome(
   status: 'passed' | 'failed' | 'errored',
   result: CaseResult | null,
   error: string | null,
+  labeler?: TopicLabeler,
 ): Promise<CaseOutcome> {
   const completion = await completeCase(db, runId, caseIndex, status, result, error);
   if (!completion.lastCase) return { counted: completion.counted };
-  return { counted: completion.counted, finished: await finalize(db, runId) };
+  return { counted: completion.counted, finished: await finalize(db, runId, labeler) };
 }
 
 interface PendingCompletion {
@@ -52,7 +54,7 @@ export class CaseCompletionBatcher {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly options: { maxBatch?: number; maxDelayMs?: number } = {},
+    private readonly options: { maxBatch?: number; maxDelayMs?: number; labeler?: TopicLabeler } = {},
   ) {}
 
   complete(runId: string, caseIndex: number, status: PendingCompletion['status'], result: CaseResult | null, error: string | null): Promise<CaseOutcome> {
@@ -118,7 +120,7 @@ export class CaseCompletionBatcher {
       return finished;
     });
     const statuses = new Map<string, RunStatus | undefined>();
-    for (const runId of finishedRuns) statuses.set(runId, await finalize(this.db, runId));
+    for (const runId of finishedRuns) statuses.set(runId, await finalize(this.db, runId, this.options.labeler));
     for (const p of batch) {
       const counted = (p as PendingCompletion & { counted?: boolean }).counted ?? false;
       // The run's final status goes to one completion of the batch only, so it is reported once.
@@ -129,10 +131,16 @@ export class CaseCompletionBatcher {
   }
 }
 
-async function finalize(db: Kysely<Database>, runId: string): Promise<RunStatus | undefined> {
+/** Labels cases that have no topic and no tags, for the topic view; given by the workers, which hold a judge. */
+export type TopicLabeler = (suite: LoadedSuite, cases: ReadonlyArray<{ index: number; input: string }>) => Promise<Record<number, string>>;
+
+async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabeler): Promise<RunStatus | undefined> {
   const run = await getRunWithProject(db, runId);
   if (!run) return undefined;
   const report = await runReport(db, { ...run, finished_at: new Date() });
   const final = finalStatus(report);
-  return (await finalizeRun(db, runId, final, reportSummary(report))) ? final : undefined;
+  const summary: Record<string, unknown> = reportSummary(report);
+  const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));
+  if (labeler && unlabelled.length > 0) summary.topic_labels = await labeler(loadRunSuite(run), unlabelled);
+  return (await finalizeRun(db, runId, final, summary)) ? final : undefined;
 }

@@ -42,6 +42,10 @@ function evalctl(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ co
 /** The judge finds the second claim contradicted when the context says "Mars"; the agent answers briefly. */
 function script(request: FakeRequest): FakeReply {
   if (request.schemaName === 'claims') return { json: { items: ['claim one', 'claim two'] } };
+  if (request.schemaName === 'topic_labels') {
+    const inputs = request.prompt.split('\n').filter((line) => /^\d+\. /.test(line));
+    return { json: { labels: inputs.map((line) => (line.includes('refund') ? 'Refunds' : 'Shipping')) } };
+  }
   if (request.schemaName === 'claim_verdicts') {
     const bad = request.prompt.includes('Mars');
     return { json: { verdicts: [{ verdict: 'yes', reason: 'ok' }, { verdict: bad ? 'no' : 'yes', reason: 'r' }] } };
@@ -250,6 +254,23 @@ test('SIGTERM: a worker stops taking jobs, finishes those in flight, flushes and
     fake.latencyMs = 20;
     workers[1] = await spawnService('work', env);
   }
+});
+
+test('cases without topic or tags are labelled by the run’s judge for the topic view', async () => {
+  const unlabelled = {
+    ...suite('labels', 4, { mars: (i) => i < 2 }),
+    cases: ['Where is my refund?', 'Is a refund possible?', 'When does it ship?', 'Shipping to Canada?'].map((input, i) => ({
+      input,
+      retrieval_context: [i < 2 ? 'It happened on Mars.' : 'It happened on Earth.'],
+    })),
+  };
+  const submitted = await api(alphaKey, 'POST', '/v1/runs', { suite: unlabelled });
+  await finished(alphaKey, submitted.body.id);
+  const topics = await api(alphaKey, 'GET', `/v1/topics?run=${submitted.body.id}`);
+  expect(topics.body.topics).toEqual([
+    { topic: 'refunds', cases: 2, failed: 2, fail_rate: 1 },
+    { topic: 'shipping', cases: 2, failed: 0, fail_rate: 0 },
+  ]);
 });
 
 test('the workers share the LLM response cache in Redis: an unchanged re-run makes no LLM call', async () => {
