@@ -139,8 +139,12 @@ async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabe
   if (!run) return undefined;
   const report = await runReport(db, { ...run, finished_at: new Date() });
   const final = finalStatus(report);
-  const summary: Record<string, unknown> = reportSummary(report);
+  if (!(await finalizeRun(db, runId, final, reportSummary(report)))) return undefined;
+  // Topic labels come after the run is finished, so labelling never delays a run's result.
   const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));
-  if (labeler && unlabelled.length > 0) summary.topic_labels = await labeler(loadRunSuite(run), unlabelled);
-  return (await finalizeRun(db, runId, final, summary)) ? final : undefined;
+  if (labeler && unlabelled.length > 0) {
+    const labels = await labeler(loadRunSuite(run), unlabelled).catch(() => ({}));
+    await sql`UPDATE runs SET summary = jsonb_set(summary, '{topic_labels}', ${JSON.stringify(labels)}::jsonb) WHERE id = ${runId}`.execute(db);
+  }
+  return final;
 }

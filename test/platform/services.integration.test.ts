@@ -266,7 +266,11 @@ test('cases without topic or tags are labelled by the run’s judge for the topi
   };
   const submitted = await api(alphaKey, 'POST', '/v1/runs', { suite: unlabelled });
   await finished(alphaKey, submitted.body.id);
-  const topics = await api(alphaKey, 'GET', `/v1/topics?run=${submitted.body.id}`);
+  // Labels are written just after the run finishes, so they never delay its result.
+  const topics = await until(async () => {
+    const view = await api(alphaKey, 'GET', `/v1/topics?run=${submitted.body.id}`);
+    return view.body.topics.length === 2 ? view : undefined;
+  }, 'the judge topic labels');
   expect(topics.body.topics).toEqual([
     { topic: 'refunds', cases: 2, failed: 2, fail_rate: 1 },
     { topic: 'shipping', cases: 2, failed: 0, fail_rate: 0 },

@@ -235,6 +235,9 @@ if (require.main === module) {
     latencyMs: latency,
     record: false,
     script: (request) => {
+      if (request.schemaName === 'topic_labels') {
+        return { json: { labels: request.prompt.split('\n').filter((line) => /^\d+\. /.test(line)).map(() => 'arithmetic') } };
+      }
       if (request.schemaName) return { json: { score: 8, reason: 'Mostly correct and complete.' } };
       // promptfoo's llm-rubric grader, for the benchmark's comparison run.
       if (`${request.system}${request.prompt}`.includes('You are grading output')) {
