@@ -66,7 +66,10 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
         return; // deleted since: nothing to do
       }
       const firstOfRun = !started.has(job.runId);
-      if (firstOfRun) started.add(job.runId);
+      if (firstOfRun) {
+        if (started.size >= 1_000) started.delete(started.values().next().value!);
+        started.add(job.runId);
+      }
       if (!(await startCase(db, job.runId, job.caseIndex, firstOfRun))) return; // done already, or cancelled
       const loaded = loadRunSuite(run);
       configureGateway(gateway, loaded.suite);
