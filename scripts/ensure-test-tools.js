@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 'use strict';
-// Installs the command-line tools the tests drive for real (jq, as the brief's CI gate uses it) when they are
-// missing, from Debian's packages. Runs before `npm test`.
+// Installs the command-line tools the tests drive for real (jq, as the brief's CI gate uses it; promtool and
+// amtool for the monitoring objects) when they are missing, from Debian's packages. Runs before `npm test`.
 const { execFileSync, spawnSync } = require('node:child_process');
 
-const TOOLS = [{ command: 'jq', debianPackage: 'jq' }];
+const TOOLS = [
+  { command: 'jq', debianPackage: 'jq' },
+  // promtool checks and unit-tests the alert rules; amtool checks the Alertmanager configuration.
+  { command: 'promtool', debianPackage: 'prometheus' },
+  { command: 'amtool', debianPackage: 'prometheus-alertmanager' },
+];
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 

@@ -35,13 +35,20 @@ const status = (report: EnvironmentReport, id: string) => report.checks.find((c)
 const worker = (o: Obj) => o.kind === 'Deployment' && o.metadata.name === 'worker';
 
 describe('go-live checks', () => {
-  it('pass on the repository prod output, with alerting pending until monitoring exists', () => {
+  it('all pass on the repository prod output, alerting included', () => {
     const report = prodReport();
     expect(report.checks.map((c) => [c.id, c.status])).toEqual([
-      ['1', 'pass'], ['2', 'pass'], ['3', 'pass'], ['4', 'pending'], ['5', 'pass'], ['secrets', 'pass'], ['images', 'pass'],
+      ['1', 'pass'], ['2', 'pass'], ['3', 'pass'], ['4', 'pass'], ['5', 'pass'], ['secrets', 'pass'], ['images', 'pass'],
     ]);
     expect(hasProductionFailure([report])).toBe(false);
-    expect(formatReports([report])).toMatch(/Alerting.*PENDING/);
+    expect(formatReports([report])).toMatch(/Alerting.*PASS/);
+  });
+
+  it('4 is pending without any monitoring object', () => {
+    const report = prodReport((o) => {
+      if (o.kind === 'PrometheusRule' || o.kind === 'AlertmanagerConfig') Object.assign(o, { kind: 'ConfigMap', apiVersion: 'v1', spec: undefined, data: {} });
+    });
+    expect(status(report, '4').status).toBe('pending');
   });
 
   it('1 fails when a container has no limits or the namespace no quota', () => {
@@ -78,12 +85,7 @@ describe('go-live checks', () => {
 
   it('4 fails (not pending) when alert rules exist without a Slack receiver', () => {
     const report = prodReport((o) => {
-      if (o.kind === 'Namespace') {
-        Object.assign(o, {
-          apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'r', namespace: 'ai-eval' },
-          spec: { groups: [{ name: 'g', rules: [{ alert: 'QueueLag', expr: 'bq_waiting > 1000' }] }] },
-        });
-      }
+      if (o.kind === 'AlertmanagerConfig') o.spec.receivers[0].slackConfigs = [];
     });
     expect(status(report, '4')).toMatchObject({ status: 'fail', findings: ['no AlertmanagerConfig receiver with a Slack configuration'] });
   });

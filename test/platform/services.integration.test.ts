@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
+import { PLATFORM_METRICS } from '@ai-eval-platform/constructs/k8s';
 import type { FakeRequest, FakeReply } from '../support/fake-llm-server';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
@@ -287,6 +288,12 @@ test('the workers share the LLM response cache in Redis: an unchanged re-run mak
   expect(fake.requests.length).toBe(calls);
   expect(run.summary.usage.total_cost_usd).toBe(0);
   expect(run.summary.usage.by_model[0]).toMatchObject({ calls: 18, cache_hits: 18 });
+});
+
+test('every metric the alert rules read is exported by the running orchestrator and workers', async () => {
+  const scraped = (await Promise.all([orchestrator, ...workers].map(async (s) => (await fetch(`${s.url}/metrics`)).text()))).join('\n');
+  for (const name of Object.values(PLATFORM_METRICS)) expect(scraped).toContain(`# TYPE ${name} `);
+  expect(scraped).toMatch(/^eval_queue_jobs\{state="waiting",service="orchestrator"\} \d+/m);
 });
 
 test('evalctl run --server submits, waits and writes the same report and exit code as a local run', async () => {

@@ -175,11 +175,17 @@ export const environmentSchema = z
         externalSecretsNamespace: z.string().default('external-secrets'),
         /** Pods' egress to the internet (LLM providers) is allowed to these CIDRs, private ranges excluded. */
         llmEgressCidr: z.string().default('0.0.0.0/0'),
+        /** Namespace of Prometheus (kube-prometheus-stack), allowed to scrape the services. */
+        monitoringNamespace: z.string().default('monitoring'),
+        /** `release` label kube-prometheus-stack selects ServiceMonitors and PrometheusRules by. */
+        prometheusRelease: z.string().default('kube-prometheus-stack'),
       })
       .default({
         namespace: 'ai-eval',
         quota: { cpuRequests: '40', memoryRequests: '80Gi', cpuLimits: '80', memoryLimits: '160Gi', pods: 200 },
         ingressControllerNamespace: 'ingress-nginx',
+        monitoringNamespace: 'monitoring',
+        prometheusRelease: 'kube-prometheus-stack',
         ingressClassName: 'nginx',
         externalSecretsNamespace: 'external-secrets',
         llmEgressCidr: '0.0.0.0/0',

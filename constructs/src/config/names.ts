@@ -19,6 +19,8 @@ export interface PlatformNames {
   readonly connectionsSecret: string;
   readonly redisAuthSecret: string;
   readonly clickhouseSecret: string;
+  /** Slack incoming-webhook URL for Alertmanager: created empty, filled by operators. */
+  readonly slackWebhookSecret: string;
   /** Tag on the RDS instance, copied by RDS onto its managed master-password secret, that ESO finds it by. */
   readonly postgresSecretTag: { readonly key: string; readonly value: string };
   readonly clickhouseHosts: readonly string[];
@@ -44,6 +46,7 @@ export function platformNames(env: EnvironmentConfig): PlatformNames {
     connectionsSecret: `${secretBase}/connections`,
     redisAuthSecret: `${secretBase}/redis`,
     clickhouseSecret: `${secretBase}/clickhouse`,
+    slackWebhookSecret: `${secretBase}/slack-webhook`,
     postgresSecretTag: { key: 'ai-eval-platform/secret', value: `${prefix}-postgres-master` },
     clickhouseHosts: Array.from({ length: env.clickhouse.replicas }, (_, i) => `clickhouse-${i + 1}.${zone}`),
     clickhouseHost: `clickhouse.${zone}`,

@@ -130,6 +130,26 @@ export interface AlertmanagerConfigSpecRoute {
    * @schema AlertmanagerConfigSpecRoute#groupBy
    */
   readonly groupBy?: string[];
+
+  /**
+   * @schema AlertmanagerConfigSpecRoute#groupWait
+   */
+  readonly groupWait?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecRoute#groupInterval
+   */
+  readonly groupInterval?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecRoute#repeatInterval
+   */
+  readonly repeatInterval?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecRoute#matchers
+   */
+  readonly matchers?: AlertmanagerConfigSpecRouteMatchers[];
 }
 
 /**
@@ -141,6 +161,10 @@ export function toJson_AlertmanagerConfigSpecRoute(obj: AlertmanagerConfigSpecRo
   const result = {
     'receiver': obj.receiver,
     'groupBy': obj.groupBy?.map(y => y),
+    'groupWait': obj.groupWait,
+    'groupInterval': obj.groupInterval,
+    'repeatInterval': obj.repeatInterval,
+    'matchers': obj.matchers?.map(y => toJson_AlertmanagerConfigSpecRouteMatchers(y)),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -155,6 +179,11 @@ export interface AlertmanagerConfigSpecReceivers {
    * @schema AlertmanagerConfigSpecReceivers#name
    */
   readonly name: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceivers#slackConfigs
+   */
+  readonly slackConfigs?: AlertmanagerConfigSpecReceiversSlackConfigs[];
 }
 
 /**
@@ -165,6 +194,147 @@ export function toJson_AlertmanagerConfigSpecReceivers(obj: AlertmanagerConfigSp
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
+    'slackConfigs': obj.slackConfigs?.map(y => toJson_AlertmanagerConfigSpecReceiversSlackConfigs(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema AlertmanagerConfigSpecRouteMatchers
+ */
+export interface AlertmanagerConfigSpecRouteMatchers {
+  /**
+   * @schema AlertmanagerConfigSpecRouteMatchers#name
+   */
+  readonly name: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecRouteMatchers#value
+   */
+  readonly value?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecRouteMatchers#matchType
+   */
+  readonly matchType?: AlertmanagerConfigSpecRouteMatchersMatchType;
+}
+
+/**
+ * Converts an object of type 'AlertmanagerConfigSpecRouteMatchers' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AlertmanagerConfigSpecRouteMatchers(obj: AlertmanagerConfigSpecRouteMatchers | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'value': obj.value,
+    'matchType': obj.matchType,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema AlertmanagerConfigSpecReceiversSlackConfigs
+ */
+export interface AlertmanagerConfigSpecReceiversSlackConfigs {
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigs#apiURL
+   */
+  readonly apiUrl?: AlertmanagerConfigSpecReceiversSlackConfigsApiUrl;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigs#channel
+   */
+  readonly channel?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigs#sendResolved
+   */
+  readonly sendResolved?: boolean;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigs#title
+   */
+  readonly title?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigs#text
+   */
+  readonly text?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigs#username
+   */
+  readonly username?: string;
+}
+
+/**
+ * Converts an object of type 'AlertmanagerConfigSpecReceiversSlackConfigs' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AlertmanagerConfigSpecReceiversSlackConfigs(obj: AlertmanagerConfigSpecReceiversSlackConfigs | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'apiURL': toJson_AlertmanagerConfigSpecReceiversSlackConfigsApiUrl(obj.apiUrl),
+    'channel': obj.channel,
+    'sendResolved': obj.sendResolved,
+    'title': obj.title,
+    'text': obj.text,
+    'username': obj.username,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema AlertmanagerConfigSpecRouteMatchersMatchType
+ */
+export enum AlertmanagerConfigSpecRouteMatchersMatchType {
+  /** != */
+  VALUE_NOT_EQUALS_TO = "!=",
+  /** = */
+  VALUE_EQUALS = "=",
+  /** =~ */
+  VALUE_EQUAL_TILDE = "=~",
+  /** !~ */
+  VALUE_NEGATION_TILDE = "!~",
+}
+
+/**
+ * @schema AlertmanagerConfigSpecReceiversSlackConfigsApiUrl
+ */
+export interface AlertmanagerConfigSpecReceiversSlackConfigsApiUrl {
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigsApiUrl#key
+   */
+  readonly key: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigsApiUrl#name
+   */
+  readonly name?: string;
+
+  /**
+   * @schema AlertmanagerConfigSpecReceiversSlackConfigsApiUrl#optional
+   */
+  readonly optional?: boolean;
+}
+
+/**
+ * Converts an object of type 'AlertmanagerConfigSpecReceiversSlackConfigsApiUrl' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AlertmanagerConfigSpecReceiversSlackConfigsApiUrl(obj: AlertmanagerConfigSpecReceiversSlackConfigsApiUrl | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'key': obj.key,
+    'name': obj.name,
+    'optional': obj.optional,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

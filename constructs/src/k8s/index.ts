@@ -7,5 +7,7 @@ export * from './worker';
 export * from './platform-external-secrets';
 export * from './migration-job';
 export * from './network-policies';
+export * from './platform-metrics';
+export * from './platform-monitoring';
 export * from './argocd-application';
 export * from './platform-chart';

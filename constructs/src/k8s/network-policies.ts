@@ -8,6 +8,10 @@ export interface PlatformNetworkPoliciesProps {
   readonly ingressControllerNamespace: string;
   /** Port the orchestrator serves on. */
   readonly orchestratorPort: number;
+  /** Namespace of Prometheus, allowed to scrape both services' metrics port. */
+  readonly monitoringNamespace: string;
+  /** The services' metrics port (the workers serve /metrics on it too). */
+  readonly metricsPort: number;
   /** CIDR of the VPC, where Postgres, Redis and ClickHouse live. */
   readonly vpcCidr: string;
   /** Internet egress allowed on 443 for LLM providers (private ranges excluded). @default '0.0.0.0/0' */
@@ -53,6 +57,16 @@ export class PlatformNetworkPolicies extends Construct {
         {
           from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.ingressControllerNamespace } } }],
           ports: [tcp(props.orchestratorPort)],
+        },
+      ],
+    });
+    policy('metrics-from-prometheus', {
+      podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['orchestrator', 'worker'] }] },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.monitoringNamespace } } }],
+          ports: [tcp(props.metricsPort)],
         },
       ],
     });

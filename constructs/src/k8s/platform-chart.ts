@@ -8,6 +8,7 @@ import { MigrationJob } from './migration-job';
 import { PlatformNetworkPolicies } from './network-policies';
 import { Orchestrator } from './orchestrator';
 import { PLATFORM_SECRETS, PlatformExternalSecrets } from './platform-external-secrets';
+import { PlatformMonitoring } from './platform-monitoring';
 import { PlatformNamespace } from './platform-namespace';
 import { Worker } from './worker';
 
@@ -19,14 +20,15 @@ export interface PlatformChartProps {
 /**
  * Everything the platform runs in Kubernetes for one environment, replacing the brief's Helm chart:
  * namespace with quota and limits, External Secrets, the migration Job, orchestrator (Deployment,
- * api-service, Ingress), autoscaled workers, and NetworkPolicies. Monitoring resources (ServiceMonitors,
- * PrometheusRule, AlertmanagerConfig, dashboards) are added under `monitoring` by the observability work.
+ * api-service, Ingress), autoscaled workers, NetworkPolicies, and monitoring (ServiceMonitors, the alert
+ * rules and the Slack route for kube-prometheus-stack).
  */
 export class PlatformChart extends Chart {
   readonly env: EnvironmentConfig;
   readonly platformNamespace: PlatformNamespace;
   readonly orchestrator: Orchestrator;
   readonly worker: Worker;
+  readonly monitoring: PlatformMonitoring;
 
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
@@ -44,6 +46,7 @@ export class PlatformChart extends Chart {
       connectionsSecret: names.connectionsSecret,
       redisSecret: names.redisAuthSecret,
       clickhouseSecret: names.clickhouseSecret,
+      slackWebhookSecret: names.slackWebhookSecret,
       postgresSecretTag: names.postgresSecretTag,
     });
     const dataStoreSecrets = [PLATFORM_SECRETS.connections, PLATFORM_SECRETS.postgres, PLATFORM_SECRETS.redis, PLATFORM_SECRETS.clickhouse];
@@ -91,10 +94,23 @@ export class PlatformChart extends Chart {
       spotTaint,
       poolLabel: { key: poolKey, value: poolValue },
     });
+    this.monitoring = new PlatformMonitoring(this, 'monitoring', {
+      namespace: ns,
+      environment: env.name,
+      orchestratorName: 'orchestrator',
+      workerName: 'worker',
+      metricsPortName: 'http',
+      metricsPort: this.orchestrator.port,
+      prometheusRelease: env.kubernetes.prometheusRelease,
+      alerting: env.alerting,
+      slackWebhookSecret: { name: PLATFORM_SECRETS.slackWebhook, key: 'url' },
+    });
     new PlatformNetworkPolicies(this, 'network-policies', {
       namespace: ns,
       ingressControllerNamespace: env.kubernetes.ingressControllerNamespace,
       orchestratorPort: this.orchestrator.port,
+      monitoringNamespace: env.kubernetes.monitoringNamespace,
+      metricsPort: this.orchestrator.port,
       vpcCidr: env.network.vpcCidr,
       llmEgressCidr: env.kubernetes.llmEgressCidr,
     });

@@ -18,6 +18,8 @@ export const PLATFORM_SECRETS = {
   postgres: 'postgres-credentials',
   redis: 'redis-credentials',
   clickhouse: 'clickhouse-credentials',
+  /** `url`: the Slack webhook Alertmanager posts to (read by the AlertmanagerConfig, never by pods). */
+  slackWebhook: 'alertmanager-slack',
 } as const;
 
 export interface PlatformExternalSecretsProps {
@@ -31,6 +33,8 @@ export interface PlatformExternalSecretsProps {
   readonly connectionsSecret: string;
   readonly redisSecret: string;
   readonly clickhouseSecret: string;
+  /** Secrets Manager name of `{"url": "<Slack incoming webhook>"}`. */
+  readonly slackWebhookSecret: string;
   /** Tag by which the RDS-managed master secret is found (RDS copies the instance's tags onto it). */
   readonly postgresSecretTag: { readonly key: string; readonly value: string };
   /**
@@ -94,6 +98,7 @@ export class PlatformExternalSecrets extends Construct {
         property('CLICKHOUSE_PASSWORD', props.clickhouseSecret, 'password'),
       ],
     });
+    externalSecret('slack-webhook', PLATFORM_SECRETS.slackWebhook, { data: [property('url', props.slackWebhookSecret, 'url')] });
     // RDS names its managed secret itself (rds!db-…); it is found by tag and renamed to `master`.
     externalSecret('postgres', PLATFORM_SECRETS.postgres, {
       dataFrom: [

@@ -9,6 +9,8 @@ export interface PlatformSecretsProps {
   readonly llmKeysSecretName: string;
   readonly redisSecretName: string;
   readonly clickhouseSecretName: string;
+  /** Name of the Slack webhook secret Alertmanager posts alerts with; created without a value. */
+  readonly slackWebhookSecretName: string;
   /**
    * Days a deleted secret can be restored.
    * @default 7
@@ -17,8 +19,8 @@ export interface PlatformSecretsProps {
 }
 
 /**
- * The platform's Secrets Manager secrets. The LLM keys secret is created without a value: operators put
- * the keys there (brief §3) and External Secrets brings them into the cluster. The Redis AUTH token and the
+ * The platform's Secrets Manager secrets. The LLM keys and Slack webhook secrets are created without a value:
+ * operators put the keys and the webhook URL there (brief §3) and External Secrets brings them into the cluster. The Redis AUTH token and the
  * ClickHouse password are generated at apply time; ElastiCache takes its AUTH token only as an argument,
  * so both live in the (encrypted, access-controlled) Terraform state, never in code or synthesized JSON.
  */
@@ -26,6 +28,7 @@ export class PlatformSecrets extends Construct {
   readonly llmKeys: SecretsmanagerSecret;
   readonly redis: SecretsmanagerSecret;
   readonly clickhouse: SecretsmanagerSecret;
+  readonly slackWebhook: SecretsmanagerSecret;
   /** Terraform reference to the Redis AUTH token. */
   readonly redisAuthToken: string;
   readonly recoveryWindowDays: number;
@@ -39,6 +42,7 @@ export class PlatformSecrets extends Construct {
     this.llmKeys = secret('llm-keys', props.llmKeysSecretName, 'LLM provider API keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, …), set by operators');
     this.redis = secret('redis', props.redisSecretName, 'Redis AUTH token of the job queue');
     this.clickhouse = secret('clickhouse', props.clickhouseSecretName, 'Password of the ClickHouse eval user');
+    this.slackWebhook = secret('slack-webhook', props.slackWebhookSecretName, 'Slack incoming-webhook URL for alerts ({"url": …}), set by operators');
 
     // ElastiCache AUTH tokens: 16-128 printable characters without @, ", / or spaces.
     const redisToken = new Password(this, 'redis-token', { length: 48, special: false });

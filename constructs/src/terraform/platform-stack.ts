@@ -103,6 +103,7 @@ export class PlatformStack extends TerraformStack {
 
     this.secrets = new PlatformSecrets(this, 'secrets', {
       llmKeysSecretName: names.llmKeysSecret,
+      slackWebhookSecretName: names.slackWebhookSecret,
       redisSecretName: names.redisAuthSecret,
       clickhouseSecretName: names.clickhouseSecret,
       recoveryWindowDays: env.secrets.recoveryWindowDays,
@@ -198,6 +199,7 @@ export class PlatformStack extends TerraformStack {
             this.secrets.llmKeys.arn,
             this.secrets.redis.arn,
             this.secrets.clickhouse.arn,
+            this.secrets.slackWebhook.arn,
             connections.arn,
             this.database.instance.masterUserSecret.get(0).secretArn,
           ],

@@ -1,0 +1,13 @@
+/**
+ * The Prometheus metric names the platform's services export that the alert rules read. The services
+ * declare them in src/telemetry/metrics.ts; this library cannot import the services, so a test holds the two
+ * lists equal and another checks each name on a running service's /metrics.
+ */
+export const PLATFORM_METRICS = {
+  queueJobs: 'eval_queue_jobs',
+  queueOldestWaiting: 'eval_queue_oldest_waiting_seconds',
+  jobs: 'eval_jobs_total',
+  llmRateLimited: 'eval_llm_rate_limited_total',
+  llmCost: 'eval_llm_cost_usd_total',
+  buildInfo: 'eval_build_info',
+} as const;
