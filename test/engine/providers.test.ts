@@ -6,7 +6,7 @@ import { costOf, findPrice } from '../../src/providers/pricing';
 import { ModelRateLimiter } from '../../src/providers/rate-limiter';
 import { backoffDelayMs, ProviderCallError, RetriesExhaustedError } from '../../src/providers/retry';
 import type { ModelSettings } from '../../src/providers/types';
-import { FAST_RETRY, gatewayFor, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY, useFakeLlmServer } from '../support/engine';
+import { FAST_RETRY, gatewayFor, strictRateLimit, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY, useFakeLlmServer } from '../support/engine';
 
 const fake = useFakeLlmServer();
 
@@ -158,20 +158,14 @@ describe('rate limiting', () => {
   test('requests per minute slow a burst down instead of collecting 429s', async () => {
     // The server answers at most 20 requests in any second and 429 beyond that; a bucket of 600 a minute
     // holds one second (10) and refills 10 a second, so no second of it ever exceeds 20.
-    let answered: number[] = [];
-    fake.server.script = () => {
-      const now = Date.now();
-      answered = answered.filter((at) => now - at < 1_000);
-      if (answered.length >= 20) return { status: 429, headers: { 'retry-after-ms': '20' } };
-      answered.push(now);
-      return { text: 'ok' };
-    };
+    strictRateLimit(fake.server, 20);
     const unlimited = gatewayFor(fake.server, { retry: { ...FAST_RETRY, maxAttempts: 1 } });
     const outcomes = await Promise.allSettled(Array.from({ length: 30 }, () => unlimited.chat(openai, ask)));
     expect(outcomes.filter((o) => o.status === 'rejected').length).toBeGreaterThan(0);
     expect(unlimited.usage()[0].rate_limited).toBeGreaterThan(0);
 
     await new Promise((resolve) => setTimeout(resolve, 1_100));
+    strictRateLimit(fake.server, 20);
     const limited = gatewayFor(fake.server, { limits: new Map([['openai/gpt-4o-mini', { requestsPerMinute: 600 }]]) });
     const started = Date.now();
     await Promise.all(Array.from({ length: 30 }, () => limited.chat(openai, ask)));

@@ -3,7 +3,7 @@ import type { RedisClient } from 'redis';
 import { RedisSharedBudget } from '../../src/providers/redis-budget';
 import type { ModelSettings } from '../../src/providers/types';
 import { deleteRedisPrefix, TEST_REDIS_URL, uniqueName } from '../support/platform';
-import { gatewayFor, useFakeLlmServer } from '../support/engine';
+import { gatewayFor, strictRateLimit, useFakeLlmServer } from '../support/engine';
 
 // Two workers' gateways, one per-minute limit: with the budget in Redis the limit holds for both together.
 const fake = useFakeLlmServer();
@@ -22,16 +22,7 @@ const ask = { messages: [{ role: 'user' as const, content: 'hi' }] };
 const limits = new Map([['openai/gpt-4o-mini', { requestsPerMinute: 600 }]]);
 
 /** The server answers at most 20 requests in any second, as a provider would at 1,200 a minute. */
-function strictServer() {
-  let answered: number[] = [];
-  fake.server.script = () => {
-    const now = Date.now();
-    answered = answered.filter((at) => now - at < 1_000);
-    if (answered.length >= 20) return { status: 429, headers: { 'retry-after-ms': '20' } };
-    answered.push(now);
-    return { text: 'ok' };
-  };
-}
+const strictServer = () => strictRateLimit(fake.server, 20);
 
 const burst = (gateways: ReturnType<typeof gatewayFor>[]) =>
   Promise.allSettled(gateways.flatMap((gateway) => Array.from({ length: 18 }, () => gateway.chat(openai, ask))));

@@ -47,3 +47,15 @@ export function useFakeLlmServer(): { server: FakeLlmServer } {
   });
   return holder;
 }
+
+/** Makes the fake server a strict provider: at most `perSecond` answers in any second, 429 beyond that. */
+export function strictRateLimit(server: FakeLlmServer, perSecond: number): void {
+  let answered: number[] = [];
+  server.script = () => {
+    const now = Date.now();
+    answered = answered.filter((at) => now - at < 1_000);
+    if (answered.length >= perSecond) return { status: 429, headers: { 'retry-after-ms': '20' } };
+    answered.push(now);
+    return { text: 'ok' };
+  };
+}
