@@ -179,6 +179,9 @@ export const environmentSchema = z
         monitoringNamespace: z.string().default('monitoring'),
         /** `release` label kube-prometheus-stack selects ServiceMonitors and PrometheusRules by. */
         prometheusRelease: z.string().default('kube-prometheus-stack'),
+        /** Grafana data source UIDs the dashboards query: Prometheus, and ClickHouse for run history. */
+        grafanaPrometheusUid: z.string().default('prometheus'),
+        grafanaClickhouseUid: z.string().default('clickhouse'),
       })
       .default({
         namespace: 'ai-eval',
@@ -186,6 +189,8 @@ export const environmentSchema = z
         ingressControllerNamespace: 'ingress-nginx',
         monitoringNamespace: 'monitoring',
         prometheusRelease: 'kube-prometheus-stack',
+        grafanaPrometheusUid: 'prometheus',
+        grafanaClickhouseUid: 'clickhouse',
         ingressClassName: 'nginx',
         externalSecretsNamespace: 'external-secrets',
         llmEgressCidr: '0.0.0.0/0',

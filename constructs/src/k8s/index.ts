@@ -9,5 +9,6 @@ export * from './migration-job';
 export * from './network-policies';
 export * from './platform-metrics';
 export * from './platform-monitoring';
+export * from './platform-dashboards';
 export * from './argocd-application';
 export * from './platform-chart';

@@ -8,6 +8,7 @@ import { MigrationJob } from './migration-job';
 import { PlatformNetworkPolicies } from './network-policies';
 import { Orchestrator } from './orchestrator';
 import { PLATFORM_SECRETS, PlatformExternalSecrets } from './platform-external-secrets';
+import { PlatformDashboards } from './platform-dashboards';
 import { PlatformMonitoring } from './platform-monitoring';
 import { PlatformNamespace } from './platform-namespace';
 import { Worker } from './worker';
@@ -21,7 +22,7 @@ export interface PlatformChartProps {
  * Everything the platform runs in Kubernetes for one environment, replacing the brief's Helm chart:
  * namespace with quota and limits, External Secrets, the migration Job, orchestrator (Deployment,
  * api-service, Ingress), autoscaled workers, NetworkPolicies, and monitoring (ServiceMonitors, the alert
- * rules and the Slack route for kube-prometheus-stack).
+ * rules and the Slack route for kube-prometheus-stack), and the three Grafana dashboards.
  */
 export class PlatformChart extends Chart {
   readonly env: EnvironmentConfig;
@@ -29,6 +30,7 @@ export class PlatformChart extends Chart {
   readonly orchestrator: Orchestrator;
   readonly worker: Worker;
   readonly monitoring: PlatformMonitoring;
+  readonly dashboards: PlatformDashboards;
 
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
@@ -104,6 +106,13 @@ export class PlatformChart extends Chart {
       prometheusRelease: env.kubernetes.prometheusRelease,
       alerting: env.alerting,
       slackWebhookSecret: { name: PLATFORM_SECRETS.slackWebhook, key: 'url' },
+    });
+    this.dashboards = new PlatformDashboards(this, 'dashboards', {
+      namespace: ns,
+      environment: env.name,
+      prometheusDatasourceUid: env.kubernetes.grafanaPrometheusUid,
+      clickhouseDatasourceUid: env.kubernetes.grafanaClickhouseUid,
+      clickhouseDatabase: 'evals',
     });
     new PlatformNetworkPolicies(this, 'network-policies', {
       namespace: ns,

@@ -1,5 +1,5 @@
 /**
- * The Prometheus metric names the platform's services export that the alert rules read. The services
+ * The Prometheus metric names the platform's services export that the alert rules and dashboards read. The services
  * declare them in src/telemetry/metrics.ts; this library cannot import the services, so a test holds the two
  * lists equal and another checks each name on a running service's /metrics.
  */
@@ -9,5 +9,8 @@ export const PLATFORM_METRICS = {
   jobs: 'eval_jobs_total',
   llmRateLimited: 'eval_llm_rate_limited_total',
   llmCost: 'eval_llm_cost_usd_total',
+  llmTokens: 'eval_llm_tokens_total',
+  llmLatency: 'eval_llm_request_duration_seconds',
+  runs: 'eval_runs_finished_total',
   buildInfo: 'eval_build_info',
 } as const;
