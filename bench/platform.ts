@@ -10,6 +10,7 @@ import {
   createTestDatabase,
   deleteRedisPrefix,
   ROOT,
+  serviceEnv,
   spawnClickhouse,
   spawnService,
   TEST_REDIS_URL,
@@ -99,13 +100,7 @@ async function main(): Promise<void> {
   const fake = await startFakeLlm();
   const [database, clickhouse] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
   const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    CLICKHOUSE_URL: clickhouse.url,
-    CLICKHOUSE_DATABASE: uniqueName('evals'),
-    OPENAI_BASE_URL: `${fake.url}/v1`,
-    OPENAI_API_KEY: 'bench-key-not-secret',
+    ...serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: `${fake.url}/v1`, apiKey: 'bench-key-not-secret' }),
     WORKER_CONCURRENCY: String(CONCURRENCY),
   };
   const services: ChildService[] = [];

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { platformDashboards } from '@ai-eval-platform/constructs/k8s';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
-import { createTestDatabase, deleteRedisPrefix, freePort, ROOT, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
+import { createTestDatabase, deleteRedisPrefix, freePort, ROOT, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
  * A real Prometheus (the Debian package) scrapes a running orchestrator and worker while a small evaluation
@@ -32,15 +32,7 @@ afterAll(async () => {
 test('Prometheus scrapes the services and the dashboards’ queries return their series', async () => {
   fake = await startFakeLlmServer({ script: (r) => (r.schemaName ? { json: { score: 7, reason: 'ok' } } : { text: 'an answer', usage: { input: 20, output: 5 } }), latencyMs: 30 });
   [database, clickhouse] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
-  const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    CLICKHOUSE_URL: clickhouse.url,
-    CLICKHOUSE_DATABASE: uniqueName('evals'),
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    OPENAI_API_KEY: TEST_OPENAI_KEY,
-  };
+  const env = serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: fake.openaiBaseUrl, apiKey: TEST_OPENAI_KEY });
   const cli = (args: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/evalctl.js'), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   cli(['migrate']);
   const key = cli(['keys', 'create', '--project', 'observed']).trim();

@@ -155,3 +155,16 @@ export async function until<T>(probe: () => Promise<T | undefined | false>, what
     await new Promise((done) => setTimeout(done, everyMs));
   }
 }
+
+/** The environment of services under test: their own database, queue prefix and ClickHouse database. */
+export function serviceEnv(stores: { databaseUrl: string; clickhouseUrl: string; queuePrefix: string; redisUrl?: string }, llm: { openaiBaseUrl: string; apiKey: string }): NodeJS.ProcessEnv {
+  return {
+    DATABASE_URL: stores.databaseUrl,
+    REDIS_URL: stores.redisUrl ?? TEST_REDIS_URL,
+    QUEUE_PREFIX: stores.queuePrefix,
+    CLICKHOUSE_URL: stores.clickhouseUrl,
+    CLICKHOUSE_DATABASE: uniqueName('evals'),
+    OPENAI_BASE_URL: llm.openaiBaseUrl,
+    OPENAI_API_KEY: llm.apiKey,
+  };
+}
