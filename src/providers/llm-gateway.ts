@@ -75,81 +75,69 @@ export interface ModelUsage {
   cost_usd: number | null;
 }
 
-function emit(
+/** The event of one finished call, attributed to the current case and role where there is one. */
+function callEvent(
   settings: ModelSettings,
   call: Omit<LlmCallEvent, 'provider' | 'model' | 'kind' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_write_tokens'> & { usage: TokenUsage },
-): void {
-  const scope = llmCallScope.getStore();
-  if (!scope) return;
+): LlmCallEvent {
   const { usage, ...rest } = call;
-  scope.record({
+  return {
     provider: settings.provider,
     model: settings.model,
-    kind: scope.kind,
+    kind: llmCallScope.getStore()?.kind ?? 'target',
     ...rest,
     input_tokens: usage.inputTokens,
     output_tokens: usage.outputTokens,
     cached_input_tokens: usage.cachedInputTokens,
     cache_write_tokens: usage.cacheWriteTokens,
-  });
+  };
 }
 
-const emptyUsage = (provider: ProviderName, model: string): ModelUsage => ({
-  provider,
-  model,
-  calls: 0,
-  cache_hits: 0,
-  retries: 0,
-  rate_limited: 0,
-  input_tokens: 0,
-  output_tokens: 0,
-  cached_input_tokens: 0,
-  cache_write_tokens: 0,
-  cost_usd: 0,
+/** One call's contribution to its model's totals. */
+const eventUsage = (event: LlmCallEvent): ModelUsage => ({
+  provider: event.provider,
+  model: event.model,
+  calls: 1,
+  cache_hits: event.cached ? 1 : 0,
+  retries: Math.max(0, event.attempts - 1),
+  rate_limited: event.rate_limited,
+  input_tokens: event.input_tokens,
+  output_tokens: event.output_tokens,
+  cached_input_tokens: event.cached_input_tokens,
+  cache_write_tokens: event.cache_write_tokens,
+  cost_usd: event.cost_usd,
 });
+
+/** Adds `usage` into the running totals of its model. */
+function addUsage(totals: Map<string, ModelUsage>, usage: ModelUsage): void {
+  const key = `${usage.provider}/${usage.model}`;
+  const total = totals.get(key);
+  if (!total) {
+    totals.set(key, { ...usage });
+    return;
+  }
+  total.calls += usage.calls;
+  total.cache_hits += usage.cache_hits;
+  total.retries += usage.retries;
+  total.rate_limited += usage.rate_limited;
+  total.input_tokens += usage.input_tokens;
+  total.output_tokens += usage.output_tokens;
+  total.cached_input_tokens += usage.cached_input_tokens;
+  total.cache_write_tokens += usage.cache_write_tokens;
+  total.cost_usd = total.cost_usd === null || usage.cost_usd === null ? null : total.cost_usd + usage.cost_usd;
+}
 
 /** Sums call events into per-model totals, in first-seen order. */
 export function usageByModel(events: Iterable<LlmCallEvent>): ModelUsage[] {
-  return mergeUsage(
-    [...events].map((event) => [
-      {
-        ...emptyUsage(event.provider, event.model),
-        calls: 1,
-        cache_hits: event.cached ? 1 : 0,
-        retries: Math.max(0, event.attempts - 1),
-        rate_limited: event.rate_limited,
-        input_tokens: event.input_tokens,
-        output_tokens: event.output_tokens,
-        cached_input_tokens: event.cached_input_tokens,
-        cache_write_tokens: event.cache_write_tokens,
-        cost_usd: event.cost_usd,
-      },
-    ]),
-  );
+  const totals = new Map<string, ModelUsage>();
+  for (const event of events) addUsage(totals, eventUsage(event));
+  return [...totals.values()];
 }
 
 /** Adds per-model totals (e.g. of many cases) together. */
 export function mergeUsage(lists: Iterable<readonly ModelUsage[]>): ModelUsage[] {
   const totals = new Map<string, ModelUsage>();
-  for (const list of lists) {
-    for (const usage of list) {
-      const key = `${usage.provider}/${usage.model}`;
-      const total = totals.get(key);
-      if (!total) {
-        totals.set(key, { ...usage });
-        continue;
-      }
-      total.calls += usage.calls;
-      total.cache_hits += usage.cache_hits;
-      total.retries += usage.retries;
-      total.rate_limited += usage.rate_limited;
-      total.input_tokens += usage.input_tokens;
-      total.output_tokens += usage.output_tokens;
-      total.cached_input_tokens += usage.cached_input_tokens;
-      total.cache_write_tokens += usage.cache_write_tokens;
-      total.cost_usd = total.cost_usd === null || usage.cost_usd === null ? null : total.cost_usd + usage.cost_usd;
-    }
-  }
+  for (const list of lists) for (const usage of list) addUsage(totals, usage);
   return [...totals.values()];
 }
 
@@ -206,27 +194,20 @@ export class LlmGateway {
     return limiter;
   }
 
-  private entry(settings: ModelSettings): ModelUsage {
-    const key = `${settings.provider}/${settings.model}`;
-    let entry = this.ledger.get(key);
-    if (!entry) {
-      entry = emptyUsage(settings.provider, settings.model);
-      this.ledger.set(key, entry);
-    }
-    return entry;
+  /** Every finished call goes through here: into this gateway's totals and to the case it was made for. */
+  private record(event: LlmCallEvent): void {
+    addUsage(this.ledger, eventUsage(event));
+    llmCallScope.getStore()?.record(event);
   }
 
   async chat(settings: ModelSettings, request: ChatRequest): Promise<LlmCall> {
     const started = performance.now();
-    const entry = this.entry(settings);
     const cacheKey = this.options.cache && settings.temperature === 0 ? responseCacheKey(settings, request) : undefined;
     if (cacheKey) {
       const hit = await this.options.cache!.get(cacheKey);
       if (hit) {
-        entry.calls++;
-        entry.cache_hits++;
         const durationMs = performance.now() - started;
-        emit(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, limiter_wait_ms: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs });
+        this.record(callEvent(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, limiter_wait_ms: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs }));
         return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs };
       }
     }
@@ -248,47 +229,40 @@ export class LlmGateway {
         return reply;
       } catch (error) {
         const rateLimited = error instanceof ProviderCallError && error.rateLimited;
-        if (rateLimited) {
-          entry.rate_limited++;
-          rateLimitedHere++;
-        }
+        if (rateLimited) rateLimitedHere++;
         limiter.release(estimate, undefined, rateLimited ? 'rate-limited' : 'failed');
         throw error;
       }
     };
     let outcome: { value: ChatResponse; attempts: number };
     try {
-      outcome = await withRetry(this.retry, attempt, () => entry.retries++);
+      outcome = await withRetry(this.retry, attempt);
     } catch (error) {
       const exhausted = error instanceof RetriesExhaustedError ? error : undefined;
-      emit(settings, {
-        status: 'error',
-        error_status: exhausted?.status ?? null,
-        cached: false,
-        attempts: exhausted?.attempts ?? 1,
-        rate_limited: rateLimitedHere,
-        limiter_wait_ms: limiterWaitMs,
-        usage: ZERO_USAGE,
-        cost_usd: 0,
-        latency_ms: performance.now() - started,
-      });
+      this.record(
+        callEvent(settings, {
+          status: 'error',
+          error_status: exhausted?.status ?? null,
+          cached: false,
+          attempts: exhausted?.attempts ?? 1,
+          rate_limited: rateLimitedHere,
+          limiter_wait_ms: limiterWaitMs,
+          usage: ZERO_USAGE,
+          cost_usd: 0,
+          latency_ms: performance.now() - started,
+        }),
+      );
       throw error;
     }
     const { value: response, attempts } = outcome;
     const costUsd = costOf(findPrice(settings.provider, settings.model, this.prices), response.usage);
-    entry.calls++;
-    entry.input_tokens += response.usage.inputTokens;
-    entry.output_tokens += response.usage.outputTokens;
-    entry.cached_input_tokens += response.usage.cachedInputTokens;
-    entry.cache_write_tokens += response.usage.cacheWriteTokens;
-    entry.cost_usd = entry.cost_usd === null || costUsd === null ? null : entry.cost_usd + costUsd;
     if (cacheKey) await this.options.cache!.set(cacheKey, response);
     const durationMs = performance.now() - started;
-    emit(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs });
+    this.record(callEvent(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs }));
     return { response, usage: response.usage, costUsd, cached: false, attempts, durationMs };
   }
 
-  /** Usage so far, one entry per provider and model, in first-use order. */
+  /** Usage so far (failed calls included), one entry per provider and model, in first-use order. */
   usage(): ModelUsage[] {
     return [...this.ledger.values()].map((entry) => ({ ...entry }));
   }
