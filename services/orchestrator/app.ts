@@ -11,8 +11,8 @@ import { evaluateGateRules } from '../../src/runner/gate';
 import { resolveSuite, SuiteError } from '../../src/suite/load';
 import { checkDatabaseName } from '../../src/store/clickhouse/connect';
 import { createDatasetVersion, getDatasetVersion, listDatasets, projectForKey } from '../../src/store/postgres/projects';
-import { cancelRun, createRun, getRun, listCaseResults, listRuns } from '../../src/store/postgres/runs';
-import type { Database, Project, Run } from '../../src/store/postgres/schema';
+import { cancelRun, createRun, getRun, getRunSuite, listCaseResults, listRuns, type RunHeader } from '../../src/store/postgres/runs';
+import type { Database, Project } from '../../src/store/postgres/schema';
 import type { PlatformMetrics } from '../../src/telemetry/metrics';
 import { openApiDocument } from './openapi';
 import { compareQuery, createDatasetSchema, listRunsQuery, resultsQuery, submitRunSchema, topicsQuery, trendsQuery } from './schemas';
@@ -56,13 +56,14 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query')
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  const field = path.length ? path.map(String).join('.') : where;
+  const field = path.length ? path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : where;
   return fail(400, `${field}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}`, field);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function runView(run: Run) {
+/** A run's status view; the list leaves out the summary. */
+function runView(run: Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: unknown }) {
   return {
     id: run.id,
     suite: run.suite_name,
@@ -153,12 +154,15 @@ export function createApp(deps: OrchestratorDeps): Hono<AppEnv> {
   });
 
   /** A run of the caller's project; another project's run is indistinguishable from a missing one. */
-  async function ownRun(c: Context<AppEnv>, id: string): Promise<Run> {
+  async function ownRun(c: Context<AppEnv>, id: string): Promise<RunHeader> {
     if (!UUID.test(id)) fail(404, `no run ${id}`, 'id');
     const run = await getRun(db, c.get('project').id, id);
     if (!run) fail(404, `no run ${id}`, 'id');
     return run;
   }
+
+  /** The report.json of a finished run; only here is its suite read. */
+  const reportOf = async (run: RunHeader) => runReport(db, { ...run, suite: await getRunSuite(db, run.id) });
 
   app.post('/v1/runs', async (c) => {
     const project = c.get('project');
@@ -218,7 +222,7 @@ export function createApp(deps: OrchestratorDeps): Hono<AppEnv> {
     });
     const last = runs.at(-1);
     return c.json({
-      runs: runs.map((run) => ({ ...runView({ ...run, project_id: project.id, suite: null, dataset_version_id: null, idempotency_key: null, summary: null } as Run), summary: undefined })),
+      runs: runs.map(runView),
       next_cursor: runs.length === query.limit && last ? encodeCursor(last) : null,
     });
   });
@@ -238,7 +242,7 @@ export function createApp(deps: OrchestratorDeps): Hono<AppEnv> {
   app.get('/v1/runs/:id/report', async (c) => {
     const run = await ownRun(c, c.req.param('id'));
     if (!run.finished_at) fail(409, `run ${run.id} is ${run.status}; its report is ready when it finishes`, 'id');
-    return c.json(await runReport(db, run));
+    return c.json(await reportOf(run));
   });
 
   app.post('/v1/runs/:id/cancel', async (c) => {
@@ -250,13 +254,6 @@ export function createApp(deps: OrchestratorDeps): Hono<AppEnv> {
   app.post('/v1/datasets', async (c) => {
     const body = parse(createDatasetSchema, await readJson(c), 'body');
     if (body.cases.length > maxCases) fail(413, `cases: at most ${maxCases} cases per dataset version`, 'cases');
-    try {
-      resolveSuite({ name: body.name, metrics: ['exact_match'], target: { type: 'openai', model: 'check' }, cases: body.cases }, 'dataset', undefined, {});
-    } catch (error) {
-      if (!(error instanceof SuiteError)) throw error;
-      const caseProblems = error.problems.filter((p) => p.path.startsWith('cases'));
-      if (caseProblems.length > 0) fail(400, `${caseProblems[0].path}: ${caseProblems[0].message}`, caseProblems[0].path);
-    }
     const version = await createDatasetVersion(db, c.get('project').id, body.name, body.cases);
     return c.json({ name: version.name, version: version.version, case_count: version.case_count }, 201);
   });
@@ -267,7 +264,7 @@ export function createApp(deps: OrchestratorDeps): Hono<AppEnv> {
     const query = parse(compareQuery, c.req.query(), 'query');
     const [base, head] = await Promise.all([ownRun(c, query.base), ownRun(c, query.head)]);
     for (const run of [base, head]) if (!run.finished_at) fail(409, `run ${run.id} is ${run.status}; compare finished runs`, run === base ? 'base' : 'head');
-    const [baseReport, headReport] = await Promise.all([runReport(db, base), runReport(db, head)]);
+    const [baseReport, headReport] = await Promise.all([reportOf(base), reportOf(head)]);
     const outcome = evaluateGateRules(headReport, { baseline: baseReport, maxDrop: query.max_drop });
     return c.json({
       base: base.id,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { testCaseSchema } from '../../src/suite/schema';
 
 /** Build metadata a client may attach to a run (evalctl sends what it detected in CI). */
 export const buildSchema = z
@@ -27,7 +28,7 @@ export const submitRunSchema = z
 export const createDatasetSchema = z
   .object({
     name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-"'),
-    cases: z.array(z.record(z.string(), z.unknown())).min(1),
+    cases: z.array(testCaseSchema).min(1),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { CaseResult } from '../runner/report';
-import { completeCase, finalizeRun, getRunWithProject } from '../store/postgres/runs';
+import { finalizeRun, getRunWithProject } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
 import { finalStatus, loadRunSuite, reportSummary } from './run-report';
@@ -26,26 +26,76 @@ export async function recordCaseOutcome(
   error: string | null,
   labeler?: TopicLabeler,
 ): Promise<CaseOutcome> {
-  const completion = await completeCase(db, runId, caseIndex, status, result, error);
-  if (!completion.lastCase) return { counted: completion.counted };
-  return { counted: completion.counted, finished: await finalize(db, runId, labeler) };
+  const [outcome] = await writeCaseOutcomes(db, [{ runId, caseIndex, status, result, error }], labeler);
+  return outcome;
 }
 
-interface PendingCompletion {
+export interface CaseCompletion {
   runId: string;
   caseIndex: number;
   status: 'passed' | 'failed' | 'errored';
   result: CaseResult | null;
   error: string | null;
+}
+
+/**
+ * Writes case outcomes in one transaction: one UPDATE of their run_cases rows, one counter UPDATE per run.
+ * A row only moves from `queued`/`running`, and only the rows that moved are counted, so a case counts once.
+ * Runs the outcomes complete are then finalised, and each run's final status is reported on one outcome only.
+ */
+export async function writeCaseOutcomes(db: Kysely<Database>, completions: readonly CaseCompletion[], labeler?: TopicLabeler): Promise<CaseOutcome[]> {
+  const { counted, finishedRuns } = await db.transaction().execute(async (trx) => {
+    const values = sql.join(
+      completions.map((p) => sql`(${p.runId}::uuid, ${p.caseIndex}::int, ${p.status}, ${p.result === null ? null : JSON.stringify(p.result)}::jsonb, ${p.error})`),
+    );
+    const moved = await sql<{ run_id: string; case_index: number; status: string }>`
+      UPDATE run_cases AS rc
+      SET status = v.status, result = v.result, error = v.error, updated_at = now()
+      FROM (VALUES ${values}) AS v(run_id, case_index, status, result, error)
+      WHERE rc.run_id = v.run_id AND rc.case_index = v.case_index AND rc.status IN ('queued', 'running')
+      RETURNING rc.run_id, rc.case_index, rc.status`.execute(trx);
+    const perRun = new Map<string, { passed: number; failed: number; errored: number }>();
+    for (const row of moved.rows) {
+      const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0 };
+      counts[row.status as keyof typeof counts]++;
+      perRun.set(row.run_id, counts);
+    }
+    const finished = new Set<string>();
+    // Runs in id order, so two workers' batches lock them in the same order.
+    for (const [runId, c] of [...perRun].sort(([a], [b]) => a.localeCompare(b))) {
+      const run = await trx
+        .updateTable('runs')
+        .set((eb) => ({
+          completed_cases: eb('completed_cases', '+', c.passed + c.failed + c.errored),
+          passed_cases: eb('passed_cases', '+', c.passed),
+          failed_cases: eb('failed_cases', '+', c.failed),
+          errored_cases: eb('errored_cases', '+', c.errored),
+        }))
+        .where('id', '=', runId)
+        .returning(['completed_cases', 'total_cases'])
+        .executeTakeFirst();
+      if (run && run.completed_cases === run.total_cases) finished.add(runId);
+    }
+    return { counted: new Set(moved.rows.map((r) => `${r.run_id}/${r.case_index}`)), finishedRuns: finished };
+  });
+  const statuses = new Map<string, RunStatus | undefined>();
+  for (const runId of finishedRuns) statuses.set(runId, await finalize(db, runId, labeler));
+  return completions.map((p) => {
+    const wasCounted = counted.has(`${p.runId}/${p.caseIndex}`);
+    const finished = wasCounted && statuses.has(p.runId) ? statuses.get(p.runId) : undefined;
+    if (finished !== undefined) statuses.delete(p.runId);
+    return { counted: wasCounted, finished };
+  });
+}
+
+interface PendingCompletion extends CaseCompletion {
   resolve: (outcome: CaseOutcome) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Group commit for case outcomes: the completions that arrive within `maxDelayMs` are written in one
- * transaction (one UPDATE of their run_cases rows, one counter UPDATE per run). A worker at concurrency 100
- * otherwise queues 100 transactions on the same hot `runs` row. Exactly-once is kept: a row only moves from
- * a non-final status, and only the rows that moved are counted.
+ * Group commit for case outcomes: the completions that arrive within `maxDelayMs` go to `writeCaseOutcomes`
+ * together. A worker at concurrency 100 otherwise queues 100 transactions on the same hot `runs` row.
  */
 export class CaseCompletionBatcher {
   private pending: PendingCompletion[] = [];
@@ -83,51 +133,8 @@ export class CaseCompletionBatcher {
   }
 
   private async write(batch: PendingCompletion[]): Promise<void> {
-    const finishedRuns = await this.db.transaction().execute(async (trx) => {
-      const values = sql.join(
-        batch.map((p) => sql`(${p.runId}::uuid, ${p.caseIndex}::int, ${p.status}, ${p.result === null ? null : JSON.stringify(p.result)}::jsonb, ${p.error})`),
-      );
-      const moved = await sql<{ run_id: string; case_index: number; status: string }>`
-        UPDATE run_cases AS rc
-        SET status = v.status, result = v.result, error = v.error, updated_at = now()
-        FROM (VALUES ${values}) AS v(run_id, case_index, status, result, error)
-        WHERE rc.run_id = v.run_id AND rc.case_index = v.case_index AND rc.status IN ('queued', 'running')
-        RETURNING rc.run_id, rc.case_index, rc.status`.execute(trx);
-      const counted = new Set(moved.rows.map((r) => `${r.run_id}/${r.case_index}`));
-      const perRun = new Map<string, { passed: number; failed: number; errored: number }>();
-      for (const row of moved.rows) {
-        const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0 };
-        counts[row.status as keyof typeof counts]++;
-        perRun.set(row.run_id, counts);
-      }
-      const finished = new Set<string>();
-      // Runs in id order, so two workers' batches lock them in the same order.
-      for (const [runId, c] of [...perRun].sort(([a], [b]) => a.localeCompare(b))) {
-        const run = await trx
-          .updateTable('runs')
-          .set((eb) => ({
-            completed_cases: eb('completed_cases', '+', c.passed + c.failed + c.errored),
-            passed_cases: eb('passed_cases', '+', c.passed),
-            failed_cases: eb('failed_cases', '+', c.failed),
-            errored_cases: eb('errored_cases', '+', c.errored),
-          }))
-          .where('id', '=', runId)
-          .returning(['completed_cases', 'total_cases'])
-          .executeTakeFirst();
-        if (run && run.completed_cases === run.total_cases) finished.add(runId);
-      }
-      for (const p of batch) (p as PendingCompletion & { counted?: boolean }).counted = counted.has(`${p.runId}/${p.caseIndex}`);
-      return finished;
-    });
-    const statuses = new Map<string, RunStatus | undefined>();
-    for (const runId of finishedRuns) statuses.set(runId, await finalize(this.db, runId, this.options.labeler));
-    for (const p of batch) {
-      const counted = (p as PendingCompletion & { counted?: boolean }).counted ?? false;
-      // The run's final status goes to one completion of the batch only, so it is reported once.
-      const finished = counted && statuses.has(p.runId) ? statuses.get(p.runId) : undefined;
-      if (finished !== undefined) statuses.delete(p.runId);
-      p.resolve({ counted, finished });
-    }
+    const outcomes = await writeCaseOutcomes(this.db, batch, this.options.labeler);
+    batch.forEach((p, i) => p.resolve(outcomes[i]));
   }
 }
 

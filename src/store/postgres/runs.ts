@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { CaseResult } from '../../runner/report';
-import type { Database, Run, RunCaseStatus, RunStatus } from './schema';
+import type { Database, Run, RunStatus } from './schema';
 
 const INSERT_CHUNK = 5_000;
 
@@ -61,13 +60,21 @@ export async function createRun(db: Kysely<Database>, input: NewRunInput): Promi
   });
 }
 
-export async function getRun(db: Kysely<Database>, projectId: string, runId: string): Promise<Run | undefined> {
-  return db.selectFrom('runs').selectAll().where('id', '=', runId).where('project_id', '=', projectId).executeTakeFirst();
+/** A run without its suite: what status views need, without reading a suite that can be megabytes. */
+export type RunHeader = Omit<Run, 'suite'>;
+
+const HEADER_COLUMNS = [
+  'id', 'project_id', 'suite_name', 'status', 'dataset_version_id', 'build', 'branch', 'idempotency_key', 'total_cases',
+  'completed_cases', 'passed_cases', 'failed_cases', 'errored_cases', 'summary', 'created_at', 'started_at', 'finished_at',
+] as const;
+
+export async function getRun(db: Kysely<Database>, projectId: string, runId: string): Promise<RunHeader | undefined> {
+  return db.selectFrom('runs').select(HEADER_COLUMNS).where('id', '=', runId).where('project_id', '=', projectId).executeTakeFirst();
 }
 
-/** For workers, which act for every project. */
-export async function getRunById(db: Kysely<Database>, runId: string): Promise<Run | undefined> {
-  return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+/** A run's suite, for the reports built from it. */
+export async function getRunSuite(db: Kysely<Database>, runId: string): Promise<unknown> {
+  return (await db.selectFrom('runs').select('suite').where('id', '=', runId).executeTakeFirstOrThrow()).suite;
 }
 
 export interface RunListFilter {
@@ -123,11 +130,6 @@ export async function listCaseResults(
   return query.orderBy('case_index').limit(options.limit).execute();
 }
 
-export async function allCaseResults(db: Kysely<Database>, runId: string): Promise<CaseResult[]> {
-  const rows = await db.selectFrom('run_cases').select(['result']).where('run_id', '=', runId).where('result', 'is not', null).orderBy('case_index').execute();
-  return rows.map((row) => row.result as unknown as CaseResult);
-}
-
 /**
  * Marks a case as being worked on and counts the attempt. False when the case has already ended (done by an
  * earlier attempt, or its run was cancelled): the job has nothing left to do. `markRun` also moves a queued
@@ -153,46 +155,6 @@ export async function startCase(db: Kysely<Database>, runId: string, caseIndex: 
   return moved !== undefined;
 }
 
-export interface CaseCompletion {
-  /** False when the case had already been counted (a retried job): nothing changed. */
-  counted: boolean;
-  /** True for the one completion that found every case done. */
-  lastCase: boolean;
-}
-
-/**
- * Records a case's outcome and counts it on the run, exactly once per case: the row only moves from a
- * non-final status, in the same transaction as the counters.
- */
-export async function completeCase(
-  db: Kysely<Database>,
-  runId: string,
-  caseIndex: number,
-  status: Extract<RunCaseStatus, 'passed' | 'failed' | 'errored'>,
-  result: CaseResult | null,
-  error: string | null,
-): Promise<CaseCompletion> {
-  return db.transaction().execute(async (trx) => {
-    const moved = await trx
-      .updateTable('run_cases')
-      .set({ status, result: result === null ? null : JSON.stringify(result), error, updated_at: sql`now()` })
-      .where('run_id', '=', runId)
-      .where('case_index', '=', caseIndex)
-      .where('status', 'in', ['queued', 'running'])
-      .returning('case_index')
-      .executeTakeFirst();
-    if (!moved) return { counted: false, lastCase: false };
-    const counter = status === 'passed' ? 'passed_cases' : status === 'failed' ? 'failed_cases' : 'errored_cases';
-    const run = await trx
-      .updateTable('runs')
-      .set((eb) => ({ completed_cases: eb('completed_cases', '+', 1), [counter]: eb(counter, '+', 1) }))
-      .where('id', '=', runId)
-      .returning(['completed_cases', 'total_cases'])
-      .executeTakeFirstOrThrow();
-    return { counted: true, lastCase: run.completed_cases === run.total_cases };
-  });
-}
-
 /** Writes the final status and summary; only the first call for a run changes anything. */
 export async function finalizeRun(db: Kysely<Database>, runId: string, status: RunStatus, summary: unknown): Promise<boolean> {
   const row = await db
@@ -205,7 +167,7 @@ export async function finalizeRun(db: Kysely<Database>, runId: string, status: R
   return row !== undefined;
 }
 
-export async function cancelRun(db: Kysely<Database>, projectId: string, runId: string): Promise<Run | undefined> {
+export async function cancelRun(db: Kysely<Database>, projectId: string, runId: string): Promise<RunHeader | undefined> {
   await db
     .updateTable('runs')
     .set({ status: 'cancelled', finished_at: sql`now()` })
