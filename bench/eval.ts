@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { LlmGateway } from '../src/providers/llm-gateway';
 import { runSuites } from '../src/runner/run-suites';
 import { resolveSuite } from '../src/suite/load';
 import type { SuiteInput } from '../src/suite/schema';
+import { cpuSeconds, startFakeLlmProcess } from './processes';
 import { runPromptfooComparison } from './promptfoo';
 
 /**
@@ -21,16 +19,6 @@ const CASES = Number(process.env.BENCH_CASES ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 50);
 const root = join(__dirname, '..');
-
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  // One process (no tsx wrapper), so its CPU time can be read.
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), join(root, 'test/support/fake-llm-server.ts'), '--latency', String(LATENCY_MS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve) => lines.once('line', resolve));
-  return { url: (JSON.parse(first) as { url: string }).url, child };
-}
 
 function suite(cases: number): SuiteInput {
   return {
@@ -62,21 +50,15 @@ async function run(url: string, cases: number) {
   return { wallMs, cpuMsPerCase: (cpu.user + cpu.system) / 1000 / cases, calls: report.usage.by_model[0].calls };
 }
 
-/** CPU milliseconds a process has used so far (Linux /proc; clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 async function main(): Promise<void> {
-  const { url, child } = await startServer();
+  const { url, child } = await startFakeLlmProcess(LATENCY_MS);
   try {
     await run(url, 100); // SDK loading, connection pool
-    const serverCpuBefore = processCpuMs(child.pid!);
+    const serverCpuBefore = cpuSeconds(child.pid!) * 1000;
     // The first full run is what a one-shot `evalctl run` in CI sees; later runs are a long-lived worker's
     // steady state, once V8 has optimised the SDK and HTTP paths.
     const first = await run(url, CASES);
-    const serverCpuMs = processCpuMs(child.pid!) - serverCpuBefore;
+    const serverCpuMs = cpuSeconds(child.pid!) * 1000 - serverCpuBefore;
     const steadyRuns = [await run(url, CASES), await run(url, CASES), await run(url, CASES)];
     const steady = [...steadyRuns].sort((a, b) => a.wallMs - b.wallMs)[1];
     const idealMs = (CASES * 2 * LATENCY_MS) / CONCURRENCY;

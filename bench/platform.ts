@@ -1,8 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { cpuSeconds, peakRssMb, startFakeLlmProcess } from './processes';
 import { connectClickhouse } from '../src/store/clickhouse/connect';
 import { migrateClickhouse } from '../src/store/clickhouse/migrations';
 import { ClickhouseWriter, clickhouseTime } from '../src/store/clickhouse/writer';
@@ -29,16 +29,6 @@ const CASES = Number(process.env.BENCH_CASES ?? 1000);
 const LATENCY_MS = 50;
 const CONCURRENCY = 100;
 
-/** CPU seconds a process has used (Linux /proc; 10 ms ticks). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 /** Every process of a program (Postgres backends, redis-server). */
 function pidsOf(name: string): number[] {
   try {
@@ -46,14 +36,6 @@ function pidsOf(name: string): number[] {
   } catch {
     return [];
   }
-}
-
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-
-async function startFakeLlm(): Promise<{ url: string; stop(): void; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), join(ROOT, 'test/support/fake-llm-server.ts'), '--latency', String(LATENCY_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
-  return { url: (JSON.parse(line) as { url: string }).url, stop: () => child.kill(), child };
 }
 
 function suite(cases: number) {
@@ -97,7 +79,7 @@ async function writerThroughput(): Promise<{ http: number; embedded: number }> {
 
 async function main(): Promise<void> {
   const prefix = uniqueName('bqbench');
-  const fake = await startFakeLlm();
+  const fake = await startFakeLlmProcess(LATENCY_MS);
   const [database, clickhouse] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
   const env = {
     ...serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: `${fake.url}/v1`, apiKey: 'bench-key-not-secret' }),
@@ -170,7 +152,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(services.map((s) => s.stop(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')));
     await Promise.allSettled([database.drop(), clickhouse.stop(), deleteRedisPrefix(TEST_REDIS_URL, prefix)]);
-    fake.stop();
+    fake.child.kill();
   }
 }
 

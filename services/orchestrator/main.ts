@@ -2,7 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { PlatformConfig } from '../../src/platform/config';
 import { BeeCaseQueue } from '../../src/queue/bee-queue';
 import type { CaseQueue } from '../../src/queue/types';
-import { ENGINE_VERSION } from '../../src/runner/summarize';
+import { ENGINE_VERSION } from '../../src/version';
 import { PlatformMetrics } from '../../src/telemetry/metrics';
 import { jsonLogger, openStores, type Stores } from '../stores';
 import { createApp } from './app';

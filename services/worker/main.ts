@@ -8,7 +8,7 @@ import { RedisResponseCache } from '../../src/providers/redis-cache';
 import type { ResponseCache } from '../../src/providers/cache';
 import { BeeCaseConsumer } from '../../src/queue/bee-queue';
 import type { CaseConsumer } from '../../src/queue/types';
-import { ENGINE_VERSION } from '../../src/runner/summarize';
+import { ENGINE_VERSION } from '../../src/version';
 import { ClickhouseWriter } from '../../src/store/clickhouse/writer';
 import { PlatformMetrics } from '../../src/telemetry/metrics';
 import { closeServer, listen, type RunningService } from '../orchestrator/main';

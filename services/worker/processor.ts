@@ -45,34 +45,34 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
 
   // A run's row (with its suite, which can be megabytes) is read once per worker, not once per case: the
   // suite never changes, and the status that can change comes back from startCase.
-  const runs = new Map<string, Promise<Awaited<ReturnType<typeof getRunWithProject>>>>();
-  const started = new Set<string>();
+  // `marked`: this worker has moved the run to running and given its suite's limits to the gateway.
+  const runs = new Map<string, { row: ReturnType<typeof getRunWithProject>; marked: boolean }>();
   const runOf = (runId: string) => {
-    let run = runs.get(runId);
-    if (!run) {
-      run = getRunWithProject(db, runId);
-      run.catch(() => runs.delete(runId));
+    let entry = runs.get(runId);
+    if (!entry) {
+      entry = { row: getRunWithProject(db, runId), marked: false };
+      entry.row.catch(() => runs.delete(runId));
       if (runs.size >= 100) runs.delete(runs.keys().next().value!);
-      runs.set(runId, run);
+      runs.set(runId, entry);
     }
-    return run;
+    return entry;
   };
 
   return {
     async process(job: CaseJob): Promise<void> {
-      const run = await runOf(job.runId);
+      const entry = runOf(job.runId);
+      const run = await entry.row;
       if (!run) {
         runs.delete(job.runId);
         return; // deleted since: nothing to do
       }
-      const firstOfRun = !started.has(job.runId);
+      const loaded = loadRunSuite(run);
+      const firstOfRun = !entry.marked;
       if (firstOfRun) {
-        if (started.size >= 1_000) started.delete(started.values().next().value!);
-        started.add(job.runId);
+        entry.marked = true;
+        configureGateway(gateway, loaded.suite);
       }
       if (!(await startCase(db, job.runId, job.caseIndex, firstOfRun))) return; // done already, or cancelled
-      const loaded = loadRunSuite(run);
-      configureGateway(gateway, loaded.suite);
       if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
       const calls: LlmCallEvent[] = [];
       const result = await evaluateCase(loaded, job.caseIndex, {

@@ -6,7 +6,7 @@ import { evaluateGateRules, formatGateOutcome } from '../runner/gate';
 import { toJunitXml } from '../runner/junit';
 import type { Report } from '../runner/report';
 import { runSuites, type Progress } from '../runner/run-suites';
-import { ENGINE_VERSION } from '../runner/summarize';
+import { ENGINE_VERSION } from '../version';
 import { detectBuildMetadata } from '../build-metadata';
 import { loadSuites, missingCredentials, SuiteError } from '../suite/load';
 import { RemoteError, runOnServer } from './remote-run';

@@ -4,7 +4,6 @@ import { PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { LoadedSuite } from '../suite/load';
 import { REPORT_SCHEMA_VERSION, sumKnown, type CaseResult, type MetricSummary, type Report } from './report';
 
-export { ENGINE_VERSION } from '../version';
 import { ENGINE_VERSION } from '../version';
 
 const rate = (part: number, whole: number): number => (whole === 0 ? 1 : part / whole);
