@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LlmGateway } from '../src/providers/llm-gateway';
 import { runSuites } from '../src/runner/run-suites';
 import { resolveSuite } from '../src/suite/load';
-import type { SuiteInput } from '../src/suite/schema';
+import type { SuiteInput } from '../src/contracts/suite';
 import { cpuSeconds, startFakeLlmProcess } from './processes';
 import { runPromptfooComparison } from './promptfoo';
 

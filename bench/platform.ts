@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { cpuSeconds, peakRssMb, startFakeLlmProcess } from './processes';
 import { connectClickhouse } from '../src/store/clickhouse/connect';
 import { migrateClickhouse } from '../src/store/clickhouse/migrations';
-import { ClickhouseWriter, clickhouseTime } from '../src/store/clickhouse/writer';
+import { clickhouseTime, type ResultRow } from '../src/store/clickhouse/tables';
+import { ClickhouseWriter } from '../src/store/clickhouse/writer';
 import {
   createTestDatabase,
   deleteRedisPrefix,
@@ -49,7 +50,7 @@ function suite(cases: number) {
 }
 
 async function writerThroughput(): Promise<{ http: number; embedded: number }> {
-  const rows = Array.from({ length: 200_000 }, (_, i) => ({
+  const rows = Array.from({ length: 200_000 }, (_, i): ResultRow => ({
     project: 'bench', run_id: `run-${Math.floor(i / 1000)}`, suite: 'bench', case_index: i % 1000, case_id: `c${i}`, metric: 'g_eval', metric_name: 'g_eval',
     score: (i % 10) / 10, passed: 1, errored: 0, threshold: 0.5, reason: 'The answer addresses the question.', judge_model: 'openai/gpt-4o-mini',
     judge_input_tokens: 120, judge_output_tokens: 20, judge_cost_usd: 0.00003, target_latency_ms: 51.2, duration_ms: 52.1, topic: 'bench', tags: ['a'],

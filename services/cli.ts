@@ -3,7 +3,8 @@ import { main as engineMain, UsageError, type Command, type Io } from '../src/cl
 import { ConfigurationError, readPlatformConfig } from '../src/platform/config';
 import { createApiKey } from '../src/store/postgres/projects';
 import { startDev } from './dev';
-import { startOrchestrator, type RunningService } from './orchestrator/main';
+import { startOrchestrator } from './orchestrator/main';
+import type { RunningService } from './runtime';
 import { migrateStores, openStores } from './stores';
 import { startWorker } from './worker/main';
 

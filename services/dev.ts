@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPlatformConfig } from '../src/platform/config';
-import { BeeCaseConsumer, BeeCaseQueue } from '../src/queue/bee-queue';
-import { MemoryCaseQueue } from '../src/queue/memory-queue';
+import { openQueue } from '../src/queue/open';
 import { createApiKey } from '../src/store/postgres/projects';
-import { startOrchestrator, type RunningService } from './orchestrator/main';
+import { startOrchestrator } from './orchestrator/main';
+import type { RunningService } from './runtime';
 import { migrateStores, openStores } from './stores';
 import { startWorker } from './worker/main';
 
@@ -29,12 +29,9 @@ export async function startDev(options: { port?: number; dataDir?: string; env?:
   if (!options.dataDir && config.postgres.kind === 'embedded') config.postgres = { kind: 'embedded' };
   const stores = await openStores(config);
   await migrateStores(stores, config);
-  const memory = config.redisUrl ? undefined : new MemoryCaseQueue(config.workerConcurrency, config.queue.retries);
-  const queue = memory ?? new BeeCaseQueue({ redisUrl: config.redisUrl!, name: config.queue.name, prefix: config.queue.prefix });
-  const consumer =
-    memory ?? new BeeCaseConsumer({ redisUrl: config.redisUrl!, name: config.queue.name, prefix: config.queue.prefix, stallIntervalMs: config.queue.stallIntervalMs }, config.workerConcurrency);
-  const orchestrator = await startOrchestrator(config, { stores, queue });
-  const worker = await startWorker({ ...config, port: 0 }, { stores, consumer });
+  const queues = openQueue(config.queue);
+  const orchestrator = await startOrchestrator(config, { stores, queues });
+  const worker = await startWorker({ ...config, port: 0 }, { stores, queues });
   const project = options.project ?? 'default';
   const { key } = await createApiKey(stores.db, project);
   return {
@@ -44,7 +41,7 @@ export async function startDev(options: { port?: number; dataDir?: string; env?:
     async close() {
       await orchestrator.close();
       await worker.close();
-      if (!memory) await queue.close();
+      await queues.closeProducer();
       await stores.close();
     },
   };

@@ -30,10 +30,3 @@ export async function migrateStores(stores: Stores, config: PlatformConfig): Pro
   const clickhouse = await migrateClickhouse(stores.clickhouse, config.clickhouseDatabase);
   return { postgres, clickhouse };
 }
-
-/** One JSON line per event on stderr; never a secret (callers pass ids and messages, not payloads). */
-export function jsonLogger(service: string) {
-  return (message: string, fields: Record<string, unknown> = {}) => {
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service, message, ...fields })}\n`);
-  };
-}

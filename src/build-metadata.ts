@@ -1,14 +1,5 @@
 import { execFileSync } from 'node:child_process';
-
-/** Where a run's code came from; attached to every run and report. */
-export interface BuildMetadata {
-  ci: string | null;
-  git_sha: string | null;
-  branch: string | null;
-  pull_request: string | null;
-  build_id: string | null;
-  build_url: string | null;
-}
+import { UNKNOWN_BUILD, type BuildMetadata } from './contracts/build';
 
 const firstSet = (...values: Array<string | undefined>): string | null => values.find((v) => v !== undefined && v !== '') ?? null;
 
@@ -17,7 +8,7 @@ const firstSet = (...values: Array<string | undefined>): string | null => values
  * overridable with EVAL_GIT_SHA / EVAL_BRANCH / EVAL_PULL_REQUEST / EVAL_BUILD_ID; outside CI, from git.
  */
 export function detectBuildMetadata(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): BuildMetadata {
-  let detected: BuildMetadata = { ci: null, git_sha: null, branch: null, pull_request: null, build_id: null, build_url: null };
+  let detected: BuildMetadata = { ...UNKNOWN_BUILD };
   if (env.GITHUB_ACTIONS === 'true') {
     const pr = /^refs\/pull\/(\d+)\//.exec(env.GITHUB_REF ?? '');
     detected = {

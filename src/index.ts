@@ -1,10 +1,10 @@
 /** The evaluation engine: suites, metrics, LLM providers, the runner and the gate. No side effects on import. */
-export { detectBuildMetadata, type BuildMetadata } from './build-metadata';
+export { detectBuildMetadata } from './build-metadata';
 export { Judge, JudgeReplyError, JudgeMeter } from './metrics/judge';
 export { METRICS, metricNames } from './metrics/registry';
 export type { ConfiguredMetric, EvaluatedCase, MetricDefinition, MetricOutcome } from './metrics/types';
 export { DirectoryResponseCache, responseCacheKey, type ResponseCache } from './providers/cache';
-export { LlmGateway, type GatewayOptions, type LlmCall, type ModelUsage } from './providers/llm-gateway';
+export { LlmGateway, type GatewayOptions, type LlmCall } from './providers/llm-gateway';
 export { PRICE_TABLE, PRICE_TABLE_VERSION, costOf, findPrice, type ModelPrice } from './providers/pricing';
 export { ModelRateLimiter, type ModelLimits } from './providers/rate-limiter';
 export { redactSecrets } from './providers/redact';
@@ -13,8 +13,11 @@ export type { ChatRequest, ChatResponse, ModelSettings, ProviderName } from './p
 export { evaluateCase, judgeSettings, type CaseContext } from './runner/evaluate-case';
 export { evaluateGateRules, formatGateOutcome, type GateOutcome, type GateRules } from './runner/gate';
 export { toJunitXml } from './runner/junit';
-export type { CaseResult, MetricResult, MetricSummary, Report } from './runner/report';
+export type { CaseResult, MetricResult, MetricSummary, ModelUsage, Report } from './contracts/report';
+export type { RunStatus, RunView } from './contracts/api';
+export type { BuildMetadata } from './contracts/build';
 export { gatewayFor, runSuites, type Progress, type RunOptions } from './runner/run-suites';
 export { buildReport } from './runner/summarize';
 export { findSuiteFiles, loadSuites, missingCredentials, parseSuiteText, resolveSuite, SuiteError, type LoadedSuite, type SuiteProblem } from './suite/load';
-export { defineSuite, suiteSchema, type Suite, type SuiteInput, type TestCase } from './suite/schema';
+export { defineSuite, suiteSchema, type Suite, type SuiteInput } from './contracts/suite';
+export type { TestCase, ToolCallSpec } from './contracts/case';

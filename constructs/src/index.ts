@@ -2,4 +2,5 @@
 export * from './config/environment-config';
 export * from './config/names';
 export * from './config/service-accounts';
+export * from './config/service-environment';
 export * from './policy/golive';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { suiteSchema } from '../../src/suite/schema';
-import { compareQuery, createDatasetSchema, listRunsQuery, resultsQuery, submitRunSchema, topicsQuery, trendsQuery } from './schemas';
+import { suiteSchema } from '../../src/contracts/suite';
+import { compareQuery, createDatasetSchema, listRunsQuery, resultsQuery, submitRunSchema, topicsQuery, trendsQuery } from '../../src/contracts/api';
 
 const schema = (type: z.ZodType) => {
   const json = z.toJSONSchema(type, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;

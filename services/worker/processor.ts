@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import type { BuildMetadata } from '../../src/build-metadata';
 import type { CaseJob } from '../../src/contracts/jobs';
 import type { LlmCallEvent, LlmGateway } from '../../src/providers/llm-gateway';
 import { evaluateCase, judgeSettings } from '../../src/runner/evaluate-case';
@@ -8,10 +7,10 @@ import { llmCallRows, resultRows } from '../../src/platform/result-rows';
 import { Judge } from '../../src/metrics/judge';
 import { CaseCompletionBatcher, recordCaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
 import { labelTopics } from '../../src/platform/topic-labels';
-import { loadRunSuite } from '../../src/platform/run-report';
+import { RunCache } from '../../src/platform/run-cache';
 import type { ConsumerHandlers } from '../../src/queue/types';
 import type { ClickhouseWriter } from '../../src/store/clickhouse/writer';
-import { getRunWithProject, startCase } from '../../src/store/postgres/runs';
+import { startCase } from '../../src/store/postgres/runs';
 import type { Database } from '../../src/store/postgres/schema';
 import type { PlatformMetrics } from '../../src/telemetry/metrics';
 
@@ -43,35 +42,15 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     deps.log?.('run finished', { run: runId, status });
   };
 
-  // A run's row (with its suite, which can be megabytes) is read once per worker, not once per case: the
-  // suite never changes, and the status that can change comes back from startCase.
-  // `marked`: this worker has moved the run to running and given its suite's limits to the gateway.
-  const runs = new Map<string, { row: ReturnType<typeof getRunWithProject>; marked: boolean }>();
-  const runOf = (runId: string) => {
-    let entry = runs.get(runId);
-    if (!entry) {
-      entry = { row: getRunWithProject(db, runId), marked: false };
-      entry.row.catch(() => runs.delete(runId));
-      if (runs.size >= 100) runs.delete(runs.keys().next().value!);
-      runs.set(runId, entry);
-    }
-    return entry;
-  };
+  const runs = new RunCache(db);
 
   return {
     async process(job: CaseJob): Promise<void> {
-      const entry = runOf(job.runId);
-      const run = await entry.row;
-      if (!run) {
-        runs.delete(job.runId);
-        return; // deleted since: nothing to do
-      }
-      const loaded = loadRunSuite(run);
-      const firstOfRun = !entry.marked;
-      if (firstOfRun) {
-        entry.marked = true;
-        configureGateway(gateway, loaded.suite);
-      }
+      const entry = await runs.get(job.runId);
+      if (!entry) return; // deleted since: nothing to do
+      const { run, loaded } = entry;
+      const firstOfRun = runs.markStarted(job.runId);
+      if (firstOfRun) configureGateway(gateway, loaded.suite);
       if (!(await startCase(db, job.runId, job.caseIndex, firstOfRun))) return; // done already, or cancelled
       if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
       const calls: LlmCallEvent[] = [];
@@ -83,12 +62,11 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
           metrics?.recordLlmCall(event);
         },
       });
-      const build = run.build as BuildMetadata;
       const context = {
         project: run.project_name,
         runId: run.id,
         runCreatedAt: run.created_at,
-        build,
+        build: run.build,
         judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
       };
       // Durable first, counted second: a worker that dies in between leaves the case to be retried.

@@ -2,9 +2,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DirectoryResponseCache } from '../providers/cache';
+import { retryEnvironmentSchema } from '../providers/retry';
 import { evaluateGateRules, formatGateOutcome } from '../runner/gate';
 import { toJunitXml } from '../runner/junit';
-import type { Report } from '../runner/report';
+import type { Report } from '../contracts/report';
 import { runSuites, type Progress } from '../runner/run-suites';
 import { ENGINE_VERSION } from '../version';
 import { detectBuildMetadata } from '../build-metadata';
@@ -16,6 +17,12 @@ import { progressReporter } from './progress';
 export const EXIT_OK = 0;
 export const EXIT_GATE_FAILED = 1;
 export const EXIT_USAGE = 2;
+
+/** The retry policy's variables, two to a line, as the help lists them. */
+const RETRY_VARIABLES = Object.keys(retryEnvironmentSchema.shape)
+  .reduce<string[][]>((lines, name, i) => (i % 2 ? lines[lines.length - 1].push(name) : lines.push([name]), lines), [])
+  .map((pair) => `  ${pair.join(', ')}`)
+  .join(',\n');
 
 export const HELP = `evalctl ${ENGINE_VERSION}: evaluate an AI agent and gate a pull request on its scores.
 
@@ -52,8 +59,7 @@ Exit codes:
 Environment:
   OPENAI_API_KEY, ANTHROPIC_API_KEY     provider keys (never logged or written to a report)
   OPENAI_BASE_URL, ANTHROPIC_BASE_URL   another endpoint, e.g. vLLM, Ollama or a gateway
-  LLM_RETRY_MAX_ATTEMPTS, LLM_RETRY_BASE_DELAY_MS, LLM_RETRY_MAX_DELAY_MS,
-  LLM_RETRY_AFTER_CAP_MS, LLM_TIMEOUT_MS
+${RETRY_VARIABLES}
                                         retry policy for every LLM call
   EVAL_GIT_SHA, EVAL_BRANCH, EVAL_PULL_REQUEST, EVAL_BUILD_ID
                                         build metadata (read from the CI's variables otherwise)

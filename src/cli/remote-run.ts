@@ -1,17 +1,11 @@
-import type { BuildMetadata } from '../build-metadata';
-import type { CaseResult, Report } from '../runner/report';
+import type { RunView } from '../contracts/api';
+import type { BuildMetadata } from '../contracts/build';
+import type { CaseResult, Report } from '../contracts/report';
 import type { Progress } from '../runner/run-suites';
 import { buildReport } from '../runner/summarize';
 import type { LoadedSuite } from '../suite/load';
 
 export class RemoteError extends Error {}
-
-interface RunView {
-  id: string;
-  status: string;
-  finished_at: string | null;
-  progress: { total: number; completed: number; passed: number; failed: number; errored: number };
-}
 
 /**
  * `evalctl run --server`: submits each suite as a run, waits for all of them, and builds the same report a

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import type { ToolCallSpec } from '../suite/schema';
+import type { ToolCallSpec } from '../contracts/case';
 import type { MetricDefinition } from './types';
 
 const toolParams = z

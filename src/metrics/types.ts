@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ToolCallSpec } from '../suite/schema';
+import type { ToolCallSpec } from '../contracts/case';
 import type { Judge } from './judge';
 
 /** A case as metrics see it: the suite's fields plus what the target produced. */

@@ -1,13 +1,19 @@
 import { z } from 'zod';
-import { CASE_QUEUE_NAME } from '../contracts/jobs';
+import { CASE_QUEUE_NAME, CASE_QUEUE_PREFIX } from '../contracts/jobs';
 import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../providers/retry';
 import type { ClickhouseTarget } from '../store/clickhouse/connect';
 import type { PostgresTarget } from '../store/postgres/connect';
+import type { QueueConfig } from '../queue/open';
+
+/** The ClickHouse database the services use unless CLICKHOUSE_DATABASE names another. */
+export const DEFAULT_CLICKHOUSE_DATABASE = 'evals';
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
 /**
- * The services' environment, parsed once at start-up. Each store is named either by one URL (DATABASE_URL,
+ * The services' environment, parsed once at start-up: the services' half of the service-environment
+ * contract. The constructs' half (`SERVICE_ENV` in `@ai-eval-platform/constructs`) names what the
+ * Deployments and secrets provide; test/contracts/service-environment.test.ts feeds that into this parser. Each store is named either by one URL (DATABASE_URL,
  * REDIS_URL, CLICKHOUSE_URL) or by the pieces the Kubernetes constructs inject from External Secrets
  * (POSTGRES_HOST/PORT/DB + PGUSER/PGPASSWORD, REDIS_HOST/PORT/TLS + REDIS_PASSWORD, CLICKHOUSE_URL +
  * CLICKHOUSE_USER/PASSWORD).
@@ -30,9 +36,9 @@ const environmentSchema = retryEnvironmentSchema.extend({
   CLICKHOUSE_URL: z.string().optional(),
   CLICKHOUSE_USER: z.string().optional(),
   CLICKHOUSE_PASSWORD: z.string().optional(),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('evals'),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default(DEFAULT_CLICKHOUSE_DATABASE),
   QUEUE_NAME: z.string().min(1).default(CASE_QUEUE_NAME),
-  QUEUE_PREFIX: z.string().min(1).default('bq'),
+  QUEUE_PREFIX: z.string().min(1).default(CASE_QUEUE_PREFIX),
   QUEUE_STALL_INTERVAL_MS: int(5_000),
   QUEUE_JOB_RETRIES: int(3),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(20),
@@ -43,14 +49,16 @@ const environmentSchema = retryEnvironmentSchema.extend({
   DEV_DATA_DIR: z.string().optional(),
 });
 
+/** Every variable the services' configuration reads. */
+export const PLATFORM_ENVIRONMENT_NAMES: readonly string[] = Object.keys(environmentSchema.shape);
+
 export interface PlatformConfig {
   port: number;
   host: string;
   postgres: PostgresTarget;
-  redisUrl: string | undefined;
   clickhouse: ClickhouseTarget;
   clickhouseDatabase: string;
-  queue: { name: string; prefix: string; stallIntervalMs: number; retries: number };
+  queue: QueueConfig;
   workerConcurrency: number;
   shutdownDrainMs: number;
   reconcile: { intervalMs: number; staleMs: number; maxAttempts: number };
@@ -79,13 +87,14 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
   } else if (options.embedded) postgres = { kind: 'embedded', dataDir: dataDir ? `${dataDir}/postgres` : undefined };
   else throw new ConfigurationError('set DATABASE_URL, or POSTGRES_HOST (with POSTGRES_DB, PGUSER, PGPASSWORD)');
 
-  let redisUrl: string | undefined;
-  if (e.REDIS_URL) redisUrl = e.REDIS_URL;
+  let queueTarget: QueueConfig['target'];
+  if (e.REDIS_URL) queueTarget = { kind: 'redis', url: e.REDIS_URL };
   else if (e.REDIS_HOST) {
     const scheme = e.REDIS_TLS === 'true' ? 'rediss' : 'redis';
     const auth = e.REDIS_PASSWORD ? `:${encodeURIComponent(e.REDIS_PASSWORD)}@` : '';
-    redisUrl = `${scheme}://${auth}${e.REDIS_HOST}:${e.REDIS_PORT}`;
-  } else if (!options.embedded) throw new ConfigurationError('set REDIS_URL, or REDIS_HOST (with REDIS_PORT, REDIS_TLS, REDIS_PASSWORD)');
+    queueTarget = { kind: 'redis', url: `${scheme}://${auth}${e.REDIS_HOST}:${e.REDIS_PORT}` };
+  } else if (options.embedded) queueTarget = { kind: 'memory' };
+  else throw new ConfigurationError('set REDIS_URL, or REDIS_HOST (with REDIS_PORT, REDIS_TLS, REDIS_PASSWORD)');
 
   let clickhouse: ClickhouseTarget;
   if (e.CLICKHOUSE_URL) clickhouse = { kind: 'url', url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD };
@@ -96,10 +105,9 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     port: e.PORT,
     host: e.HOST,
     postgres,
-    redisUrl,
     clickhouse,
     clickhouseDatabase: e.CLICKHOUSE_DATABASE,
-    queue: { name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX, stallIntervalMs: e.QUEUE_STALL_INTERVAL_MS, retries: e.QUEUE_JOB_RETRIES },
+    queue: { target: queueTarget, name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX, stallIntervalMs: e.QUEUE_STALL_INTERVAL_MS, retries: e.QUEUE_JOB_RETRIES },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, staleMs: e.RECONCILE_STALE_MS, maxAttempts: e.RECONCILE_MAX_ATTEMPTS },

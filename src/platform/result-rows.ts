@@ -1,7 +1,7 @@
-import type { BuildMetadata } from '../build-metadata';
+import type { BuildMetadata } from '../contracts/build';
 import type { LlmCallEvent } from '../providers/llm-gateway';
-import type { CaseResult } from '../runner/report';
-import { clickhouseTime } from '../store/clickhouse/writer';
+import type { CaseResult } from '../contracts/report';
+import { clickhouseTime, type LlmCallRow, type ResultRow } from '../store/clickhouse/tables';
 
 export interface RowContext {
   project: string;
@@ -13,7 +13,7 @@ export interface RowContext {
 }
 
 /** One `results` row per case × metric. `version` orders replacements: the latest write wins. */
-export function resultRows(result: CaseResult, context: RowContext): Record<string, unknown>[] {
+export function resultRows(result: CaseResult, context: RowContext): ResultRow[] {
   const version = Date.now();
   const base = {
     project: context.project,
@@ -40,8 +40,8 @@ export function resultRows(result: CaseResult, context: RowContext): Record<stri
         metric: '_case',
         metric_name: '_case',
         score: null,
-        passed: 0,
-        errored: 1,
+        passed: 0 as const,
+        errored: 1 as const,
         threshold: 0,
         reason: result.error ?? '',
         judge_model: '',
@@ -69,7 +69,7 @@ export function resultRows(result: CaseResult, context: RowContext): Record<stri
   }));
 }
 
-export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowContext, 'project' | 'runId'>, caseIndex: number): Record<string, unknown>[] {
+export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowContext, 'project' | 'runId'>, caseIndex: number): LlmCallRow[] {
   const now = clickhouseTime(new Date());
   return events.map((e) => ({
     project: context.project,

@@ -1,10 +1,10 @@
-import { sql, type Kysely } from 'kysely';
-import type { CaseResult } from '../runner/report';
-import { finalizeRun, getRunWithProject } from '../store/postgres/runs';
+import type { Kysely } from 'kysely';
+import type { CaseResult } from '../contracts/report';
+import { countCaseOutcomes, finalizeRun, getRunWithProject, setTopicLabels, type CaseCompletion } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
-import { finalStatus, loadRunSuite, reportSummary } from './run-report';
-import { runReport } from './run-results';
+import { buildRunReport, finalStatus, loadRunSuite, reportSummary } from './run-report';
+import { runCaseResults } from './run-results';
 
 export interface CaseOutcome {
   /** False when the case had been counted before (a retried job). */
@@ -30,54 +30,12 @@ export async function recordCaseOutcome(
   return outcome;
 }
 
-export interface CaseCompletion {
-  runId: string;
-  caseIndex: number;
-  status: 'passed' | 'failed' | 'errored';
-  result: CaseResult | null;
-  error: string | null;
-}
-
 /**
- * Writes case outcomes in one transaction: one UPDATE of their run_cases rows, one counter UPDATE per run.
- * A row only moves from `queued`/`running`, and only the rows that moved are counted, so a case counts once.
- * Runs the outcomes complete are then finalised, and each run's final status is reported on one outcome only.
+ * Counts case outcomes once each (`countCaseOutcomes`); the runs they complete are then finalised, and each
+ * run's final status is reported on one outcome only.
  */
 export async function writeCaseOutcomes(db: Kysely<Database>, completions: readonly CaseCompletion[], labeler?: TopicLabeler): Promise<CaseOutcome[]> {
-  const { counted, finishedRuns } = await db.transaction().execute(async (trx) => {
-    const values = sql.join(
-      completions.map((p) => sql`(${p.runId}::uuid, ${p.caseIndex}::int, ${p.status}, ${p.result === null ? null : JSON.stringify(p.result)}::jsonb, ${p.error})`),
-    );
-    const moved = await sql<{ run_id: string; case_index: number; status: string }>`
-      UPDATE run_cases AS rc
-      SET status = v.status, result = v.result, error = v.error, updated_at = now()
-      FROM (VALUES ${values}) AS v(run_id, case_index, status, result, error)
-      WHERE rc.run_id = v.run_id AND rc.case_index = v.case_index AND rc.status IN ('queued', 'running')
-      RETURNING rc.run_id, rc.case_index, rc.status`.execute(trx);
-    const perRun = new Map<string, { passed: number; failed: number; errored: number }>();
-    for (const row of moved.rows) {
-      const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0 };
-      counts[row.status as keyof typeof counts]++;
-      perRun.set(row.run_id, counts);
-    }
-    const finished = new Set<string>();
-    // Runs in id order, so two workers' batches lock them in the same order.
-    for (const [runId, c] of [...perRun].sort(([a], [b]) => a.localeCompare(b))) {
-      const run = await trx
-        .updateTable('runs')
-        .set((eb) => ({
-          completed_cases: eb('completed_cases', '+', c.passed + c.failed + c.errored),
-          passed_cases: eb('passed_cases', '+', c.passed),
-          failed_cases: eb('failed_cases', '+', c.failed),
-          errored_cases: eb('errored_cases', '+', c.errored),
-        }))
-        .where('id', '=', runId)
-        .returning(['completed_cases', 'total_cases'])
-        .executeTakeFirst();
-      if (run && run.completed_cases === run.total_cases) finished.add(runId);
-    }
-    return { counted: new Set(moved.rows.map((r) => `${r.run_id}/${r.case_index}`)), finishedRuns: finished };
-  });
+  const { counted, finishedRuns } = await countCaseOutcomes(db, completions);
   const statuses = new Map<string, RunStatus | undefined>();
   for (const runId of finishedRuns) statuses.set(runId, await finalize(db, runId, labeler));
   return completions.map((p) => {
@@ -144,14 +102,16 @@ export type TopicLabeler = (suite: LoadedSuite, cases: ReadonlyArray<{ index: nu
 async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabeler): Promise<RunStatus | undefined> {
   const run = await getRunWithProject(db, runId);
   if (!run) return undefined;
-  const report = await runReport(db, { ...run, finished_at: new Date() });
+  const loaded = loadRunSuite(run);
+  const finishedRun = { ...run, finished_at: new Date() };
+  const report = buildRunReport(finishedRun, await runCaseResults(db, finishedRun, loaded), loaded);
   const final = finalStatus(report);
   if (!(await finalizeRun(db, runId, final, reportSummary(report)))) return undefined;
   // Topic labels come after the run is finished, so labelling never delays a run's result.
   const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));
   if (labeler && unlabelled.length > 0) {
-    const labels = await labeler(loadRunSuite(run), unlabelled).catch(() => ({}));
-    await sql`UPDATE runs SET summary = jsonb_set(summary, '{topic_labels}', ${JSON.stringify(labels)}::jsonb) WHERE id = ${runId}`.execute(db);
+    const labels = await labeler(loaded, unlabelled).catch(() => ({}));
+    await setTopicLabels(db, runId, labels);
   }
   return final;
 }

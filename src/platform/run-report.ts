@@ -1,32 +1,25 @@
-import type { BuildMetadata } from '../build-metadata';
+import type { BuildMetadata } from '../contracts/build';
 import { pendingResult } from '../runner/evaluate-case';
-import type { CaseResult, Report } from '../runner/report';
+import type { CaseResult, Report, ReportSummary } from '../contracts/report';
 import { buildReport } from '../runner/summarize';
 import { resolveSuite, type LoadedSuite } from '../suite/load';
 import type { RunCaseStatus, RunStatus } from '../store/postgres/schema';
 
 export interface StoredRun {
   id: string;
-  suite: unknown;
-  build: unknown;
+  suite: Record<string, unknown>;
+  build: BuildMetadata;
   created_at: Date;
   finished_at: Date | null;
 }
 
-const suites = new Map<string, LoadedSuite>();
-
 /**
  * The run's suite, validated as when it was submitted. Suites from the API never see the server's
- * environment: `${VAR}` would otherwise read the platform's own secrets.
+ * environment: `${VAR}` would otherwise read the platform's own secrets. The workers keep the result per run
+ * (`RunCache`); reports, built once per finished run or request, resolve it afresh.
  */
 export function loadRunSuite(run: Pick<StoredRun, 'id' | 'suite'>): LoadedSuite {
-  let loaded = suites.get(run.id);
-  if (!loaded) {
-    loaded = resolveSuite(run.suite, `run ${run.id}`, undefined, {});
-    if (suites.size > 500) suites.delete(suites.keys().next().value!);
-    suites.set(run.id, loaded);
-  }
-  return loaded;
+  return resolveSuite(run.suite, `run ${run.id}`, undefined, {});
 }
 
 /** A stand-in result for a case that ended without one (its job failed for good, or the run was cancelled). */
@@ -35,12 +28,11 @@ export function placeholderResult(loaded: LoadedSuite, index: number, status: Ru
 }
 
 /** The same report.json the CLI writes, built from the stored case results. */
-export function buildRunReport(run: StoredRun, cases: CaseResult[]): Report {
-  const loaded = loadRunSuite(run);
+export function buildRunReport(run: StoredRun, cases: CaseResult[], loaded = loadRunSuite(run)): Report {
   return buildReport({
     suites: [loaded],
     cases,
-    build: run.build as BuildMetadata,
+    build: run.build,
     thresholds: {},
     startedAt: run.created_at,
     finishedAt: run.finished_at ?? new Date(),
@@ -52,7 +44,7 @@ export function finalStatus(report: Report): RunStatus {
 }
 
 /** The report without its cases, kept on the run row as its summary. */
-export function reportSummary(report: Report): Omit<Report, 'cases'> {
+export function reportSummary(report: Report): ReportSummary {
   const { cases: _cases, ...summary } = report;
   return summary;
 }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ModelUsage } from '../contracts/report';
 import { responseCacheKey, type ResponseCache } from './cache';
 import { costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits, type SharedBudget } from './rate-limiter';
@@ -58,22 +59,6 @@ export interface LlmCallEvent {
  * so a gateway shared by concurrent cases still attributes every call to the right one.
  */
 export const llmCallScope = new AsyncLocalStorage<{ kind: 'target' | 'judge'; record: (event: LlmCallEvent) => void }>();
-
-/** Totals per provider and model, as written into the report (snake_case, like the rest of report.json). */
-export interface ModelUsage {
-  provider: ProviderName;
-  model: string;
-  calls: number;
-  cache_hits: number;
-  retries: number;
-  rate_limited: number;
-  input_tokens: number;
-  output_tokens: number;
-  cached_input_tokens: number;
-  cache_write_tokens: number;
-  /** null when any call's price was unknown: the total would be a lie. */
-  cost_usd: number | null;
-}
 
 /** The event of one finished call, attributed to the current case and role where there is one. */
 function callEvent(

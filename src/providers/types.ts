@@ -1,5 +1,7 @@
-/** The two LLM APIs the engine speaks. OpenAI-compatible servers (vLLM, Ollama, gateways) use `openai` with a base URL. */
-export type ProviderName = 'openai' | 'anthropic';
+import type { ProviderName } from '../contracts/report';
+
+/** The two LLM APIs the engine speaks (`PROVIDER_NAMES`). OpenAI-compatible servers (vLLM, Ollama, gateways) use `openai` with a base URL. */
+export type { ProviderName };
 
 /** Which model to call and where. */
 export interface ModelSettings {

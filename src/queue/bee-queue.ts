@@ -5,18 +5,21 @@ import type { CaseConsumer, CaseQueue, ConsumerHandlers, QueueStats } from './ty
 export interface BeeQueueSettings {
   readonly redisUrl: string;
   readonly name: string;
-  /** Key prefix; bee-queue's default `bq` is what KEDA watches. Tests use their own. */
-  readonly prefix?: string;
+  /** Key prefix; KEDA watches `<prefix>:<name>:waiting`. Tests use their own. */
+  readonly prefix: string;
   /** How long an active job may go without its worker's heartbeat before another worker retries it. */
-  readonly stallIntervalMs?: number;
+  readonly stallIntervalMs: number;
   /** Attempts after the first. */
-  readonly retries?: number;
+  readonly retries: number;
   /** A job running longer than this fails (and is retried). */
   readonly jobTimeoutMs?: number;
 }
 
-function redisOptions(url: string) {
-  // Reconnect for ever with a capped delay: a Redis restart pauses the queue, it does not end the process.
+/**
+ * Options of every Redis client of the services (the queue's and the workers' cache and budget): reconnect for
+ * ever with a capped delay, so a Redis restart pauses the platform rather than ending its processes.
+ */
+export function redisOptions(url: string) {
   return { url, retry_strategy: (options: { attempt: number }) => Math.min(options.attempt * 200, 3_000) };
 }
 
@@ -48,7 +51,7 @@ export class BeeCaseQueue implements CaseQueue {
 
   constructor(private readonly settings: BeeQueueSettings) {
     this.queue = new BeeQueue<CaseJob>(settings.name, {
-      prefix: settings.prefix ?? 'bq',
+      prefix: settings.prefix,
       redis: redisOptions(settings.redisUrl),
       isWorker: false,
       getEvents: false,
@@ -64,7 +67,7 @@ export class BeeCaseQueue implements CaseQueue {
       const batch = jobs.slice(start, start + BATCH).map((data) =>
         this.queue
           .createJob(data)
-          .retries(this.settings.retries ?? 3)
+          .retries(this.settings.retries)
           .backoff('exponential', 1_000)
           .timeout(this.settings.jobTimeoutMs ?? 10 * 60_000),
       );
@@ -75,7 +78,7 @@ export class BeeCaseQueue implements CaseQueue {
 
   async stats(): Promise<QueueStats> {
     const health = await this.queue.checkHealth();
-    const prefix = `${this.settings.prefix ?? 'bq'}:${this.settings.name}:`;
+    const prefix = `${this.settings.prefix}:${this.settings.name}:`;
     const client = (this.queue as unknown as { client: RawClient }).client;
     // bee-queue pushes new jobs on the left of the waiting list: the oldest is at the right end.
     const oldestId = await call<string | null>((cb) => client.lindex(`${prefix}waiting`, -1, cb));
@@ -96,21 +99,20 @@ export class BeeCaseQueue implements CaseQueue {
 /** A worker's side: `concurrency` jobs at once, stall detection, retries with backoff, graceful close. */
 export class BeeCaseConsumer implements CaseConsumer {
   private readonly queue: BeeQueue<CaseJob>;
-  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly settings: BeeQueueSettings,
     private readonly concurrency: number,
   ) {
     this.queue = new BeeQueue<CaseJob>(settings.name, {
-      prefix: settings.prefix ?? 'bq',
+      prefix: settings.prefix,
       redis: redisOptions(settings.redisUrl),
       isWorker: true,
       getEvents: false,
       sendEvents: false,
       removeOnSuccess: true,
       removeOnFailure: false,
-      stallInterval: settings.stallIntervalMs ?? 5_000,
+      stallInterval: settings.stallIntervalMs,
       activateDelayedJobs: true,
     });
     reloadScriptsOnReconnect(this.queue);
@@ -133,12 +135,10 @@ export class BeeCaseConsumer implements CaseConsumer {
       await handlers.process(parsed.data);
     });
     // Some worker must look for stalled jobs; every worker does, which is harmless and survives any one dying.
-    const interval = this.settings.stallIntervalMs ?? 5_000;
-    void this.queue.checkStalledJobs(interval).catch(() => undefined);
+    void this.queue.checkStalledJobs(this.settings.stallIntervalMs).catch(() => undefined);
   }
 
   async close(drainMs: number): Promise<void> {
-    clearInterval(this.stallTimer);
     await this.queue.close(drainMs).catch(() => undefined);
   }
 }

@@ -22,7 +22,8 @@ export class MemoryCaseQueue implements CaseQueue, CaseConsumer {
   private readonly idle: Array<() => void> = [];
 
   constructor(
-    private readonly concurrency: number,
+    /** Jobs run at once; the consumer's, set when a worker opens it (`openQueue`). */
+    public concurrency: number,
     private readonly retries = 3,
     private readonly backoffMs = 1_000,
   ) {}

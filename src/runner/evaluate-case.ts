@@ -4,9 +4,9 @@ import { llmCallScope, usageByModel, type LlmCallEvent, type LlmGateway } from '
 import { redactSecrets } from '../providers/redact';
 import type { ModelSettings } from '../providers/types';
 import type { LoadedSuite } from '../suite/load';
-import type { JudgeSpec } from '../suite/schema';
+import type { JudgeSpec } from '../contracts/suite';
 import { runTarget } from '../targets/targets';
-import type { CaseResult, MetricResult } from './report';
+import type { CaseResult, MetricResult } from '../contracts/report';
 
 /** What evaluating a case needs besides the case: shared by the CLI's runner and the platform's workers. */
 export interface CaseContext {

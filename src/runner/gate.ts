@@ -1,4 +1,4 @@
-import type { Report } from './report';
+import type { Report } from '../contracts/report';
 
 export interface GateRules {
   /** Metric id → lowest acceptable mean. */

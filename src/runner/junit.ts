@@ -1,4 +1,4 @@
-import type { CaseResult, Report } from './report';
+import type { CaseResult, Report } from '../contracts/report';
 
 const escapeXml = (text: string): string =>
   text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)

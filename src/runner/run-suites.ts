@@ -1,11 +1,12 @@
-import { detectBuildMetadata, type BuildMetadata } from '../build-metadata';
+import type { BuildMetadata } from '../contracts/build';
+import { detectBuildMetadata } from '../build-metadata';
 import { Judge } from '../metrics/judge';
 import type { ResponseCache } from '../providers/cache';
 import { LlmGateway } from '../providers/llm-gateway';
 import type { RetryPolicy } from '../providers/retry';
 import type { LoadedSuite } from '../suite/load';
 import { evaluateCase, judgeSettings } from './evaluate-case';
-import type { CaseResult, Report } from './report';
+import type { CaseResult, Report } from '../contracts/report';
 import { buildReport } from './summarize';
 
 export interface Progress {

@@ -1,10 +1,13 @@
-import type { BuildMetadata } from '../build-metadata';
+import type { BuildMetadata } from '../contracts/build';
 import { mergeUsage } from '../providers/llm-gateway';
 import { PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { LoadedSuite } from '../suite/load';
-import { REPORT_SCHEMA_VERSION, sumKnown, type CaseResult, type MetricSummary, type Report } from './report';
-
+import { REPORT_SCHEMA_VERSION, type CaseResult, type MetricSummary, type Report } from '../contracts/report';
 import { ENGINE_VERSION } from '../version';
+
+/** The sum, or null when any value is unknown (a price missing from the table). */
+const sumKnown = (values: Array<number | null>): number | null =>
+  values.reduce<number | null>((total, value) => (total === null || value === null ? null : total + value), 0);
 
 const rate = (part: number, whole: number): number => (whole === 0 ? 1 : part / whole);
 

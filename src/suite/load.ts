@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { METRICS, metricNames } from '../metrics/registry';
 import type { CaseField, ConfiguredMetric } from '../metrics/types';
 import { interpolateEnvironment } from './interpolate';
-import { suiteSchema, type Suite, type TargetSpec } from './schema';
+import { suiteSchema, type Suite, type TargetSpec } from '../contracts/suite';
 
 /** One problem in a suite: the file, the line where known, the field's path and what is wrong. */
 export interface SuiteProblem {

@@ -2,7 +2,8 @@ import { leanFetch } from '../providers/lean-fetch';
 import { redactSecrets } from '../providers/redact';
 import { ProviderCallError, withRetry } from '../providers/retry';
 import type { LlmGateway } from '../providers/llm-gateway';
-import type { TargetSpec, TestCase, ToolCallSpec } from '../suite/schema';
+import type { TestCase, ToolCallSpec } from '../contracts/case';
+import type { TargetSpec } from '../contracts/suite';
 import { selectJsonPath } from './json-path';
 import { renderJson, renderText } from './template';
 

@@ -1,4 +1,4 @@
-import type { TestCase } from '../suite/schema';
+import type { TestCase } from '../contracts/case';
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w.]*)\s*\}\}/g;
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Report } from '../../src/runner/report';
+import type { Report } from '../../src/contracts/report';
 import { startFakeLlmServer, type FakeLlmServer, type FakeReply, type FakeRequest } from '../support/fake-llm-server';
 import { fakeEnv, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY } from '../support/engine';
 

@@ -1,7 +1,7 @@
 import { detectBuildMetadata } from '../../src/build-metadata';
 import { runSuites } from '../../src/runner/run-suites';
 import { resolveSuite } from '../../src/suite/load';
-import type { SuiteInput } from '../../src/suite/schema';
+import type { SuiteInput } from '../../src/contracts/suite';
 import { FAST_RETRY, fakeEnv, useFakeLlmServer } from '../support/engine';
 
 const fake = useFakeLlmServer();

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSuites, parseSuiteText, resolveSuite, SuiteError } from '../../src/suite/load';
-import { defineSuite } from '../../src/suite/schema';
+import { defineSuite } from '../../src/contracts/suite';
 
 function problemsOf(run: () => unknown): string[] {
   try {

@@ -1,4 +1,4 @@
-import { startChdbHttpServer } from '../../src/store/clickhouse/chdb-http-server';
+import { startChdbHttpServer } from './chdb-http-server';
 
 // A ClickHouse engine (chdb) behind ClickHouse's HTTP interface, in its own process so that test processes
 // never load the native engine themselves. Prints {"url": …} once listening; SIGTERM stops it.

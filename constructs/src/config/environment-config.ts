@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SERVICE_DEFAULTS } from './service-environment';
 
 /**
  * One typed configuration per environment drives both halves of the platform: the Terraform stack and
@@ -46,14 +47,18 @@ const resourcesSchema = z.object({
   memoryLimitMiB: positiveInt,
 });
 
+const retryDefaults = SERVICE_DEFAULTS.llmRetry;
 const llmRetrySchema = z.object({
   /** Attempts per LLM call, the first included. */
-  maxAttempts: z.number().int().min(1).max(10).default(5),
-  baseDelayMs: positiveInt.default(500),
-  maxDelayMs: positiveInt.default(30_000),
+  maxAttempts: z.number().int().min(1).max(10).default(retryDefaults.maxAttempts),
+  /** Base of the exponential backoff, in milliseconds. */
+  baseDelayMs: positiveInt.default(retryDefaults.baseDelayMs),
+  /** Ceiling of the exponential backoff, in milliseconds. */
+  maxDelayMs: positiveInt.default(retryDefaults.maxDelayMs),
   /** A server's `retry-after` is honoured up to this cap. */
-  retryAfterCapMs: positiveInt.default(60_000),
-  timeoutMs: positiveInt.default(60_000),
+  retryAfterCapMs: positiveInt.default(retryDefaults.retryAfterCapMs),
+  /** Per attempt, in milliseconds. */
+  timeoutMs: positiveInt.default(retryDefaults.timeoutMs),
 });
 
 export const environmentSchema = z
@@ -86,7 +91,7 @@ export const environmentSchema = z
         /** One NAT gateway for the whole VPC (cheap) instead of one per AZ (resilient). */
         singleNatGateway: z.boolean().default(true),
       })
-      .default({ vpcCidr: '10.0.0.0/16', azCount: 3, singleNatGateway: true }),
+      .prefault({}),
     cluster: z
       .object({
         /** Whether the API server is reachable from the internet (restricted to publicAccessCidrs). */
@@ -96,7 +101,7 @@ export const environmentSchema = z
         adminRoleArns: z.array(z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN')).default([]),
         logRetentionDays: positiveInt.default(30),
       })
-      .default({ publicEndpoint: true, publicAccessCidrs: ['0.0.0.0/0'], adminRoleArns: [], logRetentionDays: 30 }),
+      .prefault({}),
     nodeGroups: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'snake_case'), nodeGroupSchema),
     database: z.object({
       instanceClass: z.string().startsWith('db.'),
@@ -135,14 +140,14 @@ export const environmentSchema = z
         expireNoncurrentVersionsDays: positiveInt.default(90),
         abortIncompleteUploadsDays: positiveInt.default(7),
       })
-      .default({ transitionToInfrequentAccessDays: 30, expireNoncurrentVersionsDays: 90, abortIncompleteUploadsDays: 7 }),
+      .prefault({}),
     secrets: z
       .object({
         /** @default `<name>/eval-platform/llm-keys` */
         llmKeysName: z.string().optional(),
         recoveryWindowDays: z.number().int().min(0).max(30).default(7),
       })
-      .default({ recoveryWindowDays: 7 }),
+      .prefault({}),
     backup: z.object({
       /** An AWS Backup plan for the bucket and the ClickHouse volumes. */
       awsBackupPlan: z.boolean(),
@@ -155,7 +160,7 @@ export const environmentSchema = z
         /** Private Route 53 zone holding stable names for the data stores. */
         privateZone: z.string().regex(/^[a-z0-9.-]+$/).default('eval.internal'),
       })
-      .default({ privateZone: 'eval.internal' }),
+      .prefault({}),
     images: z.object({ orchestrator: imageSchema, worker: imageSchema }),
     kubernetes: z
       .object({
@@ -168,7 +173,7 @@ export const environmentSchema = z
             memoryLimits: z.string().default('160Gi'),
             pods: positiveInt.default(200),
           })
-          .default({ cpuRequests: '40', memoryRequests: '80Gi', cpuLimits: '80', memoryLimits: '160Gi', pods: 200 }),
+          .prefault({}),
         /** Namespace of the ingress controller, allowed to reach the orchestrator. */
         ingressControllerNamespace: z.string().default('ingress-nginx'),
         ingressClassName: z.string().default('nginx'),
@@ -183,18 +188,7 @@ export const environmentSchema = z
         grafanaPrometheusUid: z.string().default('prometheus'),
         grafanaClickhouseUid: z.string().default('clickhouse'),
       })
-      .default({
-        namespace: 'ai-eval',
-        quota: { cpuRequests: '40', memoryRequests: '80Gi', cpuLimits: '80', memoryLimits: '160Gi', pods: 200 },
-        ingressControllerNamespace: 'ingress-nginx',
-        monitoringNamespace: 'monitoring',
-        prometheusRelease: 'kube-prometheus-stack',
-        grafanaPrometheusUid: 'prometheus',
-        grafanaClickhouseUid: 'clickhouse',
-        ingressClassName: 'nginx',
-        externalSecretsNamespace: 'external-secrets',
-        llmEgressCidr: '0.0.0.0/0',
-      }),
+      .prefault({}),
     orchestrator: z.object({
       replicas: z.number().int().min(1),
       port: z.number().int().min(1024).max(65535).default(8080),
@@ -205,20 +199,15 @@ export const environmentSchema = z
       minReplicas: z.number().int().min(0),
       maxReplicas: positiveInt,
       /** bee-queue queue the workers consume; KEDA reads `bq:<queueName>:waiting`. */
-      queueName: z.string().regex(/^[a-z][a-z0-9-]*$/).default('eval-cases'),
+      queueName: z.string().regex(/^[a-z][a-z0-9-]*$/).default(SERVICE_DEFAULTS.queueName),
       /** Waiting jobs per worker replica before KEDA adds one. */
       jobsPerReplica: positiveInt.default(50),
       cpuTargetPercent: z.number().int().min(10).max(100).default(70),
       /** Jobs one worker process runs at once. */
       concurrency: positiveInt.default(20),
       resources: resourcesSchema,
-      llmRetry: llmRetrySchema.default({
-        maxAttempts: 5,
-        baseDelayMs: 500,
-        maxDelayMs: 30_000,
-        retryAfterCapMs: 60_000,
-        timeoutMs: 60_000,
-      }),
+      /** Backoff and retry for LLM calls, passed to the workers as LLM_RETRY_* variables. */
+      llmRetry: llmRetrySchema.prefault({}),
     }),
     gitops: z.object({
       repoUrl: z.string().min(1),

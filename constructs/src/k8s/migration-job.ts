@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, SYNC_WAVE } from './labels';
 
 export interface MigrationJobProps {
+  /** Namespace the Job runs in. */
   readonly namespace: string;
   /** The orchestrator image: it carries `evalctl migrate`. */
   readonly image: string;

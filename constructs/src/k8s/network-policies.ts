@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, selectorLabels } from './labels';
 
 export interface PlatformNetworkPoliciesProps {
+  /** Namespace whose pods the policies select. */
   readonly namespace: string;
   /** Namespace of the ingress controller. */
   readonly ingressControllerNamespace: string;

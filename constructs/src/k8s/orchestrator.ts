@@ -4,9 +4,13 @@ import { componentLabels } from './labels';
 import { PlatformWorkload, type ContainerResources } from './platform-workload';
 
 export interface OrchestratorProps {
+  /** Namespace of the Deployment, Service and Ingress. */
   readonly namespace: string;
+  /** Container image reference (`repo:tag` or `repo@digest`). */
   readonly image: string;
+  /** Fixed replica count (the orchestrator has no autoscaler). */
   readonly replicas: number;
+  /** CPU and memory requests and limits of the container. */
   readonly resources: ContainerResources;
   /** @default 8080 */
   readonly port?: number;
@@ -19,6 +23,7 @@ export interface OrchestratorProps {
    * @default 'orchestrator-tls'
    */
   readonly tlsSecretName?: string;
+  /** IAM role for the service account (IRSA). */
   readonly roleArn: string;
   /** Secrets exposed as environment variables. */
   readonly envFromSecrets: string[];

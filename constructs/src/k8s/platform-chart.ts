@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { imageReference, type EnvironmentConfig } from '../config/environment-config';
 import { platformNames } from '../config/names';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
+import { POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '../config/service-environment';
 import { ArgocdApplication } from './argocd-application';
 import { MigrationJob } from './migration-job';
 import { PlatformNetworkPolicies } from './network-policies';
@@ -70,7 +71,7 @@ export class PlatformChart extends Chart {
       ingressClassName: env.kubernetes.ingressClassName,
       roleArn: names.orchestratorRoleArn,
       envFromSecrets: serviceSecrets,
-      env: { QUEUE_NAME: env.worker.queueName, ENVIRONMENT: env.name },
+      env: { [SERVICE_ENV.queueName]: env.worker.queueName, [POD_ENV.environment]: env.name },
     });
     const spot = Object.values(env.nodeGroups).find((group) => group.capacityType === 'SPOT');
     const spotTaint = spot?.taints[0];
@@ -92,7 +93,7 @@ export class PlatformChart extends Chart {
       llmRetry: env.worker.llmRetry,
       roleArn: names.workerRoleArn,
       envFromSecrets: serviceSecrets,
-      redisPasswordSecret: { name: PLATFORM_SECRETS.redis, key: 'REDIS_PASSWORD' },
+      redisPasswordSecret: { name: PLATFORM_SECRETS.redis, key: SERVICE_ENV.redisPassword },
       spotTaint,
       poolLabel: { key: poolKey, value: poolValue },
     });
@@ -112,7 +113,7 @@ export class PlatformChart extends Chart {
       environment: env.name,
       prometheusDatasourceUid: env.kubernetes.grafanaPrometheusUid,
       clickhouseDatasourceUid: env.kubernetes.grafanaClickhouseUid,
-      clickhouseDatabase: 'evals',
+      clickhouseDatabase: SERVICE_DEFAULTS.clickhouseDatabase,
     });
     new PlatformNetworkPolicies(this, 'network-policies', {
       namespace: ns,

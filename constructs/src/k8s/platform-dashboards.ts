@@ -17,10 +17,13 @@ const common = require('@grafana/grafana-foundation-sdk/common') as typeof impor
 type DataqueryBuilder = import('@grafana/grafana-foundation-sdk/dist/cog').Builder<import('@grafana/grafana-foundation-sdk/dist/cog').Dataquery>;
 
 export interface PlatformDashboardsProps {
+  /** Namespace of the dashboard ConfigMaps (Grafana's sidecar finds them by label). */
   readonly namespace: string;
+  /** Environment name, in the dashboards' titles, tags and UIDs. */
   readonly environment: string;
   /** UIDs of the Grafana data sources: Prometheus for live operations, ClickHouse for run history. */
   readonly prometheusDatasourceUid: string;
+  /** UID of the Grafana ClickHouse data source the run-history panels query. */
   readonly clickhouseDatasourceUid: string;
   /** ClickHouse database of the `results` table. */
   readonly clickhouseDatabase: string;

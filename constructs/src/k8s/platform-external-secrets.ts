@@ -8,6 +8,7 @@ import {
   ExternalSecretSpecTargetTemplate,
   ExternalSecretSpecTargetCreationPolicy,
 } from '../imports/external-secrets.io';
+import { SERVICE_ENV } from '../config/service-environment';
 import { componentLabels, SYNC_WAVE } from './labels';
 
 /** Kubernetes Secrets that External Secrets Operator keeps in sync; pods read them as environment variables. */
@@ -23,15 +24,21 @@ export const PLATFORM_SECRETS = {
 } as const;
 
 export interface PlatformExternalSecretsProps {
+  /** Namespace the Secrets are written to. */
   readonly namespace: string;
+  /** AWS region of Secrets Manager. */
   readonly region: string;
   /** Namespace and service account of External Secrets Operator (annotated with its IRSA role). */
   readonly operatorNamespace: string;
+  /** Service account of the External Secrets operator (IRSA), used by the ClusterSecretStore. */
   readonly operatorServiceAccount: string;
   /** Secrets Manager names. */
   readonly llmKeysSecret: string;
+  /** Secrets Manager name of the data-store endpoints secret (no credentials). */
   readonly connectionsSecret: string;
+  /** Secrets Manager name of the Redis AUTH token secret. */
   readonly redisSecret: string;
+  /** Secrets Manager name of the ClickHouse user and password secret. */
   readonly clickhouseSecret: string;
   /** Secrets Manager name of `{"url": "<Slack incoming webhook>"}`. */
   readonly slackWebhookSecret: string;
@@ -91,11 +98,11 @@ export class PlatformExternalSecrets extends Construct {
 
     externalSecret('llm-keys', PLATFORM_SECRETS.llmKeys, { dataFrom: [{ extract: { key: props.llmKeysSecret } }] });
     externalSecret('connections', PLATFORM_SECRETS.connections, { dataFrom: [{ extract: { key: props.connectionsSecret } }] });
-    externalSecret('redis', PLATFORM_SECRETS.redis, { data: [property('REDIS_PASSWORD', props.redisSecret, 'password')] });
+    externalSecret('redis', PLATFORM_SECRETS.redis, { data: [property(SERVICE_ENV.redisPassword, props.redisSecret, 'password')] });
     externalSecret('clickhouse', PLATFORM_SECRETS.clickhouse, {
       data: [
-        property('CLICKHOUSE_USER', props.clickhouseSecret, 'username'),
-        property('CLICKHOUSE_PASSWORD', props.clickhouseSecret, 'password'),
+        property(SERVICE_ENV.clickhouseUser, props.clickhouseSecret, 'username'),
+        property(SERVICE_ENV.clickhousePassword, props.clickhouseSecret, 'password'),
       ],
     });
     externalSecret('slack-webhook', PLATFORM_SECRETS.slackWebhook, { data: [property('url', props.slackWebhookSecret, 'url')] });
@@ -110,8 +117,8 @@ export class PlatformExternalSecrets extends Construct {
       template: {
         engineVersion: 'v2',
         data: {
-          PGUSER: '{{ (.master | fromJson).username }}',
-          PGPASSWORD: '{{ (.master | fromJson).password }}',
+          [SERVICE_ENV.postgresUser]: '{{ (.master | fromJson).username }}',
+          [SERVICE_ENV.postgresPassword]: '{{ (.master | fromJson).password }}',
         },
       },
     });

@@ -21,16 +21,21 @@ export interface PlatformAlerting {
 }
 
 export interface PlatformMonitoringProps {
+  /** Namespace of the ServiceMonitors, PrometheusRule and AlertmanagerConfig. */
   readonly namespace: string;
+  /** Environment name, a label on every alert. */
   readonly environment: string;
   /** Component names of the orchestrator's Service and the worker pods. */
   readonly orchestratorName: string;
+  /** Name (`app.kubernetes.io/name`) of the worker Deployment to scrape. */
   readonly workerName: string;
   /** The port name of both containers' metrics endpoint. */
   readonly metricsPortName: string;
+  /** Container port serving `/metrics`. */
   readonly metricsPort: number;
   /** `release` label that kube-prometheus-stack selects ServiceMonitors and PrometheusRules by. */
   readonly prometheusRelease: string;
+  /** Slack channel, queue-lag threshold, oldest-job age and daily LLM budget of the alerts. */
   readonly alerting: PlatformAlerting;
   /** The Kubernetes Secret (and key) holding the Slack webhook URL, synced by External Secrets. */
   readonly slackWebhookSecret: { readonly name: string; readonly key: string };

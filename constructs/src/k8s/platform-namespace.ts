@@ -9,7 +9,9 @@ export interface PlatformNamespaceProps {
   readonly cpuRequests: string;
   /** Total memory requests allowed, e.g. `'80Gi'`. */
   readonly memoryRequests: string;
+  /** ResourceQuota `limits.cpu` of the namespace (cores, Kubernetes quantity). */
   readonly cpuLimits: string;
+  /** ResourceQuota `limits.memory` of the namespace (Kubernetes quantity). */
   readonly memoryLimits: string;
   /** Pods allowed in the namespace. */
   readonly pods: number;

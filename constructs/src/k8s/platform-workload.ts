@@ -3,15 +3,20 @@ import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, selectorLabels } from './labels';
 
 export interface ContainerResources {
+  /** CPU request, in millicores. */
   readonly cpuRequestMilli: number;
+  /** CPU limit, in millicores. */
   readonly cpuLimitMilli: number;
+  /** Memory request, in MiB. */
   readonly memoryRequestMiB: number;
+  /** Memory limit, in MiB. */
   readonly memoryLimitMiB: number;
 }
 
 export interface PlatformWorkloadProps {
   /** Component name: the Deployment, ServiceAccount and container are named after it. */
   readonly name: string;
+  /** Namespace of the Deployment, its ServiceAccount and PodDisruptionBudget. */
   readonly namespace: string;
   /** Image reference (repository with tag or digest). */
   readonly image: string;
@@ -23,6 +28,7 @@ export interface PlatformWorkloadProps {
    * @default undefined (autoscaled)
    */
   readonly replicas?: number;
+  /** CPU and memory requests and limits of the container. */
   readonly resources: ContainerResources;
   /** Plain environment variables. @default {} */
   readonly env?: Record<string, string>;

@@ -1,24 +1,21 @@
 import { Construct } from 'constructs';
 import { ScaledObject, ScaledObjectSpecTriggersMetricType, TriggerAuthentication } from '../imports/keda.sh';
+import { LLM_RETRY_ENV, SERVICE_ENV, waitingListOf, type LlmRetryPolicy } from '../config/service-environment';
 import { componentLabels } from './labels';
 import { PlatformWorkload, type ContainerResources } from './platform-workload';
 
-export interface LlmRetryPolicy {
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly retryAfterCapMs: number;
-  readonly timeoutMs: number;
-}
-
 export interface WorkerProps {
+  /** Namespace of the Deployment, ScaledObject and TriggerAuthentication. */
   readonly namespace: string;
+  /** Container image reference (`repo:tag` or `repo@digest`). */
   readonly image: string;
+  /** CPU and memory requests and limits of the container. */
   readonly resources: ContainerResources;
   /** Fewest replicas; at least 1, since the CPU trigger cannot scale from zero. */
   readonly minReplicas: number;
+  /** Most replicas KEDA may run. */
   readonly maxReplicas: number;
-  /** bee-queue queue name; KEDA watches `bq:<queueName>:waiting`. */
+  /** bee-queue queue name; KEDA watches `bq:<queueName>:waiting` (`waitingListOf`). */
   readonly queueName: string;
   /** Waiting jobs per replica that KEDA aims for. */
   readonly jobsPerReplica: number;
@@ -28,6 +25,7 @@ export interface WorkerProps {
   readonly concurrency: number;
   /** Backoff and retry for LLM calls (go-live check 3), passed to the worker as environment variables. */
   readonly llmRetry: LlmRetryPolicy;
+  /** IAM role for the service account (IRSA). */
   readonly roleArn: string;
   /** Secrets exposed as environment variables; must provide REDIS_HOST, REDIS_PORT. */
   readonly envFromSecrets: string[];
@@ -73,7 +71,7 @@ export class Worker extends Construct {
     const name = Worker.NAME;
     const port = props.port ?? 8080;
     this.drainSeconds = props.drainSeconds ?? 120;
-    this.waitingList = `bq:${props.queueName}:waiting`;
+    this.waitingList = waitingListOf(props.queueName);
     const retry = props.llmRetry;
     this.workload = new PlatformWorkload(this, 'workload', {
       name,
@@ -85,15 +83,11 @@ export class Worker extends Construct {
       roleArn: props.roleArn,
       envFromSecrets: props.envFromSecrets,
       env: {
-        PORT: String(port),
-        QUEUE_NAME: props.queueName,
-        WORKER_CONCURRENCY: String(props.concurrency),
-        SHUTDOWN_DRAIN_MS: String(this.drainSeconds * 1000),
-        LLM_RETRY_MAX_ATTEMPTS: String(retry.maxAttempts),
-        LLM_RETRY_BASE_DELAY_MS: String(retry.baseDelayMs),
-        LLM_RETRY_MAX_DELAY_MS: String(retry.maxDelayMs),
-        LLM_RETRY_AFTER_CAP_MS: String(retry.retryAfterCapMs),
-        LLM_TIMEOUT_MS: String(retry.timeoutMs),
+        [SERVICE_ENV.port]: String(port),
+        [SERVICE_ENV.queueName]: props.queueName,
+        [SERVICE_ENV.workerConcurrency]: String(props.concurrency),
+        [SERVICE_ENV.shutdownDrainMs]: String(this.drainSeconds * 1000),
+        ...Object.fromEntries(Object.entries(LLM_RETRY_ENV).map(([field, name]) => [name, String(retry[field as keyof LlmRetryPolicy])])),
       },
       tolerations: [{ key: props.spotTaint.key, operator: 'Equal', value: props.spotTaint.value, effect }],
       nodeSelector: { [props.poolLabel.key]: props.poolLabel.value },
@@ -122,8 +116,8 @@ export class Worker extends Construct {
             type: 'redis',
             name: 'queue-depth',
             metadata: {
-              hostFromEnv: 'REDIS_HOST',
-              portFromEnv: 'REDIS_PORT',
+              hostFromEnv: SERVICE_ENV.redisHost,
+              portFromEnv: SERVICE_ENV.redisPort,
               enableTLS: 'true',
               listName: this.waitingList,
               listLength: String(props.jobsPerReplica),

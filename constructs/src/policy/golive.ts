@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { LLM_RETRY_ENV } from '../config/service-environment';
 
 /**
  * The brief's production checklist (§6) as code. It reads what synthesis wrote — the Terraform JSON and
@@ -59,13 +60,7 @@ export const SECRET_PATTERNS: readonly { readonly name: string; readonly pattern
 ];
 
 /** The LLM retry settings the worker must receive (go-live check 3). */
-export const REQUIRED_RETRY_ENV = [
-  'LLM_RETRY_MAX_ATTEMPTS',
-  'LLM_RETRY_BASE_DELAY_MS',
-  'LLM_RETRY_MAX_DELAY_MS',
-  'LLM_RETRY_AFTER_CAP_MS',
-  'LLM_TIMEOUT_MS',
-];
+export const REQUIRED_RETRY_ENV: readonly string[] = Object.values(LLM_RETRY_ENV);
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'ReplicaSet']);
 
@@ -200,7 +195,7 @@ function checkRetryPolicy(objects: K8sObject[]): CheckResult {
         if (!env.has(name)) findings.push(`${describe(w)}: container ${c.name} lacks ${name}`);
         else if (!Number.isFinite(value) || value <= 0) findings.push(`${describe(w)}: ${name}=${env.get(name)} is not a positive number`);
       }
-      if (Number(env.get('LLM_RETRY_MAX_ATTEMPTS')) < 2) findings.push(`${describe(w)}: LLM_RETRY_MAX_ATTEMPTS must allow at least one retry`);
+      if (Number(env.get(LLM_RETRY_ENV.maxAttempts)) < 2) findings.push(`${describe(w)}: ${LLM_RETRY_ENV.maxAttempts} must allow at least one retry`);
     }
   }
   return check('3', 'Rate limiting: backoff/retry policy configured for LLM calls', findings);

@@ -19,7 +19,9 @@ import { clickhouseUserData } from './clickhouse-user-data';
 export interface ClickhouseClusterProps {
   /** Name prefix. */
   readonly name: string;
+  /** AWS region of the instances. */
   readonly region: string;
+  /** VPC of the instances and their security group. */
   readonly vpcId: string;
   /** One subnet per replica, in different AZs. */
   readonly subnetIds: string[];
@@ -31,6 +33,7 @@ export interface ClickhouseClusterProps {
   readonly replicas: 1 | 3;
   /** e.g. `m6i.large`. */
   readonly instanceType: string;
+  /** Size of each node's gp3 data volume, in GiB. */
   readonly dataVolumeGiB: number;
   /** @default 3000 */
   readonly dataVolumeIops?: number;
@@ -46,6 +49,7 @@ export interface ClickhouseClusterProps {
   readonly serviceHost: string;
   /** Secrets Manager secret (name and ARN) with the `eval` user's password. */
   readonly passwordSecretName: string;
+  /** ARN of the Secrets Manager secret holding the ClickHouse password, read by the nodes at boot. */
   readonly passwordSecretArn: string;
   /** Tags put on the data volumes, e.g. the AWS Backup selection tag. @default {} */
   readonly dataVolumeTags?: Record<string, string>;

@@ -19,9 +19,11 @@ export const CONTROL_PLANE_LOG_TYPES = ['api', 'audit', 'authenticator', 'contro
 export const CLUSTER_ADDONS = ['vpc-cni', 'coredns', 'kube-proxy', 'eks-pod-identity-agent', 'aws-ebs-csi-driver'];
 
 export interface EksClusterProps {
+  /** Name of the EKS cluster. */
   readonly clusterName: string;
   /** Kubernetes minor version, e.g. `1.33`. */
   readonly kubernetesVersion: string;
+  /** VPC of the cluster. */
   readonly vpcId: string;
   /** Subnets of the control plane's network interfaces and of the nodes. */
   readonly privateSubnetIds: string[];

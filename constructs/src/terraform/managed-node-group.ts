@@ -10,10 +10,13 @@ export interface NodeTaint {
 }
 
 export interface ManagedNodeGroupProps {
+  /** EKS cluster the group joins. */
   readonly clusterName: string;
   /** Node group name, as in the brief (`general`, `workers_spot`). */
   readonly nodeGroupName: string;
+  /** IAM role of the nodes. */
   readonly nodeRoleArn: string;
+  /** Private subnets the nodes run in. */
   readonly subnetIds: string[];
   /** Security group of every node, attached through the launch template. */
   readonly nodeSecurityGroupId: string;
@@ -24,7 +27,9 @@ export interface ManagedNodeGroupProps {
    * @default 'ON_DEMAND'
    */
   readonly capacityType?: 'ON_DEMAND' | 'SPOT';
+  /** Fewest nodes. */
   readonly minSize: number;
+  /** Most nodes. */
   readonly maxSize: number;
   /** Size at creation; later applies leave it to the cluster autoscaler. */
   readonly desiredSize: number;

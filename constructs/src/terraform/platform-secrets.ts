@@ -7,7 +7,9 @@ import { Password } from '@cdktf/provider-random/lib/password';
 export interface PlatformSecretsProps {
   /** Name of the LLM keys secret, e.g. `prod/eval-platform/llm-keys`. */
   readonly llmKeysSecretName: string;
+  /** Secrets Manager name of the generated Redis AUTH token. */
   readonly redisSecretName: string;
+  /** Secrets Manager name of the generated ClickHouse credentials. */
   readonly clickhouseSecretName: string;
   /** Name of the Slack webhook secret Alertmanager posts alerts with; created without a value. */
   readonly slackWebhookSecretName: string;

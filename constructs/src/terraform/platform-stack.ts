@@ -8,6 +8,7 @@ import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import type { EnvironmentConfig } from '../config/environment-config';
 import { platformNames } from '../config/names';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
+import { POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '../config/service-environment';
 import { ArtifactBucket } from './artifact-bucket';
 import { BackupPlan } from './backup-plan';
 import { ClickhouseCluster } from './clickhouse-cluster';
@@ -174,15 +175,15 @@ export class PlatformStack extends TerraformStack {
     new SecretsmanagerSecretVersion(this, 'connections-value', {
       secretId: connections.id,
       secretString: Fn.jsonencode({
-        POSTGRES_HOST: this.database.instance.address,
-        POSTGRES_PORT: '5432',
-        POSTGRES_DB: env.database.databaseName,
-        REDIS_HOST: this.redis.replicationGroup.primaryEndpointAddress,
-        REDIS_PORT: '6379',
-        REDIS_TLS: 'true',
-        CLICKHOUSE_URL: `http://${names.clickhouseHost}:8123`,
-        ARTIFACT_BUCKET: this.bucket.bucket.bucket,
-        AWS_REGION: env.region,
+        [SERVICE_ENV.postgresHost]: this.database.instance.address,
+        [SERVICE_ENV.postgresPort]: String(SERVICE_DEFAULTS.postgresPort),
+        [SERVICE_ENV.postgresDatabase]: env.database.databaseName,
+        [SERVICE_ENV.redisHost]: this.redis.replicationGroup.primaryEndpointAddress,
+        [SERVICE_ENV.redisPort]: String(SERVICE_DEFAULTS.redisPort),
+        [SERVICE_ENV.redisTls]: 'true',
+        [SERVICE_ENV.clickhouseUrl]: `http://${names.clickhouseHost}:${SERVICE_DEFAULTS.clickhouseHttpPort}`,
+        [POD_ENV.artifactBucket]: this.bucket.bucket.bucket,
+        [POD_ENV.awsRegion]: env.region,
       }),
     });
 

@@ -8,7 +8,9 @@ import { clientSecurityGroup } from './client-security-group';
 export interface PostgresDatabaseProps {
   /** DB instance identifier and name prefix. */
   readonly identifier: string;
+  /** VPC of the instance and its security group. */
   readonly vpcId: string;
+  /** Private subnets of the DB subnet group. */
   readonly subnetIds: string[];
   /** Security group allowed to connect on 5432 (the EKS nodes). */
   readonly clientSecurityGroupId: string;
@@ -19,6 +21,7 @@ export interface PostgresDatabaseProps {
    * @default '16'
    */
   readonly engineVersion?: string;
+  /** Initial storage, in GiB (storage autoscaling grows it). */
   readonly allocatedStorageGiB: number;
   /** Storage autoscaling ceiling. */
   readonly maxAllocatedStorageGiB: number;

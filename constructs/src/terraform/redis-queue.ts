@@ -8,7 +8,9 @@ import { clientSecurityGroup } from './client-security-group';
 export interface RedisQueueProps {
   /** Replication group id and name prefix. */
   readonly name: string;
+  /** VPC of the replication group and its security group. */
   readonly vpcId: string;
+  /** Private subnets of the cache subnet group. */
   readonly subnetIds: string[];
   /** Security group allowed to connect on 6379 (the EKS nodes). */
   readonly clientSecurityGroupId: string;

@@ -1,4 +1,6 @@
 import { sql, type Kysely } from 'kysely';
+import type { BuildMetadata } from '../../contracts/build';
+import type { CaseResult, ReportSummary } from '../../contracts/report';
 import type { Database, Run, RunStatus } from './schema';
 
 const INSERT_CHUNK = 5_000;
@@ -6,9 +8,10 @@ const INSERT_CHUNK = 5_000;
 export interface NewRunInput {
   projectId: string;
   suiteName: string;
-  suite: unknown;
+  /** The suite as submitted (validated), kept for the workers. */
+  suite: Record<string, unknown>;
   caseIds: readonly string[];
-  build: unknown;
+  build: BuildMetadata;
   branch: string | null;
   idempotencyKey: string | null;
   datasetVersionId: string | null;
@@ -73,7 +76,7 @@ export async function getRun(db: Kysely<Database>, projectId: string, runId: str
 }
 
 /** A run's suite, for the reports built from it. */
-export async function getRunSuite(db: Kysely<Database>, runId: string): Promise<unknown> {
+export async function getRunSuite(db: Kysely<Database>, runId: string): Promise<Record<string, unknown>> {
   return (await db.selectFrom('runs').select('suite').where('id', '=', runId).executeTakeFirstOrThrow()).suite;
 }
 
@@ -156,7 +159,7 @@ export async function startCase(db: Kysely<Database>, runId: string, caseIndex: 
 }
 
 /** Writes the final status and summary; only the first call for a run changes anything. */
-export async function finalizeRun(db: Kysely<Database>, runId: string, status: RunStatus, summary: unknown): Promise<boolean> {
+export async function finalizeRun(db: Kysely<Database>, runId: string, status: RunStatus, summary: ReportSummary): Promise<boolean> {
   const row = await db
     .updateTable('runs')
     .set({ status, summary: JSON.stringify(summary), finished_at: sql`now()` })
@@ -216,4 +219,63 @@ export async function claimStaleCases(db: Kysely<Database>, staleMs: number) {
     )
     .returning(['run_id', 'case_index', 'attempts'])
     .execute();
+}
+
+/** The end of one case: how it went, and its result when the engine produced one. */
+export interface CaseCompletion {
+  runId: string;
+  caseIndex: number;
+  status: 'passed' | 'failed' | 'errored';
+  result: CaseResult | null;
+  error: string | null;
+}
+
+/**
+ * Writes case outcomes in one transaction: one UPDATE of their run_cases rows, one counter UPDATE per run.
+ * A row only moves from `queued`/`running`, and only the rows that moved are counted, so a case counts once.
+ * Returns the cases counted now (`<run id>/<case index>`) and the runs whose last case this was.
+ */
+export async function countCaseOutcomes(
+  db: Kysely<Database>,
+  completions: readonly CaseCompletion[],
+): Promise<{ counted: Set<string>; finishedRuns: Set<string> }> {
+  return db.transaction().execute(async (trx) => {
+    const values = sql.join(
+      completions.map((p) => sql`(${p.runId}::uuid, ${p.caseIndex}::int, ${p.status}, ${p.result === null ? null : JSON.stringify(p.result)}::jsonb, ${p.error})`),
+    );
+    const moved = await sql<{ run_id: string; case_index: number; status: CaseCompletion['status'] }>`
+      UPDATE run_cases AS rc
+      SET status = v.status, result = v.result, error = v.error, updated_at = now()
+      FROM (VALUES ${values}) AS v(run_id, case_index, status, result, error)
+      WHERE rc.run_id = v.run_id AND rc.case_index = v.case_index AND rc.status IN ('queued', 'running')
+      RETURNING rc.run_id, rc.case_index, rc.status`.execute(trx);
+    const perRun = new Map<string, { passed: number; failed: number; errored: number }>();
+    for (const row of moved.rows) {
+      const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0 };
+      counts[row.status]++;
+      perRun.set(row.run_id, counts);
+    }
+    const finishedRuns = new Set<string>();
+    // Runs in id order, so two workers' batches lock them in the same order.
+    for (const [runId, c] of [...perRun].sort(([a], [b]) => a.localeCompare(b))) {
+      const run = await trx
+        .updateTable('runs')
+        .set((eb) => ({
+          completed_cases: eb('completed_cases', '+', c.passed + c.failed + c.errored),
+          passed_cases: eb('passed_cases', '+', c.passed),
+          failed_cases: eb('failed_cases', '+', c.failed),
+          errored_cases: eb('errored_cases', '+', c.errored),
+        }))
+        .where('id', '=', runId)
+        .returning(['completed_cases', 'total_cases'])
+        .executeTakeFirst();
+      if (run && run.completed_cases === run.total_cases) finishedRuns.add(runId);
+    }
+    return { counted: new Set(moved.rows.map((r) => `${r.run_id}/${r.case_index}`)), finishedRuns };
+  });
+}
+
+/** Adds the judge's topic labels (case index → label) to a finished run's summary. */
+export async function setTopicLabels(db: Kysely<Database>, runId: string, labels: Record<string, string>): Promise<void> {
+  await sql`UPDATE runs SET summary = jsonb_set(summary, '{topic_labels}', ${JSON.stringify(labels)}::jsonb) WHERE id = ${runId}`.execute(db);
 }

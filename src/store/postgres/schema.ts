@@ -1,6 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { RunCaseStatus, RunStatus } from '../../contracts/api';
+import type { BuildMetadata } from '../../contracts/build';
+import type { TestCase } from '../../contracts/case';
+import type { CaseResult, ReportSummary } from '../../contracts/report';
+
+export type { RunCaseStatus, RunStatus };
 
 type Timestamp = Date;
+/** A jsonb column: read as T, written as its JSON text. */
 type Json<T> = ColumnType<T, string, string>;
 
 export interface ProjectTable {
@@ -31,13 +38,11 @@ export interface DatasetVersionTable {
   id: Generated<string>;
   dataset_id: string;
   version: number;
-  cases: Json<unknown[]>;
+  cases: Json<TestCase[]>;
   case_count: number;
   created_at: Generated<Timestamp>;
 }
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'completed_with_errors' | 'cancelled';
-export type RunCaseStatus = 'queued' | 'running' | 'passed' | 'failed' | 'errored' | 'cancelled';
 
 export interface RunTable {
   id: Generated<string>;
@@ -45,9 +50,9 @@ export interface RunTable {
   suite_name: string;
   status: RunStatus;
   /** The suite as submitted (cases included), validated: what the workers evaluate. */
-  suite: Json<unknown>;
+  suite: Json<Record<string, unknown>>;
   dataset_version_id: string | null;
-  build: Json<unknown>;
+  build: Json<BuildMetadata>;
   branch: string | null;
   idempotency_key: string | null;
   total_cases: number;
@@ -56,7 +61,7 @@ export interface RunTable {
   failed_cases: Generated<number>;
   errored_cases: Generated<number>;
   /** The report without its cases, written once when the last case completes. */
-  summary: Json<unknown> | null;
+  summary: Json<ReportSummary> | null;
   created_at: Generated<Timestamp>;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
@@ -70,7 +75,7 @@ export interface RunCaseTable {
   attempts: Generated<number>;
   error: string | null;
   /** The engine's CaseResult. */
-  result: Json<unknown> | null;
+  result: Json<CaseResult> | null;
   updated_at: Generated<Timestamp>;
 }
 

@@ -1,6 +1,25 @@
-import type { BuildMetadata } from '../build-metadata';
-import type { ModelUsage } from '../providers/llm-gateway';
-import type { ToolCallSpec } from '../suite/schema';
+import type { BuildMetadata } from './build';
+import type { ToolCallSpec } from './case';
+
+/** The LLM providers a suite may name, as judge or target. */
+export const PROVIDER_NAMES = ['openai', 'anthropic'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** Totals per provider and model, as written into the report (snake_case, like the rest of report.json). */
+export interface ModelUsage {
+  provider: ProviderName;
+  model: string;
+  calls: number;
+  cache_hits: number;
+  retries: number;
+  rate_limited: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cache_write_tokens: number;
+  /** null when any call's price was unknown: the total would be a lie. */
+  cost_usd: number | null;
+}
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -97,7 +116,8 @@ export interface Report {
   cases: CaseResult[];
 }
 
-const sumKnown = (values: Array<number | null>): number | null =>
-  values.reduce<number | null>((total, value) => (total === null || value === null ? null : total + value), 0);
-
-export { sumKnown };
+/**
+ * The report kept on a finished run's row: the report without its cases, plus the topic labels the run's judge
+ * gave the cases that had neither topic nor tags (case index → label), written once labelling is done.
+ */
+export type ReportSummary = Omit<Report, 'cases'> & { topic_labels?: Record<string, string> };

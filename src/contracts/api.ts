@@ -1,17 +1,12 @@
 import { z } from 'zod';
-import { testCaseSchema } from '../../src/suite/schema';
+import { buildSchema, type BuildMetadata } from './build';
+import { testCaseSchema } from './case';
+import type { ReportSummary } from './report';
 
-/** Build metadata a client may attach to a run (evalctl sends what it detected in CI). */
-export const buildSchema = z
-  .object({
-    ci: z.string().max(100).nullable().optional(),
-    git_sha: z.string().max(100).nullable().optional(),
-    branch: z.string().max(300).nullable().optional(),
-    pull_request: z.string().max(100).nullable().optional(),
-    build_id: z.string().max(200).nullable().optional(),
-    build_url: z.string().max(2_000).nullable().optional(),
-  })
-  .strict();
+/**
+ * The orchestrator's HTTP API as both sides see it: the Hono app validates requests with these schemas, and
+ * `evalctl run --server` reads the responses with these types.
+ */
 
 /**
  * POST /v1/runs. `suite` is a suite as in a suite file (validated by the engine); with `dataset`, its cases
@@ -33,6 +28,25 @@ export const createDatasetSchema = z
   .strict();
 
 export const runStatusSchema = z.enum(['queued', 'running', 'completed', 'completed_with_errors', 'cancelled']);
+export type RunStatus = z.infer<typeof runStatusSchema>;
+
+/** A case's state within its run: waiting, being evaluated, or ended one way or another. */
+export type RunCaseStatus = 'queued' | 'running' | 'passed' | 'failed' | 'errored' | 'cancelled';
+
+/** GET /v1/runs/{id}, and each entry of GET /v1/runs (there without `summary`). */
+export interface RunView {
+  id: string;
+  suite: string;
+  status: RunStatus;
+  branch: string | null;
+  build: BuildMetadata;
+  progress: { total: number; completed: number; passed: number; failed: number; errored: number };
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** The report without its cases, once the run has finished. */
+  summary?: ReportSummary | null;
+}
 
 export const listRunsQuery = z
   .object({
@@ -66,3 +80,22 @@ export const trendsQuery = z
   .strict();
 
 export const topicsQuery = z.object({ run: z.uuid() }).strict();
+
+/** One point of GET /v1/trends: a run's mean score of the metric. */
+export interface TrendPoint {
+  run_id: string;
+  build: string;
+  commit: string;
+  run_branch: string;
+  started: string;
+  mean: number;
+  scored: number;
+}
+
+/** One group of GET /v1/topics. */
+export interface TopicGroup {
+  topic: string;
+  cases: number;
+  failed: number;
+  fail_rate: number;
+}

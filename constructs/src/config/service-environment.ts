@@ -1,0 +1,75 @@
+/**
+ * The constructs' half of the service-environment contract: the names of the variables the platform
+ * services read, and the defaults they assume, as the Deployments, Jobs and secrets built here provide them.
+ * The services' half is `src/platform/config.ts`, which this package cannot import; the repository's
+ * test/contracts/service-environment.test.ts feeds what these constructs synthesize into the services' parser
+ * and fails when either half changes alone.
+ */
+
+/** Backoff and retry for every LLM call a worker makes (go-live check 3). */
+export interface LlmRetryPolicy {
+  /** Attempts per call, the first included. */
+  readonly maxAttempts: number;
+  /** Base of the exponential backoff, in milliseconds. */
+  readonly baseDelayMs: number;
+  /** Ceiling of the exponential backoff, in milliseconds. */
+  readonly maxDelayMs: number;
+  /** A server's `retry-after` is honoured up to this many milliseconds. */
+  readonly retryAfterCapMs: number;
+  /** Per attempt, in milliseconds. */
+  readonly timeoutMs: number;
+}
+
+/** Variable names, by what they carry. */
+export const SERVICE_ENV = {
+  /** HTTP port of the API (orchestrator) or of the probes and metrics (worker). */
+  port: 'PORT',
+  queueName: 'QUEUE_NAME',
+  workerConcurrency: 'WORKER_CONCURRENCY',
+  shutdownDrainMs: 'SHUTDOWN_DRAIN_MS',
+  postgresHost: 'POSTGRES_HOST',
+  postgresPort: 'POSTGRES_PORT',
+  postgresDatabase: 'POSTGRES_DB',
+  postgresUser: 'PGUSER',
+  postgresPassword: 'PGPASSWORD',
+  redisHost: 'REDIS_HOST',
+  redisPort: 'REDIS_PORT',
+  redisTls: 'REDIS_TLS',
+  redisPassword: 'REDIS_PASSWORD',
+  clickhouseUrl: 'CLICKHOUSE_URL',
+  clickhouseUser: 'CLICKHOUSE_USER',
+  clickhousePassword: 'CLICKHOUSE_PASSWORD',
+} as const;
+
+/** The LLM retry policy's variables, one per field of `LlmRetryPolicy`. */
+export const LLM_RETRY_ENV: { readonly [K in keyof LlmRetryPolicy]: string } = {
+  maxAttempts: 'LLM_RETRY_MAX_ATTEMPTS',
+  baseDelayMs: 'LLM_RETRY_BASE_DELAY_MS',
+  maxDelayMs: 'LLM_RETRY_MAX_DELAY_MS',
+  retryAfterCapMs: 'LLM_RETRY_AFTER_CAP_MS',
+  timeoutMs: 'LLM_TIMEOUT_MS',
+};
+
+/** Set for the pods (logs, the AWS SDK, artifact uploads), not read by the services' configuration. */
+export const POD_ENV = {
+  environment: 'ENVIRONMENT',
+  artifactBucket: 'ARTIFACT_BUCKET',
+  awsRegion: 'AWS_REGION',
+} as const;
+
+/** What the services assume when a variable is absent; the constructs' defaults follow them. */
+export const SERVICE_DEFAULTS = {
+  /** The bee-queue queue of case jobs. */
+  queueName: 'eval-cases',
+  /** bee-queue's key prefix: KEDA watches `<queuePrefix>:<queueName>:waiting`. */
+  queuePrefix: 'bq',
+  /** The ClickHouse database of `results` and `llm_calls` (the dashboards query it). */
+  clickhouseDatabase: 'evals',
+  postgresPort: 5432,
+  redisPort: 6379,
+  clickhouseHttpPort: 8123,
+  llmRetry: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, retryAfterCapMs: 60_000, timeoutMs: 60_000 } satisfies LlmRetryPolicy,
+} as const;
+
+/** The Redis list KEDA scales the workers on. */
+export const waitingListOf = (queueName: string, prefix: string = SERVICE_DEFAULTS.queuePrefix): string => `${prefix}:${queueName}:waiting`;

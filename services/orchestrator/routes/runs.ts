@@ -1,0 +1,142 @@
+import { Hono } from 'hono';
+import { listRunsQuery, resultsQuery, submitRunSchema, type RunView } from '../../../src/contracts/api';
+import { UNKNOWN_BUILD, type BuildMetadata } from '../../../src/contracts/build';
+import { runReport } from '../../../src/platform/run-results';
+import { resolveSuite, SuiteError } from '../../../src/suite/load';
+import { getDatasetVersion } from '../../../src/store/postgres/projects';
+import { cancelRun, createRun, getRunSuite, listCaseResults, listRuns, type RunHeader } from '../../../src/store/postgres/runs';
+import { fail, ownRun, parse, readJson, UUID, type AppEnv, type OrchestratorDeps } from '../http';
+
+type ViewedRun = Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: RunHeader['summary'] };
+
+/** Dates travel as ISO strings, which is what JSON makes of them. */
+const iso = (date: Date): string => new Date(date).toISOString();
+
+/** A run's status view; the list leaves out the summary. */
+function runView(run: ViewedRun): RunView {
+  return {
+    id: run.id,
+    suite: run.suite_name,
+    status: run.status,
+    branch: run.branch,
+    build: run.build,
+    progress: {
+      total: run.total_cases,
+      completed: run.completed_cases,
+      passed: run.passed_cases,
+      failed: run.failed_cases,
+      errored: run.errored_cases,
+    },
+    created_at: iso(run.created_at),
+    started_at: run.started_at === null ? null : iso(run.started_at),
+    finished_at: run.finished_at === null ? null : iso(run.finished_at),
+    summary: run.summary,
+  };
+}
+
+const encodeCursor = (run: { created_at: Date; id: string }) => Buffer.from(`${new Date(run.created_at).toISOString()}|${run.id}`).toString('base64url');
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) fail(400, 'cursor: not a cursor this API returned', 'cursor');
+  return { createdAt, id };
+}
+
+/** The report.json of a finished run; only here is its suite read. */
+export const reportOf = async (deps: Pick<OrchestratorDeps, 'db'>, run: RunHeader) => runReport(deps.db, { ...run, suite: await getRunSuite(deps.db, run.id) });
+
+/** Submitting, listing, following and cancelling runs; their results and reports. */
+export function runRoutes(deps: OrchestratorDeps): Hono<AppEnv> {
+  const { db, queue } = deps;
+  const maxCases = deps.maxCasesPerRun ?? 50_000;
+  const routes = new Hono<AppEnv>();
+
+  routes.post('/runs', async (c) => {
+    const project = c.get('project');
+    const body = parse(submitRunSchema, await readJson(c), 'body');
+    let suite: Record<string, unknown> = body.suite;
+    let datasetVersionId: string | null = null;
+    if (body.dataset) {
+      if ('cases' in suite) fail(400, 'suite.cases: leave it out when naming a dataset', 'suite.cases');
+      const version = await getDatasetVersion(db, project.id, body.dataset.name, body.dataset.version);
+      if (!version) fail(404, `no dataset ${body.dataset.name} version ${body.dataset.version}`, 'dataset');
+      suite = { ...suite, cases: version.cases };
+      datasetVersionId = version.id;
+    }
+    if (Array.isArray(suite.cases) && suite.cases.length > maxCases) fail(413, `suite.cases: at most ${maxCases} cases per run`, 'suite.cases');
+    let loaded;
+    try {
+      // No environment: `${VAR}` in a submitted suite must never read the platform's own variables.
+      loaded = resolveSuite(suite, 'suite', undefined, {});
+    } catch (error) {
+      if (!(error instanceof SuiteError)) throw error;
+      const problems = error.problems.map((p) => ({ field: p.path ? `suite.${p.path}` : 'suite', message: p.message }));
+      fail(400, `${problems[0].field}: ${problems[0].message}`, problems[0].field, { problems });
+    }
+    const build: BuildMetadata = { ...UNKNOWN_BUILD, ...body.build };
+    const idempotencyKey = c.req.header('idempotency-key') ?? null;
+    if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) fail(400, 'Idempotency-Key: 1 to 200 characters', 'idempotency-key');
+    const { run, created } = await createRun(db, {
+      projectId: project.id,
+      suiteName: loaded.suite.name,
+      suite,
+      caseIds: loaded.caseIds,
+      build,
+      branch: build.branch,
+      idempotencyKey,
+      datasetVersionId,
+    });
+    if (created) {
+      try {
+        await queue.enqueue(loaded.caseIds.map((_, caseIndex) => ({ runId: run.id, caseIndex })));
+      } catch (error) {
+        // The run and its cases are recorded; the reconciler enqueues cases that do not move.
+        deps.log?.('enqueue failed; the reconciler will retry', { run: run.id, error: (error as Error).message });
+      }
+    }
+    return c.json(runView(run), created ? 202 : 200, { location: `/v1/runs/${run.id}` });
+  });
+
+  routes.get('/runs', async (c) => {
+    const project = c.get('project');
+    const query = parse(listRunsQuery, c.req.query(), 'query');
+    if (query.project !== undefined && query.project !== project.name) return c.json({ runs: [], next_cursor: null });
+    const runs = await listRuns(db, project.id, {
+      branch: query.branch,
+      status: query.status,
+      cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit: query.limit,
+    });
+    const last = runs.at(-1);
+    return c.json({
+      runs: runs.map(runView),
+      next_cursor: runs.length === query.limit && last ? encodeCursor(last) : null,
+    });
+  });
+
+  routes.get('/runs/:id', async (c) => c.json(runView(await ownRun(db, c, c.req.param('id')))));
+
+  routes.get('/runs/:id/results', async (c) => {
+    const run = await ownRun(db, c, c.req.param('id'));
+    const query = parse(resultsQuery, c.req.query(), 'query');
+    const rows = await listCaseResults(db, run.id, { failedOnly: query.failed === 'true', afterIndex: query.cursor ?? -1, limit: query.limit });
+    return c.json({
+      results: rows.map((row) => ({ index: row.case_index, id: row.case_id, status: row.status, attempts: row.attempts, error: row.error, result: row.result })),
+      next_cursor: rows.length === query.limit ? rows[rows.length - 1].case_index : null,
+    });
+  });
+
+  routes.get('/runs/:id/report', async (c) => {
+    const run = await ownRun(db, c, c.req.param('id'));
+    if (!run.finished_at) fail(409, `run ${run.id} is ${run.status}; its report is ready when it finishes`, 'id');
+    return c.json(await reportOf(deps, run));
+  });
+
+  routes.post('/runs/:id/cancel', async (c) => {
+    const run = await ownRun(db, c, c.req.param('id'));
+    if (run.finished_at && run.status !== 'cancelled') fail(409, `run ${run.id} has already finished (${run.status})`, 'id');
+    return c.json(runView((await cancelRun(db, c.get('project').id, run.id))!));
+  });
+
+  return routes;
+}

@@ -1,0 +1,47 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { TrendPoint } from '../../contracts/api';
+import { checkDatabaseName } from './connect';
+
+/** A run's mean score of one metric per run, oldest run first: the points of a trend line. */
+export async function metricTrend(
+  client: ClickHouseClient,
+  database: string,
+  filter: { project: string; metric: string; branch?: string; limit: number },
+): Promise<TrendPoint[]> {
+  const result = await client.query({
+    // Aliases differ from column names: ClickHouse would otherwise read them in WHERE.
+    query: `SELECT run_id, any(build_id) AS build, any(git_sha) AS commit, any(branch) AS run_branch,
+                   min(run_created_at) AS started, avg(score) AS mean, count() AS scored
+            FROM ${checkDatabaseName(database)}.results FINAL
+            WHERE project = {project:String} AND metric = {metric:String}
+              AND ({branch:String} = '' OR branch = {branch:String}) AND score IS NOT NULL
+            GROUP BY run_id ORDER BY started DESC LIMIT {limit:UInt32}`,
+    query_params: { project: filter.project, metric: filter.metric, branch: filter.branch ?? '', limit: filter.limit },
+    format: 'JSONEachRow',
+  });
+  // The newest `limit` runs, returned oldest first. count() is a UInt64, which ClickHouse quotes in JSON.
+  const rows = (await result.json()) as Array<Omit<TrendPoint, 'scored'> & { scored: number | string }>;
+  return rows.reverse().map((row) => ({ ...row, scored: Number(row.scored) }));
+}
+
+/** How each case of a run went, with the labels it was written with. */
+export interface CaseOutcomeRow {
+  case_index: number;
+  /** True when every metric of the case passed. */
+  passed: boolean;
+  topic: string;
+  tags: string[];
+}
+
+export async function runCaseOutcomes(client: ClickHouseClient, database: string, filter: { project: string; runId: string }): Promise<CaseOutcomeRow[]> {
+  const result = await client.query({
+    query: `SELECT case_index, min(passed) AS case_passed, any(topic) AS topic, any(tags) AS tags
+            FROM ${checkDatabaseName(database)}.results FINAL
+            WHERE project = {project:String} AND run_id = {run:String}
+            GROUP BY case_index`,
+    query_params: { project: filter.project, run: filter.runId },
+    format: 'JSONEachRow',
+  });
+  const rows = (await result.json()) as Array<{ case_index: number; case_passed: number | string; topic: string; tags: string[] }>;
+  return rows.map((row) => ({ case_index: Number(row.case_index), passed: Boolean(Number(row.case_passed)), topic: row.topic, tags: row.tags }));
+}
