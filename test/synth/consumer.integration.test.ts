@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
 
 /**
  * Another team's project consumes the packed construct library: it installs from the tarball, compiles
@@ -72,5 +73,29 @@ console.log(JSON.stringify(Object.keys(require.cache)));
       expect(existsSync(join(app, 'node_modules', dep))).toBe(false);
     }
     expect(readdirSync(join(app, 'node_modules/@ai-eval-platform/constructs/lib'))).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'terraform', 'k8s']));
+  });
+
+  it('documents every construct prop and configuration field in the published typings', () => {
+    const lib = join(work, 'app/node_modules/@ai-eval-platform/constructs/lib');
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (e.name === 'imports' ? [] : files(join(dir, e.name))) : e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []));
+    const undocumented: string[] = [];
+    let fields = 0;
+    for (const file of files(lib)) {
+      const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+      // A construct's props, and every field of the configuration at any depth.
+      const visit = (node: ts.Node, owner: string) => {
+        if (ts.isInterfaceDeclaration(node)) owner = node.name.text;
+        const checked = /Input$/.test(owner) || (/Props$/.test(owner) && ts.isInterfaceDeclaration(node.parent));
+        if (ts.isPropertySignature(node) && checked) {
+          fields++;
+          if (ts.getJSDocCommentsAndTags(node).length === 0) undocumented.push(`${relative(lib, file)}: ${owner}.${node.name.getText()}`);
+        }
+        ts.forEachChild(node, (child) => visit(child, owner));
+      };
+      visit(source, '');
+    }
+    expect(fields).toBeGreaterThan(200);
+    expect(undocumented).toEqual([]);
   });
 });

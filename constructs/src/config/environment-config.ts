@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import type { EnvironmentInput } from './environment-input';
 import { SERVICE_DEFAULTS } from './service-environment';
+
+export type * from './environment-input';
 
 /**
  * One typed configuration per environment drives both halves of the platform: the Terraform stack and
@@ -8,6 +11,7 @@ import { SERVICE_DEFAULTS } from './service-environment';
  * `resolveEnvironment`, which applies every default and every cross-field rule.
  */
 
+// The fields' documentation lives on `EnvironmentInput` (environment-input.ts), which consumers see.
 const kebab = z.string().regex(/^[a-z][a-z0-9-]*[a-z0-9]$/, 'lower-case kebab-case (a-z, 0-9, -)');
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -21,7 +25,6 @@ const taintSchema = z.object({
 });
 
 const nodeGroupSchema = z.object({
-  /** Instance types, first preferred; a SPOT group should list several so capacity can be found. */
   instanceTypes: z.array(z.string().min(1)).min(1),
   capacityType: z.enum(CAPACITY_TYPES).default('ON_DEMAND'),
   minSize: nonNegativeInt,
@@ -34,9 +37,7 @@ const nodeGroupSchema = z.object({
 
 const imageSchema = z.object({
   repository: z.string().min(1),
-  /** An immutable tag; never `latest`. */
   tag: z.string().min(1).optional(),
-  /** `sha256:…`; wins over `tag` when both are given. */
   digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'sha256:<64 hex digits>').optional(),
 });
 
@@ -49,38 +50,27 @@ const resourcesSchema = z.object({
 
 const retryDefaults = SERVICE_DEFAULTS.llmRetry;
 const llmRetrySchema = z.object({
-  /** Attempts per LLM call, the first included. */
   maxAttempts: z.number().int().min(1).max(10).default(retryDefaults.maxAttempts),
-  /** Base of the exponential backoff, in milliseconds. */
   baseDelayMs: positiveInt.default(retryDefaults.baseDelayMs),
-  /** Ceiling of the exponential backoff, in milliseconds. */
   maxDelayMs: positiveInt.default(retryDefaults.maxDelayMs),
-  /** A server's `retry-after` is honoured up to this cap. */
   retryAfterCapMs: positiveInt.default(retryDefaults.retryAfterCapMs),
-  /** Per attempt, in milliseconds. */
   timeoutMs: positiveInt.default(retryDefaults.timeoutMs),
 });
 
 export const environmentSchema = z
   .object({
-    /** Environment name: `dev`, `prod`, or any a team adds. */
     name: kebab,
-    /** Twelve-digit AWS account id; role ARNs on the Kubernetes side are derived from it. */
     accountId: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
-    /** @default `ai-eval-platform-<name>` */
     clusterName: kebab.optional(),
-    /** EKS minor version; the brief's 1.29 is past standard support. */
     kubernetesVersion: z
       .string()
       .regex(/^1\.\d{2}$/, 'a Kubernetes minor version such as 1.33')
       .default('1.33'),
-    /** True for a production environment: stricter rules apply. */
     production: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
     state: z.object({
       bucket: z.string().min(3),
-      /** @default `<name>/terraform.tfstate` */
       key: z.string().optional(),
       region: z.string().optional(),
     }),
@@ -88,16 +78,13 @@ export const environmentSchema = z
       .object({
         vpcCidr: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/16$/, 'an IPv4 /16 CIDR').default('10.0.0.0/16'),
         azCount: z.number().int().min(2).max(3).default(3),
-        /** One NAT gateway for the whole VPC (cheap) instead of one per AZ (resilient). */
         singleNatGateway: z.boolean().default(true),
       })
       .prefault({}),
     cluster: z
       .object({
-        /** Whether the API server is reachable from the internet (restricted to publicAccessCidrs). */
         publicEndpoint: z.boolean().default(true),
         publicAccessCidrs: z.array(z.string()).default(['0.0.0.0/0']),
-        /** IAM role ARNs granted cluster-admin through EKS access entries. */
         adminRoleArns: z.array(z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN')).default([]),
         logRetentionDays: positiveInt.default(30),
       })
@@ -111,30 +98,25 @@ export const environmentSchema = z
       multiAz: z.boolean(),
       deletionProtection: z.boolean(),
       backupRetentionDays: z.number().int().min(0).max(35),
-      /** Take a final snapshot when the instance is destroyed. */
       finalSnapshot: z.boolean(),
       databaseName: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('evals'),
     }),
     redis: z.object({
       nodeType: z.string().startsWith('cache.'),
       engineVersion: z.string().default('7.1'),
-      /** Nodes in the replication group, the primary included. */
       nodes: z.number().int().min(1).max(6),
       snapshotRetentionDays: nonNegativeInt.default(0),
     }),
     clickhouse: z.object({
-      /** 1 in dev; 3 replicas (each also a ClickHouse Keeper node) in prod. */
       replicas: z.union([z.literal(1), z.literal(3)]),
       instanceType: z.string().min(1),
       dataVolumeGiB: z.number().int().min(20),
       dataVolumeIops: z.number().int().min(3000).default(3000),
       dataVolumeThroughputMiBps: z.number().int().min(125).default(125),
-      /** ClickHouse server version installed from the official packages. */
       version: z.string().default('25.8'),
     }),
     bucket: z
       .object({
-        /** @default `ai-eval-platform-<name>-artifacts-<accountId>` */
         name: z.string().optional(),
         transitionToInfrequentAccessDays: z.number().int().min(30).default(30),
         expireNoncurrentVersionsDays: positiveInt.default(90),
@@ -143,21 +125,17 @@ export const environmentSchema = z
       .prefault({}),
     secrets: z
       .object({
-        /** @default `<name>/eval-platform/llm-keys` */
         llmKeysName: z.string().optional(),
         recoveryWindowDays: z.number().int().min(0).max(30).default(7),
       })
       .prefault({}),
     backup: z.object({
-      /** An AWS Backup plan for the bucket and the ClickHouse volumes. */
       awsBackupPlan: z.boolean(),
       retentionDays: positiveInt.default(35),
-      /** AWS Backup cron expression (UTC). */
       schedule: z.string().default('cron(0 3 * * ? *)'),
     }),
     dns: z
       .object({
-        /** Private Route 53 zone holding stable names for the data stores. */
         privateZone: z.string().regex(/^[a-z0-9.-]+$/).default('eval.internal'),
       })
       .prefault({}),
@@ -174,17 +152,12 @@ export const environmentSchema = z
             pods: positiveInt.default(200),
           })
           .prefault({}),
-        /** Namespace of the ingress controller, allowed to reach the orchestrator. */
         ingressControllerNamespace: z.string().default('ingress-nginx'),
         ingressClassName: z.string().default('nginx'),
         externalSecretsNamespace: z.string().default('external-secrets'),
-        /** Pods' egress to the internet (LLM providers) is allowed to these CIDRs, private ranges excluded. */
         llmEgressCidr: z.string().default('0.0.0.0/0'),
-        /** Namespace of Prometheus (kube-prometheus-stack), allowed to scrape the services. */
         monitoringNamespace: z.string().default('monitoring'),
-        /** `release` label kube-prometheus-stack selects ServiceMonitors and PrometheusRules by. */
         prometheusRelease: z.string().default('kube-prometheus-stack'),
-        /** Grafana data source UIDs the dashboards query: Prometheus, and ClickHouse for run history. */
         grafanaPrometheusUid: z.string().default('prometheus'),
         grafanaClickhouseUid: z.string().default('clickhouse'),
       })
@@ -198,30 +171,23 @@ export const environmentSchema = z
     worker: z.object({
       minReplicas: z.number().int().min(0),
       maxReplicas: positiveInt,
-      /** bee-queue queue the workers consume; KEDA reads `bq:<queueName>:waiting`. */
       queueName: z.string().regex(/^[a-z][a-z0-9-]*$/).default(SERVICE_DEFAULTS.queueName),
-      /** Waiting jobs per worker replica before KEDA adds one. */
       jobsPerReplica: positiveInt.default(50),
       cpuTargetPercent: z.number().int().min(10).max(100).default(70),
-      /** Jobs one worker process runs at once. */
       concurrency: positiveInt.default(20),
       resources: resourcesSchema,
-      /** Backoff and retry for LLM calls, passed to the workers as LLM_RETRY_* variables. */
       llmRetry: llmRetrySchema.prefault({}),
     }),
     gitops: z.object({
       repoUrl: z.string().min(1),
       targetRevision: z.string().default('main'),
-      /** Folder of the GitOps repository holding `<env>/` synth output. */
       pathPrefix: z.string().default('dist'),
       argocdNamespace: z.string().default('argocd'),
       project: z.string().default('default'),
     }),
     alerting: z.object({
       slackChannel: z.string().startsWith('#'),
-      /** Waiting jobs above which the Queue Lag alert fires (brief §5.1). */
       queueLagThreshold: positiveInt.default(1000),
-      /** Age of the oldest waiting job that pages Slack (brief §6.4). */
       oldestJobMinutes: positiveInt.default(5),
       dailyLlmBudgetUsd: z.number().positive(),
     }),
@@ -298,8 +264,19 @@ export const environmentSchema = z
     }
   });
 
-/** What an environment file writes: defaults may be left out. */
-export type EnvironmentInput = z.input<typeof environmentSchema>;
+type Assert<T extends true> = T;
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type ElementOrSelf<T> = NonNullable<T> extends readonly (infer U)[] ? U : NonNullable<T>;
+type ObjectOf<T> = ElementOrSelf<T> extends object ? ElementOrSelf<T> : never;
+/** The same keys at every depth of nested objects (assignability alone lets an optional field go missing). */
+type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never]
+  ? { [K in keyof A & keyof B]-?: [ObjectOf<A[K]>] extends [never] ? true : SameKeys<ObjectOf<A[K]>, ObjectOf<B[K]>> }[keyof A & keyof B] extends true
+    ? true
+    : false
+  : false;
+/** The documented `EnvironmentInput` is exactly what the schema accepts: this fails to compile when they part. */
+export type InputMatchesSchema = Assert<MutuallyAssignable<EnvironmentInput, z.input<typeof environmentSchema>>> &
+  Assert<SameKeys<EnvironmentInput, z.input<typeof environmentSchema>>>;
 /** A validated environment with every default applied and every derived name resolved. */
 export type EnvironmentConfig = z.output<typeof environmentSchema> & {
   readonly clusterName: string;

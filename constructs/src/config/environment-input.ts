@@ -1,0 +1,292 @@
+/**
+ * An environment as its file writes it (`satisfies EnvironmentInput`): every field documented, defaults
+ * stated. The zod schema in `environment-config.ts` validates it; the compiler holds the two types equal.
+ */
+
+/** A Kubernetes taint of a node group. */
+export interface NodeTaintInput {
+  /** e.g. `ai-eval-platform/workers`. */
+  readonly key: string;
+  /** @default 'true' */
+  readonly value?: string;
+  /** What the taint does to pods that do not tolerate it. */
+  readonly effect: 'NO_SCHEDULE' | 'NO_EXECUTE' | 'PREFER_NO_SCHEDULE';
+}
+
+/** An EKS managed node group. */
+export interface NodeGroupInput {
+  /** Instance types, first preferred; a SPOT group should list several so capacity can be found (production: at least 2). */
+  readonly instanceTypes: string[];
+  /** @default 'ON_DEMAND' */
+  readonly capacityType?: 'ON_DEMAND' | 'SPOT';
+  /** Fewest nodes. */
+  readonly minSize: number;
+  /** Most nodes. */
+  readonly maxSize: number;
+  /** Nodes at creation; the cluster autoscaler moves it between minSize and maxSize. */
+  readonly desiredSize: number;
+  /** Root volume of each node, in GiB. @default 50 */
+  readonly diskSizeGiB?: number;
+  /** Node labels; the workers select the SPOT group by its first label. @default {} */
+  readonly labels?: Record<string, string>;
+  /** Node taints; the workers tolerate the SPOT group's first taint. @default [] */
+  readonly taints?: NodeTaintInput[];
+}
+
+/** A container image: a repository and an immutable tag or a digest. */
+export interface ImageInput {
+  /** e.g. `<account>.dkr.ecr.<region>.amazonaws.com/ai-eval/worker`. */
+  readonly repository: string;
+  /** An immutable tag; never `latest`. */
+  readonly tag?: string;
+  /** `sha256:…`; wins over `tag` when both are given. */
+  readonly digest?: string;
+}
+
+/** CPU and memory of a container. Requests must not exceed limits. */
+export interface ResourcesInput {
+  /** CPU request, in millicores. */
+  readonly cpuRequestMilli: number;
+  /** CPU limit, in millicores. */
+  readonly cpuLimitMilli: number;
+  /** Memory request, in MiB. */
+  readonly memoryRequestMiB: number;
+  /** Memory limit, in MiB. */
+  readonly memoryLimitMiB: number;
+}
+
+/** Backoff and retry of every LLM call a worker makes. */
+export interface LlmRetryInput {
+  /** Attempts per LLM call, the first included (1 to 10). @default 5 */
+  readonly maxAttempts?: number;
+  /** Base of the exponential backoff, in milliseconds; at most maxDelayMs. @default 500 */
+  readonly baseDelayMs?: number;
+  /** Ceiling of the exponential backoff, in milliseconds. @default 30000 */
+  readonly maxDelayMs?: number;
+  /** A server's `retry-after` is honoured up to this cap, in milliseconds. @default 60000 */
+  readonly retryAfterCapMs?: number;
+  /** Per attempt, in milliseconds. @default 60000 */
+  readonly timeoutMs?: number;
+}
+
+export interface EnvironmentInput {
+  /** Environment name: `dev`, `prod`, or any a team adds (kebab-case). */
+  readonly name: string;
+  /** Twelve-digit AWS account id; role ARNs on the Kubernetes side are derived from it. */
+  readonly accountId: string;
+  /** AWS region, such as `eu-west-1`. */
+  readonly region: string;
+  /** EKS cluster name. @default `ai-eval-platform-<name>` */
+  readonly clusterName?: string;
+  /** EKS minor version; the brief's 1.29 is past standard support. @default '1.33' */
+  readonly kubernetesVersion?: string;
+  /** True for a production environment: stricter rules apply (Multi-AZ, deletion protection, backups, 3 ClickHouse replicas, 2+ Redis nodes). @default false */
+  readonly production?: boolean;
+  /** Tags on every AWS resource, beside the platform's own. @default {} */
+  readonly tags?: Record<string, string>;
+  /** Where Terraform keeps its state (S3, encrypted, with a lock file). */
+  readonly state: {
+    /** The state bucket, created beforehand. */
+    readonly bucket: string;
+    /** @default `<name>/terraform.tfstate` */
+    readonly key?: string;
+    /** @default the environment's region */
+    readonly region?: string;
+  };
+  /** The VPC. @default { vpcCidr: '10.0.0.0/16', azCount: 3, singleNatGateway: true } */
+  readonly network?: {
+    /** An IPv4 /16. @default '10.0.0.0/16' */
+    readonly vpcCidr?: string;
+    /** Availability zones, 2 or 3. @default 3 */
+    readonly azCount?: number;
+    /** One NAT gateway for the whole VPC (cheap) instead of one per AZ (resilient). @default true */
+    readonly singleNatGateway?: boolean;
+  };
+  /** The EKS control plane and who may administer it. */
+  readonly cluster?: {
+    /** Whether the API server is reachable from the internet (restricted to publicAccessCidrs). @default true */
+    readonly publicEndpoint?: boolean;
+    /** CIDRs allowed to reach a public API server. @default ['0.0.0.0/0'] */
+    readonly publicAccessCidrs?: string[];
+    /** IAM role ARNs granted cluster-admin through EKS access entries. @default [] */
+    readonly adminRoleArns?: string[];
+    /** Retention of the control plane's CloudWatch logs, in days. @default 30 */
+    readonly logRetentionDays?: number;
+  };
+  /** Managed node groups by snake_case name; the workers need one SPOT group with a taint and a label. */
+  readonly nodeGroups: Record<string, NodeGroupInput>;
+  /** RDS PostgreSQL: runs, cases, projects and keys. */
+  readonly database: {
+    /** e.g. `db.t4g.medium`. */
+    readonly instanceClass: string;
+    /** @default '16' */
+    readonly engineVersion?: string;
+    /** Initial storage, in GiB (at least 20). */
+    readonly allocatedStorageGiB: number;
+    /** Ceiling of storage autoscaling, in GiB; at least allocatedStorageGiB. */
+    readonly maxAllocatedStorageGiB: number;
+    /** A standby in a second AZ (required in production). */
+    readonly multiAz: boolean;
+    /** Refuse to delete the instance (required in production). */
+    readonly deletionProtection: boolean;
+    /** Automated backups kept, in days, 0 to 35 (production: at least 7). */
+    readonly backupRetentionDays: number;
+    /** Take a final snapshot when the instance is destroyed (required in production). */
+    readonly finalSnapshot: boolean;
+    /** @default 'evals' */
+    readonly databaseName?: string;
+  };
+  /** ElastiCache Redis: the queue, the LLM response cache and the shared rate limits. */
+  readonly redis: {
+    /** e.g. `cache.t4g.small`. */
+    readonly nodeType: string;
+    /** @default '7.1' */
+    readonly engineVersion?: string;
+    /** Nodes in the replication group, the primary included, 1 to 6 (production: at least 2). */
+    readonly nodes: number;
+    /** Daily snapshots kept, in days. @default 0 */
+    readonly snapshotRetentionDays?: number;
+  };
+  /** ClickHouse on EC2: results and LLM calls. */
+  readonly clickhouse: {
+    /** 1 in dev; 3 replicas (each also a ClickHouse Keeper node) in prod. */
+    readonly replicas: 1 | 3;
+    /** e.g. `m6i.xlarge`. */
+    readonly instanceType: string;
+    /** gp3 data volume of each node, in GiB (at least 20). */
+    readonly dataVolumeGiB: number;
+    /** @default 3000 */
+    readonly dataVolumeIops?: number;
+    /** @default 125 */
+    readonly dataVolumeThroughputMiBps?: number;
+    /** ClickHouse server version installed from the official packages. @default '25.8' */
+    readonly version?: string;
+  };
+  /** The S3 bucket of artifacts (versioned, KMS-encrypted). */
+  readonly bucket?: {
+    /** @default `ai-eval-platform-<name>-artifacts-<accountId>` */
+    readonly name?: string;
+    /** Days before objects move to Standard-IA (at least 30). @default 30 */
+    readonly transitionToInfrequentAccessDays?: number;
+    /** Days before noncurrent versions expire. @default 90 */
+    readonly expireNoncurrentVersionsDays?: number;
+    /** Days before incomplete multipart uploads are aborted. @default 7 */
+    readonly abortIncompleteUploadsDays?: number;
+  };
+  /** Secrets Manager. */
+  readonly secrets?: {
+    /** Name of the LLM keys secret (OPENAI_API_KEY, ANTHROPIC_API_KEY), filled by the operators. @default `<name>/eval-platform/llm-keys` */
+    readonly llmKeysName?: string;
+    /** Days a deleted secret can be restored, 0 to 30. @default 7 */
+    readonly recoveryWindowDays?: number;
+  };
+  /** AWS Backup for the bucket and the ClickHouse volumes. */
+  readonly backup: {
+    /** An AWS Backup plan for the bucket and the ClickHouse volumes (required in production). */
+    readonly awsBackupPlan: boolean;
+    /** @default 35 */
+    readonly retentionDays?: number;
+    /** AWS Backup cron expression (UTC). @default 'cron(0 3 * * ? *)' */
+    readonly schedule?: string;
+  };
+  /** Private DNS. */
+  readonly dns?: {
+    /** Private Route 53 zone holding stable names for the data stores. @default 'eval.internal' */
+    readonly privateZone?: string;
+  };
+  /** The images the workloads run. */
+  readonly images: {
+    /** The orchestrator's image; the migration Job runs it too. */
+    readonly orchestrator: ImageInput;
+    /** The worker's image. */
+    readonly worker: ImageInput;
+  };
+  /** The platform's namespace and the cluster add-ons it relies on. */
+  readonly kubernetes?: {
+    /** @default 'ai-eval' */
+    readonly namespace?: string;
+    /** ResourceQuota of the namespace (Kubernetes quantities). */
+    readonly quota?: {
+      /** @default '40' */
+      readonly cpuRequests?: string;
+      /** @default '80Gi' */
+      readonly memoryRequests?: string;
+      /** @default '80' */
+      readonly cpuLimits?: string;
+      /** @default '160Gi' */
+      readonly memoryLimits?: string;
+      /** @default 200 */
+      readonly pods?: number;
+    };
+    /** Namespace of the ingress controller, allowed to reach the orchestrator. @default 'ingress-nginx' */
+    readonly ingressControllerNamespace?: string;
+    /** @default 'nginx' */
+    readonly ingressClassName?: string;
+    /** Namespace of the External Secrets operator. @default 'external-secrets' */
+    readonly externalSecretsNamespace?: string;
+    /** Pods' egress to the internet (LLM providers) is allowed to these CIDRs, private ranges excluded. @default '0.0.0.0/0' */
+    readonly llmEgressCidr?: string;
+    /** Namespace of Prometheus (kube-prometheus-stack), allowed to scrape the services. @default 'monitoring' */
+    readonly monitoringNamespace?: string;
+    /** `release` label kube-prometheus-stack selects ServiceMonitors and PrometheusRules by. @default 'kube-prometheus-stack' */
+    readonly prometheusRelease?: string;
+    /** UID of the Grafana Prometheus data source the dashboards query. @default 'prometheus' */
+    readonly grafanaPrometheusUid?: string;
+    /** UID of the Grafana ClickHouse data source of the run-history panels. @default 'clickhouse' */
+    readonly grafanaClickhouseUid?: string;
+  };
+  /** The orchestrator Deployment. */
+  readonly orchestrator: {
+    /** Fixed replica count (at least 1). */
+    readonly replicas: number;
+    /** Container port of the API and /metrics. @default 8080 */
+    readonly port?: number;
+    /** Host name of the Ingress (TLS from the `orchestrator-tls` Secret). */
+    readonly host: string;
+    /** CPU and memory of each replica. */
+    readonly resources: ResourcesInput;
+  };
+  /** The worker Deployment, autoscaled by KEDA. */
+  readonly worker: {
+    /** Fewest replicas; at least 1, since the CPU trigger cannot scale from zero. */
+    readonly minReplicas: number;
+    /** Most replicas KEDA may run; at least minReplicas. */
+    readonly maxReplicas: number;
+    /** bee-queue queue the workers consume; KEDA reads `bq:<queueName>:waiting`. @default 'eval-cases' */
+    readonly queueName?: string;
+    /** Waiting jobs per worker replica before KEDA adds one. @default 50 */
+    readonly jobsPerReplica?: number;
+    /** CPU utilisation (of requests) the second trigger aims for, 10 to 100. @default 70 */
+    readonly cpuTargetPercent?: number;
+    /** Jobs one worker process runs at once. @default 20 */
+    readonly concurrency?: number;
+    /** CPU and memory of each replica. */
+    readonly resources: ResourcesInput;
+    /** Backoff and retry for LLM calls, passed to the workers as LLM_RETRY_* variables. */
+    readonly llmRetry?: LlmRetryInput;
+  };
+  /** The Argo CD Application that syncs the synthesized manifests. */
+  readonly gitops: {
+    /** The GitOps repository's URL. */
+    readonly repoUrl: string;
+    /** @default 'main' */
+    readonly targetRevision?: string;
+    /** Folder of the GitOps repository holding `<env>/` synth output. @default 'dist' */
+    readonly pathPrefix?: string;
+    /** @default 'argocd' */
+    readonly argocdNamespace?: string;
+    /** Argo CD project. @default 'default' */
+    readonly project?: string;
+  };
+  /** Alerts routed to Slack. */
+  readonly alerting: {
+    /** Slack channel, e.g. `#eval-alerts`. */
+    readonly slackChannel: string;
+    /** Waiting jobs above which the Queue Lag alert fires (brief §5.1). @default 1000 */
+    readonly queueLagThreshold?: number;
+    /** Age of the oldest waiting job that pages Slack (brief §6.4), in minutes. @default 5 */
+    readonly oldestJobMinutes?: number;
+    /** LLM spend per day, in USD, above which the budget alert fires. */
+    readonly dailyLlmBudgetUsd: number;
+  };
+}
