@@ -69,6 +69,22 @@ export interface LlmRetryInput {
   readonly timeoutMs?: number;
 }
 
+/** ClickHouse on EC2. */
+export interface ClickhouseInput {
+  /** 1 in dev; 3 replicas (each also a ClickHouse Keeper node) in prod. */
+  readonly replicas: 1 | 3;
+  /** e.g. `m6i.xlarge`. */
+  readonly instanceType: string;
+  /** gp3 data volume of each node, in GiB (at least 20). */
+  readonly dataVolumeGiB: number;
+  /** @default 3000 */
+  readonly dataVolumeIops?: number;
+  /** @default 125 */
+  readonly dataVolumeThroughputMiBps?: number;
+  /** ClickHouse server version installed from the official packages. @default '25.8' */
+  readonly version?: string;
+}
+
 export interface EnvironmentInput {
   /** Environment name: `dev`, `prod`, or any a team adds (kebab-case). */
   readonly name: string;
@@ -148,20 +164,7 @@ export interface EnvironmentInput {
     readonly snapshotRetentionDays?: number;
   };
   /** ClickHouse on EC2: results and LLM calls. */
-  readonly clickhouse: {
-    /** 1 in dev; 3 replicas (each also a ClickHouse Keeper node) in prod. */
-    readonly replicas: 1 | 3;
-    /** e.g. `m6i.xlarge`. */
-    readonly instanceType: string;
-    /** gp3 data volume of each node, in GiB (at least 20). */
-    readonly dataVolumeGiB: number;
-    /** @default 3000 */
-    readonly dataVolumeIops?: number;
-    /** @default 125 */
-    readonly dataVolumeThroughputMiBps?: number;
-    /** ClickHouse server version installed from the official packages. @default '25.8' */
-    readonly version?: string;
-  };
+  readonly clickhouse: ClickhouseInput;
   /** The S3 bucket of artifacts (versioned, KMS-encrypted). */
   readonly bucket?: {
     /** @default `ai-eval-platform-<name>-artifacts-<accountId>` */

@@ -15,8 +15,10 @@ import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { clickhouseUserData } from './clickhouse-user-data';
+import type { ClickhouseInput } from '../config/environment-input';
 
-export interface ClickhouseClusterProps {
+/** The environment's ClickHouse settings (`ClickhouseInput`) and where the nodes run. */
+export interface ClickhouseClusterProps extends ClickhouseInput {
   /** Name prefix. */
   readonly name: string;
   /** AWS region of the instances. */
@@ -29,18 +31,6 @@ export interface ClickhouseClusterProps {
   readonly availabilityZones: string[];
   /** Security group allowed to query (the EKS nodes): HTTP 8123 and native 9000. */
   readonly clientSecurityGroupId: string;
-  /** 1 (dev) or 3 (replicated, every replica also a ClickHouse Keeper node). */
-  readonly replicas: 1 | 3;
-  /** e.g. `m6i.large`. */
-  readonly instanceType: string;
-  /** Size of each node's gp3 data volume, in GiB. */
-  readonly dataVolumeGiB: number;
-  /** @default 3000 */
-  readonly dataVolumeIops?: number;
-  /** @default 125 */
-  readonly dataVolumeThroughputMiBps?: number;
-  /** @default '25.8' */
-  readonly version?: string;
   /** Private hosted zone id and its name, where `clickhouse-<n>.<zone>` and `clickhouse.<zone>` are kept. */
   readonly zoneId: string;
   /** Stable DNS names of the replicas, in order; their count must equal `replicas`. */

@@ -2,14 +2,10 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { EksNodeGroup } from '@cdktf/provider-aws/lib/eks-node-group';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
+import type { NodeGroupInput } from '../config/environment-input';
 
-export interface NodeTaint {
-  readonly key: string;
-  readonly value: string;
-  readonly effect: 'NO_SCHEDULE' | 'NO_EXECUTE' | 'PREFER_NO_SCHEDULE';
-}
-
-export interface ManagedNodeGroupProps {
+/** A node group of the environment's configuration (`NodeGroupInput`), and where it joins the cluster. */
+export interface ManagedNodeGroupProps extends NodeGroupInput {
   /** EKS cluster the group joins. */
   readonly clusterName: string;
   /** Node group name, as in the brief (`general`, `workers_spot`). */
@@ -20,28 +16,6 @@ export interface ManagedNodeGroupProps {
   readonly subnetIds: string[];
   /** Security group of every node, attached through the launch template. */
   readonly nodeSecurityGroupId: string;
-  /** Instance types, first preferred. */
-  readonly instanceTypes: string[];
-  /**
-   * `ON_DEMAND` or `SPOT`.
-   * @default 'ON_DEMAND'
-   */
-  readonly capacityType?: 'ON_DEMAND' | 'SPOT';
-  /** Fewest nodes. */
-  readonly minSize: number;
-  /** Most nodes. */
-  readonly maxSize: number;
-  /** Size at creation; later applies leave it to the cluster autoscaler. */
-  readonly desiredSize: number;
-  /**
-   * Root volume size (gp3, encrypted).
-   * @default 50
-   */
-  readonly diskSizeGiB?: number;
-  /** @default {} */
-  readonly labels?: Record<string, string>;
-  /** @default [] */
-  readonly taints?: NodeTaint[];
 }
 
 /**
@@ -92,7 +66,7 @@ export class ManagedNodeGroup extends Construct {
       updateConfig: { maxUnavailablePercentage: 33 },
       launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
       labels: props.labels ?? {},
-      taint: (props.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
+      taint: (props.taints ?? []).map((t) => ({ key: t.key, value: t.value ?? 'true', effect: t.effect })),
       lifecycle: { ignoreChanges: ['scaling_config[0].desired_size'] },
       tags: { Name: name },
     });
