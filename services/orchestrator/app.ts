@@ -5,7 +5,7 @@ import { checkDatabaseName } from '../../src/store/clickhouse/connect';
 import { projectForKey } from '../../src/store/postgres/projects';
 import type { Project } from '../../src/store/postgres/schema';
 import { clickhouseCheck, operationsRoutes, postgresCheck } from '../runtime';
-import { fail, type AppEnv, type OrchestratorDeps } from './http';
+import { fail, type AppEnv, type OrchestratorDeps, type RouteDeps } from './http';
 import { openApiDocument } from './openapi';
 import { analyticsRoutes } from './routes/analytics';
 import { datasetRoutes } from './routes/datasets';
@@ -17,10 +17,10 @@ export type { OrchestratorDeps } from './http';
  * The orchestrator's routes, without listening: main.ts serves it, tests call `app.request()`. Operations
  * routes at the root; everything under `/v1` needs a project's API key and a body within the limit.
  */
-export function createApp(deps: OrchestratorDeps): Hono<AppEnv> {
-  const { db, queue, clickhouse, metrics } = deps;
+export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
+  const deps: RouteDeps = { ...options, maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024, maxCasesPerRun: options.maxCasesPerRun ?? 50_000 };
+  const { db, queue, clickhouse, metrics, maxBodyBytes } = deps;
   checkDatabaseName(deps.clickhouseDatabase);
-  const maxBodyBytes = deps.maxBodyBytes ?? 32 * 1024 * 1024;
   const app = new Hono<AppEnv>();
   const keyCache = new Map<string, { project: Project; until: number }>();
 

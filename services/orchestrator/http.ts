@@ -23,6 +23,9 @@ export interface OrchestratorDeps {
   readonly log?: Logger;
 }
 
+/** What the route groups receive: the dependencies with their defaults applied (by `createApp`, once). */
+export type RouteDeps = OrchestratorDeps & { readonly maxBodyBytes: number; readonly maxCasesPerRun: number };
+
 /** The project of the request's API key, set by the authentication middleware on every `/v1` route. */
 export type AppEnv = { Variables: { project: Project } };
 

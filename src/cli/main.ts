@@ -19,10 +19,11 @@ export const EXIT_GATE_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 /** The retry policy's variables, two to a line, as the help lists them. */
-const RETRY_VARIABLES = Object.keys(retryEnvironmentSchema.shape)
-  .reduce<string[][]>((lines, name, i) => (i % 2 ? lines[lines.length - 1].push(name) : lines.push([name]), lines), [])
-  .map((pair) => `  ${pair.join(', ')}`)
-  .join(',\n');
+const RETRY_VARIABLES = ((names: string[]) => {
+  const lines: string[] = [];
+  for (let i = 0; i < names.length; i += 2) lines.push(`  ${names.slice(i, i + 2).join(', ')}`);
+  return lines.join(',\n');
+})(Object.keys(retryEnvironmentSchema.shape));
 
 export const HELP = `evalctl ${ENGINE_VERSION}: evaluate an AI agent and gate a pull request on its scores.
 

@@ -6,7 +6,7 @@ import type { PostgresTarget } from '../store/postgres/connect';
 import type { QueueConfig } from '../queue/open';
 
 /** The ClickHouse database the services use unless CLICKHOUSE_DATABASE names another. */
-export const DEFAULT_CLICKHOUSE_DATABASE = 'evals';
+const DEFAULT_CLICKHOUSE_DATABASE = 'evals';
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 

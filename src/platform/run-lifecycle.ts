@@ -3,8 +3,8 @@ import type { CaseResult } from '../contracts/report';
 import { countCaseOutcomes, finalizeRun, getRunWithProject, setTopicLabels, type CaseCompletion } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
-import { buildRunReport, finalStatus, loadRunSuite, reportSummary } from './run-report';
-import { runCaseResults } from './run-results';
+import { finalStatus, loadRunSuite, reportSummary } from './run-report';
+import { runReport } from './run-results';
 
 export interface CaseOutcome {
   /** False when the case had been counted before (a retried job). */
@@ -103,8 +103,7 @@ async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabe
   const run = await getRunWithProject(db, runId);
   if (!run) return undefined;
   const loaded = loadRunSuite(run);
-  const finishedRun = { ...run, finished_at: new Date() };
-  const report = buildRunReport(finishedRun, await runCaseResults(db, finishedRun, loaded), loaded);
+  const report = await runReport(db, { ...run, finished_at: new Date() }, loaded);
   const final = finalStatus(report);
   if (!(await finalizeRun(db, runId, final, reportSummary(report)))) return undefined;
   // Topic labels come after the run is finished, so labelling never delays a run's result.

@@ -72,4 +72,4 @@ export const SERVICE_DEFAULTS = {
 } as const;
 
 /** The Redis list KEDA scales the workers on. */
-export const waitingListOf = (queueName: string, prefix: string = SERVICE_DEFAULTS.queuePrefix): string => `${prefix}:${queueName}:waiting`;
+export const waitingListOf = (queueName: string): string => `${SERVICE_DEFAULTS.queuePrefix}:${queueName}:waiting`;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { LLM_RETRY_ENV } from '../config/service-environment';
+import { LLM_RETRY_ENV, waitingListOf } from '../config/service-environment';
 
 /**
  * The brief's production checklist (§6) as code. It reads what synthesis wrote — the Terraform JSON and
@@ -58,6 +58,9 @@ export const SECRET_PATTERNS: readonly { readonly name: string; readonly pattern
   { name: 'AWS access key id', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/ },
   { name: 'private key', pattern: /-----BEGIN (?:RSA |EC |OPENSSH )?PRIVATE KEY-----/ },
 ];
+
+/** A waiting list of the case queue, whatever the queue's name. */
+const WAITING_LIST = new RegExp(`^${waitingListOf('.+')}$`);
 
 /** The LLM retry settings the worker must receive (go-live check 3). */
 export const REQUIRED_RETRY_ENV: readonly string[] = Object.values(LLM_RETRY_ENV);
@@ -167,7 +170,7 @@ function checkAutoscaling(objects: K8sObject[]): CheckResult {
         o.kind === 'ScaledObject' &&
         (o.spec?.scaleTargetRef as { name?: string })?.name === w.metadata?.name &&
         ((o.spec?.triggers as { type?: string; metadata?: Record<string, string> }[]) ?? []).some(
-          (t) => t.type === 'redis' && /^bq:.+:waiting$/.test(t.metadata?.listName ?? ''),
+          (t) => t.type === 'redis' && WAITING_LIST.test(t.metadata?.listName ?? ''),
         ),
     );
     if (scalers.length > 0 && !queueTrigger) findings.push(`${describe(w)}: no autoscaler trigger on the queue's waiting list`);

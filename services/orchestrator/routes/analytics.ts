@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import { compareQuery, topicsQuery, trendsQuery } from '../../../src/contracts/api';
+import { headerRunReport } from '../../../src/platform/run-results';
 import { groupByTopic } from '../../../src/platform/topics';
 import { evaluateGateRules } from '../../../src/runner/gate';
 import { metricTrend, runCaseOutcomes } from '../../../src/store/clickhouse/queries';
-import { fail, ownRun, parse, type AppEnv, type OrchestratorDeps } from '../http';
-import { reportOf } from './runs';
+import { fail, ownRun, parse, type AppEnv, type RouteDeps } from '../http';
 
 /** Comparing two runs, a metric's trend over runs, and a run's failures by topic. */
-export function analyticsRoutes(deps: OrchestratorDeps): Hono<AppEnv> {
+export function analyticsRoutes(deps: RouteDeps): Hono<AppEnv> {
   const { db, clickhouse, clickhouseDatabase } = deps;
   const routes = new Hono<AppEnv>();
 
@@ -15,7 +15,7 @@ export function analyticsRoutes(deps: OrchestratorDeps): Hono<AppEnv> {
     const query = parse(compareQuery, c.req.query(), 'query');
     const [base, head] = await Promise.all([ownRun(db, c, query.base), ownRun(db, c, query.head)]);
     for (const run of [base, head]) if (!run.finished_at) fail(409, `run ${run.id} is ${run.status}; compare finished runs`, run === base ? 'base' : 'head');
-    const [baseReport, headReport] = await Promise.all([reportOf(deps, base), reportOf(deps, head)]);
+    const [baseReport, headReport] = await Promise.all([headerRunReport(db, base), headerRunReport(db, head)]);
     const outcome = evaluateGateRules(headReport, { baseline: baseReport, maxDrop: query.max_drop });
     return c.json({
       base: base.id,

@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
 import { createDatasetSchema } from '../../../src/contracts/api';
 import { createDatasetVersion, listDatasets } from '../../../src/store/postgres/projects';
-import { fail, parse, readJson, type AppEnv, type OrchestratorDeps } from '../http';
+import { fail, parse, readJson, type AppEnv, type RouteDeps } from '../http';
 
 /** Immutable, versioned datasets of cases that runs can name instead of sending their cases. */
-export function datasetRoutes(deps: OrchestratorDeps): Hono<AppEnv> {
-  const { db } = deps;
-  const maxCases = deps.maxCasesPerRun ?? 50_000;
+export function datasetRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { db, maxCasesPerRun: maxCases } = deps;
   const routes = new Hono<AppEnv>();
 
   routes.post('/datasets', async (c) => {

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { listRunsQuery, resultsQuery, submitRunSchema, type RunView } from '../../../src/contracts/api';
 import { UNKNOWN_BUILD, type BuildMetadata } from '../../../src/contracts/build';
-import { runReport } from '../../../src/platform/run-results';
+import { headerRunReport } from '../../../src/platform/run-results';
 import { resolveSuite, SuiteError } from '../../../src/suite/load';
 import { getDatasetVersion } from '../../../src/store/postgres/projects';
-import { cancelRun, createRun, getRunSuite, listCaseResults, listRuns, type RunHeader } from '../../../src/store/postgres/runs';
-import { fail, ownRun, parse, readJson, UUID, type AppEnv, type OrchestratorDeps } from '../http';
+import { cancelRun, createRun, listCaseResults, listRuns, type RunHeader } from '../../../src/store/postgres/runs';
+import { fail, ownRun, parse, readJson, UUID, type AppEnv, type RouteDeps } from '../http';
 
 type ViewedRun = Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: RunHeader['summary'] };
 
@@ -42,13 +42,9 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
   return { createdAt, id };
 }
 
-/** The report.json of a finished run; only here is its suite read. */
-export const reportOf = async (deps: Pick<OrchestratorDeps, 'db'>, run: RunHeader) => runReport(deps.db, { ...run, suite: await getRunSuite(deps.db, run.id) });
-
 /** Submitting, listing, following and cancelling runs; their results and reports. */
-export function runRoutes(deps: OrchestratorDeps): Hono<AppEnv> {
-  const { db, queue } = deps;
-  const maxCases = deps.maxCasesPerRun ?? 50_000;
+export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
+  const { db, queue, maxCasesPerRun: maxCases } = deps;
   const routes = new Hono<AppEnv>();
 
   routes.post('/runs', async (c) => {
@@ -129,7 +125,7 @@ export function runRoutes(deps: OrchestratorDeps): Hono<AppEnv> {
   routes.get('/runs/:id/report', async (c) => {
     const run = await ownRun(db, c, c.req.param('id'));
     if (!run.finished_at) fail(409, `run ${run.id} is ${run.status}; its report is ready when it finishes`, 'id');
-    return c.json(await reportOf(deps, run));
+    return c.json(await headerRunReport(db, run));
   });
 
   routes.post('/runs/:id/cancel', async (c) => {
