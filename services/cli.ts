@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { main as engineMain, UsageError, type Command, type Io } from '../src/cli/main';
 import { ConfigurationError, readPlatformConfig } from '../src/platform/config';
-import { createApiKey } from '../src/store/postgres/projects';
+import { createApiKey, revokeApiKey } from '../src/store/postgres/projects';
 import { startDev } from './dev';
 import { startOrchestrator } from './orchestrator/main';
 import type { RunningService } from './runtime';
@@ -53,7 +53,20 @@ const platformCommands: Record<string, Command> = {
   },
   async keys(args, io) {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { project: { type: 'string' } } });
-    if (positionals[0] !== 'create' || !values.project) throw new UsageError('keys: evalctl keys create --project <name>');
+    if (positionals[0] === 'revoke' && positionals[1]) {
+      const stores = await openStores(config(io));
+      try {
+        if (!(await revokeApiKey(stores.db, positionals[1]))) {
+          io.stderr.write('keys revoke: no active key with that value or prefix\n');
+          return 2;
+        }
+        io.stderr.write('revoked; every orchestrator refuses it within API_KEY_CACHE_MS (1 s by default)\n');
+        return 0;
+      } finally {
+        await stores.close();
+      }
+    }
+    if (positionals[0] !== 'create' || !values.project) throw new UsageError('keys: evalctl keys create --project <name> | evalctl keys revoke <key or prefix>');
     if (!/^[A-Za-z0-9._-]{1,100}$/.test(values.project)) throw new UsageError('--project: 1 to 100 letters, digits, ".", "_" or "-"');
     const stores = await openStores(config(io));
     try {

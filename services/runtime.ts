@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { sql, type Kysely } from 'kysely';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { redactSecrets } from '../src/providers/redact';
 import type { Database } from '../src/store/postgres/schema';
 import type { PlatformMetrics } from '../src/telemetry/metrics';
 
@@ -15,10 +16,13 @@ export interface RunningService {
 
 export type Logger = (message: string, fields?: Record<string, unknown>) => void;
 
-/** One JSON line per event on stderr; never a secret (callers pass ids and messages, not payloads). */
+/**
+ * One JSON line per event on stderr. Callers pass ids and messages, not payloads; an error message that quotes
+ * a secret of this process's environment (a connection string's password, a key) is redacted all the same.
+ */
 export function jsonLogger(service: string): Logger {
   return (message, fields = {}) => {
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service, message, ...fields })}\n`);
+    process.stderr.write(`${redactSecrets(JSON.stringify({ time: new Date().toISOString(), service, message, ...fields }))}\n`);
   };
 }
 
@@ -31,11 +35,22 @@ export function listen(app: { fetch: (request: Request) => Response | Promise<Re
   });
 }
 
-export const closeServer = (server: ServerType): Promise<void> =>
+/**
+ * Stops accepting connections, lets requests in flight finish, and closes keep-alive connections as soon as
+ * they are idle (a client polling every 200 ms would otherwise hold its connection, and the shutdown, open);
+ * at `deadlineMs` whatever is left is closed.
+ */
+export const closeServer = (server: ServerType, deadlineMs = 10_000): Promise<void> =>
   new Promise((resolve) => {
-    server.close(() => resolve());
-    // Idle keep-alive connections would hold close() open.
-    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+    const sweep = setInterval(() => http.closeIdleConnections?.(), 50);
+    const deadline = setTimeout(() => http.closeAllConnections?.(), deadlineMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      resolve();
+    });
+    http.closeIdleConnections?.();
   });
 
 /** A readiness check: resolves when the dependency answers, rejects (or resolves false) when it does not. */

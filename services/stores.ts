@@ -12,8 +12,9 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function openStores(config: PlatformConfig): Promise<Stores> {
-  const db = await connectPostgres(config.postgres);
+export async function openStores(config: PlatformConfig, log?: (message: string, fields?: Record<string, unknown>) => void): Promise<Stores> {
+  // A connection the server ends (a restart, a failover, pg_terminate_backend) is logged and replaced; it never ends the process.
+  const db = await connectPostgres(config.postgres, (error) => log?.('postgres connection lost; the pool reconnects', { error: error.message }));
   const clickhouse = await connectClickhouse(config.clickhouse);
   return {
     db,

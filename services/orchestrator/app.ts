@@ -1,11 +1,15 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { checkDatabaseName } from '../../src/store/clickhouse/connect';
 import { projectForKey } from '../../src/store/postgres/projects';
 import type { Project } from '../../src/store/postgres/schema';
 import { clickhouseCheck, operationsRoutes, postgresCheck } from '../runtime';
+import { DEFAULT_API_LIMITS } from '../../src/platform/config';
+import { parseAllowList } from '../../src/egress/guard';
+import { EndpointPolicy } from '../../src/providers/endpoints';
 import { fail, type AppEnv, type OrchestratorDeps, type RouteDeps } from './http';
+import { BodyBudget, TokenBuckets } from './limits';
 import { openApiDocument } from './openapi';
 import { analyticsRoutes } from './routes/analytics';
 import { datasetRoutes } from './routes/datasets';
@@ -18,11 +22,23 @@ export type { OrchestratorDeps } from './http';
  * routes at the root; everything under `/v1` needs a project's API key and a body within the limit.
  */
 export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
-  const deps: RouteDeps = { ...options, maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024, maxCasesPerRun: options.maxCasesPerRun ?? 50_000 };
-  const { db, queue, clickhouse, metrics, maxBodyBytes } = deps;
+  const deps: RouteDeps = {
+    ...options,
+    limits: { ...DEFAULT_API_LIMITS, ...options.limits },
+    tenancy: options.tenancy ?? { endpoints: EndpointPolicy.platform(process.env), egressAllow: parseAllowList(undefined), egressMaxResponseBytes: 10 * 1024 * 1024 },
+  };
+  const { db, queue, clickhouse, metrics, limits } = deps;
+  const { maxBodyBytes } = limits;
   checkDatabaseName(deps.clickhouseDatabase);
   const app = new Hono<AppEnv>();
+  // A key's project is cached briefly (a revoked key stops working within apiKeyCacheMs); an unknown key for a
+  // minute, so a client retrying a wrong key costs no database lookup. Lookups of unknown keys are also rate
+  // limited per client address.
   const keyCache = new Map<string, { project: Project; until: number }>();
+  const unknownKeys = new Map<string, number>();
+  const failedLookups = new TokenBuckets(5, 20);
+  const projectRequests = new TokenBuckets(limits.requestsPerSecond, limits.requestBurst);
+  const bodies = new BodyBudget(limits.bodyMemoryBudgetBytes);
 
   app.use('*', async (c, next) => {
     await next();
@@ -53,14 +69,39 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) fail(401, 'send Authorization: Bearer <api key> (create one with `evalctl keys create --project <name>`)', 'authorization');
     const key = match[1];
+    const now = Date.now();
     const cached = keyCache.get(key);
-    let project = cached && cached.until > Date.now() ? cached.project : undefined;
+    let project = cached && cached.until > now ? cached.project : undefined;
     if (!project) {
+      if ((unknownKeys.get(key) ?? 0) > now) fail(401, 'unknown or revoked API key', 'authorization');
+      const client = clientAddress(c);
+      const wait = failedLookups.take(client);
+      if (wait > 0 && !cached) fail(429, 'too many requests with unknown API keys from this address', 'authorization', undefined, wait);
       project = await projectForKey(db, key);
-      if (!project) fail(401, 'unknown or revoked API key', 'authorization');
-      keyCache.set(key, { project, until: Date.now() + 30_000 });
+      if (!project) {
+        if (unknownKeys.size >= 10_000) unknownKeys.delete(unknownKeys.keys().next().value!);
+        unknownKeys.set(key, now + 60_000);
+        fail(401, 'unknown or revoked API key', 'authorization');
+      }
+      if (keyCache.size >= 10_000) keyCache.delete(keyCache.keys().next().value!);
+      keyCache.set(key, { project, until: now + limits.apiKeyCacheMs });
     }
+    const wait = projectRequests.take(project.id);
+    if (wait > 0) fail(429, `project ${project.name} is over its request rate (${limits.requestsPerSecond}/s)`, 'project', undefined, wait);
     c.set('project', project);
+    // A body is read only within the memory budget; until it fits, the client is told to come back.
+    const method = c.req.method;
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+      const declared = Number(c.req.header('content-length'));
+      const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, maxBodyBytes) : maxBodyBytes;
+      if (!bodies.tryTake(bytes)) fail(503, 'the server is reading other large bodies; retry shortly', 'body', undefined, 1);
+      try {
+        await next();
+      } finally {
+        bodies.give(bytes);
+      }
+      return;
+    }
     await next();
   });
 
@@ -68,4 +109,10 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
   app.route('/v1', datasetRoutes(deps));
   app.route('/v1', analyticsRoutes(deps));
   return app;
+}
+
+/** The client's address as this server sees it (behind the Ingress, the controller's unless it forwards the client's). */
+function clientAddress(c: Context<AppEnv>): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
 }

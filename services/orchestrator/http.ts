@@ -7,7 +7,10 @@ import type { CaseQueue } from '../../src/queue/types';
 import { getRun, type RunHeader } from '../../src/store/postgres/runs';
 import type { Database, Project } from '../../src/store/postgres/schema';
 import type { PlatformMetrics } from '../../src/telemetry/metrics';
+import type { ApiLimits } from '../../src/platform/config';
+import type { TenancyConfig } from '../../src/platform/tenancy';
 import type { Logger } from '../runtime';
+import { badString, jsonDepth } from './limits';
 
 export interface OrchestratorDeps {
   readonly db: Kysely<Database>;
@@ -16,35 +19,49 @@ export interface OrchestratorDeps {
   readonly clickhouseDatabase: string;
   readonly metrics: PlatformMetrics;
   readonly version: string;
-  /** Default 32 MiB. */
-  readonly maxBodyBytes?: number;
-  /** Default 50 000. */
-  readonly maxCasesPerRun?: number;
+  /** Per-project limits and body sizes; each absent field has its default (`DEFAULT_API_LIMITS`). */
+  readonly limits?: Partial<ApiLimits>;
+  /** The endpoints and egress rules submitted suites are checked against; default: from this process's environment. */
+  readonly tenancy?: TenancyConfig;
   readonly log?: Logger;
 }
 
 /** What the route groups receive: the dependencies with their defaults applied (by `createApp`, once). */
-export type RouteDeps = OrchestratorDeps & { readonly maxBodyBytes: number; readonly maxCasesPerRun: number };
+export type RouteDeps = OrchestratorDeps & { readonly limits: ApiLimits; readonly tenancy: TenancyConfig };
 
 /** The project of the request's API key, set by the authentication middleware on every `/v1` route. */
 export type AppEnv = { Variables: { project: Project } };
 
 /** Every error answers `{ error: { code, message, field? } }`; `problems` lists a suite's validation problems. */
-export function fail(status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 503, message: string, field?: string, extra?: Record<string, unknown>): never {
-  const code = { 400: 'bad_request', 401: 'unauthorized', 404: 'not_found', 409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type', 422: 'unprocessable', 503: 'unavailable' }[status];
+export function fail(status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 503, message: string, field?: string, extra?: Record<string, unknown>, retryAfterSeconds?: number): never {
+  const code = { 400: 'bad_request', 401: 'unauthorized', 404: 'not_found', 409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type', 422: 'unprocessable', 429: 'too_many_requests', 503: 'unavailable' }[status];
   const body = JSON.stringify({ error: { code, message, ...(field ? { field } : {}), ...extra } });
-  throw new HTTPException(status, { res: new Response(body, { status, headers: { 'content-type': 'application/json' } }) });
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  throw new HTTPException(status, { res: new Response(body, { status, headers }) });
 }
 
+/** Arrays and objects nested deeper than this are refused before parsing (a suite needs a handful of levels). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The body as JSON: refused with 400 naming the place when it is not JSON, nests deeper than MAX_JSON_DEPTH,
+ * or holds a string Postgres cannot store (a NUL character, a lone surrogate).
+ */
 export async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\b/i.test(type)) fail(415, 'send JSON with Content-Type: application/json', 'content-type');
   const text = await c.req.text();
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) fail(400, `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, 'body');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     return fail(400, `the body is not valid JSON: ${(error as Error).message}`, 'body');
   }
+  const bad = badString(value);
+  if (bad) fail(400, `${bad.path}: ${bad.problem}`, bad.path);
+  return value;
 }
 
 /** Validates a body or query with its contract schema; the first problem answers 400 naming the field. */

@@ -15,7 +15,10 @@ function queryParameters(type: z.ZodObject) {
 }
 
 const errorResponse = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-const errors = { '400': errorResponse, '401': errorResponse, '404': errorResponse };
+const retryAfter = { 'retry-after': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } };
+const limited = (description: string) => ({ ...errorResponse, description, headers: retryAfter });
+/** Every /v1 route: bad input, no key, not found, over the project's request rate. */
+const errors = { '400': errorResponse, '401': errorResponse, '404': errorResponse, '429': limited('Over the project’s request rate (or, on submission, its run, case or cost limits)') };
 const json = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
@@ -39,7 +42,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             error: {
               type: 'object',
               required: ['code', 'message'],
-              properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, problems: { type: 'array' } },
+              properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, problems: { type: 'array' }, limit: { type: 'string', enum: ['active_runs', 'queued_cases', 'daily_cost'] } },
             },
           },
         },
@@ -52,7 +55,15 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: 'Submit a run: a suite (inline or a dataset version), evaluated case by case by the workers',
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200 } }],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmitRun' } } } },
-          responses: { '202': json('The run, queued'), '200': json('The run already submitted with this Idempotency-Key'), '413': errorResponse, '415': errorResponse, ...errors },
+          responses: {
+            '202': json('The run, queued'),
+            '200': json('The run already submitted with this Idempotency-Key'),
+            '413': errorResponse,
+            '415': errorResponse,
+            '422': { ...errorResponse, description: 'The Idempotency-Key was used with a different body' },
+            '503': limited('Other large bodies are being read; retry after the given seconds'),
+            ...errors,
+          },
         },
         get: { summary: 'List the project’s runs, newest first', parameters: queryParameters(listRunsQuery), responses: { '200': json('A page of runs and the next cursor'), ...errors } },
       },

@@ -6,6 +6,8 @@ import type { Database } from '../../src/store/postgres/schema';
 
 export interface ReconcilerOptions {
   readonly intervalMs: number;
+  /** How often the queue is asked whether it lost its data (`checkEpoch`); 0: never. */
+  readonly epochCheckMs?: number;
   /** A case that has not moved for this long has lost its job. */
   readonly staleMs: number;
   /** Past this many attempts a case ends errored rather than being enqueued again. */
@@ -30,17 +32,31 @@ export function startReconciler(db: Kysely<Database>, queue: CaseQueue, options:
       log?.('re-enqueued stale cases', { cases: retry.length });
     }
   };
-  const timer = setInterval(() => {
-    running ??= pass()
+  // Redis lost the queue: every unfinished case is enqueued again now, not after the staleness window.
+  const recoverQueue = async () => {
+    if ((await queue.checkEpoch()) !== 'lost') return;
+    const cases = await claimStaleCases(db, 0);
+    if (cases.length === 0) return;
+    log?.('the queue lost its jobs; re-enqueueing unfinished cases', { cases: cases.length });
+    await queue.enqueue(cases.map((c) => ({ runId: c.run_id, caseIndex: c.case_index })));
+  };
+  const schedule = (work: () => Promise<void>) => {
+    running ??= work()
       .catch((error: unknown) => log?.('reconcile failed', { error: (error as Error).message }))
       .finally(() => (running = undefined));
-  }, options.intervalMs);
+  };
+  const timer = setInterval(() => schedule(pass), options.intervalMs);
   timer.unref();
+  const epochTimer = options.epochCheckMs ? setInterval(() => schedule(recoverQueue), options.epochCheckMs) : undefined;
+  epochTimer?.unref();
   return {
     /** One pass now (tests and start-up). */
     runOnce: pass,
+    /** One queue check now (tests and start-up). */
+    recoverQueue,
     async stop() {
       clearInterval(timer);
+      clearInterval(epochTimer);
       await running;
     },
   };

@@ -6,7 +6,7 @@ import { RedisSharedBudget } from '../../src/providers/redis-budget';
 import { RedisResponseCache } from '../../src/providers/redis-cache';
 import { redisOptions } from '../../src/queue/bee-queue';
 import { openQueue, type CaseQueues } from '../../src/queue/open';
-import { ClickhouseWriter } from '../../src/store/clickhouse/writer';
+import { ClickhouseOutboxDrainer } from '../../src/store/clickhouse-outbox';
 import { PlatformMetrics } from '../../src/telemetry/metrics';
 import { ENGINE_VERSION } from '../../src/version';
 import { clickhouseCheck, closeServer, jsonLogger, listen, operationsRoutes, postgresCheck, type RunningService } from '../runtime';
@@ -20,12 +20,16 @@ import { createCaseProcessor } from './processor';
  */
 export async function startWorker(config: PlatformConfig, injected: { stores?: Stores; queues?: CaseQueues; cache?: ResponseCache } = {}): Promise<RunningService> {
   const log = jsonLogger('worker');
-  const stores = injected.stores ?? (await openStores(config));
+  const stores = injected.stores ?? (await openStores(config, log));
   const metrics = new PlatformMetrics('worker', ENGINE_VERSION);
-  const writer = new ClickhouseWriter(stores.clickhouse, config.clickhouseDatabase, {
-    onRetry: (table, attempt, error) => {
-      metrics.clickhouseRetries.inc({ table });
-      log('clickhouse insert failed; retrying', { table, attempt, error: (error as Error).message });
+  // Results reach ClickHouse through the Postgres outbox: a ClickHouse outage delays them and fails nothing.
+  let lastDrainError = 0;
+  const drainer = new ClickhouseOutboxDrainer(stores.db, stores.clickhouse, config.clickhouseDatabase, {
+    onError: (error) => {
+      metrics.clickhouseRetries.inc({ table: 'outbox' });
+      // One line per 10 s at most while ClickHouse (or Postgres) is down.
+      if (Date.now() - lastDrainError > 10_000) log('clickhouse outbox drain failed; retrying', { error: (error as Error).message });
+      lastDrainError = Date.now();
     },
   });
   const target = config.queue.target;
@@ -34,20 +38,29 @@ export async function startWorker(config: PlatformConfig, injected: { stores?: S
   const cache = injected.cache ?? (redis ? new RedisResponseCache(redis, `${config.queue.prefix}:cache:`) : undefined);
   // The suites' per-minute limits hold for every worker together, through Redis.
   const sharedBudget = redis ? new RedisSharedBudget(redis, `${config.queue.prefix}:rate:`) : undefined;
-  const gateway = new LlmGateway({ retry: config.retry, cache, env: process.env, sharedBudget });
+  const gateway = new LlmGateway({ retry: config.retry, cache, env: process.env, sharedBudget, endpoints: config.tenancy.endpoints });
   const consumer = (injected.queues ?? openQueue(config.queue)).consumer(config.workerConcurrency);
-  const processor = createCaseProcessor({ db: stores.db, writer, gateway, metrics, log });
+  const processor = createCaseProcessor({
+    db: stores.db,
+    gateway,
+    tenancy: config.tenancy,
+    storeRetryMs: config.storeRetryMs,
+    onCommitted: () => drainer.poke(),
+    metrics,
+    log,
+  });
   let rowsReported = 0;
   const probes = operationsRoutes({
     version: ENGINE_VERSION,
     metrics,
     checks: { postgres: postgresCheck(stores.db), clickhouse: clickhouseCheck(stores.clickhouse) },
     beforeScrape: () => {
-      metrics.clickhouseRows.inc({ table: 'all' }, writer.rowsWritten - rowsReported);
-      rowsReported = writer.rowsWritten;
+      metrics.clickhouseRows.inc({ table: 'all' }, drainer.rowsWritten - rowsReported);
+      rowsReported = drainer.rowsWritten;
     },
   });
   const { server, url } = await listen(probes, config.port, config.host);
+  drainer.start();
   consumer.start(processor);
   log('consuming', { queue: config.queue.name, concurrency: config.workerConcurrency, url });
   return {
@@ -55,7 +68,8 @@ export async function startWorker(config: PlatformConfig, injected: { stores?: S
     async close() {
       await consumer.close(config.shutdownDrainMs);
       await processor.flush();
-      await writer.close();
+      // What this worker committed is in the outbox; another worker drains what is left after the deadline.
+      await drainer.stop(Math.min(config.shutdownDrainMs, 5_000));
       await closeServer(server);
       redis?.quit();
       if (!injected.stores) await stores.close();

@@ -1,67 +1,122 @@
 import type { Kysely } from 'kysely';
 import type { CaseJob } from '../../src/contracts/jobs';
+import type { CaseResult } from '../../src/contracts/report';
 import type { LlmCallEvent, LlmGateway } from '../../src/providers/llm-gateway';
-import { evaluateCase, judgeSettings } from '../../src/runner/evaluate-case';
+import { evaluateCase, judgeSettings, type CaseContext } from '../../src/runner/evaluate-case';
 import { configureGateway } from '../../src/runner/run-suites';
 import { llmCallRows, resultRows } from '../../src/platform/result-rows';
 import { Judge } from '../../src/metrics/judge';
-import { CaseCompletionBatcher, recordCaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
+import { BUDGET_SPENT_ERROR, CaseCompletionBatcher, recordCaseOutcome, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
 import { labelTopics } from '../../src/platform/topic-labels';
 import { RunCache } from '../../src/platform/run-cache';
+import { egressGuardFor, redactDeep, secretValues, type TenancyConfig } from '../../src/platform/tenancy';
 import type { ConsumerHandlers } from '../../src/queue/types';
-import type { ClickhouseWriter } from '../../src/store/clickhouse/writer';
 import { startCase } from '../../src/store/postgres/runs';
 import type { Database } from '../../src/store/postgres/schema';
 import type { PlatformMetrics } from '../../src/telemetry/metrics';
 
 export interface WorkerDeps {
   readonly db: Kysely<Database>;
-  readonly writer: ClickhouseWriter;
   readonly gateway: LlmGateway;
+  readonly tenancy: TenancyConfig;
+  /** How long a failed Postgres write is retried inside the job (default 2 minutes). */
+  readonly storeRetryMs?: number;
+  /** Told when outcomes (and their ClickHouse rows, in the outbox) have been committed. */
+  readonly onCommitted?: () => void;
   readonly metrics?: PlatformMetrics;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
+/** USD a case's LLM calls cost (unknown prices count as 0). */
+const caseCost = (result: CaseResult): number => result.usage.reduce((sum, u) => sum + (u.cost_usd ?? 0), 0);
+
+/**
+ * Retries a store operation (Postgres restarting, a failover, a terminated connection) with capped backoff
+ * for up to `forMs`; the last error is thrown after that. Results already paid for wait in memory meanwhile.
+ */
+async function retryStore<T>(forMs: number, operation: () => Promise<T>, onRetry?: (error: unknown) => void): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (Date.now() + delay > deadline) throw error;
+      onRetry?.(error);
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
+    }
+  }
+}
+
 /**
  * The worker's job processor: a plain function of one case job. The run's suite comes from Postgres; the
- * case is evaluated by the engine; its rows are stored in ClickHouse before the case is counted in
- * Postgres; the case that completes the run writes its summary, once.
+ * case is evaluated by the engine inside the run's tenant boundary (its endpoints, the egress guard); its
+ * result, with every known secret redacted, is counted in Postgres together with its ClickHouse rows (the
+ * outbox), once; the case that completes the run writes its summary, once. A run whose spending has reached
+ * its `max_cost_usd` starts no further case.
  */
 export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flush(): Promise<void> } {
-  const { db, writer, gateway, metrics } = deps;
+  const { db, gateway, metrics, tenancy } = deps;
+  const storeRetryMs = deps.storeRetryMs ?? 120_000;
+  const stored = <T>(operation: () => Promise<T>) =>
+    retryStore(storeRetryMs, operation, (error) => deps.log?.('postgres write failed; retrying', { error: (error as Error).message }));
   // Cases without topic or tags get a label from the run's judge when the run finishes (the topic view).
   const labeler: TopicLabeler = async (suite, cases) => {
     const settings = judgeSettings(suite.suite.judge);
     return settings ? labelTopics(new Judge(gateway, settings), cases) : {};
   };
   const completions = new CaseCompletionBatcher(db, { labeler });
+  const runs = new RunCache(db);
+  /** Per run: its tenant boundary, the secrets to redact, and the latest spending this worker has seen. */
+  const boundaries = new Map<string, { tenant: NonNullable<CaseContext['tenant']>; secrets: string[]; spentUsd: number }>();
 
-  const finished = (runId: string, status: string | undefined) => {
-    if (!status) return;
-    metrics?.runs.inc({ status });
-    deps.log?.('run finished', { run: runId, status });
+  const boundaryOf = (run: { id: string; project_name: string; cost_usd: number }, suite: Parameters<typeof secretValues>[0]) => {
+    let boundary = boundaries.get(run.id);
+    if (!boundary) {
+      const endpoints = tenancy.endpoints;
+      boundary = { tenant: { endpoints, fetch: egressGuardFor(tenancy, run.project_name).fetch }, secrets: secretValues(suite, process.env, endpoints.keys()), spentUsd: run.cost_usd };
+      if (boundaries.size >= 100) boundaries.delete(boundaries.keys().next().value!);
+      boundaries.set(run.id, boundary);
+    }
+    return boundary;
   };
 
-  const runs = new RunCache(db);
+  const finished = (runId: string, outcome: CaseOutcome) => {
+    const boundary = boundaries.get(runId);
+    if (boundary && outcome.spentUsd !== undefined) boundary.spentUsd = Math.max(boundary.spentUsd, outcome.spentUsd);
+    if (!outcome.finished) return;
+    metrics?.runs.inc({ status: outcome.finished });
+    deps.log?.('run finished', { run: runId, status: outcome.finished });
+  };
 
   return {
     async process(job: CaseJob): Promise<void> {
-      const entry = await runs.get(job.runId);
+      const entry = await stored(() => runs.get(job.runId));
       if (!entry) return; // deleted since: nothing to do
       const { run, loaded } = entry;
       const firstOfRun = runs.markStarted(job.runId);
       if (firstOfRun) configureGateway(gateway, loaded.suite);
-      if (!(await startCase(db, job.runId, job.caseIndex, firstOfRun))) return; // done already, or cancelled
+      if (!(await stored(() => startCase(db, job.runId, job.caseIndex, firstOfRun)))) return; // done already, or cancelled
       if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
+      const boundary = boundaryOf(run, loaded.suite);
+      if (run.max_cost_usd !== null && boundary.spentUsd >= run.max_cost_usd) {
+        const outcome = await stored(() => completions.complete({ runId: run.id, caseIndex: job.caseIndex, status: 'errored', result: null, error: BUDGET_SPENT_ERROR }));
+        deps.onCommitted?.();
+        if (outcome.counted) metrics?.jobs.inc({ outcome: 'completed', reason: 'budget_spent' });
+        finished(run.id, outcome);
+        return;
+      }
       const calls: LlmCallEvent[] = [];
-      const result = await evaluateCase(loaded, job.caseIndex, {
+      const evaluated = await evaluateCase(loaded, job.caseIndex, {
         gateway,
         env: process.env,
+        tenant: boundary.tenant,
         onLlmCall: (event) => {
           calls.push(event);
           metrics?.recordLlmCall(event);
         },
       });
+      // Whatever the target or a judge echoed, no key or secret header value is stored.
+      const result = redactDeep(evaluated, boundary.secrets);
       const context = {
         project: run.project_name,
         runId: run.id,
@@ -69,20 +124,23 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
         build: run.build,
         judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
       };
-      // Durable first, counted second: a worker that dies in between leaves the case to be retried.
-      await Promise.all([writer.add('results', resultRows(result, context)), writer.add('llm_calls', llmCallRows(calls, context, job.caseIndex))]);
-      const outcome = await completions.complete(run.id, job.caseIndex, result.status, result, result.error);
+      const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, job.caseIndex) };
+      // The LLM calls are paid for: a Postgres outage is waited out here, not answered by evaluating again.
+      const outcome = await stored(() =>
+        completions.complete({ runId: run.id, caseIndex: job.caseIndex, status: result.status, result, error: result.error, costUsd: caseCost(result), rows }),
+      );
+      deps.onCommitted?.();
       if (outcome.counted) {
         metrics?.jobs.inc({ outcome: 'completed', reason: result.status });
         for (const m of Object.values(result.metrics)) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);
       }
-      finished(run.id, outcome.finished);
+      finished(run.id, outcome);
     },
 
     async failed(job: CaseJob, error: Error): Promise<void> {
       metrics?.jobs.inc({ outcome: 'failed', reason: 'retries_exhausted' });
-      const outcome = await recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`, labeler);
-      finished(job.runId, outcome.finished);
+      const outcome = await stored(() => recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`, labeler));
+      finished(job.runId, outcome);
     },
 
     /** Writes the outcomes still batched (shutdown, after the queue has drained). */

@@ -49,6 +49,8 @@ Usage:
                                 the platform's orchestrator, worker, and database migrations
   evalctl keys create --project <name>
                                 a new API key for the project (shown once)
+  evalctl keys revoke <key or prefix>
+                                revokes a key (refused within a second)
 
   evalctl --help | --version
 

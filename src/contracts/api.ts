@@ -27,7 +27,7 @@ export const createDatasetSchema = z
   })
   .strict();
 
-export const runStatusSchema = z.enum(['queued', 'running', 'completed', 'completed_with_errors', 'cancelled']);
+export const runStatusSchema = z.enum(['queued', 'running', 'completed', 'completed_with_errors', 'cancelled', 'budget_exceeded']);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
 /** A case's state within its run: waiting, being evaluated, or ended one way or another. */
@@ -41,6 +41,8 @@ export interface RunView {
   branch: string | null;
   build: BuildMetadata;
   progress: { total: number; completed: number; passed: number; failed: number; errored: number };
+  /** USD spent on LLM calls by the cases counted so far, and the run's budget (null: none). */
+  cost: { spent_usd: number; max_usd: number | null };
   created_at: string;
   started_at: string | null;
   finished_at: string | null;

@@ -113,6 +113,8 @@ export interface Report {
     rules: Array<{ suite: string; min_pass_rate: number; max_errored: number }>;
     failures: string[];
   };
+  /** A platform run with `max_cost_usd`: what it could spend, what it spent, and the cases it did not start once it was spent. */
+  budget?: { max_cost_usd: number; spent_usd: number; exceeded: boolean; not_evaluated: number };
   cases: CaseResult[];
 }
 

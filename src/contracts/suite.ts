@@ -8,7 +8,10 @@ const providerSchema = z.enum(PROVIDER_NAMES);
 /** A model as a judge or as the agent under test. */
 const modelFields = {
   model: z.string().min(1),
+  /** Where to call: on the platform, one of its configured endpoints' URLs only (better: name the endpoint). */
   base_url: z.url().optional(),
+  /** A named endpoint of the platform (`LLM_ENDPOINTS`) or of the project; it brings its URL and key. */
+  endpoint: z.string().min(1).max(64).optional(),
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: z.number().int().positive().optional(),
 };
@@ -104,6 +107,8 @@ export const suiteSchema = z
     providers: z.array(modelLimitsSchema).default([]),
     gate: gateSchema.default({ min_pass_rate: 1, max_errored: 0 }),
     concurrency: z.number().int().positive().max(1000).optional(),
+    /** The most this run may spend on LLM calls, in USD; past it no new case is started and the run ends budget_exceeded. */
+    max_cost_usd: z.number().positive().optional(),
     cases: z.array(testCaseSchema).min(1),
   })
   .strict();

@@ -4,6 +4,9 @@ import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../pr
 import type { ClickhouseTarget } from '../store/clickhouse/connect';
 import type { PostgresTarget } from '../store/postgres/connect';
 import type { QueueConfig } from '../queue/open';
+import { parseAllowList } from '../egress/guard';
+import { EndpointPolicy } from '../providers/endpoints';
+import type { TenancyConfig } from './tenancy';
 
 /** The ClickHouse database the services use unless CLICKHOUSE_DATABASE names another. */
 const DEFAULT_CLICKHOUSE_DATABASE = 'evals';
@@ -47,6 +50,30 @@ const environmentSchema = retryEnvironmentSchema.extend({
   RECONCILE_STALE_MS: int(10 * 60_000),
   RECONCILE_MAX_ATTEMPTS: int(5),
   DEV_DATA_DIR: z.string().optional(),
+  QUEUE_EPOCH_CHECK_MS: int(2_000),
+  /** A store write that fails (Postgres restarting, a failover) is retried inside the job for this long. */
+  STORE_RETRY_MS: int(120_000),
+  // The tenant boundary.
+  LLM_ENDPOINTS: z.string().optional(),
+  EGRESS_ALLOW: z.string().optional(),
+  EGRESS_MAX_RESPONSE_BYTES: int(10 * 1024 * 1024),
+  // Per-project limits (each orchestrator replica applies the request rate on its own).
+  PROJECT_REQUESTS_PER_SECOND: z.coerce.number().positive().default(20),
+  PROJECT_REQUEST_BURST: z.coerce.number().int().positive().default(60),
+  PROJECT_MAX_ACTIVE_RUNS: z.coerce.number().int().positive().default(20),
+  PROJECT_MAX_QUEUED_CASES: z.coerce.number().int().positive().default(200_000),
+  MAX_CASES_PER_RUN: z.coerce.number().int().positive().default(50_000),
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  /**
+   * Request bodies read at once, in bytes, across all requests: a JSON body costs about ten times its size while
+   * it is parsed and validated. 32 MiB (one maximum body at a time) kept six concurrent 29 MB bodies at a 401 MiB peak, inside
+   * the dev orchestrator's 512 MiB; measured by test/platform/tenant-safety.integration.test.ts.
+   */
+  BODY_MEMORY_BUDGET_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  /** How long an API key's project is cached: a revoked key stops working within this. */
+  API_KEY_CACHE_MS: int(1_000),
+  RUN_DEFAULT_MAX_COST_USD: z.coerce.number().positive().optional(),
+  PROJECT_DAILY_COST_USD: z.coerce.number().positive().optional(),
 });
 
 /** Every variable the services' configuration reads. */
@@ -63,7 +90,39 @@ export interface PlatformConfig {
   shutdownDrainMs: number;
   reconcile: { intervalMs: number; staleMs: number; maxAttempts: number };
   retry: RetryPolicy;
+  /** How long a worker retries a failed Postgres write of a case it has evaluated, before the job fails. */
+  storeRetryMs: number;
+  /** How often the orchestrator checks that the queue's Redis still holds its data. */
+  queueEpochCheckMs: number;
+  tenancy: TenancyConfig;
+  limits: ApiLimits;
 }
+
+/** What one project may ask of the API, and what one request may cost the orchestrator. */
+export interface ApiLimits {
+  readonly requestsPerSecond: number;
+  readonly requestBurst: number;
+  readonly maxActiveRuns: number;
+  readonly maxQueuedCases: number;
+  readonly maxCasesPerRun: number;
+  readonly maxBodyBytes: number;
+  readonly bodyMemoryBudgetBytes: number;
+  readonly apiKeyCacheMs: number;
+  readonly runDefaultMaxCostUsd?: number;
+  readonly projectDailyCostUsd?: number;
+}
+
+/** The limits with their defaults: what `createApp` applies when it is given none. */
+export const DEFAULT_API_LIMITS: ApiLimits = {
+  requestsPerSecond: 20,
+  requestBurst: 60,
+  maxActiveRuns: 20,
+  maxQueuedCases: 200_000,
+  maxCasesPerRun: 50_000,
+  maxBodyBytes: 32 * 1024 * 1024,
+  bodyMemoryBudgetBytes: 32 * 1024 * 1024,
+  apiKeyCacheMs: 1_000,
+};
 
 export class ConfigurationError extends Error {}
 
@@ -101,6 +160,13 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
   else if (options.embedded) clickhouse = { kind: 'embedded', dataDir: `${dataDir ?? '.evaldata'}/clickhouse` };
   else throw new ConfigurationError('set CLICKHOUSE_URL (with CLICKHOUSE_USER, CLICKHOUSE_PASSWORD)');
 
+  let tenancy: TenancyConfig;
+  try {
+    tenancy = { endpoints: EndpointPolicy.platform(env), egressAllow: parseAllowList(e.EGRESS_ALLOW), egressMaxResponseBytes: e.EGRESS_MAX_RESPONSE_BYTES };
+  } catch (error) {
+    throw new ConfigurationError(`environment variable ${(error as Error).message}`);
+  }
+
   return {
     port: e.PORT,
     host: e.HOST,
@@ -112,5 +178,20 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, staleMs: e.RECONCILE_STALE_MS, maxAttempts: e.RECONCILE_MAX_ATTEMPTS },
     retry: retryPolicyFrom(e),
+    storeRetryMs: e.STORE_RETRY_MS,
+    queueEpochCheckMs: e.QUEUE_EPOCH_CHECK_MS,
+    tenancy,
+    limits: {
+      requestsPerSecond: e.PROJECT_REQUESTS_PER_SECOND,
+      requestBurst: e.PROJECT_REQUEST_BURST,
+      maxActiveRuns: e.PROJECT_MAX_ACTIVE_RUNS,
+      maxQueuedCases: e.PROJECT_MAX_QUEUED_CASES,
+      maxCasesPerRun: e.MAX_CASES_PER_RUN,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      bodyMemoryBudgetBytes: e.BODY_MEMORY_BUDGET_BYTES,
+      apiKeyCacheMs: e.API_KEY_CACHE_MS,
+      runDefaultMaxCostUsd: e.RUN_DEFAULT_MAX_COST_USD,
+      projectDailyCostUsd: e.PROJECT_DAILY_COST_USD,
+    },
   };
 }

@@ -4,14 +4,18 @@ import { countCaseOutcomes, finalizeRun, getRunWithProject, setTopicLabels, type
 import type { Database, RunStatus } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
 import { finalStatus, loadRunSuite, reportSummary } from './run-report';
-import { runReport } from './run-results';
+import { BUDGET_SPENT_ERROR, runReport } from './run-results';
 
 export interface CaseOutcome {
   /** False when the case had been counted before (a retried job). */
   counted: boolean;
   /** Set when this outcome finished the run. */
   finished?: RunStatus;
+  /** What the run had spent, in USD, once this outcome was written (when this write counted a case of it). */
+  spentUsd?: number;
 }
+
+export { BUDGET_SPENT_ERROR };
 
 /**
  * Counts a case's outcome on its run, once; the outcome that completes the run writes its final status and
@@ -35,14 +39,14 @@ export async function recordCaseOutcome(
  * run's final status is reported on one outcome only.
  */
 export async function writeCaseOutcomes(db: Kysely<Database>, completions: readonly CaseCompletion[], labeler?: TopicLabeler): Promise<CaseOutcome[]> {
-  const { counted, finishedRuns } = await countCaseOutcomes(db, completions);
+  const { counted, finishedRuns, spentUsd } = await countCaseOutcomes(db, completions);
   const statuses = new Map<string, RunStatus | undefined>();
   for (const runId of finishedRuns) statuses.set(runId, await finalize(db, runId, labeler));
   return completions.map((p) => {
     const wasCounted = counted.has(`${p.runId}/${p.caseIndex}`);
     const finished = wasCounted && statuses.has(p.runId) ? statuses.get(p.runId) : undefined;
     if (finished !== undefined) statuses.delete(p.runId);
-    return { counted: wasCounted, finished };
+    return { counted: wasCounted, finished, spentUsd: spentUsd.get(p.runId) };
   });
 }
 
@@ -65,9 +69,9 @@ export class CaseCompletionBatcher {
     private readonly options: { maxBatch?: number; maxDelayMs?: number; labeler?: TopicLabeler } = {},
   ) {}
 
-  complete(runId: string, caseIndex: number, status: PendingCompletion['status'], result: CaseResult | null, error: string | null): Promise<CaseOutcome> {
+  complete(completion: CaseCompletion): Promise<CaseOutcome> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ runId, caseIndex, status, result, error, resolve, reject });
+      this.pending.push({ ...completion, resolve, reject });
       if (this.pending.length >= (this.options.maxBatch ?? 200)) this.flushNow();
       else this.timer ??= setTimeout(() => this.flushNow(), this.options.maxDelayMs ?? 20);
     });
@@ -104,7 +108,7 @@ async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabe
   if (!run) return undefined;
   const loaded = loadRunSuite(run);
   const report = await runReport(db, { ...run, finished_at: new Date() }, loaded);
-  const final = finalStatus(report);
+  const final = report.budget?.exceeded ? 'budget_exceeded' : finalStatus(report);
   if (!(await finalizeRun(db, runId, final, reportSummary(report)))) return undefined;
   // Topic labels come after the run is finished, so labelling never delays a run's result.
   const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));

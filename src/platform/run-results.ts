@@ -10,8 +10,17 @@ export async function runCaseResults(db: Kysely<Database>, run: StoredRun, loade
   return rows.map((row) => row.result ?? placeholderResult(loaded, row.case_index, row.status, row.error));
 }
 
-export async function runReport(db: Kysely<Database>, run: StoredRun, loaded = loadRunSuite(run)): Promise<Report> {
-  return buildRunReport(run, await runCaseResults(db, run, loaded), loaded);
+/** The error of a case that was not started because its run had spent its budget (`max_cost_usd`). */
+export const BUDGET_SPENT_ERROR = 'not evaluated: the run had spent its budget (max_cost_usd)';
+
+/** The run's report; a run with a budget says what it could spend, what it spent, and which cases it did not start. */
+export async function runReport(db: Kysely<Database>, run: StoredRun & { max_cost_usd?: number | null; cost_usd?: number }, loaded = loadRunSuite(run)): Promise<Report> {
+  const report = buildRunReport(run, await runCaseResults(db, run, loaded), loaded);
+  if (run.max_cost_usd !== undefined && run.max_cost_usd !== null) {
+    const notEvaluated = report.cases.filter((c) => c.error === BUDGET_SPENT_ERROR).length;
+    report.budget = { max_cost_usd: run.max_cost_usd, spent_usd: Math.round((run.cost_usd ?? 0) * 1e6) / 1e6, exceeded: notEvaluated > 0, not_evaluated: notEvaluated };
+  }
+  return report;
 }
 
 /** The report.json of a run read without its suite (a status view's header): only here is the suite read. */

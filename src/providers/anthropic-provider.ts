@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { leanFetch } from './lean-fetch';
 import { toCallError } from './provider-errors';
 import { ProviderCallError } from './retry';
-import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, ToolCall } from './types';
+import type { CallTarget, ChatProvider, ChatRequest, ChatResponse, ModelSettings, ToolCall } from './types';
 
 /**
  * Messages API through the official SDK, one attempt per call. Its own retries are off: left alone it sleeps
@@ -14,19 +14,19 @@ export class AnthropicProvider implements ChatProvider {
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
-  private client(baseUrl: string | undefined): Anthropic {
-    const key = baseUrl ?? '';
+  /** One client per endpoint: the endpoint's URL with the endpoint's key, never another's. */
+  private client(target: CallTarget): Anthropic {
+    const key = `${target.name}|${target.baseUrl ?? ''}`;
     let client = this.clients.get(key);
     if (!client) {
-      const apiKey = this.env.ANTHROPIC_API_KEY;
-      if (!apiKey) throw new Error('ANTHROPIC_API_KEY is not set');
-      client = new Anthropic({ apiKey, baseURL: baseUrl ?? this.env.ANTHROPIC_BASE_URL, maxRetries: 0, fetch: leanFetch });
+      if (!target.apiKey) throw new Error('ANTHROPIC_API_KEY is not set');
+      client = new Anthropic({ apiKey: target.apiKey, baseURL: target.baseUrl, maxRetries: 0, fetch: target.fetch ?? leanFetch });
       this.clients.set(key, client);
     }
     return client;
   }
 
-  async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number): Promise<ChatResponse> {
+  async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number, target: CallTarget): Promise<ChatResponse> {
     // `temperature` is deprecated in the SDK's types but still honoured by the API for the models that take it;
     // it is sent as the SDK documents for parameters missing from its types.
     const body: Anthropic.MessageCreateParamsNonStreaming & { temperature?: number } = {
@@ -49,7 +49,7 @@ export class AnthropicProvider implements ChatProvider {
     }
     let message: Anthropic.Message;
     try {
-      message = await this.client(settings.baseUrl).messages.create(body, { timeout: timeoutMs });
+      message = await this.client(target).messages.create(body, { timeout: timeoutMs });
     } catch (error) {
       throw toCallError(error, Anthropic, 'anthropic', settings.model, this.env);
     }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { abortError, headerRecord } from '../egress/http-parts';
 
 /**
  * A `fetch` for the SDKs over node:http keep-alive agents, returning the whole body buffered. Node 20's
@@ -93,20 +94,7 @@ class BufferedResponse {
   }
 }
 
-function headerRecord(headers: RequestInit["headers"]): Record<string, string> {
-  if (!headers) return {};
-  if (headers instanceof Headers) return Object.fromEntries(headers.entries());
-  if (Array.isArray(headers)) return Object.fromEntries(headers);
-  return { ...(headers as Record<string, string>) };
-}
 
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && (reason.name === 'AbortError' || reason.name === 'TimeoutError')) return reason;
-  const error = new Error('The operation was aborted');
-  error.name = 'AbortError';
-  return error;
-}
 
 export function leanFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   const body = init.body;

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ModelUsage } from '../contracts/report';
 import { responseCacheKey, type ResponseCache } from './cache';
+import { EndpointPolicy } from './endpoints';
 import { costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits, type SharedBudget } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
@@ -18,6 +19,11 @@ export interface GatewayOptions {
   readonly sharedBudget?: SharedBudget;
   /** Replaces the SDK-backed providers (the engine's own tests use the real ones against a fake server). */
   readonly providers?: Partial<Record<ProviderName, ChatProvider>>;
+  /**
+   * Which URL each call may go to, with which key. Default: `EndpointPolicy.local(env)`, a developer's freedom
+   * (any base URL, with the environment's key); the workers pass `EndpointPolicy.platform(env)`.
+   */
+  readonly endpoints?: EndpointPolicy;
 }
 
 /** One completed LLM call, with what it cost. */
@@ -58,7 +64,14 @@ export interface LlmCallEvent {
  * The case (and role) on whose behalf calls are made. evaluateCase sets it around the target and the metrics,
  * so a gateway shared by concurrent cases still attributes every call to the right one.
  */
-export const llmCallScope = new AsyncLocalStorage<{ kind: 'target' | 'judge'; record: (event: LlmCallEvent) => void }>();
+export const llmCallScope = new AsyncLocalStorage<{
+  kind: 'target' | 'judge';
+  record: (event: LlmCallEvent) => void;
+  /** The run's own endpoint policy (the platform's endpoints plus its project's), overriding the gateway's. */
+  endpoints?: EndpointPolicy;
+  /** How a project's own endpoint is reached (the worker's egress guard for the run's project). */
+  projectFetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+}>();
 
 /** The event of one finished call, attributed to the current case and role where there is one. */
 function callEvent(
@@ -138,9 +151,11 @@ export class LlmGateway {
   private readonly providers: Partial<Record<ProviderName, ChatProvider>>;
   private readonly limits: Map<string, ModelLimits>;
   private readonly prices: Map<string, ModelPrice>;
+  private readonly endpoints: EndpointPolicy;
 
   constructor(private readonly options: GatewayOptions = {}) {
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.endpoints = options.endpoints ?? EndpointPolicy.local(options.env ?? process.env);
     this.providers = { ...options.providers };
     this.limits = new Map(options.limits);
     this.prices = new Map(options.prices);
@@ -187,7 +202,13 @@ export class LlmGateway {
 
   async chat(settings: ModelSettings, request: ChatRequest): Promise<LlmCall> {
     const started = performance.now();
-    const cacheKey = this.options.cache && settings.temperature === 0 ? responseCacheKey(settings, request) : undefined;
+    const scope = llmCallScope.getStore();
+    // Throws EndpointPolicyError before anything is sent when the setting names a URL or endpoint not allowed.
+    const endpoint = (scope?.endpoints ?? this.endpoints).resolve(settings);
+    const target = { name: endpoint.name, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey, fetch: endpoint.owner === 'project' ? scope?.projectFetch : undefined };
+    if (endpoint.owner === 'project' && !target.fetch) throw new Error(`endpoint "${endpoint.name}" is a project's own and needs the egress guard`);
+    // The endpoint actually called is part of the key: another server's answers are never served from the cache.
+    const cacheKey = this.options.cache && settings.temperature === 0 ? responseCacheKey({ ...settings, endpoint: endpoint.name, baseUrl: endpoint.baseUrl }, request) : undefined;
     if (cacheKey) {
       const hit = await this.options.cache!.get(cacheKey);
       if (hit) {
@@ -209,7 +230,7 @@ export class LlmGateway {
       await limiter.acquire(estimate);
       limiterWaitMs += performance.now() - waitStarted;
       try {
-        const reply = await provider.complete(settings, request, this.retry.timeoutMs);
+        const reply = await provider.complete(settings, request, this.retry.timeoutMs, target);
         limiter.release(estimate, reply.usage.inputTokens + reply.usage.cachedInputTokens + reply.usage.outputTokens, 'ok');
         return reply;
       } catch (error) {

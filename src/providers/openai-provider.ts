@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { leanFetch } from './lean-fetch';
 import { toCallError } from './provider-errors';
 import { ProviderCallError } from './retry';
-import type { ChatProvider, ChatRequest, ChatResponse, ModelSettings, TokenLogprob, ToolCall } from './types';
+import type { CallTarget, ChatProvider, ChatRequest, ChatResponse, ModelSettings, TokenLogprob, ToolCall } from './types';
 
 /**
  * Chat completions through the official SDK, one attempt per call (the SDK's own retries are off so that
@@ -14,23 +14,22 @@ export class OpenAiProvider implements ChatProvider {
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
-  private client(baseUrl: string | undefined): OpenAI {
-    const key = baseUrl ?? '';
+  /** One client per endpoint: the endpoint's URL with the endpoint's key, never another's. */
+  private client(target: CallTarget): OpenAI {
+    const key = `${target.name}|${target.baseUrl ?? ''}`;
     let client = this.clients.get(key);
     if (!client) {
-      const apiKey = this.env.OPENAI_API_KEY;
-      const explicitBase = baseUrl ?? this.env.OPENAI_BASE_URL;
-      if (!apiKey && !explicitBase) {
+      if (!target.apiKey && !target.baseUrl) {
         throw new Error('OPENAI_API_KEY is not set (and no base URL names another OpenAI-compatible server)');
       }
       // A local OpenAI-compatible server (vLLM, Ollama) needs no key; the SDK insists on one, so a placeholder is sent.
-      client = new OpenAI({ apiKey: apiKey ?? 'unset', baseURL: explicitBase, maxRetries: 0, fetch: leanFetch });
+      client = new OpenAI({ apiKey: target.apiKey ?? 'unset', baseURL: target.baseUrl, maxRetries: 0, fetch: target.fetch ?? leanFetch });
       this.clients.set(key, client);
     }
     return client;
   }
 
-  async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number): Promise<ChatResponse> {
+  async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number, target: CallTarget): Promise<ChatResponse> {
     const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [];
     if (request.system) messages.push({ role: 'system', content: request.system });
     for (const message of request.messages) messages.push({ role: message.role, content: message.content });
@@ -53,7 +52,7 @@ export class OpenAiProvider implements ChatProvider {
     }
     let completion: OpenAI.Chat.ChatCompletion;
     try {
-      completion = await this.client(settings.baseUrl).chat.completions.create(body, { timeout: timeoutMs });
+      completion = await this.client(target).chat.completions.create(body, { timeout: timeoutMs });
     } catch (error) {
       throw toCallError(error, OpenAI, 'openai', settings.model, this.env);
     }

@@ -1,5 +1,5 @@
 /** Environment variables whose values are credentials and must never reach a log, a report or an error. */
-const SECRET_VARIABLE = /(_API_KEY|_TOKEN|_SECRET|_PASSWORD)$/;
+export const SECRET_VARIABLE = /(_API_KEY|_TOKEN|_SECRET|_PASSWORD)$/;
 
 /** Shapes of provider keys, redacted even when they did not come from this process's environment. */
 const KEY_SHAPES = [/sk-ant-[A-Za-z0-9_-]{8,}/g, /sk-[A-Za-z0-9_-]{16,}/g, /Bearer\s+[A-Za-z0-9._~+/=-]{12,}/g];

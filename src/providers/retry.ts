@@ -12,6 +12,12 @@ export interface RetryPolicy {
   readonly retryAfterCapMs: number;
   /** Per attempt. */
   readonly timeoutMs: number;
+  /**
+   * A rate-limited attempt (429, 529) does not count against `maxAttempts`: it is retried, as the server's
+   * retry-after and the backoff say, until this long has passed since the first attempt. A rate limit is the
+   * provider asking to wait, not a failure.
+   */
+  readonly rateLimitBudgetMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -20,6 +26,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 30_000,
   retryAfterCapMs: 60_000,
   timeoutMs: 60_000,
+  rateLimitBudgetMs: 300_000,
 };
 
 /** The LLM_* variables that set the policy (evalctl and the workers read the same ones). */
@@ -29,6 +36,7 @@ export const retryEnvironmentSchema = z.object({
   LLM_RETRY_MAX_DELAY_MS: z.coerce.number().int().nonnegative().default(DEFAULT_RETRY_POLICY.maxDelayMs),
   LLM_RETRY_AFTER_CAP_MS: z.coerce.number().int().nonnegative().default(DEFAULT_RETRY_POLICY.retryAfterCapMs),
   LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_RETRY_POLICY.timeoutMs),
+  LLM_RETRY_RATE_LIMIT_BUDGET_MS: z.coerce.number().int().nonnegative().default(DEFAULT_RETRY_POLICY.rateLimitBudgetMs),
 });
 
 export function retryPolicyFrom(e: z.infer<typeof retryEnvironmentSchema>): RetryPolicy {
@@ -38,6 +46,7 @@ export function retryPolicyFrom(e: z.infer<typeof retryEnvironmentSchema>): Retr
     maxDelayMs: e.LLM_RETRY_MAX_DELAY_MS,
     retryAfterCapMs: e.LLM_RETRY_AFTER_CAP_MS,
     timeoutMs: e.LLM_TIMEOUT_MS,
+    rateLimitBudgetMs: e.LLM_RETRY_RATE_LIMIT_BUDGET_MS,
   };
 }
 
@@ -133,12 +142,17 @@ export async function withRetry<T>(
   attempt: (attemptNumber: number) => Promise<T>,
   onRetry?: (error: ProviderCallError, delayMs: number) => void,
 ): Promise<{ value: T; attempts: number }> {
+  const started = Date.now();
+  // Attempts that count against maxAttempts: every failure but a rate limit within the budget.
+  let counted = 0;
   for (let n = 1; ; n++) {
     try {
       return { value: await attempt(n), attempts: n };
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
-      if (!error.retryable || n >= policy.maxAttempts) throw new RetriesExhaustedError(error, n);
+      const withinRateLimitBudget = error.rateLimited && Date.now() - started < policy.rateLimitBudgetMs;
+      if (!withinRateLimitBudget) counted++;
+      if (!error.retryable || counted >= policy.maxAttempts) throw new RetriesExhaustedError(error, n);
       const delay = backoffDelayMs(policy, n, error);
       onRetry?.(error, delay);
       await sleep(delay);

@@ -7,8 +7,10 @@ export type { ProviderName };
 export interface ModelSettings {
   readonly provider: ProviderName;
   readonly model: string;
-  /** Overrides the SDK's default (and its OPENAI_BASE_URL / ANTHROPIC_BASE_URL variables). */
+  /** Overrides the SDK's default (and its OPENAI_BASE_URL / ANTHROPIC_BASE_URL variables); on the platform, only a configured endpoint's URL. */
   readonly baseUrl?: string;
+  /** A named endpoint (`LLM_ENDPOINTS`, or a project's own): its URL and key. */
+  readonly endpoint?: string;
   /** Absent: the provider's default (and no response caching, which needs temperature 0). */
   readonly temperature?: number;
   readonly maxTokens: number;
@@ -64,10 +66,20 @@ export interface ChatResponse {
   readonly model: string;
 }
 
+/** Where one call goes: the endpoint the policy resolved (URL and key), and the fetch to reach it with. */
+export interface CallTarget {
+  /** Clients are kept per endpoint name. */
+  readonly name: string;
+  readonly baseUrl?: string;
+  readonly apiKey?: string;
+  /** A project's endpoint is reached through the egress guard; the platform's through the lean keep-alive fetch. */
+  readonly fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+}
+
 /** One HTTP attempt against one provider; retries, limits and caching live in the gateway above it. */
 export interface ChatProvider {
   readonly name: ProviderName;
-  complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number): Promise<ChatResponse>;
+  complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number, target: CallTarget): Promise<ChatResponse>;
 }
 
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0 };

@@ -23,7 +23,10 @@ export function redisOptions(url: string) {
   return { url, retry_strategy: (options: { attempt: number }) => Math.min(options.attempt * 200, 3_000) };
 }
 
-type RawClient = { lindex(key: string, index: number, cb: (e: Error | null, v: string | null) => void): void; hget(key: string, field: string, cb: (e: Error | null, v: string | null) => void): void };
+type RawClient = {
+  set(key: string, value: string, nx: 'NX', cb: (e: Error | null, v: string | null) => void): void;
+  get(key: string, cb: (e: Error | null, v: string | null) => void): void;
+  lindex(key: string, index: number, cb: (e: Error | null, v: string | null) => void): void; hget(key: string, field: string, cb: (e: Error | null, v: string | null) => void): void };
 
 /**
  * bee-queue runs its Lua scripts by SHA and loads them once, at start-up. Redis forgets scripts when it
@@ -91,6 +94,21 @@ export class BeeCaseQueue implements CaseQueue {
     return { waiting: health.waiting, active: health.active, failed: health.failed, delayed: health.delayed, oldestWaitingSeconds };
   }
 
+  /**
+   * An epoch key lives beside the queue's keys. When it is missing, Redis has lost the queue's data (a restart
+   * without persistence, FLUSHALL): the producer that puts it back (SET NX, so one of several) answers `lost`.
+   * The first check of a fresh Redis answers `lost` too when there is nothing to recover, which costs nothing.
+   */
+  async checkEpoch(): Promise<'kept' | 'lost'> {
+    await this.queue.ready();
+    const client = (this.queue as unknown as { client: RawClient }).client;
+    const key = `${this.settings.prefix}:${this.settings.name}:epoch`;
+    const current = await call<string | null>((cb) => client.get(key, cb));
+    if (current !== null) return 'kept';
+    const set = await call<string | null>((cb) => client.set(key, `${Date.now()}-${process.pid}`, 'NX', cb));
+    return set === 'OK' ? 'lost' : 'kept';
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }
@@ -119,7 +137,9 @@ export class BeeCaseConsumer implements CaseConsumer {
   }
 
   start(handlers: ConsumerHandlers): void {
-    this.queue.on('failed', (job, error) => {
+    // bee-queue 2 emits 'failed' on every failed attempt, and 'failed:fatal' once the job's retries are spent:
+    // only the last makes the case errored, or a retried job would find its case already ended.
+    (this.queue as unknown as NodeJS.EventEmitter).on('failed:fatal', (job: BeeQueue.Job<CaseJob>, error: Error) => {
       const parsed = caseJobSchema.safeParse(job.data);
       if (parsed.success) void handlers.failed(parsed.data, error).catch(() => undefined);
     });

@@ -34,6 +34,11 @@ export class MemoryCaseQueue implements CaseQueue, CaseConsumer {
     this.pump();
   }
 
+  /** This process's queue cannot lose its jobs without losing the process. */
+  async checkEpoch(): Promise<'kept'> {
+    return 'kept';
+  }
+
   async stats(): Promise<QueueStats> {
     return {
       waiting: this.waiting.length,

@@ -13,6 +13,12 @@ export interface QueueStats {
 export interface CaseQueue {
   enqueue(jobs: readonly CaseJob[]): Promise<void>;
   stats(): Promise<QueueStats>;
+  /**
+   * Whether the queue still holds what was put in it. `lost`: its store came back empty (a Redis restart
+   * without data, FLUSHALL) since this or another producer marked it, and this call marked it again, so the
+   * caller (one, whichever won) re-enqueues every unfinished case at once.
+   */
+  checkEpoch(): Promise<'kept' | 'lost'>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { JudgeReplyError, Judge } from '../metrics/judge';
 import { passes, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
 import { llmCallScope, usageByModel, type LlmCallEvent, type LlmGateway } from '../providers/llm-gateway';
+import type { EndpointPolicy } from '../providers/endpoints';
 import { redactSecrets } from '../providers/redact';
 import type { ModelSettings } from '../providers/types';
 import type { LoadedSuite } from '../suite/load';
@@ -16,6 +17,11 @@ export interface CaseContext {
   readonly env?: NodeJS.ProcessEnv;
   /** Sees every LLM call the case makes (the workers write them to ClickHouse). */
   readonly onLlmCall?: (event: LlmCallEvent) => void;
+  /** The platform's tenant boundary: the run's endpoint policy and the egress guard for its `http` target and own endpoints. */
+  readonly tenant?: {
+    readonly endpoints: EndpointPolicy;
+    readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  };
 }
 
 export function judgeSettings(judge: JudgeSpec | undefined): ModelSettings | undefined {
@@ -24,6 +30,7 @@ export function judgeSettings(judge: JudgeSpec | undefined): ModelSettings | und
     provider: judge.provider,
     model: judge.model,
     baseUrl: judge.base_url,
+    endpoint: judge.endpoint,
     // Judges default to temperature 0: reproducible verdicts, and their replies can be cached.
     temperature: judge.temperature ?? 0,
     maxTokens: judge.max_tokens ?? 2048,
@@ -124,7 +131,9 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
   let evaluated: EvaluatedCase = testCase;
   if (testCase.actual_output === undefined) {
     try {
-      const output = await llmCallScope.run({ kind: 'target', record }, () => runTarget(loaded.suite.target, testCase, context.gateway));
+      const output = await llmCallScope.run({ kind: 'target', record, endpoints: context.tenant?.endpoints, projectFetch: context.tenant?.fetch }, () =>
+        runTarget(loaded.suite.target, testCase, context.gateway, context.tenant ? { fetch: context.tenant.fetch, hideBodies: true } : {}),
+      );
       evaluated = { ...testCase, ...output };
       base.actual_output = output.actual_output;
       if (output.retrieval_context) base.retrieval_context = output.retrieval_context;
@@ -141,7 +150,7 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
     }
   }
   const caseJudge = judge ?? new Judge(context.gateway, judgeSettings(loaded.suite.judge));
-  const results = await llmCallScope.run({ kind: 'judge', record }, () =>
+  const results = await llmCallScope.run({ kind: 'judge', record, endpoints: context.tenant?.endpoints, projectFetch: context.tenant?.fetch }, () =>
     Promise.all(
       loaded.metrics.map((metric) =>
         evaluateMetric(metric, evaluated, caseJudge, context.thresholds?.[metric.id] ?? metric.threshold, context.env),

@@ -1,3 +1,4 @@
+import { EgressBlockedError } from '../egress/guard';
 import { leanFetch } from '../providers/lean-fetch';
 import { redactSecrets } from '../providers/redact';
 import { ProviderCallError, withRetry } from '../providers/retry';
@@ -19,15 +20,27 @@ export interface TargetOutput {
   readonly output_tokens?: number;
 }
 
+/** How an `http` target is reached. */
+export interface HttpTargetAccess {
+  /**
+   * The fetch for the target's URL. On the platform it is the egress guard's (a tenant's URL is checked before
+   * anything is sent); a developer's `evalctl run` uses the lean keep-alive fetch.
+   */
+  readonly fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /** On the platform, a failed response's body is not echoed into the case's error (it could be anything the URL serves). */
+  readonly hideBodies?: boolean;
+}
+
 /** Runs the suite's target for a case. Throws with a message that names the target and what failed. */
-export async function runTarget(target: TargetSpec, testCase: TestCase, gateway: LlmGateway): Promise<TargetOutput> {
+export async function runTarget(target: TargetSpec, testCase: TestCase, gateway: LlmGateway, access: HttpTargetAccess = {}): Promise<TargetOutput> {
   if (target.type === 'none') throw new Error('the case has no actual_output and the suite has no target');
-  if (target.type === 'http') return callHttpTarget(target, testCase, gateway);
+  if (target.type === 'http') return callHttpTarget(target, testCase, gateway, access);
   const call = await gateway.chat(
     {
       provider: target.type,
       model: target.model,
       baseUrl: target.base_url,
+      endpoint: target.endpoint,
       temperature: target.temperature,
       maxTokens: target.max_tokens ?? 1024,
     },
@@ -45,19 +58,23 @@ export async function runTarget(target: TargetSpec, testCase: TestCase, gateway:
 
 type HttpTarget = Extract<TargetSpec, { type: 'http' }>;
 
-async function callHttpTarget(target: HttpTarget, testCase: TestCase, gateway: LlmGateway): Promise<TargetOutput> {
+async function callHttpTarget(target: HttpTarget, testCase: TestCase, gateway: LlmGateway, access: HttpTargetAccess): Promise<TargetOutput> {
   const started = performance.now();
   const host = new URL(target.url).host;
+  const fetchFn = access.fetch ?? leanFetch;
+  const shown = (body: string) => (access.hideBodies ? '(body not shown)' : redactSecrets(body.slice(0, 200)));
   const { value: document } = await withRetry(gateway.retry, async () => {
     let response: Response;
     try {
-      response = await leanFetch(target.url, {
+      response = await fetchFn(target.url, {
         method: target.method,
         headers: { 'content-type': 'application/json', accept: 'application/json', ...target.headers },
         body: target.method === 'GET' ? undefined : JSON.stringify(renderJson(target.body, testCase)),
         signal: AbortSignal.timeout(target.timeout_ms),
       });
     } catch (error) {
+      // The policy's answer is final: retrying cannot change it.
+      if (error instanceof EgressBlockedError) throw error;
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
       throw new ProviderCallError('http', host, undefined, timedOut ? 'timeout' : 'connection', redactSecrets(String((error as Error).message)));
     }
@@ -69,14 +86,14 @@ async function callHttpTarget(target: HttpTarget, testCase: TestCase, gateway: L
         host,
         response.status,
         'http',
-        redactSecrets(body.slice(0, 200)),
+        shown(body),
         retryAfter && Number.isFinite(Number(retryAfter)) ? Number(retryAfter) * 1000 : undefined,
       );
     }
     try {
       return JSON.parse(body) as unknown;
     } catch {
-      throw new ProviderCallError('http', host, response.status, 'invalid-response', `the response is not JSON: ${redactSecrets(body.slice(0, 200))}`);
+      throw new ProviderCallError('http', host, response.status, 'invalid-response', `the response is not JSON: ${shown(body)}`);
     }
   });
   const outputs = selectJsonPath(document, target.output);

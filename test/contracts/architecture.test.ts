@@ -10,6 +10,7 @@ const ROOT = resolve(__dirname, '../..');
 const SRC_LAYERS: Record<string, number> = {
   contracts: 0,
   version: 0,
+  egress: 0,
   'build-metadata': 1,
   providers: 1,
   queue: 1,

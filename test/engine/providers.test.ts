@@ -71,7 +71,7 @@ describe('retry policy (the SDKs’ own retries are off)', () => {
   });
 
   test('backoff: exponential with full jitter under the ceiling; retry-after wins up to its cap', () => {
-    const policy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000, retryAfterCapMs: 2_000, timeoutMs: 1 };
+    const policy = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000, retryAfterCapMs: 2_000, timeoutMs: 1, rateLimitBudgetMs: 0 };
     const plain = new ProviderCallError('openai', 'm', 503, 'http', 'x');
     expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs(policy, n, plain, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
     expect(backoffDelayMs(policy, 3, plain, () => 0)).toBe(0);

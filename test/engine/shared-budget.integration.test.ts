@@ -29,7 +29,7 @@ const burst = (gateways: ReturnType<typeof gatewayFor>[]) =>
 
 test('each worker alone keeps its own limit, and together they overrun the provider', async () => {
   strictServer();
-  const apart = [gatewayFor(fake.server, { limits, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, retryAfterCapMs: 1, timeoutMs: 5_000 } }), gatewayFor(fake.server, { limits, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, retryAfterCapMs: 1, timeoutMs: 5_000 } })];
+  const apart = [gatewayFor(fake.server, { limits, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, retryAfterCapMs: 1, timeoutMs: 5_000, rateLimitBudgetMs: 0 } }), gatewayFor(fake.server, { limits, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, retryAfterCapMs: 1, timeoutMs: 5_000, rateLimitBudgetMs: 0 } })];
   const outcomes = await burst(apart);
   expect(outcomes.filter((o) => o.status === 'rejected').length).toBeGreaterThan(0);
 });

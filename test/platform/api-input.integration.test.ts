@@ -5,7 +5,7 @@ import { createApp } from '../../services/orchestrator/app';
 import { MemoryCaseQueue } from '../../src/queue/memory-queue';
 import { migrateClickhouse } from '../../src/store/clickhouse/migrations';
 import { connectPostgres, migratePostgres } from '../../src/store/postgres/connect';
-import { createApiKey } from '../../src/store/postgres/projects';
+import { createApiKey, revokeApiKey } from '../../src/store/postgres/projects';
 import type { Database } from '../../src/store/postgres/schema';
 import { PlatformMetrics } from '../../src/telemetry/metrics';
 import { createTestDatabase, spawnClickhouse, uniqueName } from '../support/platform';
@@ -35,8 +35,7 @@ beforeAll(async () => {
     clickhouseDatabase: chDatabase,
     metrics: new PlatformMetrics('orchestrator', 'test'),
     version: 'test',
-    maxBodyBytes: 64 * 1024,
-    maxCasesPerRun: 10,
+    limits: { maxBodyBytes: 64 * 1024, maxCasesPerRun: 10, requestsPerSecond: 1e6, requestBurst: 1e6 },
   });
   key = (await createApiKey(db, 'inputs')).key;
   const run = await app.request('/v1/runs', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ suite: validSuite }) });
@@ -163,5 +162,96 @@ describe('property-based: whatever arrives, never a 5xx', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('hostile input: refused with 400 naming the place, never a 5xx', () => {
+  const post = (body: string) => call('POST', '/v1/runs', { body });
+  test('a NUL character in a case input', async () => {
+    const response = await post(JSON.stringify({ suite: { ...validSuite, cases: [{ input: 'a\u0000b', actual_output: 'x' }] } }));
+    expect(response).toMatchObject({ status: 400, json: { error: { field: 'suite.cases[0].input', message: expect.stringContaining('NUL') } } });
+  });
+  test('a lone surrogate in a suite name', async () => {
+    const response = await post('{"suite": {"name": "\\ud800", "metrics": ["json_valid"], "cases": [{"input": "q"}]}}');
+    expect(response).toMatchObject({ status: 400, json: { error: { field: 'suite.name', message: expect.stringContaining('surrogate') } } });
+  });
+  test('a NUL character in a field name', async () => {
+    const response = await post(JSON.stringify({ suite: { ...validSuite, cases: [{ input: 'q', metadata: { 'a\u0000': 1 } }] } }));
+    expect(response.status).toBe(400);
+    expect(response.json.error.field).toBe('suite.cases[0].metadata.a\u0000');
+  });
+  test('JSON nested 10,000 deep', async () => {
+    const response = await post(`{"suite": ${'['.repeat(10_000)}${']'.repeat(10_000)}}`);
+    expect(response).toMatchObject({ status: 400, json: { error: { field: 'body', message: expect.stringContaining('deeper than 64') } } });
+  });
+});
+
+describe('per-project limits and keys', () => {
+  let limited: ReturnType<typeof createApp>;
+  let limitedKey: string;
+  const request = (path: string, init: { method?: string; body?: unknown; key?: string; headers?: Record<string, string> } = {}) =>
+    limited.request(path, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${init.key ?? limitedKey}`, 'content-type': 'application/json', ...init.headers },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+
+  beforeAll(async () => {
+    limited = createApp({
+      db,
+      queue: new MemoryCaseQueue(1),
+      clickhouse,
+      clickhouseDatabase: uniqueName('evals'),
+      metrics: new PlatformMetrics('orchestrator', 'test'),
+      version: 'test',
+      limits: { requestsPerSecond: 2, requestBurst: 4, maxActiveRuns: 2, maxQueuedCases: 5, apiKeyCacheMs: 1_000 },
+    });
+    limitedKey = (await createApiKey(db, 'limited')).key;
+  });
+
+  test('the same Idempotency-Key with a different body is 422; with the same body, the same run', async () => {
+    const body = { suite: validSuite };
+    const first = await request('/v1/runs', { method: 'POST', body, headers: { 'idempotency-key': 'k1' } });
+    const same = await request('/v1/runs', { method: 'POST', body, headers: { 'idempotency-key': 'k1' } });
+    const other = await request('/v1/runs', { method: 'POST', body: { suite: { ...validSuite, name: 'other' } }, headers: { 'idempotency-key': 'k1' } });
+    expect([first.status, same.status, other.status]).toEqual([202, 200, 422]);
+    expect(((await same.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+    expect(await other.json()).toMatchObject({ error: { field: 'idempotency-key', message: expect.stringContaining('different body') } });
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the request bucket refills
+  });
+
+  test('unfinished runs and waiting cases over the project’s limits answer 429 with retry-after', async () => {
+    // One run is unfinished (the previous test's); a second fits; a third does not.
+    const second = await request('/v1/runs', { method: 'POST', body: { suite: validSuite } });
+    expect(second.status).toBe(202);
+    const third = await request('/v1/runs', { method: 'POST', body: { suite: validSuite } });
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await third.json()).toMatchObject({ error: { field: 'project', limit: 'active_runs' } });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await db.updateTable('runs').set({ finished_at: new Date(), status: 'cancelled' }).where('project_id', '=', (await db.selectFrom('projects').select('id').where('name', '=', 'limited').executeTakeFirstOrThrow()).id).execute();
+    const tooMany = await request('/v1/runs', { method: 'POST', body: { suite: { ...validSuite, cases: Array.from({ length: 6 }, () => validSuite.cases[0]) } } });
+    expect(tooMany.status).toBe(429);
+    expect(await tooMany.json()).toMatchObject({ error: { limit: 'queued_cases' } });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  });
+
+  test('a project over its request rate gets 429 with retry-after; a wrong key is cached as unknown', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await request('/v1/runs')).status);
+    expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(3);
+    const limitedResponse = await request('/v1/runs');
+    expect(limitedResponse.headers.get('retry-after')).toBe('1');
+    const wrong = await request('/v1/runs', { key: 'aiev_not-a-key' });
+    expect(wrong.status).toBe(401);
+  });
+
+  test('a revoked key stops working within a second', async () => {
+    const { key: doomed } = await createApiKey(db, 'revoked');
+    expect((await request('/v1/datasets', { key: doomed })).status).toBe(200);
+    await revokeApiKey(db, doomed);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await request('/v1/datasets', { key: doomed })).status).toBe(401);
   });
 });

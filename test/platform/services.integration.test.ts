@@ -94,6 +94,15 @@ async function clickhouseCount(table: 'results' | 'llm_calls', runId: string): P
   return Number(row.n);
 }
 
+/**
+ * The rows reach ClickHouse through the outbox, shortly after the run's cases are counted: waits until the
+ * count reaches `expected`, then checks it is exactly that (nothing stored twice).
+ */
+async function storedInClickhouse(table: 'results' | 'llm_calls', runId: string, expected: number): Promise<void> {
+  await until(async () => (await clickhouseCount(table, runId)) >= expected, `${expected} ${table} rows of run ${runId}`, 30_000);
+  expect(await clickhouseCount(table, runId)).toBe(expected);
+}
+
 async function workerMetric(worker: ChildService, name: string): Promise<number> {
   const text = await (await fetch(`${worker.url}/metrics`)).text();
   return text
@@ -143,9 +152,9 @@ test('a run goes from submission over HTTP to results in Postgres and ClickHouse
   const run = await finished(alphaKey, submitted.body.id);
   expect(run).toMatchObject({ status: 'completed', progress: { total: 24, completed: 24, passed: 18, failed: 6, errored: 0 } });
   expect(run.summary.summary.faithfulness).toBeCloseTo((18 * 1 + 6 * 0.5) / 24);
-  expect(await clickhouseCount('results', run.id)).toBe(48);
+  await storedInClickhouse('results', run.id, 48);
   // Per case: the target, then the judge's claims and verdicts.
-  expect(await clickhouseCount('llm_calls', run.id)).toBe(72);
+  await storedInClickhouse('llm_calls', run.id, 72);
   expect(await Promise.all(workers.map((w) => workerMetric(w, 'eval_jobs_total{')))).toEqual([expect.any(Number), expect.any(Number)]);
   const perWorker = await Promise.all(workers.map((w) => workerMetric(w, 'eval_jobs_total{')));
   expect(perWorker.every((n) => n > 0)).toBe(true);
@@ -216,7 +225,7 @@ test('failed ClickHouse inserts are retried; every result is stored once', async
   const submitted = await api(alphaKey, 'POST', '/v1/runs', { suite: suite('ch-faults', 10) });
   const run = await finished(alphaKey, submitted.body.id);
   expect(run).toMatchObject({ status: 'completed', progress: { completed: 10, errored: 0 } });
-  expect(await clickhouseCount('results', run.id)).toBe(20);
+  await storedInClickhouse('results', run.id, 20);
   const after = (await Promise.all(workers.map((w) => workerMetric(w, 'eval_clickhouse_insert_retries_total{')))).reduce((a, b) => a + b);
   expect(after - before).toBe(3);
 });
@@ -229,7 +238,7 @@ test('a worker killed with SIGKILL mid-run: its jobs are retried elsewhere and e
     await workers[0].stop('SIGKILL');
     const run = await finished(alphaKey, submitted.body.id);
     expect(run).toMatchObject({ status: 'completed', progress: { total: 40, completed: 40, passed: 40, errored: 0 } });
-    expect(await clickhouseCount('results', run.id)).toBe(80);
+    await storedInClickhouse('results', run.id, 80);
     const results = await api(alphaKey, 'GET', `/v1/runs/${run.id}/results?limit=100`);
     const attempts = results.body.results.map((r: { attempts: number }) => r.attempts);
     // The killed worker's in-flight cases ran twice; each was still counted once.
@@ -248,7 +257,7 @@ test('SIGTERM: a worker stops taking jobs, finishes those in flight, flushes and
     expect(await workers[1].stop('SIGTERM')).toBe(0);
     const run = await finished(alphaKey, submitted.body.id);
     expect(run.progress).toMatchObject({ completed: 30, errored: 0 });
-    expect(await clickhouseCount('results', run.id)).toBe(60);
+    await storedInClickhouse('results', run.id, 60);
     const results = await api(alphaKey, 'GET', `/v1/runs/${run.id}/results?limit=100`);
     expect(results.body.results.every((r: { attempts: number }) => r.attempts === 1)).toBe(true);
   } finally {

@@ -32,6 +32,8 @@ export async function startChdbHttpServer(options: {
   const session = new Session(options.dataDir);
   let queue: Promise<unknown> = Promise.resolve();
   let failingInserts = 0;
+  /** Until this time every request but the fault controls is answered by a dropped connection, as if the server were down. */
+  let downUntil = 0;
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
     const next = queue.then(work, work);
     queue = next.catch(() => undefined);
@@ -49,6 +51,15 @@ export async function startChdbHttpServer(options: {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      if (options.faultInjection && url.pathname === '/_faults/down') {
+        downUntil = Date.now() + Number(url.searchParams.get('ms') ?? 1000);
+        res.writeHead(204).end();
+        return;
+      }
+      if (Date.now() < downUntil) {
+        req.socket.destroy();
+        return;
+      }
       if (url.pathname === '/ping') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('Ok.\n');
         return;

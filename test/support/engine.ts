@@ -20,7 +20,7 @@ export function fakeEnv(server: FakeLlmServer): NodeJS.ProcessEnv {
   };
 }
 
-export const FAST_RETRY = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, retryAfterCapMs: 50, timeoutMs: 5_000 };
+export const FAST_RETRY = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, retryAfterCapMs: 50, timeoutMs: 5_000, rateLimitBudgetMs: 0 };
 
 export function gatewayFor(server: FakeLlmServer, options: Partial<GatewayOptions> = {}): LlmGateway {
   return new LlmGateway({ env: fakeEnv(server), retry: FAST_RETRY, ...options });

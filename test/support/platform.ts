@@ -110,7 +110,7 @@ export async function spawnService(command: 'serve' | 'work', env: NodeJS.Proces
 }
 
 /** chdb behind ClickHouse's HTTP interface, in its own process, on a fresh data folder. */
-export async function spawnClickhouse(): Promise<{ url: string; pid: number; failInserts(count: number): Promise<void>; stop(): Promise<void> }> {
+export async function spawnClickhouse(): Promise<{ url: string; pid: number; failInserts(count: number): Promise<void>; down(ms: number): Promise<void>; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'chdb-test-'));
   const child = spawn(process.execPath, ['--require', ...tsx, join(ROOT, 'test/support/chdb-bridge-process.ts'), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await waitForLine(child, 'stdout', (l) => l.startsWith('{'), 60_000);
@@ -120,6 +120,10 @@ export async function spawnClickhouse(): Promise<{ url: string; pid: number; fai
     pid: child.pid!,
     async failInserts(count) {
       await fetch(`${url}/_faults/fail-inserts?count=${count}`, { method: 'POST' });
+    },
+    /** Every request for the next `ms` has its connection dropped: ClickHouse is down. */
+    async down(ms) {
+      await fetch(`${url}/_faults/down?ms=${ms}`, { method: 'POST' });
     },
     stop: () =>
       new Promise((done) => {

@@ -55,6 +55,7 @@ const llmRetrySchema = z.object({
   maxDelayMs: positiveInt.default(retryDefaults.maxDelayMs),
   retryAfterCapMs: positiveInt.default(retryDefaults.retryAfterCapMs),
   timeoutMs: positiveInt.default(retryDefaults.timeoutMs),
+  rateLimitBudgetMs: positiveInt.default(retryDefaults.rateLimitBudgetMs),
 });
 
 export const environmentSchema = z

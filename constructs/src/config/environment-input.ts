@@ -67,6 +67,8 @@ export interface LlmRetryInput {
   readonly retryAfterCapMs?: number;
   /** Per attempt, in milliseconds. @default 60000 */
   readonly timeoutMs?: number;
+  /** Rate-limit answers (429, 529) are retried for this long, whatever maxAttempts says, in milliseconds. @default 300000 */
+  readonly rateLimitBudgetMs?: number;
 }
 
 /** ClickHouse on EC2. */

@@ -18,6 +18,8 @@ export interface LlmRetryPolicy {
   readonly retryAfterCapMs: number;
   /** Per attempt, in milliseconds. */
   readonly timeoutMs: number;
+  /** Rate-limit answers (429, 529) are retried for this long, however many attempts that takes, in milliseconds. */
+  readonly rateLimitBudgetMs: number;
 }
 
 /** Variable names, by what they carry. */
@@ -48,6 +50,7 @@ export const LLM_RETRY_ENV: { readonly [K in keyof LlmRetryPolicy]: string } = {
   maxDelayMs: 'LLM_RETRY_MAX_DELAY_MS',
   retryAfterCapMs: 'LLM_RETRY_AFTER_CAP_MS',
   timeoutMs: 'LLM_TIMEOUT_MS',
+  rateLimitBudgetMs: 'LLM_RETRY_RATE_LIMIT_BUDGET_MS',
 };
 
 /** Set for the pods (logs, the AWS SDK, artifact uploads), not read by the services' configuration. */
@@ -68,7 +71,7 @@ export const SERVICE_DEFAULTS = {
   postgresPort: 5432,
   redisPort: 6379,
   clickhouseHttpPort: 8123,
-  llmRetry: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, retryAfterCapMs: 60_000, timeoutMs: 60_000 } satisfies LlmRetryPolicy,
+  llmRetry: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, retryAfterCapMs: 60_000, timeoutMs: 60_000, rateLimitBudgetMs: 300_000 } satisfies LlmRetryPolicy,
 } as const;
 
 /** The Redis list KEDA scales the workers on. */

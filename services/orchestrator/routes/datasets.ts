@@ -5,7 +5,8 @@ import { fail, parse, readJson, type AppEnv, type RouteDeps } from '../http';
 
 /** Immutable, versioned datasets of cases that runs can name instead of sending their cases. */
 export function datasetRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { db, maxCasesPerRun: maxCases } = deps;
+  const { db } = deps;
+  const maxCases = deps.limits.maxCasesPerRun;
   const routes = new Hono<AppEnv>();
 
   routes.post('/datasets', async (c) => {

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
+import { egressGuardFor, tenantSuiteProblems } from '../../../src/platform/tenancy';
 import { listRunsQuery, resultsQuery, submitRunSchema, type RunView } from '../../../src/contracts/api';
 import { UNKNOWN_BUILD, type BuildMetadata } from '../../../src/contracts/build';
 import { headerRunReport } from '../../../src/platform/run-results';
@@ -8,6 +10,9 @@ import { cancelRun, createRun, listCaseResults, listRuns, type RunHeader } from 
 import { fail, ownRun, parse, readJson, UUID, type AppEnv, type RouteDeps } from '../http';
 
 type ViewedRun = Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: RunHeader['summary'] };
+
+/** Sums of floating-point costs, shown to the micro-dollar. */
+const usd = (value: number): number => Math.round(value * 1e6) / 1e6;
 
 /** Dates travel as ISO strings, which is what JSON makes of them. */
 const iso = (date: Date): string => new Date(date).toISOString();
@@ -27,6 +32,7 @@ function runView(run: ViewedRun): RunView {
       failed: run.failed_cases,
       errored: run.errored_cases,
     },
+    cost: { spent_usd: usd(run.cost_usd), max_usd: run.max_cost_usd },
     created_at: iso(run.created_at),
     started_at: run.started_at === null ? null : iso(run.started_at),
     finished_at: run.finished_at === null ? null : iso(run.finished_at),
@@ -44,12 +50,15 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 
 /** Submitting, listing, following and cancelling runs; their results and reports. */
 export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
-  const { db, queue, maxCasesPerRun: maxCases } = deps;
+  const { db, queue, limits } = deps;
+  const maxCases = limits.maxCasesPerRun;
   const routes = new Hono<AppEnv>();
 
   routes.post('/runs', async (c) => {
     const project = c.get('project');
-    const body = parse(submitRunSchema, await readJson(c), 'body');
+    const raw = await readJson(c);
+    const requestHash = createHash('sha256').update(JSON.stringify(raw)).digest('hex');
+    const body = parse(submitRunSchema, raw, 'body');
     let suite: Record<string, unknown> = body.suite;
     let datasetVersionId: string | null = null;
     if (body.dataset) {
@@ -69,10 +78,13 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
       const problems = error.problems.map((p) => ({ field: p.path ? `suite.${p.path}` : 'suite', message: p.message }));
       fail(400, `${problems[0].field}: ${problems[0].message}`, problems[0].field, { problems });
     }
+    // The tenant boundary: only the platform's endpoints, only URLs the egress guard allows.
+    const refused = tenantSuiteProblems(loaded.suite, deps.tenancy.endpoints, egressGuardFor(deps.tenancy, project.name));
+    if (refused.length > 0) fail(400, `${refused[0].field}: ${refused[0].message}`, refused[0].field, { problems: refused });
     const build: BuildMetadata = { ...UNKNOWN_BUILD, ...body.build };
     const idempotencyKey = c.req.header('idempotency-key') ?? null;
     if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) fail(400, 'Idempotency-Key: 1 to 200 characters', 'idempotency-key');
-    const { run, created } = await createRun(db, {
+    const outcome = await createRun(db, {
       projectId: project.id,
       suiteName: loaded.suite.name,
       suite,
@@ -81,7 +93,20 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
       branch: build.branch,
       idempotencyKey,
       datasetVersionId,
+      requestHash,
+      maxCostUsd: loaded.suite.max_cost_usd ?? limits.runDefaultMaxCostUsd ?? null,
+      limits: { maxActiveRuns: limits.maxActiveRuns, maxQueuedCases: limits.maxQueuedCases, dailyCostUsd: limits.projectDailyCostUsd },
     });
+    if (outcome.kind === 'limit') {
+      // Runs finish and days end: the client may try again later.
+      const retryAfter = outcome.limit === 'daily_cost' ? (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000 : 10;
+      fail(429, outcome.message, 'project', { limit: outcome.limit }, retryAfter);
+    }
+    if (outcome.kind === 'idempotency_conflict') {
+      fail(422, `Idempotency-Key was used for run ${outcome.run.id} with a different body; use a new key for a different run`, 'idempotency-key');
+    }
+    const { run } = outcome;
+    const created = outcome.kind === 'created';
     if (created) {
       try {
         await queue.enqueue(loaded.caseIds.map((_, caseIndex) => ({ runId: run.id, caseIndex })));

@@ -9,12 +9,18 @@ export type PostgresTarget = { kind: 'url'; url: string; poolSize?: number } | {
  * A kysely instance on a real server (DATABASE_URL) or on embedded PGlite (a data folder, or memory).
  * The `pg` and PGlite modules load only for the one that is used.
  */
-export async function connectPostgres(target: PostgresTarget): Promise<Kysely<Database>> {
+export async function connectPostgres(target: PostgresTarget, onConnectionError?: (error: Error) => void): Promise<Kysely<Database>> {
   if (target.kind === 'url') {
     const { Pool, types } = await import('pg');
     // bigint counts (count(*)) as numbers; they stay far below 2^53.
     types.setTypeParser(20, (value: string) => Number(value));
     const pool = new Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
+    // A client whose connection the server ends (a restart, a failover, pg_terminate_backend) emits 'error':
+    // while idle the pool re-emits it, while checked out (between the queries of a transaction) the client
+    // does, with no listener; unhandled, either ends the process. Both are handled: the query in flight fails
+    // (and is retried by its caller), the pool drops the client and opens a new one on the next query.
+    pool.on('error', (error) => onConnectionError?.(error));
+    pool.on('connect', (client) => client.on('error', (error) => onConnectionError?.(error)));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const { PGlite } = await import('@electric-sql/pglite');

@@ -22,6 +22,18 @@ export async function createApiKey(db: Kysely<Database>, projectName: string): P
   return { key, project };
 }
 
+/** Revokes a key (given whole, or by the prefix listings show); true when a key was revoked. */
+export async function revokeApiKey(db: Kysely<Database>, keyOrPrefix: string): Promise<boolean> {
+  const query = db.updateTable('api_keys').set({ revoked_at: new Date() }).where('revoked_at', 'is', null);
+  const rows = await (keyOrPrefix.length > API_KEY_PREFIX.length + 6
+    ? query.where('key_hash', '=', hashApiKey(keyOrPrefix))
+    : query.where('key_prefix', '=', keyOrPrefix)
+  )
+    .returning('id')
+    .execute();
+  return rows.length > 0;
+}
+
 /** The project a key belongs to, unless the key is unknown or revoked. */
 export async function projectForKey(db: Kysely<Database>, key: string): Promise<Project | undefined> {
   return db

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { BuildMetadata } from '../../contracts/build';
 import type { CaseResult, ReportSummary } from '../../contracts/report';
+import type { LlmCallRow, ResultRow } from '../clickhouse/tables';
 import type { Database, Run, RunStatus } from './schema';
 
 const INSERT_CHUNK = 5_000;
@@ -15,14 +16,57 @@ export interface NewRunInput {
   branch: string | null;
   idempotencyKey: string | null;
   datasetVersionId: string | null;
+  /** sha256 of the request body: the same Idempotency-Key with another body is a conflict. */
+  requestHash?: string | null;
+  /** The run's budget in USD (already capped by the project's daily budget); null: none. */
+  maxCostUsd?: number | null;
+  /** The project's limits, checked under a per-project lock so concurrent submissions cannot pass them together. */
+  limits?: { maxActiveRuns: number; maxQueuedCases: number; dailyCostUsd?: number };
 }
 
+export type CreateRunResult =
+  | { kind: 'created' | 'existing'; run: Run }
+  /** The Idempotency-Key was used before with another body. */
+  | { kind: 'idempotency_conflict'; run: Run }
+  | { kind: 'limit'; limit: 'active_runs' | 'queued_cases' | 'daily_cost'; message: string };
+
 /**
- * Records a run and its cases in one transaction. With an idempotency key already used by the project, the
- * existing run is returned and `created` is false.
+ * Records a run and its cases in one transaction. With an idempotency key already used by the project for the
+ * same body, the existing run is returned (`existing`). The project's limits (unfinished runs, cases waiting,
+ * spending today) are checked under a per-project advisory lock, so they hold for concurrent submissions.
  */
-export async function createRun(db: Kysely<Database>, input: NewRunInput): Promise<{ run: Run; created: boolean }> {
-  return db.transaction().execute(async (trx) => {
+export async function createRun(db: Kysely<Database>, input: NewRunInput): Promise<CreateRunResult> {
+  return db.transaction().execute(async (trx): Promise<CreateRunResult> => {
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${input.projectId}::text, 0))`.execute(trx);
+    if (input.idempotencyKey !== null) {
+      const existing = await trx.selectFrom('runs').selectAll().where('project_id', '=', input.projectId).where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
+      if (existing) {
+        const same = !existing.request_hash || !input.requestHash || existing.request_hash === input.requestHash;
+        return { kind: same ? 'existing' : 'idempotency_conflict', run: existing };
+      }
+    }
+    if (input.limits) {
+      const open = await sql<{ runs: number; cases: number; spent: number }>`
+        SELECT
+          count(*) FILTER (WHERE finished_at IS NULL)::int AS runs,
+          coalesce(sum(total_cases - completed_cases) FILTER (WHERE finished_at IS NULL), 0)::int AS cases,
+          coalesce(sum(cost_usd) FILTER (WHERE created_at >= date_trunc('day', now(), 'UTC')), 0)::float8 AS spent
+        FROM runs WHERE project_id = ${input.projectId}`.execute(trx);
+      const { runs, cases, spent } = open.rows[0];
+      const { maxActiveRuns, maxQueuedCases, dailyCostUsd } = input.limits;
+      if (runs >= maxActiveRuns) return { kind: 'limit', limit: 'active_runs', message: `the project has ${runs} unfinished runs, its limit` };
+      if (cases + input.caseIds.length > maxQueuedCases) {
+        return { kind: 'limit', limit: 'queued_cases', message: `the project has ${cases} cases waiting; ${input.caseIds.length} more would pass its limit of ${maxQueuedCases}` };
+      }
+      if (dailyCostUsd !== undefined && spent >= dailyCostUsd) {
+        return { kind: 'limit', limit: 'daily_cost', message: `the project has spent $${spent.toFixed(4)} today (UTC), its daily budget of $${dailyCostUsd}` };
+      }
+      if (dailyCostUsd !== undefined) {
+        // A run may spend at most what is left of the day's budget.
+        const left = dailyCostUsd - spent;
+        input = { ...input, maxCostUsd: input.maxCostUsd == null ? left : Math.min(input.maxCostUsd, left) };
+      }
+    }
     const inserted = await trx
       .insertInto('runs')
       .values({
@@ -34,20 +78,12 @@ export async function createRun(db: Kysely<Database>, input: NewRunInput): Promi
         build: JSON.stringify(input.build),
         branch: input.branch,
         idempotency_key: input.idempotencyKey,
+        request_hash: input.requestHash ?? null,
+        max_cost_usd: input.maxCostUsd ?? null,
         total_cases: input.caseIds.length,
       })
-      .onConflict((oc) => oc.columns(['project_id', 'idempotency_key']).doNothing())
       .returningAll()
-      .executeTakeFirst();
-    if (!inserted) {
-      const existing = await trx
-        .selectFrom('runs')
-        .selectAll()
-        .where('project_id', '=', input.projectId)
-        .where('idempotency_key', '=', input.idempotencyKey)
-        .executeTakeFirstOrThrow();
-      return { run: existing, created: false };
-    }
+      .executeTakeFirstOrThrow();
     for (let start = 0; start < input.caseIds.length; start += INSERT_CHUNK) {
       const rows = input.caseIds.slice(start, start + INSERT_CHUNK).map((caseId, offset) => ({
         run_id: inserted.id,
@@ -59,16 +95,17 @@ export async function createRun(db: Kysely<Database>, input: NewRunInput): Promi
       }));
       await trx.insertInto('run_cases').values(rows).execute();
     }
-    return { run: inserted, created: true };
+    return { kind: 'created', run: inserted };
   });
 }
 
 /** A run without its suite: what status views need, without reading a suite that can be megabytes. */
-export type RunHeader = Omit<Run, 'suite'>;
+export type RunHeader = Omit<Run, 'suite' | 'request_hash'>;
 
 const HEADER_COLUMNS = [
   'id', 'project_id', 'suite_name', 'status', 'dataset_version_id', 'build', 'branch', 'idempotency_key', 'total_cases',
   'completed_cases', 'passed_cases', 'failed_cases', 'errored_cases', 'summary', 'created_at', 'started_at', 'finished_at',
+  'cost_usd', 'max_cost_usd',
 ] as const;
 
 export async function getRun(db: Kysely<Database>, projectId: string, runId: string): Promise<RunHeader | undefined> {
@@ -103,6 +140,8 @@ export async function listRuns(db: Kysely<Database>, projectId: string, filter: 
       'passed_cases',
       'failed_cases',
       'errored_cases',
+      'cost_usd',
+      'max_cost_usd',
       'created_at',
       'started_at',
       'finished_at',
@@ -228,17 +267,23 @@ export interface CaseCompletion {
   status: 'passed' | 'failed' | 'errored';
   result: CaseResult | null;
   error: string | null;
+  /** USD its LLM calls cost (0 when none, or unknown). */
+  costUsd?: number;
+  /** Its ClickHouse rows: results (kept only if this completion is the one counted) and LLM calls (paid, so always kept). */
+  rows?: { results: readonly ResultRow[]; llm_calls: readonly LlmCallRow[] };
 }
 
 /**
- * Writes case outcomes in one transaction: one UPDATE of their run_cases rows, one counter UPDATE per run.
- * A row only moves from `queued`/`running`, and only the rows that moved are counted, so a case counts once.
- * Returns the cases counted now (`<run id>/<case index>`) and the runs whose last case this was.
+ * Writes case outcomes in one transaction: one UPDATE of their run_cases rows, one counter UPDATE per run, and
+ * their ClickHouse rows into the outbox (drained by `drainClickhouseOutbox`). A row only moves from
+ * `queued`/`running`, and only the rows that moved are counted, so a case counts once and its results are
+ * stored once. Returns the cases counted now (`<run id>/<case index>`), the runs whose last case this was, and
+ * what each run has spent so far.
  */
 export async function countCaseOutcomes(
   db: Kysely<Database>,
   completions: readonly CaseCompletion[],
-): Promise<{ counted: Set<string>; finishedRuns: Set<string> }> {
+): Promise<{ counted: Set<string>; finishedRuns: Set<string>; spentUsd: Map<string, number> }> {
   return db.transaction().execute(async (trx) => {
     const values = sql.join(
       completions.map((p) => sql`(${p.runId}::uuid, ${p.caseIndex}::int, ${p.status}, ${p.result === null ? null : JSON.stringify(p.result)}::jsonb, ${p.error})`),
@@ -249,13 +294,30 @@ export async function countCaseOutcomes(
       FROM (VALUES ${values}) AS v(run_id, case_index, status, result, error)
       WHERE rc.run_id = v.run_id AND rc.case_index = v.case_index AND rc.status IN ('queued', 'running')
       RETURNING rc.run_id, rc.case_index, rc.status`.execute(trx);
-    const perRun = new Map<string, { passed: number; failed: number; errored: number }>();
+    const perRun = new Map<string, { passed: number; failed: number; errored: number; cost: number }>();
+    const byKey = new Map(completions.map((p) => [`${p.runId}/${p.caseIndex}`, p]));
+    const results: ResultRow[] = [];
     for (const row of moved.rows) {
-      const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0 };
+      const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0, cost: 0 };
       counts[row.status]++;
+      const completion = byKey.get(`${row.run_id}/${row.case_index}`);
+      counts.cost += completion?.costUsd ?? 0;
+      if (completion?.rows) results.push(...completion.rows.results);
       perRun.set(row.run_id, counts);
     }
+    const calls = completions.flatMap((p) => p.rows?.llm_calls ?? []);
+    const outbox = [
+      { table_name: 'results' as const, rows: results },
+      { table_name: 'llm_calls' as const, rows: calls },
+    ].filter((entry) => entry.rows.length > 0);
+    if (outbox.length > 0) {
+      await trx
+        .insertInto('clickhouse_outbox')
+        .values(outbox.map((entry) => ({ table_name: entry.table_name, rows: JSON.stringify(entry.rows), row_count: entry.rows.length })))
+        .execute();
+    }
     const finishedRuns = new Set<string>();
+    const spentUsd = new Map<string, number>();
     // Runs in id order, so two workers' batches lock them in the same order.
     for (const [runId, c] of [...perRun].sort(([a], [b]) => a.localeCompare(b))) {
       const run = await trx
@@ -265,13 +327,15 @@ export async function countCaseOutcomes(
           passed_cases: eb('passed_cases', '+', c.passed),
           failed_cases: eb('failed_cases', '+', c.failed),
           errored_cases: eb('errored_cases', '+', c.errored),
+          cost_usd: eb('cost_usd', '+', c.cost),
         }))
         .where('id', '=', runId)
-        .returning(['completed_cases', 'total_cases'])
+        .returning(['completed_cases', 'total_cases', 'cost_usd'])
         .executeTakeFirst();
       if (run && run.completed_cases === run.total_cases) finishedRuns.add(runId);
+      if (run) spentUsd.set(runId, run.cost_usd);
     }
-    return { counted: new Set(moved.rows.map((r) => `${r.run_id}/${r.case_index}`)), finishedRuns };
+    return { counted: new Set(moved.rows.map((r) => `${r.run_id}/${r.case_index}`)), finishedRuns, spentUsd };
   });
 }
 

@@ -55,11 +55,17 @@ export interface RunTable {
   build: Json<BuildMetadata>;
   branch: string | null;
   idempotency_key: string | null;
+  /** sha256 of the submitted body, to refuse an Idempotency-Key reused with another body. */
+  request_hash: string | null;
   total_cases: number;
   completed_cases: Generated<number>;
   passed_cases: Generated<number>;
   failed_cases: Generated<number>;
   errored_cases: Generated<number>;
+  /** USD spent on LLM calls by the cases counted so far. */
+  cost_usd: Generated<number>;
+  /** The run's budget in USD; past it no new case starts and the run ends budget_exceeded. */
+  max_cost_usd: number | null;
   /** The report without its cases, written once when the last case completes. */
   summary: Json<ReportSummary> | null;
   created_at: Generated<Timestamp>;
@@ -79,6 +85,15 @@ export interface RunCaseTable {
   updated_at: Generated<Timestamp>;
 }
 
+export interface ClickhouseOutboxTable {
+  id: Generated<string>;
+  table_name: 'results' | 'llm_calls';
+  rows: Json<unknown[]>;
+  row_count: number;
+  claimed_until: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
 export interface Database {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -86,6 +101,7 @@ export interface Database {
   dataset_versions: DatasetVersionTable;
   runs: RunTable;
   run_cases: RunCaseTable;
+  clickhouse_outbox: ClickhouseOutboxTable;
 }
 
 export type Project = Selectable<ProjectTable>;

@@ -1,0 +1,105 @@
+import type { Suite } from '../contracts/suite';
+import { EgressBlockedError, EgressGuard, type AllowRule } from '../egress/guard';
+import { EndpointPolicyError, type EndpointPolicy } from '../providers/endpoints';
+import { SECRET_VARIABLE } from '../providers/redact';
+
+/**
+ * The tenant boundary of the platform: what a submitted suite may point at (the operator's LLM endpoints by
+ * name, URLs the egress guard allows), and which values never reach storage (keys, secret headers).
+ */
+
+export interface TenancyConfig {
+  /** The platform's LLM endpoints, with their keys. */
+  readonly endpoints: EndpointPolicy;
+  /** `EGRESS_ALLOW`: exceptions for every project, and per project. */
+  readonly egressAllow: { readonly all: readonly AllowRule[]; readonly byProject: ReadonlyMap<string, readonly AllowRule[]> };
+  readonly egressMaxResponseBytes: number;
+}
+
+export interface SuiteProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** The egress guard of one project's requests. */
+export function egressGuardFor(tenancy: TenancyConfig, project: string): EgressGuard {
+  return new EgressGuard({
+    allow: [...tenancy.egressAllow.all, ...(tenancy.egressAllow.byProject.get(project) ?? [])],
+    maxResponseBytes: tenancy.egressMaxResponseBytes,
+  });
+}
+
+/**
+ * What a submitted suite names that the platform will not call: a model URL that is not an endpoint, an
+ * unknown endpoint, a model the endpoint does not serve, an `http` target URL the egress guard refuses on its
+ * face (scheme, an address written in the URL, localhost). Host names are resolved and checked again at call
+ * time, on every connection and redirect.
+ */
+export function tenantSuiteProblems(suite: Suite, endpoints: EndpointPolicy, guard: EgressGuard): SuiteProblem[] {
+  const problems: SuiteProblem[] = [];
+  const check = (where: string, settings: { provider: 'openai' | 'anthropic'; model: string; base_url?: string; endpoint?: string }) => {
+    try {
+      endpoints.resolve({ provider: settings.provider, model: settings.model, baseUrl: settings.base_url, endpoint: settings.endpoint });
+    } catch (error) {
+      if (!(error instanceof EndpointPolicyError)) throw error;
+      problems.push({ field: `suite.${where}.${error.field}`, message: error.message });
+    }
+  };
+  if (suite.judge) check('judge', suite.judge);
+  const target = suite.target;
+  if (target.type === 'openai' || target.type === 'anthropic') check('target', { ...target, provider: target.type });
+  if (target.type === 'http') {
+    try {
+      guard.checkUrl(target.url);
+    } catch (error) {
+      if (!(error instanceof EgressBlockedError)) throw error;
+      problems.push({ field: 'suite.target.url', message: error.message });
+    }
+  }
+  return problems;
+}
+
+/** Header names whose values are credentials: never stored, whatever the target echoes. */
+const SECRET_HEADER = /authorization|api[-_]?key|token|secret|password|cookie|session|credential/i;
+
+/**
+ * The values to redact from one run's stored results: the environment's secrets (LLM keys, store passwords),
+ * the endpoints' keys, and the values of the `http` target's credential headers.
+ */
+export function secretValues(suite: Suite, env: NodeJS.ProcessEnv, endpointKeys: readonly (string | undefined)[]): string[] {
+  const values = new Set<string>();
+  for (const [name, value] of Object.entries(env)) if (value && SECRET_VARIABLE.test(name)) values.add(value);
+  for (const key of endpointKeys) if (key) values.add(key);
+  if (suite.target.type === 'http') {
+    for (const [name, value] of Object.entries(suite.target.headers)) {
+      if (!SECRET_HEADER.test(name)) continue;
+      values.add(value);
+      // `Bearer <token>`: the token alone is as secret as the whole value.
+      const token = /^\S+\s+(\S{8,})$/.exec(value)?.[1];
+      if (token) values.add(token);
+    }
+  }
+  // Longest first, so a value that contains another is replaced whole.
+  return [...values].filter((v) => v.length >= 8).sort((a, b) => b.length - a.length);
+}
+
+/** A copy of `value` with every secret replaced by `[REDACTED]` in every string (keys included). */
+export function redactDeep<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  const redactString = (text: string): string => {
+    let result = text;
+    for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join('[REDACTED]');
+    return result;
+  };
+  const walk = (node: unknown): unknown => {
+    if (typeof node === 'string') return redactString(node);
+    if (Array.isArray(node)) return node.map(walk);
+    if (node && typeof node === 'object' && !(node instanceof Date)) {
+      const copy: Record<string, unknown> = {};
+      for (const [key, inner] of Object.entries(node)) copy[redactString(key)] = walk(inner);
+      return copy;
+    }
+    return node;
+  };
+  return walk(value) as T;
+}

@@ -1,0 +1,209 @@
+import { execFileSync } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
+import { TEST_OPENAI_KEY } from '../support/engine';
+import { createTestDatabase, ROOT, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, deleteRedisPrefix, type ChildService } from '../support/platform';
+
+/**
+ * A hostile tenant against real services (an orchestrator and a worker over Postgres, Redis, chdb and the fake
+ * LLM): its suites point model URLs and `http` targets at listeners of its own, at this machine, at the cloud
+ * metadata address, through DNS and through redirects. The platform's key never leaves for such a URL, no
+ * internal address is reached, and no secret is stored.
+ */
+let fake: FakeLlmServer;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let clickhouse: Awaited<ReturnType<typeof spawnClickhouse>>;
+let services: ChildService[] = [];
+let orchestrator: ChildService;
+let key: string;
+const prefix = uniqueName('bqtenant');
+
+interface Listener {
+  url: string;
+  received: Array<{ path: string; headers: IncomingHttpHeaders; body: string }>;
+  close(): Promise<void>;
+}
+
+/** An HTTP server on `host` that records every request and answers with `reply`. */
+async function listen(host: string, reply: (path: string, headers: IncomingHttpHeaders) => { status?: number; body: string; headers?: Record<string, string> }): Promise<Listener> {
+  const received: Listener['received'] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
+      const answer = reply(req.url ?? '', req.headers);
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** The cloud's instance metadata, as an internal service on this machine would serve it. */
+const METADATA = JSON.stringify({ AccessKeyId: 'ASIAINTERNALEXAMPLE', SecretAccessKey: 'internal-metadata-secret-value' });
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${orchestrator.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+const base = { metrics: [{ name: 'icontains', value: 'x', threshold: 0 }], gate: { min_pass_rate: 0, max_errored: 100 }, cases: [{ input: 'What is the refund window?' }] };
+
+const finished = (id: string) =>
+  until(async () => {
+    const { body } = await api('GET', `/v1/runs/${id}`);
+    return body.finished_at ? body : undefined;
+  }, `run ${id} to finish`, 60_000);
+
+let internal: Listener;
+let attacker: Listener;
+let agent: Listener;
+
+beforeAll(async () => {
+  fake = await startFakeLlmServer({ script: () => ({ text: 'an answer', usage: { input: 10, output: 5 } }) });
+  [database, clickhouse] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
+  // What must stay unreached: an internal service on this machine.
+  internal = await listen('127.0.0.1', () => ({ body: METADATA }));
+  // The tenant's own server, posing as an LLM API: it would record any key sent to it.
+  attacker = await listen('127.0.0.1', () => ({ body: JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'hi' } }] }) }));
+  // The agent under test, on an address the operator allowed (EGRESS_ALLOW): it echoes what it was sent,
+  // and on /redirect sends the worker on to the internal service.
+  agent = await listen('127.0.0.2', (path, headers) =>
+    path === '/redirect'
+      ? { status: 302, body: '', headers: { location: `${internal.url}/latest/meta-data/iam/security-credentials/` } }
+      : { body: JSON.stringify({ answer: `seen authorization=${headers.authorization} and the platform key ${TEST_OPENAI_KEY}` }) },
+  );
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    CLICKHOUSE_URL: clickhouse.url,
+    CLICKHOUSE_DATABASE: uniqueName('evals'),
+    OPENAI_BASE_URL: fake.openaiBaseUrl,
+    OPENAI_API_KEY: TEST_OPENAI_KEY,
+    EGRESS_ALLOW: '127.0.0.2/32',
+    LLM_RETRY_BASE_DELAY_MS: '5',
+    LLM_RETRY_MAX_DELAY_MS: '20',
+  };
+  const cli = (args: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/evalctl.js'), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  cli(['migrate']);
+  key = cli(['keys', 'create', '--project', 'tenant']).trim();
+  services = await Promise.all([spawnService('serve', env), spawnService('work', env)]);
+  [orchestrator] = services;
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop('SIGKILL')));
+  await Promise.allSettled([database?.drop(), clickhouse?.stop(), fake?.close(), internal?.close(), attacker?.close(), agent?.close(), deleteRedisPrefix(TEST_REDIS_URL, prefix)]);
+}, 60_000);
+
+test('a model URL of the tenant’s own is refused with 400 naming the field; its listener never sees the platform key', async () => {
+  const judge = await api('POST', '/v1/runs', { suite: { ...base, name: 'judge-url', target: { type: 'openai', model: 'gpt-4o-mini' }, judge: { provider: 'openai', model: 'gpt-4o-mini', base_url: `${attacker.url}/v1` } } });
+  expect(judge.status).toBe(400);
+  expect(judge.body.error).toMatchObject({ field: 'suite.judge.base_url', message: expect.stringContaining('not an endpoint of this platform') });
+  const target = await api('POST', '/v1/runs', { suite: { ...base, name: 'target-url', target: { type: 'anthropic', model: 'claude-3-5-haiku', base_url: attacker.url } } });
+  expect(target.status).toBe(400);
+  expect(target.body.error.field).toBe('suite.target.base_url');
+  const unknown = await api('POST', '/v1/runs', { suite: { ...base, name: 'endpoint', target: { type: 'openai', model: 'gpt-4o-mini' }, judge: { provider: 'openai', model: 'gpt-4o-mini', endpoint: 'mine' } } });
+  expect(unknown.body.error).toMatchObject({ field: 'suite.judge.endpoint', message: expect.stringContaining('"openai" (openai)') });
+  // The platform's own endpoint, by name or by leaving it out, is called with the platform's key.
+  const own = await api('POST', '/v1/runs', { suite: { ...base, name: 'own', target: { type: 'openai', model: 'gpt-4o-mini', endpoint: 'openai' } } });
+  expect(own.status).toBe(202);
+  expect((await finished(own.body.id)).progress.errored).toBe(0);
+  expect(fake.requests.at(-1)!.headers.authorization).toBe(`Bearer ${TEST_OPENAI_KEY}`);
+  expect(attacker.received).toHaveLength(0);
+}, 60_000);
+
+test.each([
+  ['this machine', () => `${internal.url}/latest/meta-data/`],
+  ['the metadata address', () => 'http://169.254.169.254/latest/meta-data/iam/security-credentials/'],
+  ['the metadata address inside IPv6', () => 'http://[::ffff:169.254.169.254]/latest/meta-data/'],
+  ['localhost', () => `http://localhost:${new URL(internal.url).port}/`],
+  ['a file', () => 'file:///etc/passwd'],
+  ['gopher', () => 'gopher://127.0.0.1:6379/_INFO'],
+])('an http target at %s is refused at submission', async (_, url) => {
+  const response = await api('POST', '/v1/runs', { suite: { ...base, name: 'ssrf', target: { type: 'http', url: url(), output: '$.answer' } } });
+  expect(response.status).toBe(400);
+  expect(response.body.error).toMatchObject({ field: 'suite.target.url', message: expect.stringContaining('blocked by egress policy') });
+  expect(internal.received).toHaveLength(0);
+});
+
+test('a DNS name that resolves to this machine, and a redirect to it, are refused when the worker calls; nothing internal is read', async () => {
+  // This machine's own name resolves to a loopback address (it does in /etc/hosts here; the test says so if not).
+  const name = hostname();
+  const resolved = await lookup(name);
+  expect({ name, loopback: resolved.address.startsWith('127.') || resolved.address === '::1' }).toEqual({ name, loopback: true });
+  const viaDns = await api('POST', '/v1/runs', { suite: { ...base, name: 'dns', target: { type: 'http', url: `http://${name}:${new URL(internal.url).port}/latest/meta-data/`, output: '$.AccessKeyId' } } });
+  const viaRedirect = await api('POST', '/v1/runs', { suite: { ...base, name: 'redirect', target: { type: 'http', url: `${agent.url}/redirect`, output: '$.AccessKeyId' } } });
+  expect([viaDns.status, viaRedirect.status]).toEqual([202, 202]);
+  for (const submitted of [viaDns, viaRedirect]) {
+    const run = await finished(submitted.body.id);
+    expect(run.progress).toMatchObject({ completed: 1, errored: 1 });
+    const results = await api('GET', `/v1/runs/${run.id}/results`);
+    const [only] = results.body.results;
+    expect(only.result.error).toContain('blocked by egress policy');
+    expect(JSON.stringify(results.body)).not.toContain('internal-metadata-secret-value');
+  }
+  expect(internal.received).toHaveLength(0);
+  expect(agent.received.filter((r) => r.path === '/redirect')).toHaveLength(1);
+}, 60_000);
+
+test('an allowed agent that echoes its credentials and the platform key: both are redacted from everything stored', async () => {
+  const tenantToken = 'tenant-token-9f8e7d6c5b4a';
+  const submitted = await api('POST', '/v1/runs', {
+    suite: { ...base, name: 'echo', target: { type: 'http', url: `${agent.url}/answer`, headers: { authorization: `Bearer ${tenantToken}` }, output: '$.answer' } },
+  });
+  expect(submitted.status).toBe(202);
+  const run = await finished(submitted.body.id);
+  expect(run.progress).toMatchObject({ completed: 1, errored: 0 });
+  expect(agent.received.at(-1)!.headers.authorization).toBe(`Bearer ${tenantToken}`);
+  const results = JSON.stringify((await api('GET', `/v1/runs/${run.id}/results`)).body);
+  const report = JSON.stringify((await api('GET', `/v1/runs/${run.id}/report`)).body);
+  for (const stored of [results, report]) {
+    expect(stored).toContain('seen authorization=[REDACTED] and the platform key [REDACTED]');
+    expect(stored).not.toContain(tenantToken);
+    expect(stored).not.toContain(TEST_OPENAI_KEY);
+  }
+  const logs = services.flatMap((s) => s.log).join('\n');
+  expect(logs).not.toContain(TEST_OPENAI_KEY);
+  expect(logs).not.toContain(tenantToken);
+}, 60_000);
+
+test('six concurrent bodies of the maximum size keep the orchestrator under its memory limit', async () => {
+  // About 31 MB each: 300,000 small cases (the costly shape to parse), refused only after a full parse.
+  const cases = Array.from({ length: 300_000 }, (_, i) => ({ id: `case-${i}`, input: `question number ${i} about refunds and shipping`, tags: ['a', 'b'] }));
+  const body = JSON.stringify({ suite: { name: 'big', metrics: ['json_valid'], cases }, priority: 1 });
+  expect(body.length).toBeGreaterThan(25 * 1024 * 1024);
+  expect(body.length).toBeLessThan(32 * 1024 * 1024);
+  const responses = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      fetch(`${orchestrator.url}/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }).then(async (r) => ({
+        status: r.status,
+        retryAfter: r.headers.get('retry-after'),
+        body: (await r.json()) as { error: { field: string } },
+      })),
+    ),
+  );
+  // Each body is either read (and refused for its unknown field) or deferred with a retry-after; none breaks the server.
+  for (const response of responses) {
+    if (response.status === 503) expect(response.retryAfter).toBe('1');
+    else expect(response).toMatchObject({ status: 400, body: { error: { field: 'priority' } } });
+  }
+  expect(responses.filter((r) => r.status === 400).length).toBeGreaterThanOrEqual(1);
+  const status = readFileSync(`/proc/${orchestrator.child.pid}/status`, 'utf8');
+  const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  // The smallest orchestrator limit of the environments (synth/environments/dev.ts: memoryLimitMiB 512); unbounded,
+  // the six bodies took a process past 1.1 GiB.
+  expect(peakMiB).toBeLessThan(512);
+  expect((await api('GET', '/v1/runs')).status).toBe(200);
+}, 120_000);
