@@ -13,6 +13,7 @@ import { BodyBudget, TokenBuckets } from './limits';
 import { openApiDocument } from './openapi';
 import { analyticsRoutes } from './routes/analytics';
 import { datasetRoutes } from './routes/datasets';
+import { endpointRoutes } from './routes/endpoints';
 import { runRoutes } from './routes/runs';
 
 export type { OrchestratorDeps } from './http';
@@ -107,6 +108,7 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
 
   app.route('/v1', runRoutes(deps));
   app.route('/v1', datasetRoutes(deps));
+  app.route('/v1', endpointRoutes(deps));
   app.route('/v1', analyticsRoutes(deps));
   return app;
 }

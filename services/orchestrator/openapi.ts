@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { suiteSchema } from '../../src/contracts/suite';
-import { compareQuery, createDatasetSchema, listRunsQuery, resultsQuery, submitRunSchema, topicsQuery, trendsQuery } from '../../src/contracts/api';
+import { compareQuery, createDatasetSchema, listRunsQuery, putEndpointSchema, resultsQuery, submitRunSchema, topicsQuery, trendsQuery } from '../../src/contracts/api';
 
 const schema = (type: z.ZodType) => {
   const json = z.toJSONSchema(type, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -35,6 +35,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         Suite: schema(suiteSchema),
         SubmitRun: { ...schema(submitRunSchema), properties: { ...(schema(submitRunSchema).properties as object), suite: { $ref: '#/components/schemas/Suite' } } },
         CreateDataset: schema(createDatasetSchema),
+        PutEndpoint: schema(putEndpointSchema),
         Error: {
           type: 'object',
           required: ['error'],
@@ -82,6 +83,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { '201': json('The new version'), ...errors },
         },
         get: { summary: 'List datasets and their versions', responses: { '200': json('Datasets'), ...errors } },
+      },
+      '/v1/endpoints': { get: { summary: 'The LLM endpoints the project’s suites may name: the platform’s and its own (never a key)', responses: { '200': json('Endpoints'), ...errors } } },
+      '/v1/endpoints/{name}': {
+        put: {
+          summary: 'Register or replace one of the project’s own LLM endpoints; the key is stored sealed and never returned',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PutEndpoint' } } } },
+          responses: { '200': json('The endpoint, without its key'), '409': errorResponse, '503': errorResponse, ...errors },
+        },
+        delete: { summary: 'Remove one of the project’s own endpoints', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { '204': { description: 'Removed' }, ...errors } },
       },
       '/v1/compare': { get: { summary: 'Regression tracker: per metric and per case, base against head', parameters: queryParameters(compareQuery), responses: { '200': json('The comparison'), ...errors } } },
       '/v1/trends': { get: { summary: 'AI quality trends: mean score by build over time', parameters: queryParameters(trendsQuery), responses: { '200': json('Points'), ...errors } } },

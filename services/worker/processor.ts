@@ -9,7 +9,8 @@ import { Judge } from '../../src/metrics/judge';
 import { BUDGET_SPENT_ERROR, CaseCompletionBatcher, recordCaseOutcome, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
 import { labelTopics } from '../../src/platform/topic-labels';
 import { RunCache } from '../../src/platform/run-cache';
-import { egressGuardFor, redactDeep, secretValues, type TenancyConfig } from '../../src/platform/tenancy';
+import { egressGuardFor, projectEndpointPolicy, redactDeep, secretValues, type TenancyConfig } from '../../src/platform/tenancy';
+import { listProjectEndpoints } from '../../src/store/postgres/endpoints';
 import type { ConsumerHandlers } from '../../src/queue/types';
 import { startCase } from '../../src/store/postgres/runs';
 import type { Database } from '../../src/store/postgres/schema';
@@ -69,10 +70,11 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
   /** Per run: its tenant boundary, the secrets to redact, and the latest spending this worker has seen. */
   const boundaries = new Map<string, { tenant: NonNullable<CaseContext['tenant']>; secrets: string[]; spentUsd: number }>();
 
-  const boundaryOf = (run: { id: string; project_name: string; cost_usd: number }, suite: Parameters<typeof secretValues>[0]) => {
+  const boundaryOf = async (run: { id: string; project_id: string; project_name: string; cost_usd: number }, suite: Parameters<typeof secretValues>[0]) => {
     let boundary = boundaries.get(run.id);
     if (!boundary) {
-      const endpoints = tenancy.endpoints;
+      // The project's own endpoints, with their keys opened: read once per run, when it starts here.
+      const endpoints = projectEndpointPolicy(tenancy, await listProjectEndpoints(db, run.project_id), true);
       boundary = { tenant: { endpoints, fetch: egressGuardFor(tenancy, run.project_name).fetch }, secrets: secretValues(suite, process.env, endpoints.keys()), spentUsd: run.cost_usd };
       if (boundaries.size >= 100) boundaries.delete(boundaries.keys().next().value!);
       boundaries.set(run.id, boundary);
@@ -97,7 +99,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       if (firstOfRun) configureGateway(gateway, loaded.suite);
       if (!(await stored(() => startCase(db, job.runId, job.caseIndex, firstOfRun)))) return; // done already, or cancelled
       if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
-      const boundary = boundaryOf(run, loaded.suite);
+      const boundary = await stored(() => boundaryOf(run, loaded.suite));
       if (run.max_cost_usd !== null && boundary.spentUsd >= run.max_cost_usd) {
         const outcome = await stored(() => completions.complete({ runId: run.id, caseIndex: job.caseIndex, status: 'errored', result: null, error: BUDGET_SPENT_ERROR }));
         deps.onCommitted?.();

@@ -101,3 +101,24 @@ export interface TopicGroup {
   failed: number;
   fail_rate: number;
 }
+
+/** `PUT /v1/endpoints/:name`: a project's own LLM endpoint. The key is stored sealed and never returned. */
+export const endpointNameSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _ (at most 63)');
+export const putEndpointSchema = z
+  .object({
+    provider: z.enum(['openai', 'anthropic']),
+    base_url: z.url({ protocol: /^https?$/ }),
+    api_key: z.string().min(8).max(4096),
+    models: z.array(z.string().min(1).max(200)).max(100).optional(),
+  })
+  .strict();
+
+/** An endpoint as the API shows it: never its key, only the key's last characters. */
+export interface EndpointView {
+  name: string;
+  provider: 'openai' | 'anthropic';
+  base_url: string | null;
+  models: readonly string[] | null;
+  owner: 'platform' | 'project';
+  key_hint?: string;
+}

@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
-import { abortError, headerRecord } from './http-parts';
+import { abortError, bindAbort, headerRecord } from './http-parts';
 
 /**
  * The one way the platform makes a request that a tenant's input decides (an `http` target's URL, a project's
@@ -254,7 +254,7 @@ export class EgressGuard {
           });
           response.on('error', reject);
           response.on('end', () => {
-            signal?.removeEventListener('abort', onAbort);
+            detach();
             const responseHeaders = new Headers();
             for (let i = 0; i < response.rawHeaders.length; i += 2) responseHeaders.append(response.rawHeaders[i], response.rawHeaders[i + 1]);
             const status = response.statusCode ?? 0;
@@ -263,16 +263,7 @@ export class EgressGuard {
           });
         },
       );
-      const onAbort = () => {
-        const error = abortError(signal!);
-        request.destroy(error);
-        reject(error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      request.on('error', (error) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(error);
-      });
+      const detach = bindAbort(request, signal, reject);
       request.end(body);
     });
   }

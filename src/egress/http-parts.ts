@@ -1,3 +1,5 @@
+import type { ClientRequest } from 'node:http';
+
 /** Pieces both buffered fetches (the lean keep-alive one and the egress guard's) share. */
 
 /** A RequestInit's headers as a plain record, for node:http. */
@@ -15,4 +17,23 @@ export function abortError(signal: AbortSignal): Error {
   const error = new Error('The operation was aborted');
   error.name = 'AbortError';
   return error;
+}
+
+/**
+ * Ties a request to its abort signal and its errors: an abort destroys the request and rejects, a request
+ * error rejects. Returns what detaches the abort listener, for when the response has ended.
+ */
+export function bindAbort(request: ClientRequest, signal: AbortSignal | undefined, reject: (error: unknown) => void): () => void {
+  const onAbort = () => {
+    const error = abortError(signal!);
+    request.destroy(error);
+    reject(error);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const detach = () => signal?.removeEventListener('abort', onAbort);
+  request.on('error', (error) => {
+    detach();
+    reject(error);
+  });
+  return detach;
 }

@@ -6,6 +6,7 @@ import type { PostgresTarget } from '../store/postgres/connect';
 import type { QueueConfig } from '../queue/open';
 import { parseAllowList } from '../egress/guard';
 import { EndpointPolicy } from '../providers/endpoints';
+import { SecretBox } from './secret-box';
 import type { TenancyConfig } from './tenancy';
 
 /** The ClickHouse database the services use unless CLICKHOUSE_DATABASE names another. */
@@ -57,6 +58,8 @@ const environmentSchema = retryEnvironmentSchema.extend({
   LLM_ENDPOINTS: z.string().optional(),
   EGRESS_ALLOW: z.string().optional(),
   EGRESS_MAX_RESPONSE_BYTES: int(10 * 1024 * 1024),
+  /** Seals the keys of projects' own LLM endpoints; unset, projects cannot register endpoints. */
+  ENDPOINT_KEYS_SECRET: z.string().optional(),
   // Per-project limits (each orchestrator replica applies the request rate on its own).
   PROJECT_REQUESTS_PER_SECOND: z.coerce.number().positive().default(20),
   PROJECT_REQUEST_BURST: z.coerce.number().int().positive().default(60),
@@ -162,7 +165,12 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
 
   let tenancy: TenancyConfig;
   try {
-    tenancy = { endpoints: EndpointPolicy.platform(env), egressAllow: parseAllowList(e.EGRESS_ALLOW), egressMaxResponseBytes: e.EGRESS_MAX_RESPONSE_BYTES };
+    tenancy = {
+      endpoints: EndpointPolicy.platform(env),
+      egressAllow: parseAllowList(e.EGRESS_ALLOW),
+      egressMaxResponseBytes: e.EGRESS_MAX_RESPONSE_BYTES,
+      keyBox: e.ENDPOINT_KEYS_SECRET ? new SecretBox(e.ENDPOINT_KEYS_SECRET) : undefined,
+    };
   } catch (error) {
     throw new ConfigurationError(`environment variable ${(error as Error).message}`);
   }

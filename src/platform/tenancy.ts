@@ -1,6 +1,8 @@
 import type { Suite } from '../contracts/suite';
 import { EgressBlockedError, EgressGuard, type AllowRule } from '../egress/guard';
 import { EndpointPolicyError, type EndpointPolicy } from '../providers/endpoints';
+import type { StoredEndpoint } from '../store/postgres/endpoints';
+import type { SecretBox } from './secret-box';
 import { SECRET_VARIABLE } from '../providers/redact';
 
 /**
@@ -14,6 +16,20 @@ export interface TenancyConfig {
   /** `EGRESS_ALLOW`: exceptions for every project, and per project. */
   readonly egressAllow: { readonly all: readonly AllowRule[]; readonly byProject: ReadonlyMap<string, readonly AllowRule[]> };
   readonly egressMaxResponseBytes: number;
+  /** Seals projects' own endpoint keys (ENDPOINT_KEYS_SECRET); absent, projects cannot register endpoints. */
+  readonly keyBox?: SecretBox;
+}
+
+/**
+ * The endpoint policy of one project's runs: the platform's endpoints, then the project's own (their keys
+ * opened only where a call is made: `withKeys`, in the workers).
+ */
+export function projectEndpointPolicy(tenancy: TenancyConfig, stored: readonly StoredEndpoint[], withKeys: boolean): EndpointPolicy {
+  if (!tenancy.keyBox || stored.length === 0) return tenancy.endpoints;
+  const box = tenancy.keyBox;
+  return tenancy.endpoints.withProjectEndpoints(
+    stored.map((e) => ({ name: e.name, provider: e.provider, baseUrl: e.base_url, models: e.models ?? undefined, apiKey: withKeys ? box.open(e.sealed_key) : undefined })),
+  );
 }
 
 export interface SuiteProblem {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { abortError, headerRecord } from '../egress/http-parts';
+import { abortError, bindAbort, headerRecord } from '../egress/http-parts';
 
 /**
  * A `fetch` for the SDKs over node:http keep-alive agents, returning the whole body buffered. Node 20's
@@ -112,21 +112,12 @@ export function leanFetch(input: string | URL | Request, init: RequestInit = {})
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
       response.on('end', () => {
-        signal?.removeEventListener('abort', onAbort);
+        detach();
         const headers = new ResponseHeaders(response.rawHeaders);
         resolve(new BufferedResponse(url.href, response.statusCode ?? 0, response.statusMessage ?? '', headers, Buffer.concat(chunks)) as unknown as Response);
       });
     });
-    const onAbort = () => {
-      const error = abortError(signal!);
-      request.destroy(error);
-      reject(error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    request.on('error', (error) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(error);
-    });
+    const detach = bindAbort(request, signal, reject);
     request.end(body ?? undefined);
   });
 }

@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Client } from 'pg';
 import { createClient as createRedisClient } from 'redis';
 import { startFakeLlmServer, type FakeLlmServer, type FakeRequest } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
-import { createTestDatabase, freePort, ROOT, spawnClickhouse, spawnRedis, spawnService, uniqueName, until, type ChildService } from '../support/platform';
-import { join } from 'node:path';
+import { createTestDatabase, evalctlSync, freePort, serviceEnv, spawnClickhouse, spawnRedis, spawnService, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
  * Faults a production platform meets, against real processes (an orchestrator and two workers), real
@@ -82,12 +80,8 @@ beforeAll(async () => {
   const port = await freePort();
   [database, clickhouse, redis] = await Promise.all([createTestDatabase(), spawnClickhouse(), spawnRedis(port)]);
   const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: redis.url,
-    CLICKHOUSE_URL: clickhouse.url,
+    ...serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: 'bq', redisUrl: redis.url }, { openaiBaseUrl: fake.openaiBaseUrl, apiKey: TEST_OPENAI_KEY }),
     CLICKHOUSE_DATABASE: chDatabase,
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    OPENAI_API_KEY: TEST_OPENAI_KEY,
     QUEUE_STALL_INTERVAL_MS: '2000',
     QUEUE_EPOCH_CHECK_MS: '500',
     WORKER_CONCURRENCY: '8',
@@ -97,9 +91,8 @@ beforeAll(async () => {
     LLM_RETRY_MAX_DELAY_MS: '200',
     PROJECT_REQUESTS_PER_SECOND: '1000',
   };
-  const cli = (args: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/evalctl.js'), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  cli(['migrate']);
-  key = cli(['keys', 'create', '--project', 'faults']).trim();
+  evalctlSync(['migrate'], env);
+  key = evalctlSync(['keys', 'create', '--project', 'faults'], env).trim();
   [orchestrator, ...workers] = await Promise.all([spawnService('serve', env), spawnService('work', env), spawnService('work', env)]);
 }, 180_000);
 

@@ -1,13 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent as HttpAgent, createServer, get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
-import { createTestDatabase, ROOT, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, deleteRedisPrefix, type ChildService } from '../support/platform';
+import { createTestDatabase, deleteRedisPrefix, evalctlSync, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
  * A hostile tenant against real services (an orchestrator and a worker over Postgres, Redis, chdb and the fake
@@ -54,7 +53,8 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() };
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
 const base = { metrics: [{ name: 'icontains', value: 'x', threshold: 0 }], gate: { min_pass_rate: 0, max_errored: 100 }, cases: [{ input: 'What is the refund window?' }] };
@@ -65,6 +65,7 @@ const finished = (id: string) =>
     return body.finished_at ? body : undefined;
   }, `run ${id} to finish`, 60_000);
 
+let projectLlm: FakeLlmServer;
 let internal: Listener;
 let attacker: Listener;
 let agent: Listener;
@@ -72,6 +73,8 @@ let agent: Listener;
 beforeAll(async () => {
   fake = await startFakeLlmServer({ script: () => ({ text: 'an answer', usage: { input: 10, output: 5 } }) });
   [database, clickhouse] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
+  // The project's own LLM provider, on an address the operator allowed.
+  projectLlm = await startFakeLlmServer({ host: '127.0.0.2', script: () => ({ text: 'from the project’s own endpoint', usage: { input: 10, output: 5 } }) });
   // What must stay unreached: an internal service on this machine.
   internal = await listen('127.0.0.1', () => ({ body: METADATA }));
   // The tenant's own server, posing as an LLM API: it would record any key sent to it.
@@ -84,27 +87,21 @@ beforeAll(async () => {
       : { body: JSON.stringify({ answer: `seen authorization=${headers.authorization} and the platform key ${TEST_OPENAI_KEY}` }) },
   );
   const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    CLICKHOUSE_URL: clickhouse.url,
-    CLICKHOUSE_DATABASE: uniqueName('evals'),
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    OPENAI_API_KEY: TEST_OPENAI_KEY,
+    ...serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: fake.openaiBaseUrl, apiKey: TEST_OPENAI_KEY }),
     EGRESS_ALLOW: '127.0.0.2/32',
+    ENDPOINT_KEYS_SECRET: randomBytes(32).toString('base64'),
     LLM_RETRY_BASE_DELAY_MS: '5',
     LLM_RETRY_MAX_DELAY_MS: '20',
   };
-  const cli = (args: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin/evalctl.js'), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  cli(['migrate']);
-  key = cli(['keys', 'create', '--project', 'tenant']).trim();
+  evalctlSync(['migrate'], env);
+  key = evalctlSync(['keys', 'create', '--project', 'tenant'], env).trim();
   services = await Promise.all([spawnService('serve', env), spawnService('work', env)]);
   [orchestrator] = services;
 }, 180_000);
 
 afterAll(async () => {
   await Promise.all(services.map((s) => s.stop('SIGKILL')));
-  await Promise.allSettled([database?.drop(), clickhouse?.stop(), fake?.close(), internal?.close(), attacker?.close(), agent?.close(), deleteRedisPrefix(TEST_REDIS_URL, prefix)]);
+  await Promise.allSettled([database?.drop(), clickhouse?.stop(), fake?.close(), projectLlm?.close(), internal?.close(), attacker?.close(), agent?.close(), deleteRedisPrefix(TEST_REDIS_URL, prefix)]);
 }, 60_000);
 
 test('a model URL of the tenant’s own is refused with 400 naming the field; its listener never sees the platform key', async () => {
@@ -179,6 +176,44 @@ test('an allowed agent that echoes its credentials and the platform key: both ar
   expect(logs).not.toContain(tenantToken);
 }, 60_000);
 
+test('a project’s own endpoint: its key is sealed, never returned, sent only to its URL, and redacted from results', async () => {
+  const projectKey = `sk-proj-${randomBytes(16).toString('hex')}`;
+  const put = (name: string, body: unknown) => api('PUT', `/v1/endpoints/${name}`, body);
+  // A URL on this machine, or one of the platform's names, is refused.
+  expect((await put('mine', { provider: 'openai', base_url: `${attacker.url}/v1`, api_key: projectKey })).body.error).toMatchObject({ field: 'base_url', message: expect.stringContaining('blocked by egress policy') });
+  expect((await put('openai', { provider: 'openai', base_url: projectLlm.openaiBaseUrl, api_key: projectKey })).status).toBe(409);
+  const registered = await put('mine', { provider: 'openai', base_url: projectLlm.openaiBaseUrl, api_key: projectKey, models: ['gpt-4o*'] });
+  expect(registered).toMatchObject({ status: 200, body: { name: 'mine', owner: 'project', key_hint: `…${projectKey.slice(-4)}` } });
+  const listed = await api('GET', '/v1/endpoints');
+  expect(listed.body.endpoints.map((e: { name: string }) => e.name)).toEqual(['openai', 'mine']);
+  expect(JSON.stringify([registered.body, listed.body])).not.toContain(projectKey);
+  // The key is stored sealed: the plaintext is nowhere in the database.
+  const { Client } = await import('pg');
+  const pg = new Client({ connectionString: database.url });
+  await pg.connect();
+  const row = (await pg.query('SELECT sealed_key FROM project_endpoints WHERE name = $1', ['mine'])).rows[0] as { sealed_key: string };
+  await pg.end();
+  expect(row.sealed_key).toMatch(/^v1\./);
+  expect(row.sealed_key).not.toContain(projectKey);
+
+  const platformCalls = fake.requests.length;
+  const submitted = await api('POST', '/v1/runs', {
+    suite: { ...base, name: 'own-endpoint', target: { type: 'openai', model: 'gpt-4o-mini', endpoint: 'mine' }, cases: [{ input: `echo ${projectKey}` }] },
+  });
+  expect(submitted.status).toBe(202);
+  const run = await finished(submitted.body.id);
+  expect(run.progress).toMatchObject({ completed: 1, errored: 0 });
+  expect(projectLlm.requests.at(-1)!.headers.authorization).toBe(`Bearer ${projectKey}`);
+  expect(fake.requests.length).toBe(platformCalls);
+  const results = JSON.stringify((await api('GET', `/v1/runs/${run.id}/results`)).body);
+  expect(results).toContain('from the project’s own endpoint');
+  expect(results).not.toContain(projectKey);
+  // A model the endpoint does not serve is refused at submission.
+  const wrongModel = await api('POST', '/v1/runs', { suite: { ...base, name: 'm', target: { type: 'openai', model: 'o3', endpoint: 'mine' } } });
+  expect(wrongModel.body.error.field).toBe('suite.target.model');
+  expect((await api('DELETE', '/v1/endpoints/mine')).status).toBe(204);
+}, 60_000);
+
 test('six concurrent bodies of the maximum size keep the orchestrator under its memory limit', async () => {
   // About 31 MB each: 300,000 small cases (the costly shape to parse), refused only after a full parse.
   const cases = Array.from({ length: 300_000 }, (_, i) => ({ id: `case-${i}`, input: `question number ${i} about refunds and shipping`, tags: ['a', 'b'] }));
@@ -207,3 +242,38 @@ test('six concurrent bodies of the maximum size keep the orchestrator under its 
   expect(peakMiB).toBeLessThan(512);
   expect((await api('GET', '/v1/runs')).status).toBe(200);
 }, 120_000);
+
+test('SIGTERM while a keep-alive client keeps polling: the orchestrator exits within seconds, not when the client stops', async () => {
+  const agent = new HttpAgent({ keepAlive: true });
+  let polling = true;
+  let answered = 0;
+  const poll = async () => {
+    while (polling) {
+      await new Promise<void>((resolve) => {
+        const request = httpGet(`${orchestrator.url}/healthz`, { agent }, (response) => {
+          response.resume();
+          response.on('end', () => {
+            answered++;
+            resolve();
+          });
+        });
+        request.on('error', () => resolve());
+      });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const poller = Promise.all([poll(), poll(), poll(), pollFetch()]);
+  async function pollFetch() {
+    while (polling) {
+      await fetch(`${orchestrator.url}/v1/runs`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.text()).catch(() => undefined);
+    }
+  }
+  await until(async () => answered >= 3, 'the poller to be answered');
+  const stoppedAt = Date.now();
+  expect(await orchestrator.stop('SIGTERM')).toBe(0);
+  const took = Date.now() - stoppedAt;
+  polling = false;
+  await poller;
+  agent.destroy();
+  expect(took).toBeLessThan(5_000);
+}, 60_000);

@@ -156,7 +156,14 @@ function errorBody(api: 'openai' | 'anthropic', status: number): unknown {
  * scriptable per request.
  */
 export async function startFakeLlmServer(
-  options: { script?: FakeScript; latencyMs?: number; /** Keep every request for assertions (default); off for benchmarks. */ record?: boolean } = {},
+  options: {
+    script?: FakeScript;
+    latencyMs?: number;
+    /** Keep every request for assertions (default); off for benchmarks. */
+    record?: boolean;
+    /** The loopback address to listen on (default 127.0.0.1; 127.0.0.2 is "another host" for the egress tests). */
+    host?: string;
+  } = {},
 ): Promise<FakeLlmServer> {
   const requests: FakeRequest[] = [];
   const state = {
@@ -199,9 +206,10 @@ export async function startFakeLlmServer(
     });
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   return {
     url,
     openaiBaseUrl: `${url}/v1`,

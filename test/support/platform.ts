@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -171,4 +171,9 @@ export function serviceEnv(stores: { databaseUrl: string; clickhouseUrl: string;
     OPENAI_BASE_URL: llm.openaiBaseUrl,
     OPENAI_API_KEY: llm.apiKey,
   };
+}
+
+/** `evalctl <args>` run to completion with `env` (migrate, keys create): its stdout. */
+export function evalctlSync(args: string[], env: NodeJS.ProcessEnv): string {
+  return execFileSync(process.execPath, [join(ROOT, 'bin/evalctl.js'), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
-import { egressGuardFor, tenantSuiteProblems } from '../../../src/platform/tenancy';
+import { egressGuardFor, projectEndpointPolicy, tenantSuiteProblems } from '../../../src/platform/tenancy';
+import { listProjectEndpoints } from '../../../src/store/postgres/endpoints';
 import { listRunsQuery, resultsQuery, submitRunSchema, type RunView } from '../../../src/contracts/api';
 import { UNKNOWN_BUILD, type BuildMetadata } from '../../../src/contracts/build';
 import { headerRunReport } from '../../../src/platform/run-results';
@@ -79,7 +80,8 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
       fail(400, `${problems[0].field}: ${problems[0].message}`, problems[0].field, { problems });
     }
     // The tenant boundary: only the platform's endpoints, only URLs the egress guard allows.
-    const refused = tenantSuiteProblems(loaded.suite, deps.tenancy.endpoints, egressGuardFor(deps.tenancy, project.name));
+    const endpoints = projectEndpointPolicy(deps.tenancy, await listProjectEndpoints(db, project.id), false);
+    const refused = tenantSuiteProblems(loaded.suite, endpoints, egressGuardFor(deps.tenancy, project.name));
     if (refused.length > 0) fail(400, `${refused[0].field}: ${refused[0].message}`, refused[0].field, { problems: refused });
     const build: BuildMetadata = { ...UNKNOWN_BUILD, ...body.build };
     const idempotencyKey = c.req.header('idempotency-key') ?? null;

@@ -94,6 +94,19 @@ export interface ClickhouseOutboxTable {
   created_at: Generated<Timestamp>;
 }
 
+export interface ProjectEndpointTable {
+  project_id: string;
+  name: string;
+  provider: 'openai' | 'anthropic';
+  base_url: string;
+  models: Json<string[]> | null;
+  /** The key, sealed (AES-256-GCM under ENDPOINT_KEYS_SECRET). */
+  sealed_key: string;
+  /** The key's last four characters, to tell keys apart. */
+  key_hint: string;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface Database {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -102,6 +115,7 @@ export interface Database {
   runs: RunTable;
   run_cases: RunCaseTable;
   clickhouse_outbox: ClickhouseOutboxTable;
+  project_endpoints: ProjectEndpointTable;
 }
 
 export type Project = Selectable<ProjectTable>;

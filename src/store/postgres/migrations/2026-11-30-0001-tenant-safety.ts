@@ -23,8 +23,23 @@ export const tenantSafety: Migration = {
       .addColumn('claimed_until', 'timestamptz')
       .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
       .execute();
+    // A project's own LLM endpoints: its URL (reached through the egress guard) and its key, sealed with
+    // AES-256-GCM under ENDPOINT_KEYS_SECRET; the key is never returned or logged.
+    await db.schema
+      .createTable('project_endpoints')
+      .addColumn('project_id', 'uuid', (c) => c.notNull().references('projects.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('base_url', 'text', (c) => c.notNull())
+      .addColumn('models', 'jsonb')
+      .addColumn('sealed_key', 'text', (c) => c.notNull())
+      .addColumn('key_hint', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      .addPrimaryKeyConstraint('project_endpoints_pk', ['project_id', 'name'])
+      .execute();
   },
   async down(db: Kysely<unknown>) {
+    await db.schema.dropTable('project_endpoints').execute();
     await db.schema.dropTable('clickhouse_outbox').execute();
     await db.schema.alterTable('runs').dropColumn('request_hash').dropColumn('cost_usd').dropColumn('max_cost_usd').execute();
   },
