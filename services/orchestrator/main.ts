@@ -26,6 +26,13 @@ export async function startOrchestrator(config: PlatformConfig, injected: { stor
     log,
   });
   const reconciler = startReconciler(stores.db, queue, { ...config.reconcile, epochCheckMs: config.queueEpochCheckMs }, log);
+  // The queue's epoch is checked before the API takes a run: a Redis that lost its jobs while no orchestrator
+  // ran is recovered now, and a run submitted to this process is never mistaken for one to recover.
+  // A Redis that does not answer within 5 s is left to the periodic check.
+  await Promise.race([
+    reconciler.recoverQueue().catch((error: unknown) => log('queue check at start failed', { error: (error as Error).message })),
+    new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
+  ]);
   const { server, url } = await listen(app, config.port, config.host);
   log('listening', { url });
   return {

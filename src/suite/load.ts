@@ -186,14 +186,15 @@ export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEn
 export function missingCredentials(suites: readonly LoadedSuite[], env: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   for (const { suite, file, metrics } of suites) {
-    const uses: Array<{ role: string; provider: 'openai' | 'anthropic'; baseUrl?: string }> = [];
+    const uses: Array<{ role: string; provider: 'openai' | 'anthropic'; baseUrl?: string; endpoint?: string }> = [];
     if (suite.target.type === 'openai' || suite.target.type === 'anthropic') {
-      uses.push({ role: 'target', provider: suite.target.type, baseUrl: suite.target.base_url });
+      uses.push({ role: 'target', provider: suite.target.type, baseUrl: suite.target.base_url, endpoint: suite.target.endpoint });
     }
     if (suite.judge && metrics.some((m) => m.definition.needsLlm)) {
-      uses.push({ role: 'judge', provider: suite.judge.provider, baseUrl: suite.judge.base_url });
+      uses.push({ role: 'judge', provider: suite.judge.provider, baseUrl: suite.judge.base_url, endpoint: suite.judge.endpoint });
     }
-    for (const use of uses) {
+    // A named endpoint (LLM_ENDPOINTS) brings its own key variable; it is resolved, with its errors, at the first call.
+    for (const use of uses.filter((u) => u.endpoint === undefined)) {
       if (use.provider === 'openai' && !env.OPENAI_API_KEY && !use.baseUrl && !env.OPENAI_BASE_URL) {
         problems.push(`${file}: the ${use.role} calls OpenAI and OPENAI_API_KEY is not set (or set OPENAI_BASE_URL for a compatible server)`);
       }
