@@ -101,8 +101,29 @@ afterAll(async () => {
   await Promise.allSettled([database?.drop(), clickhouse?.stop(), redis?.kill(), fake?.close()]);
 }, 60_000);
 
-test('every platform backend terminated mid-run (pg_terminate_backend): no process exits, the run completes exactly', async () => {
-  const submitted = await api('POST', '/v1/runs', { suite: suite('pgkill', 120) });
+/** Rows still waiting in the outbox (Postgres), i.e. not yet in ClickHouse. */
+async function outboxRows(): Promise<number> {
+  const pg = new Client({ connectionString: database.url });
+  await pg.connect();
+  try {
+    return Number((await pg.query('SELECT coalesce(sum(row_count), 0) AS n FROM clickhouse_outbox')).rows[0].n);
+  } finally {
+    await pg.end();
+  }
+}
+
+/** Runs `body` with the fake LLM answering after `ms`: long enough runs that a fault lands mid-run. */
+async function withLatency<T>(ms: number, body: () => Promise<T>): Promise<T> {
+  fake.latencyMs = ms;
+  try {
+    return await body();
+  } finally {
+    fake.latencyMs = 40;
+  }
+}
+
+test('every platform backend terminated mid-run (pg_terminate_backend): no process exits, the run completes exactly', () => withLatency(100, async () => {
+  const submitted = await api('POST', '/v1/runs', { suite: suite('pgkill', 400) });
   expect(submitted.status).toBe(202);
   await until(async () => ((await api('GET', `/v1/runs/${submitted.body.id}`)).body?.progress?.completed >= 10 ? true : undefined), 'some progress');
   const admin = new Client({ connectionString: database.url });
@@ -116,43 +137,50 @@ test('every platform backend terminated mid-run (pg_terminate_backend): no proce
   }
   await admin.end();
   expect(terminated).toBeGreaterThan(3);
+  // The faults landed mid-run.
+  expect((await api('GET', `/v1/runs/${submitted.body.id}`)).body.progress.completed).toBeLessThan(400);
   const run = await finished(submitted.body.id);
   expect(alive()).toBe(true);
-  expect(run).toMatchObject({ status: 'completed', progress: { total: 120, completed: 120, passed: 120, errored: 0 } });
-  await storedInClickhouse('results', run.id, 240);
+  expect(run).toMatchObject({ status: 'completed', progress: { total: 400, completed: 400, passed: 400, errored: 0 } });
+  await storedInClickhouse('results', run.id, 800);
   expect([...orchestrator.log, ...workers.flatMap((w) => w.log)].some((line) => line.includes('postgres connection lost'))).toBe(true);
-}, 180_000);
+}), 180_000);
 
 test('ClickHouse down for 60 s mid-run: zero errored cases, every result stored once afterwards, no LLM call repeated', async () => {
-  const submitted = await api('POST', '/v1/runs', { suite: suite('chdown', 150) });
-  await until(async () => ((await api('GET', `/v1/runs/${submitted.body.id}`)).body?.progress?.completed >= 10 ? true : undefined), 'some progress');
-  const downAt = Date.now();
-  await clickhouse.down(60_000);
-  const run = await finished(submitted.body.id);
-  expect(run).toMatchObject({ status: 'completed', progress: { total: 150, completed: 150, errored: 0 } });
-  // The run finished while ClickHouse was still down; its rows waited in the outbox.
-  expect(Date.now() - downAt).toBeLessThan(60_000);
-  expect(await clickhouseCount('results', run.id).catch(() => 'down')).toBe('down');
-  await storedInClickhouse('results', run.id, 300, 120_000);
-  await storedInClickhouse('llm_calls', run.id, 150);
+  const run = await withLatency(100, async () => {
+    const submitted = await api('POST', '/v1/runs', { suite: suite('chdown', 400) });
+    await until(async () => ((await api('GET', `/v1/runs/${submitted.body.id}`)).body?.progress?.completed >= 10 ? true : undefined), 'some progress');
+    await clickhouse.down(60_000);
+    const downAt = Date.now();
+    const ended = await finished(submitted.body.id);
+    // The run finished while ClickHouse was still down, and most of its rows waited in the outbox.
+    expect(Date.now() - downAt).toBeLessThan(60_000);
+    expect(await outboxRows()).toBeGreaterThan(400);
+    return ended;
+  });
+  expect(run).toMatchObject({ status: 'completed', progress: { total: 400, completed: 400, errored: 0 } });
+  await storedInClickhouse('results', run.id, 800, 120_000);
+  await storedInClickhouse('llm_calls', run.id, 400);
+  expect(await outboxRows()).toBe(0);
   // One target call per case: nothing paid for twice.
-  expect(callsOf('chdown')).toHaveLength(150);
+  expect(callsOf('chdown')).toHaveLength(400);
   expect(alive()).toBe(true);
 }, 240_000);
 
 test('Redis flushed mid-run (FLUSHALL): the run completes within 30 s of the flush, each case counted once', async () => {
   fake.latencyMs = 100;
   try {
-    const submitted = await api('POST', '/v1/runs', { suite: suite('flushed', 200) });
+    const submitted = await api('POST', '/v1/runs', { suite: suite('flushed', 400) });
     await until(async () => ((await api('GET', `/v1/runs/${submitted.body.id}`)).body?.progress?.completed >= 20 ? true : undefined), 'some progress');
     const client = createRedisClient({ url: redis.url });
     await new Promise<void>((resolve, reject) => client.flushall((error) => (error ? reject(error) : resolve())));
     const flushedAt = Date.now();
     client.quit();
+    expect((await api('GET', `/v1/runs/${submitted.body.id}`)).body.progress.completed).toBeLessThan(400);
     const run = await finished(submitted.body.id, 60_000);
     expect(Date.now() - flushedAt).toBeLessThan(30_000);
-    expect(run).toMatchObject({ status: 'completed', progress: { total: 200, completed: 200, passed: 200, errored: 0 } });
-    await storedInClickhouse('results', run.id, 400);
+    expect(run).toMatchObject({ status: 'completed', progress: { total: 400, completed: 400, passed: 400, errored: 0 } });
+    await storedInClickhouse('results', run.id, 800);
     expect(orchestrator.log.some((line) => line.includes('the queue lost its jobs'))).toBe(true);
   } finally {
     fake.latencyMs = 40;
