@@ -5,11 +5,9 @@ import { checkDatabaseName } from '../../src/store/clickhouse/connect';
 import { projectForKey } from '../../src/store/postgres/projects';
 import type { Project } from '../../src/store/postgres/schema';
 import { clickhouseCheck, operationsRoutes, postgresCheck } from '../runtime';
-import { DEFAULT_API_LIMITS } from '../../src/platform/config';
-import { parseAllowList } from '../../src/egress/guard';
-import { EndpointPolicy } from '../../src/providers/endpoints';
+import { DEFAULT_API_LIMITS, readTenancyConfig } from '../../src/platform/config';
 import { fail, type AppEnv, type OrchestratorDeps, type RouteDeps } from './http';
-import { BodyBudget, TokenBuckets } from './limits';
+import { BodyBudget, setBounded, TokenBuckets } from './limits';
 import { openApiDocument } from './openapi';
 import { analyticsRoutes } from './routes/analytics';
 import { datasetRoutes } from './routes/datasets';
@@ -26,7 +24,7 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
   const deps: RouteDeps = {
     ...options,
     limits: { ...DEFAULT_API_LIMITS, ...options.limits },
-    tenancy: options.tenancy ?? { endpoints: EndpointPolicy.platform(process.env), egressAllow: parseAllowList(undefined), egressMaxResponseBytes: 10 * 1024 * 1024 },
+    tenancy: options.tenancy ?? readTenancyConfig(process.env),
   };
   const { db, queue, clickhouse, metrics, limits } = deps;
   const { maxBodyBytes } = limits;
@@ -80,12 +78,10 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
       if (wait > 0 && !cached) fail(429, 'too many requests with unknown API keys from this address', 'authorization', undefined, wait);
       project = await projectForKey(db, key);
       if (!project) {
-        if (unknownKeys.size >= 10_000) unknownKeys.delete(unknownKeys.keys().next().value!);
-        unknownKeys.set(key, now + 60_000);
+        setBounded(unknownKeys, key, now + 60_000);
         fail(401, 'unknown or revoked API key', 'authorization');
       }
-      if (keyCache.size >= 10_000) keyCache.delete(keyCache.keys().next().value!);
-      keyCache.set(key, { project, until: now + limits.apiKeyCacheMs });
+      setBounded(keyCache, key, { project, until: now + limits.apiKeyCacheMs });
     }
     const wait = projectRequests.take(project.id);
     if (wait > 0) fail(429, `project ${project.name} is over its request rate (${limits.requestsPerSecond}/s)`, 'project', undefined, wait);

@@ -4,6 +4,13 @@
  * rate a project gets from the whole API is the replica count times PROJECT_REQUESTS_PER_SECOND.
  */
 
+/** Sets `key` in a map that holds at most `max` entries, forgetting the oldest first. */
+export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max = 10_000): void {
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
 /** Token buckets by key, bounded in number (the least recently used is forgotten). */
 export class TokenBuckets {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -19,11 +26,9 @@ export class TokenBuckets {
   take(key: string): number {
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    this.buckets.delete(key);
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
     bucket.at = now;
-    if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
-    this.buckets.set(key, bucket);
+    setBounded(this.buckets, key, bucket, this.maxKeys);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;

@@ -6,7 +6,8 @@ import { evaluateCase, judgeSettings, type CaseContext } from '../../src/runner/
 import { configureGateway } from '../../src/runner/run-suites';
 import { llmCallRows, resultRows } from '../../src/platform/result-rows';
 import { Judge } from '../../src/metrics/judge';
-import { BUDGET_SPENT_ERROR, CaseCompletionBatcher, recordCaseOutcome, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
+import { CaseCompletionBatcher, recordCaseOutcome, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
+import { BUDGET_SPENT_ERROR } from '../../src/platform/run-results';
 import { labelTopics } from '../../src/platform/topic-labels';
 import { RunCache } from '../../src/platform/run-cache';
 import { egressGuardFor, projectEndpointPolicy, redactDeep, secretValues, type TenancyConfig } from '../../src/platform/tenancy';
@@ -26,6 +27,13 @@ export interface WorkerDeps {
   readonly onCommitted?: () => void;
   readonly metrics?: PlatformMetrics;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A run's tenant boundary in this worker, and what it has spent as far as this worker has seen. */
+interface Boundary {
+  readonly tenant: NonNullable<CaseContext['tenant']>;
+  readonly secrets: string[];
+  spentUsd: number;
 }
 
 /** USD a case's LLM calls cost (unknown prices count as 0). */
@@ -66,24 +74,20 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     return settings ? labelTopics(new Judge(gateway, settings), cases) : {};
   };
   const completions = new CaseCompletionBatcher(db, { labeler });
-  const runs = new RunCache(db);
-  /** Per run: its tenant boundary, the secrets to redact, and the latest spending this worker has seen. */
-  const boundaries = new Map<string, { tenant: NonNullable<CaseContext['tenant']>; secrets: string[]; spentUsd: number }>();
+  /**
+   * Each run's tenant boundary, read once per worker with the run: its endpoints (the project's own, keys
+   * opened), its egress guard, the secrets to redact, and the latest spending this worker has seen.
+   */
+  const runs = new RunCache<Boundary>(db, async (run, loaded) => {
+    const endpoints = projectEndpointPolicy(tenancy, await listProjectEndpoints(db, run.project_id), true);
+    return {
+      tenant: { endpoints, fetch: egressGuardFor(tenancy, run.project_name).fetch },
+      secrets: secretValues(loaded.suite, process.env, endpoints.keys()),
+      spentUsd: run.cost_usd,
+    };
+  });
 
-  const boundaryOf = async (run: { id: string; project_id: string; project_name: string; cost_usd: number }, suite: Parameters<typeof secretValues>[0]) => {
-    let boundary = boundaries.get(run.id);
-    if (!boundary) {
-      // The project's own endpoints, with their keys opened: read once per run, when it starts here.
-      const endpoints = projectEndpointPolicy(tenancy, await listProjectEndpoints(db, run.project_id), true);
-      boundary = { tenant: { endpoints, fetch: egressGuardFor(tenancy, run.project_name).fetch }, secrets: secretValues(suite, process.env, endpoints.keys()), spentUsd: run.cost_usd };
-      if (boundaries.size >= 100) boundaries.delete(boundaries.keys().next().value!);
-      boundaries.set(run.id, boundary);
-    }
-    return boundary;
-  };
-
-  const finished = (runId: string, outcome: CaseOutcome) => {
-    const boundary = boundaries.get(runId);
+  const finished = (boundary: Boundary | undefined, runId: string, outcome: CaseOutcome) => {
     if (boundary && outcome.spentUsd !== undefined) boundary.spentUsd = Math.max(boundary.spentUsd, outcome.spentUsd);
     if (!outcome.finished) return;
     metrics?.runs.inc({ status: outcome.finished });
@@ -94,17 +98,16 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     async process(job: CaseJob): Promise<void> {
       const entry = await stored(() => runs.get(job.runId));
       if (!entry) return; // deleted since: nothing to do
-      const { run, loaded } = entry;
+      const { run, loaded, extra: boundary } = entry;
       const firstOfRun = runs.markStarted(job.runId);
       if (firstOfRun) configureGateway(gateway, loaded.suite);
       if (!(await stored(() => startCase(db, job.runId, job.caseIndex, firstOfRun)))) return; // done already, or cancelled
       if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
-      const boundary = await stored(() => boundaryOf(run, loaded.suite));
       if (run.max_cost_usd !== null && boundary.spentUsd >= run.max_cost_usd) {
         const outcome = await stored(() => completions.complete({ runId: run.id, caseIndex: job.caseIndex, status: 'errored', result: null, error: BUDGET_SPENT_ERROR }));
         deps.onCommitted?.();
         if (outcome.counted) metrics?.jobs.inc({ outcome: 'completed', reason: 'budget_spent' });
-        finished(run.id, outcome);
+        finished(boundary, run.id, outcome);
         return;
       }
       const calls: LlmCallEvent[] = [];
@@ -136,13 +139,13 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
         metrics?.jobs.inc({ outcome: 'completed', reason: result.status });
         for (const m of Object.values(result.metrics)) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);
       }
-      finished(run.id, outcome);
+      finished(boundary, run.id, outcome);
     },
 
     async failed(job: CaseJob, error: Error): Promise<void> {
       metrics?.jobs.inc({ outcome: 'failed', reason: 'retries_exhausted' });
       const outcome = await stored(() => recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`, labeler));
-      finished(job.runId, outcome);
+      finished(undefined, job.runId, outcome);
     },
 
     /** Writes the outcomes still batched (shutdown, after the queue has drained). */

@@ -14,6 +14,35 @@ const DEFAULT_CLICKHOUSE_DATABASE = 'evals';
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
+/** What one project may ask of the API, and what one request may cost the orchestrator. */
+export interface ApiLimits {
+  readonly requestsPerSecond: number;
+  readonly requestBurst: number;
+  readonly maxActiveRuns: number;
+  readonly maxQueuedCases: number;
+  readonly maxCasesPerRun: number;
+  readonly maxBodyBytes: number;
+  readonly bodyMemoryBudgetBytes: number;
+  readonly apiKeyCacheMs: number;
+  readonly runDefaultMaxCostUsd?: number;
+  readonly projectDailyCostUsd?: number;
+}
+
+/** The limits with their defaults: what `createApp` applies when it is given none. */
+export const DEFAULT_API_LIMITS: ApiLimits = {
+  requestsPerSecond: 20,
+  requestBurst: 60,
+  maxActiveRuns: 20,
+  maxQueuedCases: 200_000,
+  maxCasesPerRun: 50_000,
+  maxBodyBytes: 32 * 1024 * 1024,
+  // A JSON body costs about ten times its size while it is parsed and validated: 32 MiB (one maximum body at
+  // a time) kept six concurrent 29 MB bodies at a 401 MiB peak, inside the dev orchestrator's 512 MiB
+  // (test/platform/tenant-safety.integration.test.ts).
+  bodyMemoryBudgetBytes: 32 * 1024 * 1024,
+  apiKeyCacheMs: 1_000,
+};
+
 /**
  * The services' environment, parsed once at start-up: the services' half of the service-environment
  * contract. The constructs' half (`SERVICE_ENV` in `@ai-eval-platform/constructs`) names what the
@@ -61,20 +90,15 @@ const environmentSchema = retryEnvironmentSchema.extend({
   /** Seals the keys of projects' own LLM endpoints; unset, projects cannot register endpoints. */
   ENDPOINT_KEYS_SECRET: z.string().optional(),
   // Per-project limits (each orchestrator replica applies the request rate on its own).
-  PROJECT_REQUESTS_PER_SECOND: z.coerce.number().positive().default(20),
-  PROJECT_REQUEST_BURST: z.coerce.number().int().positive().default(60),
-  PROJECT_MAX_ACTIVE_RUNS: z.coerce.number().int().positive().default(20),
-  PROJECT_MAX_QUEUED_CASES: z.coerce.number().int().positive().default(200_000),
-  MAX_CASES_PER_RUN: z.coerce.number().int().positive().default(50_000),
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
-  /**
-   * Request bodies read at once, in bytes, across all requests: a JSON body costs about ten times its size while
-   * it is parsed and validated. 32 MiB (one maximum body at a time) kept six concurrent 29 MB bodies at a 401 MiB peak, inside
-   * the dev orchestrator's 512 MiB; measured by test/platform/tenant-safety.integration.test.ts.
-   */
-  BODY_MEMORY_BUDGET_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  PROJECT_REQUESTS_PER_SECOND: z.coerce.number().positive().default(DEFAULT_API_LIMITS.requestsPerSecond),
+  PROJECT_REQUEST_BURST: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.requestBurst),
+  PROJECT_MAX_ACTIVE_RUNS: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.maxActiveRuns),
+  PROJECT_MAX_QUEUED_CASES: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.maxQueuedCases),
+  MAX_CASES_PER_RUN: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.maxCasesPerRun),
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.maxBodyBytes),
+  BODY_MEMORY_BUDGET_BYTES: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.bodyMemoryBudgetBytes),
   /** How long an API key's project is cached: a revoked key stops working within this. */
-  API_KEY_CACHE_MS: int(1_000),
+  API_KEY_CACHE_MS: int(DEFAULT_API_LIMITS.apiKeyCacheMs),
   RUN_DEFAULT_MAX_COST_USD: z.coerce.number().positive().optional(),
   PROJECT_DAILY_COST_USD: z.coerce.number().positive().optional(),
 });
@@ -101,41 +125,19 @@ export interface PlatformConfig {
   limits: ApiLimits;
 }
 
-/** What one project may ask of the API, and what one request may cost the orchestrator. */
-export interface ApiLimits {
-  readonly requestsPerSecond: number;
-  readonly requestBurst: number;
-  readonly maxActiveRuns: number;
-  readonly maxQueuedCases: number;
-  readonly maxCasesPerRun: number;
-  readonly maxBodyBytes: number;
-  readonly bodyMemoryBudgetBytes: number;
-  readonly apiKeyCacheMs: number;
-  readonly runDefaultMaxCostUsd?: number;
-  readonly projectDailyCostUsd?: number;
-}
-
-/** The limits with their defaults: what `createApp` applies when it is given none. */
-export const DEFAULT_API_LIMITS: ApiLimits = {
-  requestsPerSecond: 20,
-  requestBurst: 60,
-  maxActiveRuns: 20,
-  maxQueuedCases: 200_000,
-  maxCasesPerRun: 50_000,
-  maxBodyBytes: 32 * 1024 * 1024,
-  bodyMemoryBudgetBytes: 32 * 1024 * 1024,
-  apiKeyCacheMs: 1_000,
-};
 
 export class ConfigurationError extends Error {}
 
+/** Parses the variables a schema reads (an empty value counts as unset); every problem at once, each naming its variable. */
+function parseEnvironment<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) throw new ConfigurationError(parsed.error.issues.map((i) => `environment variable ${String(i.path[0])}: ${i.message}`).join('\n'));
+  return parsed.data;
+}
+
 /** `embedded`: stores without a URL fall back to PGlite / chdb / the in-process queue (`evalctl dev`). */
 export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: boolean; dataDir?: string }): PlatformConfig {
-  const parsed = environmentSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    throw new ConfigurationError(parsed.error.issues.map((i) => `environment variable ${String(i.path[0])}: ${i.message}`).join('\n'));
-  }
-  const e = parsed.data;
+  const e = parseEnvironment(environmentSchema, env);
   const dataDir = options.dataDir ?? e.DEV_DATA_DIR;
   let postgres: PostgresTarget;
   if (e.DATABASE_URL) postgres = { kind: 'url', url: e.DATABASE_URL };
@@ -163,17 +165,7 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
   else if (options.embedded) clickhouse = { kind: 'embedded', dataDir: `${dataDir ?? '.evaldata'}/clickhouse` };
   else throw new ConfigurationError('set CLICKHOUSE_URL (with CLICKHOUSE_USER, CLICKHOUSE_PASSWORD)');
 
-  let tenancy: TenancyConfig;
-  try {
-    tenancy = {
-      endpoints: EndpointPolicy.platform(env),
-      egressAllow: parseAllowList(e.EGRESS_ALLOW),
-      egressMaxResponseBytes: e.EGRESS_MAX_RESPONSE_BYTES,
-      keyBox: e.ENDPOINT_KEYS_SECRET ? new SecretBox(e.ENDPOINT_KEYS_SECRET) : undefined,
-    };
-  } catch (error) {
-    throw new ConfigurationError(`environment variable ${(error as Error).message}`);
-  }
+  const tenancy = tenancyFrom(env, e);
 
   return {
     port: e.PORT,
@@ -202,4 +194,24 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
       projectDailyCostUsd: e.PROJECT_DAILY_COST_USD,
     },
   };
+}
+
+const tenancyVariables = environmentSchema.pick({ EGRESS_ALLOW: true, EGRESS_MAX_RESPONSE_BYTES: true, ENDPOINT_KEYS_SECRET: true });
+
+/** The tenant boundary an environment configures: its LLM endpoints (LLM_ENDPOINTS or the provider keys), EGRESS_*, ENDPOINT_KEYS_SECRET. */
+export function readTenancyConfig(env: NodeJS.ProcessEnv): TenancyConfig {
+  return tenancyFrom(env, parseEnvironment(tenancyVariables, env));
+}
+
+function tenancyFrom(env: NodeJS.ProcessEnv, e: z.infer<typeof tenancyVariables>): TenancyConfig {
+  try {
+    return {
+      endpoints: EndpointPolicy.platform(env),
+      egressAllow: parseAllowList(e.EGRESS_ALLOW),
+      egressMaxResponseBytes: e.EGRESS_MAX_RESPONSE_BYTES,
+      keyBox: e.ENDPOINT_KEYS_SECRET ? new SecretBox(e.ENDPOINT_KEYS_SECRET) : undefined,
+    };
+  } catch (error) {
+    throw new ConfigurationError(`environment variable ${(error as Error).message}`);
+  }
 }

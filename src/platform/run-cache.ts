@@ -4,32 +4,45 @@ import type { Database } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
 import { loadRunSuite } from './run-report';
 
-type RunRow = NonNullable<Awaited<ReturnType<typeof getRunWithProject>>>;
+export type RunRow = NonNullable<Awaited<ReturnType<typeof getRunWithProject>>>;
 
-interface Entry {
-  readonly run: Promise<{ run: RunRow; loaded: LoadedSuite } | undefined>;
+/** A cached run: its row, its validated suite, and what the cache's owner derives from them once. */
+export interface CachedRun<T> {
+  readonly run: RunRow;
+  readonly loaded: LoadedSuite;
+  readonly extra: T;
+}
+
+interface Entry<T> {
+  readonly run: Promise<CachedRun<T> | undefined>;
   /** This process has moved the run to running and given its suite's limits to the gateway. */
   started: boolean;
 }
 
 /**
  * A worker's runs: each row (with its suite, which can be megabytes) is read and validated once per worker,
- * not once per case. The suite never changes; the status that can change comes back from `startCase`.
- * Bounded: the oldest run is forgotten past `maxRuns`.
+ * not once per case, together with whatever `derive` makes of it (the worker's tenant boundary). The suite
+ * never changes; the status that can change comes back from `startCase`. Bounded: the oldest run is
+ * forgotten past `maxRuns`.
  */
-export class RunCache {
-  private readonly entries = new Map<string, Entry>();
+export class RunCache<T = undefined> {
+  private readonly entries = new Map<string, Entry<T>>();
 
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly derive: (run: RunRow, loaded: LoadedSuite) => Promise<T> = async () => undefined as T,
     private readonly maxRuns = 100,
   ) {}
 
-  /** The run and its validated suite; undefined when the run no longer exists. */
-  async get(runId: string): Promise<{ run: RunRow; loaded: LoadedSuite } | undefined> {
+  /** The run, its validated suite and what was derived from them; undefined when the run no longer exists. */
+  async get(runId: string): Promise<CachedRun<T> | undefined> {
     let entry = this.entries.get(runId);
     if (!entry) {
-      const run = getRunWithProject(this.db, runId).then((row) => (row ? { run: row, loaded: loadRunSuite(row) } : undefined));
+      const run = getRunWithProject(this.db, runId).then(async (row) => {
+        if (!row) return undefined;
+        const loaded = loadRunSuite(row);
+        return { run: row, loaded, extra: await this.derive(row, loaded) };
+      });
       entry = { run, started: false };
       if (this.entries.size >= this.maxRuns) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(runId, entry);

@@ -4,7 +4,7 @@ import { countCaseOutcomes, finalizeRun, getRunWithProject, setTopicLabels, type
 import type { Database, RunStatus } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
 import { finalStatus, loadRunSuite, reportSummary } from './run-report';
-import { BUDGET_SPENT_ERROR, runReport } from './run-results';
+import { runReport } from './run-results';
 
 export interface CaseOutcome {
   /** False when the case had been counted before (a retried job). */
@@ -15,7 +15,6 @@ export interface CaseOutcome {
   spentUsd?: number;
 }
 
-export { BUDGET_SPENT_ERROR };
 
 /**
  * Counts a case's outcome on its run, once; the outcome that completes the run writes its final status and
@@ -108,7 +107,7 @@ async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabe
   if (!run) return undefined;
   const loaded = loadRunSuite(run);
   const report = await runReport(db, { ...run, finished_at: new Date() }, loaded);
-  const final = report.budget?.exceeded ? 'budget_exceeded' : finalStatus(report);
+  const final = finalStatus(report);
   if (!(await finalizeRun(db, runId, final, reportSummary(report)))) return undefined;
   // Topic labels come after the run is finished, so labelling never delays a run's result.
   const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));

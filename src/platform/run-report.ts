@@ -39,7 +39,9 @@ export function buildRunReport(run: StoredRun, cases: CaseResult[], loaded = loa
   });
 }
 
+/** A run that stopped at its budget says so; otherwise whether any case errored. */
 export function finalStatus(report: Report): RunStatus {
+  if (report.budget?.exceeded) return 'budget_exceeded';
   return report.totals.errored > 0 ? 'completed_with_errors' : 'completed';
 }
 

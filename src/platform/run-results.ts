@@ -10,6 +10,9 @@ export async function runCaseResults(db: Kysely<Database>, run: StoredRun, loade
   return rows.map((row) => row.result ?? placeholderResult(loaded, row.case_index, row.status, row.error));
 }
 
+/** A sum of floating-point costs, to the micro-dollar. */
+export const roundUsd = (value: number): number => Math.round(value * 1e6) / 1e6;
+
 /** The error of a case that was not started because its run had spent its budget (`max_cost_usd`). */
 export const BUDGET_SPENT_ERROR = 'not evaluated: the run had spent its budget (max_cost_usd)';
 
@@ -18,7 +21,7 @@ export async function runReport(db: Kysely<Database>, run: StoredRun & { max_cos
   const report = buildRunReport(run, await runCaseResults(db, run, loaded), loaded);
   if (run.max_cost_usd !== undefined && run.max_cost_usd !== null) {
     const notEvaluated = report.cases.filter((c) => c.error === BUDGET_SPENT_ERROR).length;
-    report.budget = { max_cost_usd: run.max_cost_usd, spent_usd: Math.round((run.cost_usd ?? 0) * 1e6) / 1e6, exceeded: notEvaluated > 0, not_evaluated: notEvaluated };
+    report.budget = { max_cost_usd: run.max_cost_usd, spent_usd: roundUsd(run.cost_usd ?? 0), exceeded: notEvaluated > 0, not_evaluated: notEvaluated };
   }
   return report;
 }

@@ -3,7 +3,7 @@ import { EgressBlockedError, EgressGuard, type AllowRule } from '../egress/guard
 import { EndpointPolicyError, type EndpointPolicy } from '../providers/endpoints';
 import type { StoredEndpoint } from '../store/postgres/endpoints';
 import type { SecretBox } from './secret-box';
-import { SECRET_VARIABLE } from '../providers/redact';
+import { environmentSecrets } from '../providers/redact';
 
 /**
  * The tenant boundary of the platform: what a submitted suite may point at (the operator's LLM endpoints by
@@ -84,7 +84,7 @@ const SECRET_HEADER = /authorization|api[-_]?key|token|secret|password|cookie|se
  */
 export function secretValues(suite: Suite, env: NodeJS.ProcessEnv, endpointKeys: readonly (string | undefined)[]): string[] {
   const values = new Set<string>();
-  for (const [name, value] of Object.entries(env)) if (value && SECRET_VARIABLE.test(name)) values.add(value);
+  for (const value of environmentSecrets(env)) values.add(value);
   for (const key of endpointKeys) if (key) values.add(key);
   if (suite.target.type === 'http') {
     for (const [name, value] of Object.entries(suite.target.headers)) {
@@ -99,7 +99,10 @@ export function secretValues(suite: Suite, env: NodeJS.ProcessEnv, endpointKeys:
   return [...values].filter((v) => v.length >= 8).sort((a, b) => b.length - a.length);
 }
 
-/** A copy of `value` with every secret replaced by `[REDACTED]` in every string (keys included). */
+/**
+ * `value` with every secret replaced by `[REDACTED]` in every string (keys included). Only what holds a secret
+ * is copied: a result with none (the usual case, on every case a worker stores) comes back as it was.
+ */
 export function redactDeep<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   const redactString = (text: string): string => {
@@ -109,11 +112,24 @@ export function redactDeep<T>(value: T, secrets: readonly string[]): T {
   };
   const walk = (node: unknown): unknown => {
     if (typeof node === 'string') return redactString(node);
-    if (Array.isArray(node)) return node.map(walk);
+    let changed = false;
+    if (Array.isArray(node)) {
+      const items = node.map((item) => {
+        const redacted = walk(item);
+        changed ||= redacted !== item;
+        return redacted;
+      });
+      return changed ? items : node;
+    }
     if (node && typeof node === 'object' && !(node instanceof Date)) {
       const copy: Record<string, unknown> = {};
-      for (const [key, inner] of Object.entries(node)) copy[redactString(key)] = walk(inner);
-      return copy;
+      for (const [key, inner] of Object.entries(node)) {
+        const redactedKey = redactString(key);
+        const redacted = walk(inner);
+        changed ||= redactedKey !== key || redacted !== inner;
+        copy[redactedKey] = redacted;
+      }
+      return changed ? copy : node;
     }
     return node;
   };

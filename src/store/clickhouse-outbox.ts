@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { sql, type Kysely } from 'kysely';
-import { TABLE_COLUMNS, type ClickhouseTable } from './clickhouse/tables';
+import type { ClickhouseTable, TableRows } from './clickhouse/tables';
+import { insertRows, rowValues } from './clickhouse/writer';
 import type { Database } from './postgres/schema';
 
 /**
@@ -19,7 +20,6 @@ export interface OutboxDrainerOptions {
   readonly idleMs?: number;
   readonly maxIdleMs?: number;
   readonly onError?: (error: unknown) => void;
-  readonly onInserted?: (table: ClickhouseTable, rows: number) => void;
 }
 
 export class ClickhouseOutboxDrainer {
@@ -60,17 +60,10 @@ export class ClickhouseOutboxDrainer {
     const done: string[] = [];
     try {
       for (const entry of claimed.rows.sort((a, b) => Number(a.id) - Number(b.id))) {
-        const columns = TABLE_COLUMNS[entry.table_name] as readonly string[];
-        await this.clickhouse.insert({
-          table: `${this.database}.${entry.table_name}`,
-          values: (entry.rows as Record<string, unknown>[]).map((row) => columns.map((column) => row[column] ?? null)),
-          columns: columns as [string, ...string[]],
-          format: 'JSONCompactEachRow',
-          clickhouse_settings: { insert_deduplication_token: `outbox-${entry.id}`, date_time_input_format: 'basic' },
-        });
+        const values = (entry.rows as TableRows[typeof entry.table_name][]).map((row) => rowValues(entry.table_name, row));
+        await insertRows(this.clickhouse, this.database, entry.table_name, values, `outbox-${entry.id}`);
         done.push(entry.id);
         inserted += entry.rows.length;
-        this.options.onInserted?.(entry.table_name, entry.rows.length);
       }
     } finally {
       if (done.length > 0) await this.db.deleteFrom('clickhouse_outbox').where('id', 'in', done).execute();
@@ -113,8 +106,8 @@ export class ClickhouseOutboxDrainer {
     this.wake?.();
     await this.loop;
     while (Date.now() < deadline) {
-      const left = await this.db.selectFrom('clickhouse_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst().catch(() => undefined);
-      if (!left || Number(left.n) === 0) return;
+      const left = await outboxBacklog(this.db).catch(() => 0);
+      if (left === 0) return;
       await this.drainOnce().catch(() => new Promise((resolve) => setTimeout(resolve, 200)));
     }
   }

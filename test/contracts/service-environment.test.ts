@@ -1,10 +1,10 @@
 import { Testing as Cdk8sTesting } from 'cdk8s';
 import { Testing as CdktfTesting } from 'cdktf';
-import { LLM_RETRY_ENV, platformNames, POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '@ai-eval-platform/constructs';
+import { LLM_RETRY_ENV, platformNames, POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV, type LlmRetryPolicy } from '@ai-eval-platform/constructs';
 import { PlatformChart } from '@ai-eval-platform/constructs/k8s';
 import { PlatformStack } from '@ai-eval-platform/constructs/terraform';
 import { PLATFORM_ENVIRONMENT_NAMES, readPlatformConfig, type PlatformConfig } from '../../src/platform/config';
-import { DEFAULT_RETRY_POLICY } from '../../src/providers/retry';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/providers/retry';
 import { environment } from '../support/environments';
 
 /**
@@ -86,6 +86,9 @@ test('the constructs’ defaults are the services’ defaults', () => {
   });
   expect(config.retry).toEqual(SERVICE_DEFAULTS.llmRetry);
   expect(DEFAULT_RETRY_POLICY).toEqual(SERVICE_DEFAULTS.llmRetry);
+  // The two declarations of the retry policy have the same fields, or this does not compile.
+  const sameShape: [RetryPolicy, LlmRetryPolicy] extends [LlmRetryPolicy, RetryPolicy] ? true : false = true;
+  expect(sameShape).toBe(true);
   const viaPieces = readPlatformConfig({ POSTGRES_HOST: 'db', REDIS_HOST: 'redis', CLICKHOUSE_URL: 'http://ch:8123' }, { embedded: false });
   expect(new URL(viaPieces.postgres.kind === 'url' ? viaPieces.postgres.url : '').port).toBe(String(SERVICE_DEFAULTS.postgresPort));
   expect(viaPieces.queue.target).toEqual({ kind: 'redis', url: `redis://redis:${SERVICE_DEFAULTS.redisPort}` });

@@ -1,24 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { blockedReason, EgressBlockedError, EgressGuard, parseAllowList } from '../../src/egress/guard';
 import { EndpointPolicy, EndpointPolicyError } from '../../src/providers/endpoints';
 import { LlmGateway, llmCallScope } from '../../src/providers/llm-gateway';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
+import { startRecordingServer } from '../support/recording-server';
 
-/** A listener that records what reaches it: the attacker's server, or an internal one that must stay unreached. */
-async function listener(handler?: (path: string, respond: (status: number, body: string, headers?: Record<string, string>) => void) => void) {
-  const received: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
-  const server: Server = createServer((req, res) => {
-    received.push({ path: req.url ?? '', headers: req.headers });
-    const respond = (status: number, body: string, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
-    if (handler) handler(req.url ?? '', respond);
-    else respond(200, JSON.stringify({ access_key: 'AKIAEXAMPLE', secret: 'metadata-credentials' }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 describe('addresses the guard refuses', () => {
   test.each([
@@ -54,7 +40,7 @@ describe('URLs refused before anything is sent', () => {
 
 describe('the guarded fetch', () => {
   test('a host name that resolves to a private address is refused, and nothing connects to it', async () => {
-    const internal = await listener();
+    const internal = await startRecordingServer();
     try {
       const guard = new EgressGuard({ lookup: async () => [{ address: '127.0.0.1', family: 4 }] });
       await expect(guard.fetch(`http://rebind.example:${internal.port}/`)).rejects.toThrow('blocked by egress policy: rebind.example resolves to 127.0.0.1');
@@ -68,9 +54,9 @@ describe('the guarded fetch', () => {
   });
 
   test('an allowed host is reached at the address that was checked, and a redirect to a private address is refused', async () => {
-    const internal = await listener();
-    const agent = await listener((path, respond) =>
-      path === '/redirect' ? respond(302, '', { location: `http://127.0.0.1:${internal.port}/latest/meta-data/` }) : respond(200, JSON.stringify({ answer: 'hi' })),
+    const internal = await startRecordingServer();
+    const agent = await startRecordingServer('127.0.0.1', (path) =>
+      path === '/redirect' ? { status: 302, body: '', headers: { location: `http://127.0.0.1:${internal.port}/latest/meta-data/` } } : { body: JSON.stringify({ answer: 'hi' }) },
     );
     try {
       let lookups = 0;
@@ -92,7 +78,7 @@ describe('the guarded fetch', () => {
   });
 
   test('a network allowed for one project is refused for another; a response over the size limit is cut', async () => {
-    const big = await listener((_, respond) => respond(200, JSON.stringify({ blob: 'x'.repeat(50_000) })));
+    const big = await startRecordingServer('127.0.0.1', () => ({ body: JSON.stringify({ blob: 'x'.repeat(50_000) }) }));
     try {
       const rules = parseAllowList('team-a=127.0.0.0/8');
       await expect(new EgressGuard({ allow: rules.byProject.get('team-b') ?? [] }).fetch(`http://127.0.0.1:${big.port}/`)).rejects.toThrow(EgressBlockedError);
@@ -121,7 +107,7 @@ describe('LLM keys are bound to endpoints', () => {
   const platformEnv = () => ({ OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_API_KEY: platformKey });
 
   test('on the platform, a suite’s own URL is refused before any request, and the platform key goes only to its endpoint', async () => {
-    const attacker = await listener();
+    const attacker = await startRecordingServer();
     try {
       const policy = EndpointPolicy.platform(platformEnv());
       const gateway = new LlmGateway({ env: platformEnv(), endpoints: policy, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, retryAfterCapMs: 1, timeoutMs: 5_000, rateLimitBudgetMs: 0 } });

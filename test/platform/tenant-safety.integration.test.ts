@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, createServer, get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent as HttpAgent, get as httpGet } from 'node:http';
 import { hostname } from 'node:os';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
+import { startRecordingServer, type RecordingServer } from '../support/recording-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import { createTestDatabase, deleteRedisPrefix, evalctlSync, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
@@ -22,30 +22,6 @@ let orchestrator: ChildService;
 let key: string;
 const prefix = uniqueName('bqtenant');
 
-interface Listener {
-  url: string;
-  received: Array<{ path: string; headers: IncomingHttpHeaders; body: string }>;
-  close(): Promise<void>;
-}
-
-/** An HTTP server on `host` that records every request and answers with `reply`. */
-async function listen(host: string, reply: (path: string, headers: IncomingHttpHeaders) => { status?: number; body: string; headers?: Record<string, string> }): Promise<Listener> {
-  const received: Listener['received'] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() });
-      const answer = reply(req.url ?? '', req.headers);
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-/** The cloud's instance metadata, as an internal service on this machine would serve it. */
-const METADATA = JSON.stringify({ AccessKeyId: 'ASIAINTERNALEXAMPLE', SecretAccessKey: 'internal-metadata-secret-value' });
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`${orchestrator.url}${path}`, {
@@ -66,9 +42,9 @@ const finished = (id: string) =>
   }, `run ${id} to finish`, 60_000);
 
 let projectLlm: FakeLlmServer;
-let internal: Listener;
-let attacker: Listener;
-let agent: Listener;
+let internal: RecordingServer;
+let attacker: RecordingServer;
+let agent: RecordingServer;
 
 beforeAll(async () => {
   fake = await startFakeLlmServer({ script: () => ({ text: 'an answer', usage: { input: 10, output: 5 } }) });
@@ -76,12 +52,12 @@ beforeAll(async () => {
   // The project's own LLM provider, on an address the operator allowed.
   projectLlm = await startFakeLlmServer({ host: '127.0.0.2', script: () => ({ text: 'from the project’s own endpoint', usage: { input: 10, output: 5 } }) });
   // What must stay unreached: an internal service on this machine.
-  internal = await listen('127.0.0.1', () => ({ body: METADATA }));
+  internal = await startRecordingServer('127.0.0.1');
   // The tenant's own server, posing as an LLM API: it would record any key sent to it.
-  attacker = await listen('127.0.0.1', () => ({ body: JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'hi' } }] }) }));
+  attacker = await startRecordingServer('127.0.0.1', () => ({ body: JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'hi' } }] }) }));
   // The agent under test, on an address the operator allowed (EGRESS_ALLOW): it echoes what it was sent,
   // and on /redirect sends the worker on to the internal service.
-  agent = await listen('127.0.0.2', (path, headers) =>
+  agent = await startRecordingServer('127.0.0.2', (path, headers) =>
     path === '/redirect'
       ? { status: 302, body: '', headers: { location: `${internal.url}/latest/meta-data/iam/security-credentials/` } }
       : { body: JSON.stringify({ answer: `seen authorization=${headers.authorization} and the platform key ${TEST_OPENAI_KEY}` }) },

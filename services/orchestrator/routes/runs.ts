@@ -4,16 +4,13 @@ import { egressGuardFor, projectEndpointPolicy, tenantSuiteProblems } from '../.
 import { listProjectEndpoints } from '../../../src/store/postgres/endpoints';
 import { listRunsQuery, resultsQuery, submitRunSchema, type RunView } from '../../../src/contracts/api';
 import { UNKNOWN_BUILD, type BuildMetadata } from '../../../src/contracts/build';
-import { headerRunReport } from '../../../src/platform/run-results';
+import { headerRunReport, roundUsd } from '../../../src/platform/run-results';
 import { resolveSuite, SuiteError } from '../../../src/suite/load';
 import { getDatasetVersion } from '../../../src/store/postgres/projects';
 import { cancelRun, createRun, listCaseResults, listRuns, type RunHeader } from '../../../src/store/postgres/runs';
 import { fail, ownRun, parse, readJson, UUID, type AppEnv, type RouteDeps } from '../http';
 
 type ViewedRun = Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: RunHeader['summary'] };
-
-/** Sums of floating-point costs, shown to the micro-dollar. */
-const usd = (value: number): number => Math.round(value * 1e6) / 1e6;
 
 /** Dates travel as ISO strings, which is what JSON makes of them. */
 const iso = (date: Date): string => new Date(date).toISOString();
@@ -33,7 +30,7 @@ function runView(run: ViewedRun): RunView {
       failed: run.failed_cases,
       errored: run.errored_cases,
     },
-    cost: { spent_usd: usd(run.cost_usd), max_usd: run.max_cost_usd },
+    cost: { spent_usd: roundUsd(run.cost_usd), max_usd: run.max_cost_usd },
     created_at: iso(run.created_at),
     started_at: run.started_at === null ? null : iso(run.started_at),
     finished_at: run.finished_at === null ? null : iso(run.finished_at),
@@ -101,7 +98,8 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
     });
     if (outcome.kind === 'limit') {
       // Runs finish and days end: the client may try again later.
-      const retryAfter = outcome.limit === 'daily_cost' ? (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000 : 10;
+      const now = new Date();
+      const retryAfter = outcome.limit === 'daily_cost' ? (Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000 : 10;
       fail(429, outcome.message, 'project', { limit: outcome.limit }, retryAfter);
     }
     if (outcome.kind === 'idempotency_conflict') {

@@ -3,6 +3,21 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { checkDatabaseName } from './connect';
 import { TABLE_COLUMNS, type ClickhouseTable, type TableRows } from './tables';
 
+/** A row as the insert's columns, in TABLE_COLUMNS order (a missing field as NULL). */
+export function rowValues<T extends ClickhouseTable>(table: T, row: TableRows[T]): unknown[] {
+  return (TABLE_COLUMNS[table] as readonly (keyof TableRows[T])[]).map((column) => row[column] ?? null);
+}
+
+/** One insert of rows (as `rowValues`) into a table; `token` deduplicates a retried insert of the same rows. */
+export async function insertRows(client: ClickHouseClient, database: string, table: ClickhouseTable, values: unknown[][], token: string): Promise<void> {
+  await client.insert({
+    table: `${database}.${table}`,
+    values,
+    columns: TABLE_COLUMNS[table] as [string, ...string[]],
+    format: 'JSONCompactEachRow',
+    clickhouse_settings: { insert_deduplication_token: token, date_time_input_format: 'basic' },
+  });
+}
 
 export interface WriterOptions {
   /** Rows buffered per table before a flush starts at once. */
@@ -59,8 +74,7 @@ export class ClickhouseWriter {
       pending = { rows: [], waiters: [] };
       this.pending.set(table, pending);
     }
-    const columns = TABLE_COLUMNS[table] as readonly (keyof TableRows[T])[];
-    for (const row of rows) pending.rows.push(columns.map((column) => row[column] ?? null));
+    for (const row of rows) pending.rows.push(rowValues(table, row));
     const done = new Promise<void>((resolve, reject) => pending!.waiters.push({ resolve, reject }));
     if (pending.rows.length >= this.maxRows) this.startFlush(table);
     else if (!pending.timer) pending.timer = setTimeout(() => this.startFlush(table), this.flushIntervalMs);
@@ -84,13 +98,7 @@ export class ClickhouseWriter {
     const token = randomUUID();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.insert({
-          table: `${this.database}.${table}`,
-          values: rows,
-          columns: TABLE_COLUMNS[table] as [string, ...string[]],
-          format: 'JSONCompactEachRow',
-          clickhouse_settings: { insert_deduplication_token: token, date_time_input_format: 'basic' },
-        });
+        await insertRows(this.client, this.database, table, rows, token);
         this.rowsWritten += rows.length;
         this.batchesWritten++;
         return;
