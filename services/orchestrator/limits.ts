@@ -1,6 +1,5 @@
 /**
- * The orchestrator's own protections: per-key token buckets (a project's request rate, failed key lookups per
- * client address) and a budget of request-body bytes being read at once. In-process, per replica: the request
+ * The orchestrator's own protections: per-key token buckets (a project's request rate) and a budget of request-body bytes being read at once. In-process, per replica: the request
  * rate a project gets from the whole API is the replica count times PROJECT_REQUESTS_PER_SECOND.
  */
 
@@ -24,17 +23,23 @@ export class TokenBuckets {
 
   /** Takes a token: 0 when allowed, else the seconds to wait before one is there (for `retry-after`). */
   take(key: string): number {
-    const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
-    bucket.at = now;
-    setBounded(this.buckets, key, bucket, this.maxKeys);
+    const bucket = this.refill(key);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
   }
+
+  private refill(key: string): { tokens: number; at: number } {
+    const now = this.now();
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.at = now;
+    setBounded(this.buckets, key, bucket, this.maxKeys);
+    return bucket;
+  }
+
 }
 
 /**

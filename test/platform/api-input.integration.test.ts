@@ -247,6 +247,15 @@ describe('per-project limits and keys', () => {
     expect(wrong.status).toBe(401);
   });
 
+  test('a flood of wrong keys does not lock out valid ones (behind the Ingress every client shares one address)', async () => {
+    const wrong: number[] = [];
+    for (let i = 0; i < 50; i++) wrong.push((await request('/v1/datasets', { key: i % 2 ? `aiev_unknown-${i}` : `aiev_${'A'.repeat(30)}${String(i).padStart(2, '0')}` })).status);
+    expect(wrong).toEqual(Array(50).fill(401));
+    const keys = await Promise.all(Array.from({ length: 30 }, (_, i) => createApiKey(db, `many-${i}`)));
+    const valid = await Promise.all(keys.map(({ key: k }) => request('/v1/datasets', { key: k })));
+    expect(valid.map((r) => r.status)).toEqual(keys.map(() => 200));
+  });
+
   test('a revoked key stops working within a second', async () => {
     const { key: doomed } = await createApiKey(db, 'revoked');
     expect((await request('/v1/datasets', { key: doomed })).status).toBe(200);

@@ -11,6 +11,9 @@ export async function ensureProject(db: Kysely<Database>, name: string): Promise
   return db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
 }
 
+/** Whether `key` has the form keys are issued in (the prefix and 24 random bytes, base64url). */
+export const isWellFormedApiKey = (key: string): boolean => key.startsWith(API_KEY_PREFIX) && /^[A-Za-z0-9_-]{32}$/.test(key.slice(API_KEY_PREFIX.length));
+
 /** Creates a key for the project (creating the project if needed). The key is returned once; only its hash is kept. */
 export async function createApiKey(db: Kysely<Database>, projectName: string): Promise<{ key: string; project: Project }> {
   const project = await ensureProject(db, projectName);
