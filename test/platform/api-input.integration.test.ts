@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { readTenancyConfig } from '../../src/platform/config';
 import type { Kysely } from 'kysely';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createApp } from '../../services/orchestrator/app';
@@ -36,6 +38,7 @@ beforeAll(async () => {
     metrics: new PlatformMetrics('orchestrator', 'test'),
     version: 'test',
     limits: { maxBodyBytes: 64 * 1024, maxCasesPerRun: 10, requestsPerSecond: 1e6, requestBurst: 1e6 },
+    tenancy: readTenancyConfig({ ENDPOINT_KEYS_SECRET: randomBytes(32).toString('base64'), OPENAI_API_KEY: `sk-test-${randomBytes(8).toString('hex')}` }),
   });
   key = (await createApiKey(db, 'inputs')).key;
   const run = await app.request('/v1/runs', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ suite: validSuite }) });
@@ -146,6 +149,38 @@ describe('property-based: whatever arrives, never a 5xx', () => {
     await fc.assert(
       fc.asyncProperty(suiteLike, fc.option(fc.record({ name: fc.string(), version: anything }), { nil: undefined }), async (suite, dataset) => {
         noServerError(await call('POST', '/v1/runs', { body: JSON.stringify({ suite, ...(dataset ? { dataset } : {}) }) }));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('hostile values in every field a tenant controls at the boundary: model endpoints and URLs, budgets, its own endpoints', async () => {
+    const anything = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }));
+    const url = fc.oneof(
+      fc.webUrl(),
+      fc.constantFrom('http://127.0.0.1:6379/', 'http://[::ffff:a9fe:a9fe]/', 'file:///etc/passwd', 'gopher://x/', 'http://localhost./', 'http://0/', 'javascript:alert(1)', 'http://[::1]:80/', 'https://user:pw@169.254.169.254/'),
+      fc.string(),
+    );
+    const model = fc.record({ provider: fc.constantFrom('openai', 'anthropic'), model: fc.oneof(fc.constant('gpt-4o-mini'), fc.string()), base_url: fc.option(url, { nil: undefined }), endpoint: fc.option(fc.oneof(fc.string(), anything), { nil: undefined }) }, { requiredKeys: ['provider', 'model'] });
+    const suite = fc.record({
+      judge: model,
+      target: fc.oneof(model.map(({ provider, ...rest }) => ({ type: provider, ...rest })), fc.record({ type: fc.constant('http'), url, output: fc.constant('$.a'), headers: fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }) })),
+      max_cost_usd: fc.option(anything, { nil: undefined }),
+    });
+    await fc.assert(
+      fc.asyncProperty(suite, async (fields) => {
+        const response = await call('POST', '/v1/runs', { body: JSON.stringify({ suite: { ...validSuite, cases: [{ input: 'q' }], ...fields } }) });
+        noServerError(response);
+        // A URL of its own (not an endpoint of the platform) is never accepted for a model.
+        if (response.status === 202) expect([fields.judge.base_url, 'base_url' in fields.target ? fields.target.base_url : undefined].filter(Boolean)).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string(), fc.record({ provider: fc.oneof(fc.constantFrom('openai', 'anthropic'), anything), base_url: url, api_key: fc.oneof(fc.string(), anything), models: fc.option(anything, { nil: undefined }) }, { requiredKeys: [] }), async (name, body) => {
+        const response = await call('PUT', `/v1/endpoints/${encodeURIComponent(name)}`, { body: JSON.stringify(body) });
+        noServerError(response);
+        expect(response.text).not.toContain(typeof body.api_key === 'string' && body.api_key.length >= 8 ? body.api_key : '\u0000never');
       }),
       { numRuns: 200 },
     );
