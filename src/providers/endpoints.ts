@@ -45,9 +45,21 @@ const endpointsVariable = z.array(
 
 const trimSlash = (url: string | undefined) => url?.replace(/\/+$/, '');
 
-function modelMatches(patterns: readonly string[] | undefined, model: string): boolean {
-  if (!patterns) return true;
-  return patterns.some((pattern) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(model));
+/** `models` patterns compiled once: the check runs on every LLM call. */
+const patterns = new Map<string, RegExp>();
+
+function modelMatches(allowed: readonly string[] | undefined, model: string): boolean {
+  if (!allowed) return true;
+  return allowed.some((pattern) => {
+    let compiled = patterns.get(pattern);
+    if (!compiled) {
+      compiled = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+      // Projects' own endpoints bring patterns too: the cache is bounded.
+      if (patterns.size >= 1_000) patterns.clear();
+      patterns.set(pattern, compiled);
+    }
+    return compiled.test(model);
+  });
 }
 
 export class EndpointPolicy {
