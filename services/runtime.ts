@@ -64,28 +64,39 @@ export const clickhouseCheck = (client: ClickHouseClient): ReadinessCheck => asy
 };
 
 /**
- * `/healthz` (the process is up), `/readyz` (each dependency answers: 200, else 503 with the failing checks'
- * messages) and `/metrics` (Prometheus). `beforeScrape` refreshes gauges and counters kept elsewhere.
+ * `/healthz` (the process is up), `/readyz` and `/metrics` (Prometheus). `/readyz` answers 200 when every
+ * check in `checks` (what serving needs) passes, else 503; `reported` checks (dependencies whose outage the
+ * service rides out, such as ClickHouse behind the outbox) are shown but never make the pod unready, so an
+ * outage of one of them does not take every pod out of its Service. The body names each check's state
+ * only (`ok` or `unavailable`); the error itself goes to the log, never to the caller. `beforeScrape`
+ * refreshes gauges and counters kept elsewhere.
  */
 export function operationsRoutes(options: {
   version: string;
   metrics: PlatformMetrics;
   checks: Record<string, ReadinessCheck>;
+  reported?: Record<string, ReadinessCheck>;
+  log?: (message: string, fields: Record<string, unknown>) => void;
   beforeScrape?: () => void;
 }): Hono {
   const routes = new Hono();
-  routes.get('/healthz', (c) => c.json({ status: 'ok', version: options.version }));
-  routes.get('/readyz', async (c) => {
-    const results = await Promise.all(
-      Object.entries(options.checks).map(([name, check]) =>
+  const run = (checks: Record<string, ReadinessCheck>) =>
+    Promise.all(
+      Object.entries(checks).map(([name, check]) =>
         check().then(
           () => [name, 'ok'] as const,
-          (error: unknown) => [name, error instanceof Error ? error.message : String(error)] as const,
+          (error: unknown) => {
+            options.log?.('readiness check failed', { check: name, error: error instanceof Error ? error.message : String(error) });
+            return [name, 'unavailable'] as const;
+          },
         ),
       ),
     );
-    const ready = results.every(([, state]) => state === 'ok');
-    return c.json({ ready, checks: Object.fromEntries(results) }, ready ? 200 : 503);
+  routes.get('/healthz', (c) => c.json({ status: 'ok', version: options.version }));
+  routes.get('/readyz', async (c) => {
+    const [required, reported] = await Promise.all([run(options.checks), run(options.reported ?? {})]);
+    const ready = required.every(([, state]) => state === 'ok');
+    return c.json({ ready, checks: Object.fromEntries(required), reported: Object.fromEntries(reported) }, ready ? 200 : 503);
   });
   routes.get('/metrics', async (c) => {
     options.beforeScrape?.();

@@ -28,6 +28,6 @@ export async function openStores(config: PlatformConfig, log?: (message: string,
 /** Postgres first (kysely's Migrator), then ClickHouse's versioned migrations. */
 export async function migrateStores(stores: Stores, config: PlatformConfig): Promise<{ postgres: string[]; clickhouse: number[] }> {
   const postgres = await migratePostgres(stores.db);
-  const clickhouse = await migrateClickhouse(stores.clickhouse, config.clickhouseDatabase);
+  const clickhouse = await migrateClickhouse(stores.clickhouse, config.clickhouseDatabase, config.clickhouseTopology);
   return { postgres, clickhouse };
 }

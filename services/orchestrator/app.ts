@@ -55,7 +55,10 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
     operationsRoutes({
       version: deps.version,
       metrics,
-      checks: { postgres: postgresCheck(db), redis: () => queue.stats(), clickhouse: clickhouseCheck(clickhouse) },
+      // Runs are accepted and queued without ClickHouse (only results need it): reported, not required.
+      checks: { postgres: postgresCheck(db), redis: () => queue.stats() },
+      reported: { clickhouse: clickhouseCheck(clickhouse) },
+      log: deps.log,
     }),
   );
   app.get('/openapi.json', (c) => c.json(openApiDocument(deps.version)));

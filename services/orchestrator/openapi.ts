@@ -97,8 +97,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/compare': { get: { summary: 'Regression tracker: per metric and per case, base against head', parameters: queryParameters(compareQuery), responses: { '200': json('The comparison'), ...errors } } },
       '/v1/trends': { get: { summary: 'AI quality trends: mean score by build over time', parameters: queryParameters(trendsQuery), responses: { '200': json('Points'), ...errors } } },
       '/v1/topics': { get: { summary: 'Fail topic clusters of a run', parameters: queryParameters(topicsQuery), responses: { '200': json('Topics'), ...errors } } },
-      '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': json('ok') } } },
-      '/readyz': { get: { summary: 'Postgres, Redis and ClickHouse are reachable', security: [], responses: { '200': json('ready'), '503': json('not ready') } } },
+      '/healthz': { get: { summary: 'The process is up; internal, not routed by the Ingress', security: [], responses: { '200': json('ok') } } },
+      '/readyz': { get: { summary: 'Postgres and Redis are reachable (ClickHouse is reported, not required); internal, not routed by the Ingress', security: [], responses: { '200': json('ready'), '503': json('not ready') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Prometheus text format' } } } },
     },
   };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CASE_QUEUE_NAME, CASE_QUEUE_PREFIX } from '../contracts/jobs';
 import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../providers/retry';
 import type { ClickhouseTarget } from '../store/clickhouse/connect';
+import type { ClickhouseTopology } from '../store/clickhouse/migrations';
 import type { PostgresTarget } from '../store/postgres/connect';
 import type { QueueConfig } from '../queue/open';
 import { parseAllowList } from '../egress/guard';
@@ -70,6 +71,8 @@ const environmentSchema = retryEnvironmentSchema.extend({
   CLICKHOUSE_USER: z.string().optional(),
   CLICKHOUSE_PASSWORD: z.string().optional(),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default(DEFAULT_CLICKHOUSE_DATABASE),
+  /** The `remote_servers` cluster of a replicated ClickHouse: migrations run ON CLUSTER on Replicated engines. Unset: one server. */
+  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name (letters, digits, _)').optional(),
   QUEUE_NAME: z.string().min(1).default(CASE_QUEUE_NAME),
   QUEUE_PREFIX: z.string().min(1).default(CASE_QUEUE_PREFIX),
   QUEUE_STALL_INTERVAL_MS: int(5_000),
@@ -112,6 +115,8 @@ export interface PlatformConfig {
   postgres: PostgresTarget;
   clickhouse: ClickhouseTarget;
   clickhouseDatabase: string;
+  /** Replicated ClickHouse: the cluster the tables live on. */
+  clickhouseTopology: ClickhouseTopology;
   queue: QueueConfig;
   workerConcurrency: number;
   shutdownDrainMs: number;
@@ -173,6 +178,7 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     postgres,
     clickhouse,
     clickhouseDatabase: e.CLICKHOUSE_DATABASE,
+    clickhouseTopology: { cluster: e.CLICKHOUSE_CLUSTER },
     queue: { target: queueTarget, name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX, stallIntervalMs: e.QUEUE_STALL_INTERVAL_MS, retries: e.QUEUE_JOB_RETRIES },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,

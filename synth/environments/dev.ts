@@ -58,6 +58,8 @@ export const dev = {
     concurrency: 20,
     resources: { cpuRequestMilli: 500, cpuLimitMilli: 2000, memoryRequestMiB: 512, memoryLimitMiB: 1024 },
   },
+  cluster: { adminRoleArns: ['arn:aws:iam::111111111111:role/platform-admin'] },
+  addons: { acmeEmail: 'platform-team@example.com' },
   gitops: { repoUrl: 'https://github.com/example-org/ai-eval-platform-gitops.git', targetRevision: 'main' },
   alerting: { slackChannel: '#ai-eval-alerts-dev', dailyLlmBudgetUsd: 50 },
 } satisfies EnvironmentInput;

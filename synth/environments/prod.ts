@@ -7,7 +7,16 @@ export const prodOverrides = {
   accountId: '222222222222',
   production: true,
   network: { vpcCidr: '10.30.0.0/16', singleNatGateway: false },
-  cluster: { publicEndpoint: false },
+  cluster: {
+    publicEndpoint: false,
+    adminRoleArns: ['arn:aws:iam::222222222222:role/platform-admin'],
+    // CI reaches the private endpoint from a runner in the VPC; see README, "Deploying an environment".
+    deployRoleArn: 'arn:aws:iam::222222222222:role/github-deploy',
+  },
+  kubernetes: {
+    // Full scale, rollouts included: see README, "Capacity".
+    quota: { cpuRequests: '40', memoryRequests: '80Gi', cpuLimits: '120', memoryLimits: '160Gi', pods: 200 },
+  },
   database: {
     instanceClass: 'db.r6g.large',
     allocatedStorageGiB: 100,

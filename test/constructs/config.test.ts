@@ -58,11 +58,30 @@ describe('environment configuration', () => {
     ['CPU requests above limits', 'prod', (e) => (e.orchestrator.resources.cpuRequestMilli = 3000), 'prod: orchestrator.resources.cpuRequestMilli: cpuRequestMilli (3000) must be <= cpuLimitMilli (2000) (got 3000)'],
     ['a wrong type', 'dev', (e) => (e.redis.nodes = 'two'), 'dev: redis.nodes: Invalid input: expected number, received string (got "two")'],
     ['a missing field', 'dev', (e) => delete e.alerting.slackChannel, 'dev: alerting.slackChannel: Invalid input: expected string, received undefined (got nothing)'],
+    ['prod without cluster admins', 'prod', (e) => (e.cluster.adminRoleArns = []), 'prod: cluster.adminRoleArns: must name at least one IAM role in production: with API authentication and no creator admin, nobody else can reach the cluster (got [])'],
+    ['a public prod endpoint without CIDRs', 'prod', (e) => (e.cluster.publicEndpoint = true), 'prod: cluster.publicAccessCidrs: a public API endpoint in production must list the CIDRs allowed to reach it (none by default) (got nothing)'],
+    ['a prod endpoint open to the internet', 'prod', (e) => Object.assign(e.cluster, { publicEndpoint: true, publicAccessCidrs: ['0.0.0.0/0'] }), 'prod: cluster.publicAccessCidrs: must not open the API endpoint to 0.0.0.0/0 in production (got ["0.0.0.0/0"])'],
+    ['an Identity Center role with its path', 'dev', (e) => (e.cluster.adminRoleArns = ['arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_1234']), 'dev: cluster.adminRoleArns.0: an IAM Identity Center role without its path: arn:aws:iam::<account>:role/AWSReservedSSO_… (got "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_1234")'],
+    ['the quota of before (80 CPU limits) at prod scale', 'prod', (e) => (e.kubernetes.quota.cpuLimits = '80'), 'prod: kubernetes.quota.cpuLimits: cpuLimits 80 (80000m) is below full scale, by worker.resources.cpuLimitMilli and orchestrator.resources.cpuLimitMilli: worker.maxReplicas 40 (+10 surge) × 2000m + orchestrator.replicas 3 (+1 surge) × 2000m + migration Job 500m = 108500m (got "80")'],
+    ['more memory requested than the quota', 'dev', (e) => (e.worker.resources = { ...e.worker.resources, memoryRequestMiB: 8192, memoryLimitMiB: 8192 }), 'dev: kubernetes.quota.memoryRequests: memoryRequests 80Gi (81920Mi) is below full scale, by worker.resources.memoryRequestMiB and orchestrator.resources.memoryRequestMiB: worker.maxReplicas 10 (+3 surge) × 8192Mi + orchestrator.replicas 1 (+1 surge) × 256Mi + migration Job 128Mi = 107136Mi (got nothing)'],
+    ['workers that cannot fit the SPOT group at its max', 'prod', (e) => (e.nodeGroups.workers_spot.maxSize = 5), 'prod: worker.maxReplicas: worker.maxReplicas 40 (+10 surge = 50 pods) do not fit nodeGroups.workers_spot.maxSize 5: 7 workers per node (requests 500m / 512Mi on c5.xlarge|c5a.xlarge|c6i.xlarge, beside the DaemonSets) × 5 = 35 (got 40)'],
+    ['a node autoscaler ceiling below the node groups', 'dev', (e) => (e.addons.clusterAutoscaler = { maxNodesTotal: 8 }), "dev: addons.clusterAutoscaler.maxNodesTotal: maxNodesTotal 8 is below the node groups' maximum: nodeGroups.general.maxSize 3 + nodeGroups.workers_spot.maxSize 10 = 13; the autoscaler would never reach it (got 8)"],
+    ['an instance type of unknown size', 'dev', (e) => (e.nodeGroups.workers_spot.instanceTypes = ['x9z.mega']), 'dev: nodeGroups.workers_spot.instanceTypes: no size known for x9z.mega: capacity cannot be checked (known families: c5, c5a, c6i, c6a, c7i, c7a, c6g, c7g, m5, m5a, m6i, m6a, m7i, m7a, m6g, m7g, t3, t3a, r5, r6i, r6a, r7i, r6g, r7g; sizes large, xlarge, 2xlarge, 4xlarge, 8xlarge) (got ["x9z.mega"])'],
+    ['an ACME contact that is not an address', 'dev', (e) => (e.addons.acmeEmail = 'platform team'), 'dev: addons.acmeEmail: Invalid email address (got "platform team")'],
   ];
   it.each(cases)('rejects %s, naming the environment, field, value and expectation', (_what, name, mutate, message) => {
     const input = rawEnvironment(name);
     mutate(input);
     expect(problemsOf(() => resolveEnvironment(input))).toContain(message);
+  });
+
+  it('passes dev and prod with room: full scale fits the quota, the SPOT nodes and the autoscaler', () => {
+    const p = environment('prod');
+    expect(p.cluster.publicAccessCidrs).toEqual([]);
+    expect(environment('dev').cluster.publicAccessCidrs).toEqual(['0.0.0.0/0']);
+    expect(p.addons.clusterAutoscaler.maxNodesTotal).toBe(13);
+    // 40 workers + 10 surge at 7 per c5.xlarge need 8 of the 10 SPOT nodes; 108.5 of 120 CPU limits.
+    expect(problemsOf(() => environment('prod', { worker: { maxReplicas: 49 } })).join('\n')).toMatch(/worker\.maxReplicas 49 \(\+13 surge = 62 pods\) do not fit .* = 70|cpuLimits 120/);
   });
 
   it('reports every problem at once', () => {

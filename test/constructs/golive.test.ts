@@ -25,10 +25,12 @@ function prodReport(breakK8s: (o: Obj) => void = () => {}, breakTf: (tf: Obj) =>
   const tf = JSON.parse(readFileSync(tfFile, 'utf8'));
   breakTf(tf);
   writeFileSync(tfFile, JSON.stringify(tf));
-  const yamlFile = join(dir, 'dist/prod/platform.k8s.yaml');
-  const docs = parseAllDocuments(readFileSync(yamlFile, 'utf8')).map((d) => d.toJS() as Obj);
-  docs.forEach(breakK8s);
-  writeFileSync(yamlFile, docs.map((d) => stringify(d)).join('---\n'));
+  for (const file of ['platform.k8s.yaml', 'cluster-addons.k8s.yaml']) {
+    const yamlFile = join(dir, 'dist/prod', file);
+    const docs = parseAllDocuments(readFileSync(yamlFile, 'utf8')).map((d) => d.toJS() as Obj);
+    docs.forEach(breakK8s);
+    writeFileSync(yamlFile, docs.map((d) => stringify(d)).join('---\n'));
+  }
   return checkEnvironment({ name: 'prod', production: true, terraformFile: tfFile, manifestDir: join(dir, 'dist/prod') });
 }
 const status = (report: EnvironmentReport, id: string) => report.checks.find((c) => c.id === id)!;
@@ -39,9 +41,48 @@ describe('go-live checks', () => {
     const report = prodReport();
     expect(report.checks.map((c) => [c.id, c.status])).toEqual([
       ['1', 'pass'], ['2', 'pass'], ['3', 'pass'], ['4', 'pass'], ['5', 'pass'], ['secrets', 'pass'], ['images', 'pass'],
+      ['nodes', 'pass'], ['netpol', 'pass'], ['access', 'pass'],
     ]);
     expect(hasProductionFailure([report])).toBe(false);
     expect(formatReports([report])).toMatch(/Alerting.*PASS/);
+  });
+
+  it('nodes fails without a node autoscaler, with a ceiling below the node groups, or without its IAM role', () => {
+    const autoscaler = (o: Obj) => o.kind === 'Application' && o.spec.source.chart === 'cluster-autoscaler';
+    expect(status(prodReport((o) => autoscaler(o) && (o.spec.source.chart = 'something-else')), 'nodes').findings).toEqual([
+      'no Argo CD Application installs the cluster-autoscaler chart: nothing adds nodes when workers scale out',
+    ]);
+    const low = prodReport((o) => autoscaler(o) && (o.spec.source.helm.valuesObject.extraArgs['max-nodes-total'] = 5));
+    expect(status(low, 'nodes').findings).toEqual([expect.stringMatching(/max-nodes-total 5 is below the node groups' maxSize sum 13/)]);
+    const noRole = prodReport(() => {}, (tf) => {
+      for (const [id, doc] of Object.entries(tf.data.aws_iam_policy_document as Record<string, Obj>)) if (id.startsWith('cluster-autoscaler-role_trust')) doc.statement[0].condition[0].values = ['system:serviceaccount:kube-system:other'];
+    });
+    expect(status(noRole, 'nodes').findings).toEqual([expect.stringMatching(/no IAM role trusts system:serviceaccount:kube-system:cluster-autoscaler/)]);
+  });
+
+  it('netpol fails when the VPC CNI does not enforce policies, or nothing denies by default', () => {
+    const report = prodReport(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'default-deny' && (o.spec.policyTypes = ['Ingress']),
+      (tf) => {
+        for (const addon of Object.values(tf.resource.aws_eks_addon as Record<string, Obj>)) if (addon.addon_name === 'vpc-cni') delete addon.configuration_values;
+      },
+    );
+    expect(status(report, 'netpol').status).toBe('fail');
+    expect(status(report, 'netpol').findings).toEqual([
+      expect.stringMatching(/aws_eks_addon\..*vpc-cni.*: enableNetworkPolicy is not "true"/),
+      'no default-deny NetworkPolicy (empty podSelector, Ingress and Egress)',
+    ]);
+  });
+
+  it('access fails with no admin access entry, or a production API endpoint open to the internet', () => {
+    const report = prodReport(() => {}, (tf) => {
+      for (const a of Object.values(tf.resource.aws_eks_access_policy_association as Record<string, Obj>)) a.policy_arn = a.policy_arn.replace('ClusterAdmin', 'View');
+      for (const c of Object.values(tf.resource.aws_eks_cluster as Record<string, Obj>)) Object.assign(c.vpc_config, { endpoint_public_access: true, public_access_cidrs: ['0.0.0.0/0'] });
+    });
+    expect(status(report, 'access').findings).toEqual([
+      expect.stringMatching(/the public API endpoint is open to 0\.0\.0\.0\/0 in production/),
+      expect.stringMatching(/no access entry with AmazonEKSClusterAdminPolicy/),
+    ]);
   });
 
   it('4 is pending without any monitoring object', () => {

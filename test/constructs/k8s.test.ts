@@ -3,14 +3,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
-import { GitopsChart, PlatformChart } from '@ai-eval-platform/constructs/k8s';
+import { ClusterAddonsChart, GitopsChart, PlatformChart } from '@ai-eval-platform/constructs/k8s';
+import { ADDON_CHARTS } from '@ai-eval-platform/constructs';
 import { environment } from '../support/environments';
 
 type Obj = Record<string, any>; // manifests are untyped JSON
 
 function objects(name: 'dev' | 'prod'): Obj[] {
   const env = environment(name);
-  return [...Testing.synth(new PlatformChart(Testing.app(), 'platform', { env })), ...Testing.synth(new GitopsChart(Testing.app(), 'gitops', { env }))];
+  return [
+    ...Testing.synth(new PlatformChart(Testing.app(), 'platform', { env })),
+    ...Testing.synth(new ClusterAddonsChart(Testing.app(), 'cluster-addons', { env })),
+    ...Testing.synth(new GitopsChart(Testing.app(), 'gitops', { env })),
+  ];
 }
 const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name)!;
 const containers = (o: Obj): Obj[] => o.spec.template.spec.containers;
@@ -40,6 +45,10 @@ describe.each(['dev', 'prod'] as const)('Kubernetes manifests (%s)', (name) => {
       'external-secrets.io/v1/ExternalSecret/llm-keys',
       'external-secrets.io/v1/ClusterSecretStore/aws-secrets-manager',
       `argoproj.io/v1alpha1/Application/ai-eval-platform-${name}`,
+      `argoproj.io/v1alpha1/Application/ai-eval-platform-${name}-root`,
+      'argoproj.io/v1alpha1/Application/cluster-autoscaler',
+      'cert-manager.io/v1/ClusterIssuer/letsencrypt',
+      'external-secrets.io/v1/ClusterSecretStore/grafana-clickhouse',
     ]));
   });
 
@@ -98,13 +107,68 @@ describe.each(['dev', 'prod'] as const)('Kubernetes manifests (%s)', (name) => {
     const app = find(objs, 'Application', `ai-eval-platform-${name}`);
     expect(app.spec.source).toMatchObject({ path: `dist/${name}`, directory: { include: 'platform.k8s.yaml' } });
     expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true, allowEmpty: false });
+    // The root Application (applied once) syncs the app of apps; the platform comes last in it.
+    const root = find(objs, 'Application', `ai-eval-platform-${name}-root`);
+    expect(root.spec.source).toMatchObject({ path: `dist/${name}`, directory: { include: 'cluster-addons.k8s.yaml' } });
+    const waves = Object.fromEntries(
+      objs.filter((o) => o.kind === 'Application' && o.metadata.annotations).map((o) => [o.metadata.name, Number(o.metadata.annotations['argocd.argoproj.io/sync-wave'])]),
+    );
+    for (const operator of ['external-secrets', 'keda', 'kube-prometheus-stack', 'cert-manager']) expect(waves[operator]).toBeLessThan(waves[`ai-eval-platform-${name}`]);
+    expect(waves['argo-cd']).toBeLessThan(waves['external-secrets']);
+  });
+
+  it('installs every add-on from its pinned chart, configured from the environment', () => {
+    const apps = objs.filter((o) => o.kind === 'Application' && o.spec.source.chart);
+    expect(apps.map((a) => a.spec.source.chart).sort()).toEqual(Object.values(ADDON_CHARTS).map((c) => c.chart).sort());
+    for (const app of apps) {
+      const pinned = Object.values(ADDON_CHARTS).find((c) => c.chart === app.spec.source.chart)!;
+      expect(app.spec.source).toMatchObject({ repoURL: pinned.repoUrl, targetRevision: pinned.version });
+      expect(app.spec.source.targetRevision).toMatch(/^v?\d+\.\d+\.\d+$/);
+      expect(app.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['ServerSideApply=true', 'CreateNamespace=true']));
+    }
+    const values = (chart: string) => apps.find((a) => a.spec.source.chart === chart)!.spec.source.helm.valuesObject;
+    expect(values('cluster-autoscaler')).toMatchObject({
+      autoDiscovery: { clusterName: `ai-eval-platform-${name}` },
+      awsRegion: 'eu-west-1',
+      image: { tag: 'v1.33.0' },
+      rbac: { serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${env.accountId}:role/ai-eval-platform-${name}-cluster-autoscaler` } } },
+      extraArgs: { 'max-nodes-total': 13 },
+    });
+    expect(values('external-secrets').serviceAccount.annotations['eks.amazonaws.com/role-arn']).toBe(`arn:aws:iam::${env.accountId}:role/ai-eval-platform-${name}-external-secrets`);
+    // Grafana queries the ClickHouse the dashboards were written for, with the password from its own store.
+    const grafana = values('kube-prometheus-stack').grafana;
+    expect(grafana.plugins).toEqual(['grafana-clickhouse-datasource']);
+    expect(grafana.additionalDataSources[0]).toMatchObject({ uid: 'clickhouse', jsonData: { host: 'clickhouse.eval.internal', port: 8123, defaultDatabase: 'evals' } });
+    expect(grafana.envFromSecret).toBe('grafana-clickhouse');
+    expect(find(objs, 'ExternalSecret', 'grafana-clickhouse').metadata.namespace).toBe('monitoring');
+    expect(find(objs, 'ClusterSecretStore', 'grafana-clickhouse').spec.conditions).toEqual([{ namespaces: ['monitoring'] }]);
+    expect(find(objs, 'ClusterSecretStore', 'aws-secrets-manager').spec.conditions).toEqual([{ namespaces: ['ai-eval'] }]);
+    expect(values('traefik').ingressClass.name).toBe('traefik');
+    const argo = values('argo-cd');
+    expect(argo.configs.cm['resource.customizations.health.argoproj.io_Application']).toContain('obj.status.health.status');
+  });
+
+  it('routes only the API through the Ingress, with a certificate from cert-manager', () => {
+    const ingress = find(objs, 'Ingress', 'orchestrator');
+    expect(ingress.spec.rules[0].http.paths.map((p: Obj) => [p.path, p.pathType])).toEqual([['/v1', 'Prefix'], ['/openapi.json', 'Exact']]);
+    expect(ingress.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt');
+    expect(ingress.spec.tls[0].secretName).toBe('orchestrator-tls');
+    expect(find(objs, 'ClusterIssuer', 'letsencrypt').spec.acme).toMatchObject({
+      email: 'platform-team@example.com',
+      solvers: [{ http01: { ingress: { ingressClassName: 'traefik' } } }],
+    });
   });
 
   it('denies all traffic by default and opens only the brief flows', () => {
     const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
     expect(find(objs, 'NetworkPolicy', 'default-deny').spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     const fromIngress = find(objs, 'NetworkPolicy', 'orchestrator-from-ingress').spec.ingress[0];
-    expect(fromIngress.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('ingress-nginx');
+    expect(fromIngress.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe('traefik');
+    // cert-manager's HTTP-01 solver pods answer the ingress controller (default deny would block the challenge).
+    expect(find(objs, 'NetworkPolicy', 'acme-solver-from-ingress').spec).toMatchObject({
+      podSelector: { matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } },
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } } }], ports: [{ port: 8089 }] }],
+    });
     const workerEgress = find(objs, 'NetworkPolicy', 'worker-egress').spec.egress;
     expect(workerEgress[1]).toMatchObject({ ports: [{ protocol: 'TCP', port: 443 }] });
     expect(policies.some((p) => p.metadata.name.startsWith('worker') && p.spec.ingress)).toBe(false);

@@ -10,7 +10,7 @@ function synth(name: 'dev' | 'prod') {
   const app = Testing.app();
   const stack = new PlatformStack(app, name, { env: environment(name) });
   const text = Testing.synth(stack);
-  const json = JSON.parse(text) as { resource: Resources; data: Resources; terraform: any; output: Record<string, unknown> };
+  const json = JSON.parse(text) as { resource: Resources; data: Resources; terraform: any; output: Record<string, unknown>; ephemeral?: Resources };
   const all = (type: string) => Object.values(json.resource[type] ?? {});
   const one = (type: string, where: (r: any) => boolean = () => true) => {
     const found = all(type).filter(where);
@@ -82,7 +82,8 @@ describe.each([
   it('runs the queue on Redis with TLS, AUTH and noeviction', () => {
     const redis = s.one('aws_elasticache_replication_group');
     expect(redis).toMatchObject({ transit_encryption_enabled: true, at_rest_encryption_enabled: 'true' });
-    expect(redis.auth_token).toMatch(/^\$\{random_password\..+\.result\}$/);
+    // Read back from the secret the write-only value went to (ElastiCache takes no write-only token).
+    expect(redis.auth_token).toMatch(/^\$\{jsondecode\(data\.aws_secretsmanager_secret_version\.[^.]+\.secret_string\)\.password\}$/);
     expect(s.one('aws_elasticache_parameter_group').parameter).toEqual([{ name: 'maxmemory-policy', value: 'noeviction' }]);
     expect(Testing.toHaveResourceWithProperties(s.text, ElasticacheParameterGroup.tfResourceType, {
       parameter: [{ name: 'maxmemory-policy', value: 'noeviction' }],
@@ -113,6 +114,65 @@ describe.each([
     expect(trust.statement[0].condition[0].values).toEqual(['system:serviceaccount:ai-eval:worker']);
   });
 
+  it('generates the Redis and ClickHouse passwords in Secrets Manager, written write-only: no third-party provider', () => {
+    expect(Object.keys(s.json.terraform.required_providers)).toEqual(['aws']);
+    expect(s.json.terraform.required_version).toBe('>= 1.11');
+    const passwords = s.json.ephemeral?.aws_secretsmanager_random_password ?? {};
+    expect(Object.keys(passwords)).toHaveLength(2);
+    for (const p of Object.values(passwords)) expect(p).toMatchObject({ exclude_punctuation: true, include_space: false });
+    const versions = s.all('aws_secretsmanager_secret_version').filter((v) => v.secret_string_wo);
+    expect(versions).toHaveLength(2);
+    for (const v of versions) {
+      expect(v.secret_string).toBeUndefined();
+      expect(v.secret_string_wo).toMatch(/^\$\{jsonencode\(\{.*password = ephemeral\.aws_secretsmanager_random_password\.[^.]+\.random_password\}\)\}$/);
+      expect(v.secret_string_wo_version).toBe(1);
+    }
+  });
+
+  it('writes depends_on as bare resource addresses of resources it declares (terraform refuses interpolations there)', () => {
+    const declared = new Set(Object.entries(s.json.resource).flatMap(([type, byName]) => Object.keys(byName).map((n) => `${type}.${n}`)));
+    const dependsOn = Object.values(s.json.resource).flatMap((byName) => Object.values(byName).flatMap((r) => (r.depends_on ?? []) as string[]));
+    expect(dependsOn.length).toBeGreaterThan(0);
+    for (const ref of dependsOn) {
+      expect(ref).toMatch(/^[a-z0-9_]+\.[A-Za-z0-9_-]+$/);
+      expect(declared.has(ref)).toBe(true);
+    }
+    const coredns = s.one('aws_eks_addon', (a) => a.addon_name === 'coredns');
+    expect(coredns.depends_on.every((ref: string) => ref.startsWith('aws_eks_node_group.'))).toBe(true);
+  });
+
+  it('enforces NetworkPolicies: the VPC CNI add-on runs its network policy agent', () => {
+    const cni = s.one('aws_eks_addon', (a) => a.addon_name === 'vpc-cni');
+    expect(JSON.parse(cni.configuration_values)).toEqual({ enableNetworkPolicy: 'true' });
+  });
+
+  it('gives the configured admins cluster-admin access entries, and the deploy role only the Argo CD namespace', () => {
+    const env = environment(name as 'dev' | 'prod');
+    const associations = s.all('aws_eks_access_policy_association');
+    const admins = associations.filter((a) => a.policy_arn.endsWith('/AmazonEKSClusterAdminPolicy'));
+    expect(admins).toHaveLength(env.cluster.adminRoleArns.length);
+    expect(admins.every((a) => a.access_scope.type === 'cluster')).toBe(true);
+    expect(s.all('aws_eks_access_entry').map((e) => e.principal_arn)).toEqual(
+      [...env.cluster.adminRoleArns, ...(env.cluster.deployRoleArn ? [env.cluster.deployRoleArn] : [])],
+    );
+    const deploy = associations.filter((a) => a.policy_arn.endsWith('/AmazonEKSEditPolicy'));
+    if (env.cluster.deployRoleArn) expect(deploy).toEqual([expect.objectContaining({ access_scope: { type: 'namespace', namespaces: ['argocd'] } })]);
+    else expect(deploy).toEqual([]);
+  });
+
+  it('creates the IRSA roles of the node autoscaler (scoped to this cluster) and of Grafana (the ClickHouse secret only)', () => {
+    const docs = s.json.data.aws_iam_policy_document as Record<string, any>;
+    const doc = (prefix: string) => Object.entries(docs).find(([id]) => id.startsWith(prefix))?.[1];
+    expect(doc('cluster-autoscaler-role_trust').statement[0].condition[0].values).toEqual(['system:serviceaccount:kube-system:cluster-autoscaler']);
+    const scaling = doc('cluster-autoscaler-role_permissions').statement[1];
+    expect(scaling.actions).toEqual(['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup']);
+    expect(scaling.condition).toEqual([{ test: 'StringEquals', variable: `aws:ResourceTag/k8s.io/cluster-autoscaler/ai-eval-platform-${name}`, values: ['owned'] }]);
+    expect(doc('grafana-secrets-role_trust').statement[0].condition[0].values).toEqual(['system:serviceaccount:monitoring:grafana-secrets']);
+    const [readable] = doc('grafana-secrets-role_permissions').statement[0].resources;
+    expect(doc('grafana-secrets-role_permissions').statement[0].resources).toHaveLength(1);
+    expect(readable).toMatch(/^\$\{aws_secretsmanager_secret\.secrets_clickhouse_[0-9A-F]+\.arn\}$/);
+  });
+
   it('puts no plaintext secret in the synthesized JSON', () => {
     expect(findSecrets(s.text, `${name}.tf.json`)).toEqual([]);
     expect(s.text).not.toMatch(/"(password|auth_token|secret_string)":\s*"[^$"][^"]*"/);
@@ -121,6 +181,7 @@ describe.each([
   it('outputs the cluster, endpoints and role ARNs', () => {
     expect(Object.keys(s.json.output)).toEqual(expect.arrayContaining([
       'cluster_name', 'cluster_endpoint', 'postgres_endpoint', 'redis_endpoint', 'clickhouse_host', 'external_secrets_role_arn', 'worker_role_arn',
+      'cluster_autoscaler_role_arn', 'grafana_secrets_role_arn', 'kubeconfig_command',
     ]));
   });
 });
@@ -137,6 +198,23 @@ describe('production differs from dev where the brief demands it', () => {
     expect(prod.all('aws_instance')[0].user_data).toContain('<keeper_server>');
     expect(dev.all('aws_instance')).toHaveLength(1);
     expect(dev.all('aws_instance')[0].user_data).not.toContain('<keeper_server>');
+  });
+
+  it('keeps the prod ClickHouse data volumes from being destroyed by a plan; dev volumes can go', () => {
+    expect(prod.all('aws_ebs_volume').map((v) => v.lifecycle.prevent_destroy)).toEqual([true, true, true]);
+    expect(dev.all('aws_ebs_volume').map((v) => v.lifecycle.prevent_destroy)).toEqual([false]);
+  });
+
+  it('tells the services the ClickHouse cluster in prod (replicated tables), nothing in dev', () => {
+    const connections = (s: typeof prod) => s.one('aws_secretsmanager_secret_version', (v) => String(v.secret_id).includes('connections')).secret_string;
+    expect(connections(prod)).toContain('"CLICKHOUSE_CLUSTER" = "eval"');
+    expect(connections(dev)).toContain('"CLICKHOUSE_CLUSTER" = ""');
+    expect(prod.all('aws_instance')[0].user_data).toContain('<remote_servers><eval><shard><internal_replication>true</internal_replication>');
+  });
+
+  it('keeps the prod API endpoint private; dev public', () => {
+    expect(prod.one('aws_eks_cluster').vpc_config).toMatchObject({ endpoint_private_access: true, endpoint_public_access: false });
+    expect(dev.one('aws_eks_cluster').vpc_config).toMatchObject({ endpoint_public_access: true, public_access_cidrs: ['0.0.0.0/0'] });
   });
 
   it('backs up S3 and the ClickHouse volumes with AWS Backup in prod only', () => {

@@ -152,6 +152,10 @@ test('ClickHouse down for 60 s mid-run: zero errored cases, every result stored 
     await until(async () => ((await api('GET', `/v1/runs/${submitted.body.id}`)).body?.progress?.completed >= 10 ? true : undefined), 'some progress');
     await clickhouse.down(60_000);
     const downAt = Date.now();
+    // The orchestrator stays in its Service: ClickHouse is reported, not required, and no error text leaks.
+    const ready = await fetch(`${orchestrator.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, checks: { postgres: 'ok', redis: 'ok' }, reported: { clickhouse: 'unavailable' } });
     const ended = await finished(submitted.body.id);
     // The run finished while ClickHouse was still down, and most of its rows waited in the outbox.
     expect(Date.now() - downAt).toBeLessThan(60_000);

@@ -1,5 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { migrateClickhouse } from '../../src/store/clickhouse/migrations';
+import { CLICKHOUSE_MIGRATIONS, migrateClickhouse } from '../../src/store/clickhouse/migrations';
 import { metricTrend, runCaseOutcomes } from '../../src/store/clickhouse/queries';
 import { clickhouseTime, TABLE_COLUMNS, type ClickhouseTable, type ResultRow } from '../../src/store/clickhouse/tables';
 import { ClickhouseWriter } from '../../src/store/clickhouse/writer';
@@ -55,4 +55,40 @@ test('typed rows written by the writer read back as trends and per-case outcomes
     { case_index: 1, passed: true, topic: '', tags: [] },
   ]);
   expect(await runCaseOutcomes(client, database, { project: 'beta', runId: 'run-2' })).toEqual([]);
+});
+
+describe('replicated ClickHouse (prod: one shard, three replicas, Keeper)', () => {
+  const clustered = CLICKHOUSE_MIGRATIONS.flatMap((m) => m.statements('evals', { cluster: 'eval' }));
+
+  // No Keeper runs here, so the Replicated engines cannot be created: the generated statements are checked by string.
+  it('creates every table ON CLUSTER with a Replicated engine keyed by the shard and replica macros', () => {
+    expect(clustered).toHaveLength(2);
+    for (const statement of clustered) {
+      expect(statement).toMatch(/^CREATE TABLE IF NOT EXISTS evals\.\w+ ON CLUSTER eval \(/);
+      expect(statement).toMatch(/ENGINE = Replicated(Replacing)?MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'/);
+      expect(statement).not.toContain('non_replicated_deduplication_window');
+    }
+    expect(clustered[0]).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version)");
+    expect(() => CLICKHOUSE_MIGRATIONS[0].statements('evals', { cluster: 'eval; DROP' })).toThrow('CLICKHOUSE_CLUSTER');
+  });
+
+  it('leaves the single-server statements as they were, and the clustered ones define the same tables (run on chdb)', async () => {
+    const single = CLICKHOUSE_MIGRATIONS.flatMap((m) => m.statements('x', {}));
+    expect(single.join('\n')).not.toMatch(/ON CLUSTER|Replicated/);
+    // What a replica would run, minus what only a cluster has: the same columns, keys and TTLs must create.
+    const replicaDb = uniqueName('replica');
+    await client.command({ query: `CREATE DATABASE ${replicaDb}` });
+    try {
+      for (const statement of CLICKHOUSE_MIGRATIONS.flatMap((m) => m.statements(replicaDb, { cluster: 'eval' }))) {
+        const local = statement.replace(' ON CLUSTER eval', '').replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'(?:, )?/, '$1(').replace(/MergeTree\(\)/, 'MergeTree');
+        await client.command({ query: local });
+      }
+      for (const table of ['results', 'llm_calls'] as ClickhouseTable[]) {
+        const described = await client.query({ query: `DESCRIBE TABLE ${replicaDb}.${table}`, format: 'JSONEachRow' });
+        expect(((await described.json()) as Array<{ name: string }>).map((c) => c.name).sort()).toEqual([...TABLE_COLUMNS[table]].map(String).sort());
+      }
+    } finally {
+      await client.command({ query: `DROP DATABASE IF EXISTS ${replicaDb}` });
+    }
+  });
 });

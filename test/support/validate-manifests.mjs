@@ -9,6 +9,7 @@ const CRD_PACKAGES = {
   'external-secrets.io': '@kubernetes-models/external-secrets',
   'argoproj.io': '@kubernetes-models/argo-cd',
   'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+  'cert-manager.io': '@kubernetes-models/cert-manager',
 };
 
 function modulePath(apiVersion) {

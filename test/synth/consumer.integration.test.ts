@@ -33,7 +33,7 @@ import { App as TfApp } from 'cdktf';
 import { App as K8sApp } from 'cdk8s';
 import { resolveEnvironment, type EnvironmentInput } from '@ai-eval-platform/constructs';
 import { PlatformStack } from '@ai-eval-platform/constructs/terraform';
-import { PlatformChart } from '@ai-eval-platform/constructs/k8s';
+import { ClusterAddonsChart, PlatformChart } from '@ai-eval-platform/constructs/k8s';
 
 const input = {
   name: 'team-staging', accountId: '333333333333', region: 'us-east-1', state: { bucket: 'team-state' },
@@ -49,6 +49,7 @@ const input = {
   images: { orchestrator: { repository: 'r/orchestrator', tag: '1.2.3' }, worker: { repository: 'r/worker', tag: '1.2.3' } },
   orchestrator: { replicas: 2, host: 'evals.team.example', resources: { cpuRequestMilli: 100, cpuLimitMilli: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 } },
   worker: { minReplicas: 1, maxReplicas: 5, resources: { cpuRequestMilli: 250, cpuLimitMilli: 1000, memoryRequestMiB: 256, memoryLimitMiB: 512 } },
+  addons: { acmeEmail: 'team@example.com' },
   gitops: { repoUrl: 'https://git.example/team/gitops.git' },
   alerting: { slackChannel: '#team-evals', dailyLlmBudgetUsd: 20 },
 } satisfies EnvironmentInput;
@@ -59,6 +60,7 @@ new PlatformStack(tf, env.name, { env });
 tf.synth();
 const k8s = new K8sApp({ outdir: 'out/k8s' });
 new PlatformChart(k8s, 'platform', { env });
+new ClusterAddonsChart(k8s, 'cluster-addons', { env });
 k8s.synth();
 console.log(JSON.stringify(Object.keys(require.cache)));
 `);

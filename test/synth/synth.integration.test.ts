@@ -20,6 +20,8 @@ describe('npm run synth (integration)', () => {
       expect(existsSync(join(out, `cdktf.out/stacks/${env}/cdk.tf.json`))).toBe(true);
       expect(readFileSync(join(out, `dist/${env}/platform.k8s.yaml`), 'utf8')).toContain('kind: ScaledObject');
       expect(existsSync(join(out, `dist/${env}/argocd-application.k8s.yaml`))).toBe(true);
+      expect(readFileSync(join(out, `dist/${env}/cluster-addons.k8s.yaml`), 'utf8')).toContain('chart: cluster-autoscaler');
+      expect(JSON.parse(readFileSync(join(out, `dist/${env}/argocd-values.json`), 'utf8')).configs.cm).toBeDefined();
     }
     expect(result.stdout).toMatch(/go-live checks: prod \(production\)/);
     expect(result.stdout).toMatch(/synthesized 2 environments \(dev, prod\)/);

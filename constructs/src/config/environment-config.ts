@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EnvironmentInput } from './environment-input';
+import { capacityProblems } from './capacity';
 import { SERVICE_DEFAULTS } from './service-environment';
 
 export type * from './environment-input';
@@ -23,6 +24,11 @@ const taintSchema = z.object({
   value: z.string().default('true'),
   effect: z.enum(['NO_SCHEDULE', 'NO_EXECUTE', 'PREFER_NO_SCHEDULE']),
 });
+
+const roleArn = z
+  .string()
+  .regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN')
+  .refine((arn) => !arn.includes(':role/aws-reserved/'), 'an IAM Identity Center role without its path: arn:aws:iam::<account>:role/AWSReservedSSO_…');
 
 const nodeGroupSchema = z.object({
   instanceTypes: z.array(z.string().min(1)).min(1),
@@ -85,8 +91,9 @@ export const environmentSchema = z
     cluster: z
       .object({
         publicEndpoint: z.boolean().default(true),
-        publicAccessCidrs: z.array(z.string()).default(['0.0.0.0/0']),
-        adminRoleArns: z.array(z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN')).default([]),
+        publicAccessCidrs: z.array(z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 CIDR')).optional(),
+        adminRoleArns: z.array(roleArn).default([]),
+        deployRoleArn: roleArn.optional(),
         logRetentionDays: positiveInt.default(30),
       })
       .prefault({}),
@@ -153,8 +160,8 @@ export const environmentSchema = z
             pods: positiveInt.default(200),
           })
           .prefault({}),
-        ingressControllerNamespace: z.string().default('ingress-nginx'),
-        ingressClassName: z.string().default('nginx'),
+        ingressControllerNamespace: z.string().default('traefik'),
+        ingressClassName: z.string().default('traefik'),
         externalSecretsNamespace: z.string().default('external-secrets'),
         llmEgressCidr: z.string().default('0.0.0.0/0'),
         monitoringNamespace: z.string().default('monitoring'),
@@ -178,6 +185,28 @@ export const environmentSchema = z
       concurrency: positiveInt.default(20),
       resources: resourcesSchema,
       llmRetry: llmRetrySchema.prefault({}),
+    }),
+    addons: z.object({
+      acmeEmail: z.email(),
+      acmeServer: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
+      clusterAutoscaler: z
+        .object({
+          maxNodesTotal: positiveInt.optional(),
+          scaleDownUnneededMinutes: positiveInt.default(10),
+        })
+        .prefault({}),
+      ingress: z
+        .object({
+          replicas: positiveInt.default(2),
+          scheme: z.enum(['internet-facing', 'internal']).default('internet-facing'),
+        })
+        .prefault({}),
+      prometheus: z
+        .object({
+          retentionDays: positiveInt.default(15),
+          storageGiB: z.number().int().min(10).default(50),
+        })
+        .prefault({}),
     }),
     gitops: z.object({
       repoUrl: z.string().min(1),
@@ -251,7 +280,17 @@ export const environmentSchema = z
       if (!tag && !digest) fail(['images', image], 'needs a tag or a digest');
       if (tag === 'latest') fail(['images', image, 'tag'], 'must be an immutable tag or digest, not "latest"');
     }
+    for (const problem of capacityProblems(env)) fail(problem.path, problem.message);
     if (env.production) {
+      if (env.cluster.adminRoleArns.length === 0) {
+        fail(['cluster', 'adminRoleArns'], 'must name at least one IAM role in production: with API authentication and no creator admin, nobody else can reach the cluster');
+      }
+      if (env.cluster.publicEndpoint && (env.cluster.publicAccessCidrs ?? []).length === 0) {
+        fail(['cluster', 'publicAccessCidrs'], 'a public API endpoint in production must list the CIDRs allowed to reach it (none by default)');
+      }
+      if ((env.cluster.publicAccessCidrs ?? []).includes('0.0.0.0/0')) {
+        fail(['cluster', 'publicAccessCidrs'], 'must not open the API endpoint to 0.0.0.0/0 in production');
+      }
       const db = env.database;
       if (!db.deletionProtection) fail(['database', 'deletionProtection'], 'must be true in production');
       if (!db.multiAz) fail(['database', 'multiAz'], 'must be true in production');
@@ -279,7 +318,11 @@ type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] ex
 export type InputMatchesSchema = Assert<MutuallyAssignable<EnvironmentInput, z.input<typeof environmentSchema>>> &
   Assert<SameKeys<EnvironmentInput, z.input<typeof environmentSchema>>>;
 /** A validated environment with every default applied and every derived name resolved. */
-export type EnvironmentConfig = z.output<typeof environmentSchema> & {
+export type EnvironmentConfig = Omit<z.output<typeof environmentSchema>, 'cluster' | 'addons'> & {
+  readonly cluster: z.output<typeof environmentSchema>['cluster'] & { readonly publicAccessCidrs: string[] };
+  readonly addons: z.output<typeof environmentSchema>['addons'] & {
+    readonly clusterAutoscaler: { readonly maxNodesTotal: number; readonly scaleDownUnneededMinutes: number };
+  };
   readonly clusterName: string;
   readonly bucket: { readonly name: string };
   readonly secrets: { readonly llmKeysName: string };
@@ -325,8 +368,14 @@ export function resolveEnvironment(input: EnvironmentInput): EnvironmentConfig {
     throw new ConfigError(name, problems);
   }
   const env = parsed.data;
+  const groupsMax = Object.values(env.nodeGroups).reduce((sum, g) => sum + g.maxSize, 0);
   return {
     ...env,
+    cluster: { ...env.cluster, publicAccessCidrs: env.cluster.publicAccessCidrs ?? (env.production ? [] : ['0.0.0.0/0']) },
+    addons: {
+      ...env.addons,
+      clusterAutoscaler: { ...env.addons.clusterAutoscaler, maxNodesTotal: env.addons.clusterAutoscaler.maxNodesTotal ?? groupsMax },
+    },
     clusterName: env.clusterName ?? `ai-eval-platform-${env.name}`,
     state: { ...env.state, key: env.state.key ?? `${env.name}/terraform.tfstate`, region: env.state.region ?? env.region },
     bucket: { ...env.bucket, name: env.bucket.name ?? `ai-eval-platform-${env.name}-artifacts-${env.accountId}` },

@@ -124,10 +124,23 @@ export interface EnvironmentInput {
   readonly cluster?: {
     /** Whether the API server is reachable from the internet (restricted to publicAccessCidrs). @default true */
     readonly publicEndpoint?: boolean;
-    /** CIDRs allowed to reach a public API server. @default ['0.0.0.0/0'] */
+    /**
+     * CIDRs allowed to reach a public API server. @default ['0.0.0.0/0'] outside production; none in production,
+     * where a public endpoint must list them.
+     */
     readonly publicAccessCidrs?: string[];
-    /** IAM role ARNs granted cluster-admin through EKS access entries. @default [] */
+    /**
+     * IAM role ARNs granted cluster-admin through EKS access entries (the cluster creator gets no implicit
+     * access). Required, at least one, in production. An IAM Identity Center role is given without its
+     * `aws-reserved/sso.amazonaws.com/…` path, as EKS expects. @default []
+     */
     readonly adminRoleArns?: string[];
+    /**
+     * IAM role of CI's deploy job (`AWS_DEPLOY_ROLE_ARN`), given an access entry scoped to the Argo CD
+     * namespace: enough to apply the bootstrap Application and read sync status, nothing else. Terraform
+     * itself needs no Kubernetes access; Argo CD pulls the manifests from inside the cluster. @default none
+     */
+    readonly deployRoleArn?: string;
     /** Retention of the control plane's CloudWatch logs, in days. @default 30 */
     readonly logRetentionDays?: number;
   };
@@ -223,9 +236,9 @@ export interface EnvironmentInput {
       /** @default 200 */
       readonly pods?: number;
     };
-    /** Namespace of the ingress controller, allowed to reach the orchestrator. @default 'ingress-nginx' */
+    /** Namespace of the ingress controller, allowed to reach the orchestrator. @default 'traefik' */
     readonly ingressControllerNamespace?: string;
-    /** @default 'nginx' */
+    /** @default 'traefik' */
     readonly ingressClassName?: string;
     /** Namespace of the External Secrets operator. @default 'external-secrets' */
     readonly externalSecretsNamespace?: string;
@@ -269,6 +282,37 @@ export interface EnvironmentInput {
     readonly resources: ResourcesInput;
     /** Backoff and retry for LLM calls, passed to the workers as LLM_RETRY_* variables. */
     readonly llmRetry?: LlmRetryInput;
+  };
+  /**
+   * Cluster add-ons Argo CD installs before the platform (chart versions: `ADDON_CHARTS`): External Secrets,
+   * KEDA, kube-prometheus-stack, Traefik, cert-manager and the Cluster Autoscaler.
+   */
+  readonly addons: {
+    /** Contact address of the ACME account cert-manager registers to issue the Ingress certificate. */
+    readonly acmeEmail: string;
+    /** ACME directory URL. @default Let's Encrypt production, 'https://acme-v02.api.letsencrypt.org/directory' */
+    readonly acmeServer?: string;
+    /** The Cluster Autoscaler. */
+    readonly clusterAutoscaler?: {
+      /** Most nodes, all node groups together; at least the sum of their maxSize. @default that sum */
+      readonly maxNodesTotal?: number;
+      /** Minutes a node stays unneeded before it is removed. @default 10 */
+      readonly scaleDownUnneededMinutes?: number;
+    };
+    /** The Traefik ingress controller, behind an AWS Network Load Balancer. */
+    readonly ingress?: {
+      /** Controller replicas (at least 1). @default 2 */
+      readonly replicas?: number;
+      /** Load balancer scheme. @default 'internet-facing' */
+      readonly scheme?: 'internet-facing' | 'internal';
+    };
+    /** Prometheus of kube-prometheus-stack. */
+    readonly prometheus?: {
+      /** Days of metrics kept. @default 15 */
+      readonly retentionDays?: number;
+      /** gp3 volume of Prometheus, in GiB. @default 50 */
+      readonly storageGiB?: number;
+    };
   };
   /** The Argo CD Application that syncs the synthesized manifests. */
   readonly gitops: {

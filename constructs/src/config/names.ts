@@ -13,6 +13,12 @@ export interface PlatformNames {
   readonly workerRoleArn: string;
   readonly orchestratorRoleName: string;
   readonly orchestratorRoleArn: string;
+  /** IRSA role of the Cluster Autoscaler (kube-system). */
+  readonly clusterAutoscalerRoleName: string;
+  readonly clusterAutoscalerRoleArn: string;
+  /** IRSA role that reads only the ClickHouse secret, for Grafana's data source (monitoring namespace). */
+  readonly grafanaSecretsRoleName: string;
+  readonly grafanaSecretsRoleArn: string;
   /** Secret holding OPENAI_API_KEY, ANTHROPIC_API_KEY, …: created empty, filled by operators. */
   readonly llmKeysSecret: string;
   /** Secret written by Terraform with the data stores' hosts and ports (no credentials). */
@@ -42,6 +48,10 @@ export function platformNames(env: EnvironmentConfig): PlatformNames {
     workerRoleArn: roleArn(`${prefix}-worker`),
     orchestratorRoleName: `${prefix}-orchestrator`,
     orchestratorRoleArn: roleArn(`${prefix}-orchestrator`),
+    clusterAutoscalerRoleName: `${prefix}-cluster-autoscaler`,
+    clusterAutoscalerRoleArn: roleArn(`${prefix}-cluster-autoscaler`),
+    grafanaSecretsRoleName: `${prefix}-grafana-secrets`,
+    grafanaSecretsRoleArn: roleArn(`${prefix}-grafana-secrets`),
     llmKeysSecret: env.secrets.llmKeysName,
     connectionsSecret: `${secretBase}/connections`,
     redisAuthSecret: `${secretBase}/redis`,

@@ -4,4 +4,8 @@ export const SERVICE_ACCOUNTS = {
   orchestrator: 'orchestrator',
   worker: 'worker',
   migrations: 'migrations',
+  /** Cluster Autoscaler, in kube-system. */
+  clusterAutoscaler: 'cluster-autoscaler',
+  /** What External Secrets authenticates as to read the ClickHouse secret for Grafana (monitoring namespace). */
+  grafanaSecrets: 'grafana-secrets',
 } as const;

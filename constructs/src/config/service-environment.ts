@@ -41,6 +41,8 @@ export const SERVICE_ENV = {
   clickhouseUrl: 'CLICKHOUSE_URL',
   clickhouseUser: 'CLICKHOUSE_USER',
   clickhousePassword: 'CLICKHOUSE_PASSWORD',
+  /** Set (to `SERVICE_DEFAULTS.clickhouseCluster`) when ClickHouse is replicated; empty on one node. */
+  clickhouseCluster: 'CLICKHOUSE_CLUSTER',
 } as const;
 
 /** The LLM retry policy's variables, one per field of `LlmRetryPolicy`. */
@@ -71,6 +73,8 @@ export const SERVICE_DEFAULTS = {
   postgresPort: 5432,
   redisPort: 6379,
   clickhouseHttpPort: 8123,
+  /** `remote_servers` name of a replicated ClickHouse (the nodes' config and the migrations agree on it). */
+  clickhouseCluster: 'eval',
   llmRetry: { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, retryAfterCapMs: 60_000, timeoutMs: 60_000, rateLimitBudgetMs: 300_000 } satisfies LlmRetryPolicy,
 } as const;
 

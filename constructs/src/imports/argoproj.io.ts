@@ -149,6 +149,16 @@ export interface ApplicationSpecSource {
   readonly targetRevision?: string;
 
   /**
+   * @schema ApplicationSpecSource#chart
+   */
+  readonly chart?: string;
+
+  /**
+   * @schema ApplicationSpecSource#helm
+   */
+  readonly helm?: ApplicationSpecSourceHelm;
+
+  /**
    * @schema ApplicationSpecSource#directory
    */
   readonly directory?: ApplicationSpecSourceDirectory;
@@ -164,6 +174,8 @@ export function toJson_ApplicationSpecSource(obj: ApplicationSpecSource | undefi
     'repoURL': obj.repoUrl,
     'path': obj.path,
     'targetRevision': obj.targetRevision,
+    'chart': obj.chart,
+    'helm': toJson_ApplicationSpecSourceHelm(obj.helm),
     'directory': toJson_ApplicationSpecSourceDirectory(obj.directory),
   };
   // filter undefined values
@@ -237,6 +249,42 @@ export function toJson_ApplicationSpecSyncPolicy(obj: ApplicationSpecSyncPolicy 
     'automated': toJson_ApplicationSpecSyncPolicyAutomated(obj.automated),
     'syncOptions': obj.syncOptions?.map(y => y),
     'retry': toJson_ApplicationSpecSyncPolicyRetry(obj.retry),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema ApplicationSpecSourceHelm
+ */
+export interface ApplicationSpecSourceHelm {
+  /**
+   * @schema ApplicationSpecSourceHelm#releaseName
+   */
+  readonly releaseName?: string;
+
+  /**
+   * @schema ApplicationSpecSourceHelm#skipCrds
+   */
+  readonly skipCrds?: boolean;
+
+  /**
+   * @schema ApplicationSpecSourceHelm#valuesObject
+   */
+  readonly valuesObject?: any;
+}
+
+/**
+ * Converts an object of type 'ApplicationSpecSourceHelm' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ApplicationSpecSourceHelm(obj: ApplicationSpecSourceHelm | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'releaseName': obj.releaseName,
+    'skipCrds': obj.skipCrds,
+    'valuesObject': obj.valuesObject,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -11,4 +11,6 @@ export * from './platform-metrics';
 export * from './platform-monitoring';
 export * from './platform-dashboards';
 export * from './argocd-application';
+export * from './addon-resources';
+export * from './cluster-addons';
 export * from './platform-chart';

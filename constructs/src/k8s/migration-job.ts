@@ -1,5 +1,7 @@
+import { MIGRATION_JOB_RESOURCES } from '../config/capacity';
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+// The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { componentLabels, SYNC_WAVE } from './labels';
 
 export interface MigrationJobProps {
@@ -60,8 +62,8 @@ export class MigrationJob extends Construct {
                 args: ['migrate'],
                 envFrom: props.envFromSecrets.map((name) => ({ secretRef: { name } })),
                 resources: {
-                  requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('128Mi') },
-                  limits: { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') },
+                  requests: { cpu: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.cpuRequestMilli}m`), memory: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.memoryRequestMiB}Mi`) },
+                  limits: { cpu: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.cpuLimitMilli}m`), memory: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.memoryLimitMiB}Mi`) },
                 },
                 securityContext: {
                   allowPrivilegeEscalation: false,

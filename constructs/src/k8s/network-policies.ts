@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+// The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { componentLabels, selectorLabels } from './labels';
 
 export interface PlatformNetworkPoliciesProps {
@@ -58,6 +59,17 @@ export class PlatformNetworkPolicies extends Construct {
         {
           from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.ingressControllerNamespace } } }],
           ports: [tcp(props.orchestratorPort)],
+        },
+      ],
+    });
+    // cert-manager answers ACME HTTP-01 challenges from solver pods in the Ingress's namespace.
+    policy('acme-solver-from-ingress', {
+      podSelector: { matchLabels: { 'acme.cert-manager.io/http01-solver': 'true' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': props.ingressControllerNamespace } } }],
+          ports: [tcp(8089)],
         },
       ],
     });

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { k8s } from 'cdk8s-plus-28';
+// The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { componentLabels } from './labels';
 import { PlatformWorkload, type ContainerResources } from './platform-workload';
 
@@ -16,8 +17,10 @@ export interface OrchestratorProps {
   readonly port?: number;
   /** Public host name of the API. */
   readonly host: string;
-  /** @default 'nginx' */
+  /** @default 'traefik' */
   readonly ingressClassName?: string;
+  /** Annotations of the Ingress, e.g. cert-manager's `cert-manager.io/cluster-issuer`. @default {} */
+  readonly ingressAnnotations?: Record<string, string>;
   /**
    * Secret holding the TLS certificate for `host` (for example issued by cert-manager).
    * @default 'orchestrator-tls'
@@ -31,7 +34,14 @@ export interface OrchestratorProps {
   readonly env?: Record<string, string>;
 }
 
-/** The orchestrator API: Deployment, the brief's api-service, and an Ingress with TLS. */
+/**
+ * Paths the Ingress routes to the orchestrator: the API and its description. `/metrics`, `/healthz` and
+ * `/readyz` are served on the same port for Prometheus (through the Service) and the kubelet, never
+ * routed from outside.
+ */
+export const PUBLIC_PATHS = ['/v1', '/openapi.json'] as const;
+
+/** The orchestrator API: Deployment, the brief's api-service, and an Ingress with TLS for the API paths only. */
 export class Orchestrator extends Construct {
   static readonly NAME = 'orchestrator';
   readonly workload: PlatformWorkload;
@@ -66,15 +76,19 @@ export class Orchestrator extends Construct {
       },
     });
     this.ingress = new k8s.KubeIngress(this, 'ingress', {
-      metadata,
+      metadata: { ...metadata, annotations: props.ingressAnnotations },
       spec: {
-        ingressClassName: props.ingressClassName ?? 'nginx',
+        ingressClassName: props.ingressClassName ?? 'traefik',
         tls: [{ hosts: [props.host], secretName: props.tlsSecretName ?? 'orchestrator-tls' }],
         rules: [
           {
             host: props.host,
             http: {
-              paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { name: 'http' } } } }],
+              paths: PUBLIC_PATHS.map((path) => ({
+                path,
+                pathType: path === '/v1' ? 'Prefix' : 'Exact',
+                backend: { service: { name, port: { name: 'http' } } },
+              })),
             },
           },
         ],

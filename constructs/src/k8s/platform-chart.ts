@@ -4,7 +4,9 @@ import { imageReference, type EnvironmentConfig } from '../config/environment-co
 import { platformNames } from '../config/names';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
 import { POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '../config/service-environment';
+import { AcmeClusterIssuer, GrafanaClickhouseCredentials } from './addon-resources';
 import { ArgocdApplication } from './argocd-application';
+import { GRAFANA_CLICKHOUSE_SECRET } from './cluster-addons';
 import { MigrationJob } from './migration-job';
 import { PlatformNetworkPolicies } from './network-policies';
 import { Orchestrator } from './orchestrator';
@@ -61,6 +63,19 @@ export class PlatformChart extends Chart {
       serviceAccountName: SERVICE_ACCOUNTS.migrations,
       envFromSecrets: dataStoreSecrets,
     });
+    const issuer = new AcmeClusterIssuer(this, 'issuer', {
+      server: env.addons.acmeServer,
+      email: env.addons.acmeEmail,
+      ingressClassName: env.kubernetes.ingressClassName,
+    });
+    new GrafanaClickhouseCredentials(this, 'grafana-clickhouse', {
+      namespace: env.kubernetes.monitoringNamespace,
+      region: env.region,
+      serviceAccount: SERVICE_ACCOUNTS.grafanaSecrets,
+      roleArn: names.grafanaSecretsRoleArn,
+      clickhouseSecret: names.clickhouseSecret,
+      secretName: GRAFANA_CLICKHOUSE_SECRET,
+    });
     this.orchestrator = new Orchestrator(this, 'orchestrator', {
       namespace: ns,
       image: imageReference(env.images.orchestrator),
@@ -69,6 +84,11 @@ export class PlatformChart extends Chart {
       port: env.orchestrator.port,
       host: env.orchestrator.host,
       ingressClassName: env.kubernetes.ingressClassName,
+      ingressAnnotations: {
+        'cert-manager.io/cluster-issuer': issuer.name,
+        'traefik.ingress.kubernetes.io/router.entrypoints': 'websecure',
+        'traefik.ingress.kubernetes.io/router.tls': 'true',
+      },
       roleArn: names.orchestratorRoleArn,
       envFromSecrets: serviceSecrets,
       env: { [SERVICE_ENV.queueName]: env.worker.queueName, [POD_ENV.environment]: env.name },
@@ -127,19 +147,24 @@ export class PlatformChart extends Chart {
   }
 }
 
-/** The Argo CD Application that syncs one environment's folder of the GitOps repository. */
+/**
+ * The root Application of one environment (`argocd-application.k8s.yaml`, applied once by hand): it syncs
+ * `cluster-addons.k8s.yaml` of the environment's folder, the app of apps that installs the add-ons and then
+ * the platform.
+ */
 export class GitopsChart extends Chart {
   constructor(scope: Construct, id: string, props: PlatformChartProps) {
     super(scope, id, { disableResourceNameHashes: true });
     const env = props.env;
     new ArgocdApplication(this, 'application', {
-      name: `ai-eval-platform-${env.name}`,
+      name: `ai-eval-platform-${env.name}-root`,
       argocdNamespace: env.gitops.argocdNamespace,
       project: env.gitops.project,
       repoUrl: env.gitops.repoUrl,
       targetRevision: env.gitops.targetRevision,
       path: `${env.gitops.pathPrefix}/${env.name}`,
-      destinationNamespace: env.kubernetes.namespace,
+      include: 'cluster-addons.k8s.yaml',
+      destinationNamespace: env.gitops.argocdNamespace,
     });
   }
 }

@@ -65,18 +65,12 @@ export class PlatformExternalSecrets extends Construct {
     this.refreshInterval = props.refreshInterval ?? '1h';
     const labels = componentLabels('external-secrets');
     const annotations = { [SYNC_WAVE]: '-2' };
-    new ClusterSecretStore(this, 'store', {
-      metadata: { name: PlatformExternalSecrets.STORE, labels, annotations },
-      spec: {
-        conditions: [{ namespaces: [props.namespace] }],
-        provider: {
-          aws: {
-            service: ClusterSecretStoreSpecProviderAwsService.SECRETS_MANAGER,
-            region: props.region,
-            auth: { jwt: { serviceAccountRef: { name: props.operatorServiceAccount, namespace: props.operatorNamespace } } },
-          },
-        },
-      },
+    awsSecretsManagerStore(this, 'store', {
+      name: PlatformExternalSecrets.STORE,
+      namespace: props.namespace,
+      region: props.region,
+      serviceAccount: { name: props.operatorServiceAccount, namespace: props.operatorNamespace },
+      metadata: { labels, annotations },
     });
     /** One ExternalSecret in the platform namespace, producing the Secret of the same name. */
     const externalSecret = (
@@ -123,4 +117,34 @@ export class PlatformExternalSecrets extends Construct {
       },
     });
   }
+}
+
+/**
+ * A ClusterSecretStore over AWS Secrets Manager, usable from one namespace only, that authenticates as the
+ * given service account (its IRSA role decides what can be read).
+ */
+export function awsSecretsManagerStore(
+  scope: Construct,
+  id: string,
+  props: {
+    name: string;
+    namespace: string;
+    region: string;
+    serviceAccount: { name: string; namespace: string };
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+  },
+): ClusterSecretStore {
+  return new ClusterSecretStore(scope, id, {
+    metadata: { name: props.name, ...props.metadata },
+    spec: {
+      conditions: [{ namespaces: [props.namespace] }],
+      provider: {
+        aws: {
+          service: ClusterSecretStoreSpecProviderAwsService.SECRETS_MANAGER,
+          region: props.region,
+          auth: { jwt: { serviceAccountRef: props.serviceAccount } },
+        },
+      },
+    },
+  });
 }

@@ -246,6 +246,85 @@ function checkBackups(tf: { resource?: TfResources }, production: boolean, file:
   return check('5', 'Backup: automated backups for RDS and S3', findings);
 }
 
+/** The Helm values of the Argo CD Application that installs `chart`, when there is one. */
+function helmApplication(objects: K8sObject[], chart: string): { values: Record<string, any>; source: string } | undefined {
+  const app = objects.find((o) => o.kind === 'Application' && (o.spec?.source as { chart?: string } | undefined)?.chart === chart);
+  if (!app) return undefined;
+  const helm = (app.spec?.source as { helm?: { valuesObject?: Record<string, any> } }).helm;
+  return { values: helm?.valuesObject ?? {}, source: describe(app) };
+}
+
+/** IAM policy documents whose IRSA condition names this service account. */
+function trustsServiceAccount(tf: { data?: TfResources }, subject: string): boolean {
+  return Object.values(tf.data?.aws_iam_policy_document ?? {}).some((doc) =>
+    ((doc.statement as { condition?: { values?: string[] }[] }[]) ?? []).some((st) => (st.condition ?? []).some((c) => (c.values ?? []).includes(subject))),
+  );
+}
+
+function checkNodeAutoscaling(objects: K8sObject[], tf: { resource?: TfResources; data?: TfResources }, file: string): CheckResult {
+  const findings: string[] = [];
+  const groups = Object.entries(tf.resource?.aws_eks_node_group ?? {});
+  const autoscaler = helmApplication(objects, 'cluster-autoscaler');
+  if (!autoscaler) {
+    findings.push('no Argo CD Application installs the cluster-autoscaler chart: nothing adds nodes when workers scale out');
+    return check('nodes', 'Node autoscaling: a node autoscaler over every node group, with its IAM role', findings);
+  }
+  const v = autoscaler.values;
+  const clusters = Object.values(tf.resource?.aws_eks_cluster ?? {}).map((c) => c.name);
+  if (!clusters.includes(v.autoDiscovery?.clusterName)) {
+    findings.push(`${autoscaler.source}: autoDiscovery.clusterName ${JSON.stringify(v.autoDiscovery?.clusterName)} is not the cluster (${clusters.join(', ')})`);
+  }
+  const account = v.rbac?.serviceAccount?.name;
+  if (!v.rbac?.serviceAccount?.annotations?.['eks.amazonaws.com/role-arn']) findings.push(`${autoscaler.source}: its service account has no IRSA role`);
+  if (!trustsServiceAccount(tf, `system:serviceaccount:kube-system:${account}`)) {
+    findings.push(`${file}: no IAM role trusts system:serviceaccount:kube-system:${account}`);
+  }
+  const groupsMax = groups.reduce((sum, [, g]) => sum + Number((g.scaling_config as { max_size?: number })?.max_size ?? 0), 0);
+  const ceiling = Number(v.extraArgs?.['max-nodes-total'] ?? Infinity);
+  if (ceiling < groupsMax) findings.push(`${autoscaler.source}: max-nodes-total ${ceiling} is below the node groups' maxSize sum ${groupsMax}`);
+  if (groups.length === 0) findings.push(`${file}: no aws_eks_node_group`);
+  return check('nodes', 'Node autoscaling: a node autoscaler over every node group, with its IAM role', findings);
+}
+
+function checkNetworkPolicyEnforcement(objects: K8sObject[], tf: { resource?: TfResources }, file: string): CheckResult {
+  const findings: string[] = [];
+  const cni = Object.entries(tf.resource?.aws_eks_addon ?? {}).find(([, a]) => a.addon_name === 'vpc-cni');
+  if (!cni) findings.push(`${file}: no vpc-cni add-on`);
+  else {
+    let config: { enableNetworkPolicy?: string } = {};
+    try {
+      config = JSON.parse(String(cni[1].configuration_values ?? '{}'));
+    } catch {
+      findings.push(`${file}: aws_eks_addon.${cni[0]}: configuration_values is not JSON`);
+    }
+    if (config.enableNetworkPolicy !== 'true') {
+      findings.push(`${file}: aws_eks_addon.${cni[0]}: enableNetworkPolicy is not "true": NetworkPolicies would be accepted and ignored`);
+    }
+  }
+  const denies = objects.filter((o) => o.kind === 'NetworkPolicy' && Object.keys((o.spec?.podSelector as object) ?? { x: 1 }).length === 0 && ((o.spec?.policyTypes as string[]) ?? []).length === 2);
+  if (denies.length === 0) findings.push('no default-deny NetworkPolicy (empty podSelector, Ingress and Egress)');
+  return check('netpol', 'Network policies: enforced by the VPC CNI, default deny in the namespace', findings);
+}
+
+function checkClusterAccess(tf: { resource?: TfResources }, production: boolean, file: string): CheckResult {
+  const findings: string[] = [];
+  const clusters = Object.entries(tf.resource?.aws_eks_cluster ?? {});
+  if (clusters.length === 0) findings.push(`${file}: no aws_eks_cluster`);
+  for (const [name, cluster] of clusters) {
+    const access = cluster.access_config as { authentication_mode?: string } | undefined;
+    if (!/API/.test(access?.authentication_mode ?? '')) findings.push(`${file}: aws_eks_cluster.${name}: authentication mode is not API (access entries)`);
+    const vpc = cluster.vpc_config as { endpoint_public_access?: boolean; public_access_cidrs?: string[] } | undefined;
+    if (production && vpc?.endpoint_public_access && (vpc.public_access_cidrs ?? ['0.0.0.0/0']).includes('0.0.0.0/0')) {
+      findings.push(`${file}: aws_eks_cluster.${name}: the public API endpoint is open to 0.0.0.0/0 in production`);
+    }
+  }
+  const admins = Object.values(tf.resource?.aws_eks_access_policy_association ?? {}).filter(
+    (a) => String(a.policy_arn).endsWith('/AmazonEKSClusterAdminPolicy') && (a.access_scope as { type?: string })?.type === 'cluster',
+  );
+  if (admins.length === 0) findings.push(`${file}: no access entry with AmazonEKSClusterAdminPolicy: nobody can administer the cluster`);
+  return check('access', 'Cluster access: admin access entries; no API endpoint open to the internet in production', findings);
+}
+
 function checkImages(objects: K8sObject[]): CheckResult {
   const findings: string[] = [];
   for (const o of objects.filter((x) => WORKLOAD_KINDS.has(x.kind ?? ''))) {
@@ -284,7 +363,7 @@ export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport
   const manifestFiles = readManifestFiles(env.manifestDir);
   const objects = loadManifests(manifestFiles);
   const tfText = readFileSync(env.terraformFile, 'utf8');
-  let tf: { resource?: TfResources };
+  let tf: { resource?: TfResources; data?: TfResources };
   try {
     tf = JSON.parse(tfText);
   } catch (error) {
@@ -301,6 +380,9 @@ export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport
       checkBackups(tf, env.production, env.terraformFile),
       checkSecrets(objects, [{ path: env.terraformFile, text: tfText }, ...manifestFiles]),
       checkImages(objects),
+      checkNodeAutoscaling(objects, tf, env.terraformFile),
+      checkNetworkPolicyEnforcement(objects, tf, env.terraformFile),
+      checkClusterAccess(tf, env.production, env.terraformFile),
     ],
   };
 }

@@ -43,6 +43,11 @@ export interface ClickhouseClusterProps extends ClickhouseInput {
   readonly passwordSecretArn: string;
   /** Tags put on the data volumes, e.g. the AWS Backup selection tag. @default {} */
   readonly dataVolumeTags?: Record<string, string>;
+  /**
+   * `prevent_destroy` on the data volumes: a plan that would delete one fails (production).
+   * @default true
+   */
+  readonly retainDataVolumes?: boolean;
 }
 
 /**
@@ -142,7 +147,7 @@ export class ClickhouseCluster extends Construct {
         throughput: props.dataVolumeThroughputMiBps ?? 125,
         encrypted: true,
         tags: { Name: `${name}-${i + 1}-data`, ...(props.dataVolumeTags ?? {}) },
-        lifecycle: { preventDestroy: false },
+        lifecycle: { preventDestroy: props.retainDataVolumes ?? true },
       });
       instance.userData = clickhouseUserData({
         replica: i + 1,

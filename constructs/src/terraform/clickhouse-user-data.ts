@@ -1,3 +1,7 @@
+import { SERVICE_DEFAULTS } from '../config/service-environment';
+
+const CLUSTER = SERVICE_DEFAULTS.clickhouseCluster;
+
 /** Inputs of one ClickHouse node's first-boot script. */
 export interface ClickhouseNodeBoot {
   /** 1-based replica number; also the Keeper server id. */
@@ -55,8 +59,8 @@ cat > /etc/clickhouse-server/config.d/platform.xml <<'XML'
 <clickhouse>
   <listen_host>0.0.0.0</listen_host>
   <interserver_http_host>${node.hosts[node.replica - 1]}</interserver_http_host>
-  <macros><shard>1</shard><replica>${node.hosts[node.replica - 1]}</replica><cluster>eval</cluster></macros>
-  <remote_servers><eval><shard><internal_replication>true</internal_replication>${replicas}</shard></eval></remote_servers>
+  <macros><shard>1</shard><replica>${node.hosts[node.replica - 1]}</replica><cluster>${CLUSTER}</cluster></macros>
+  <remote_servers><${CLUSTER}><shard><internal_replication>true</internal_replication>${replicas}</shard></${CLUSTER}></remote_servers>
   ${keeper}
 </clickhouse>
 XML

@@ -43,6 +43,21 @@ export interface EksClusterProps {
    */
   readonly adminRoleArns?: string[];
   /**
+   * IAM role of CI's deploy job: an access entry with `AmazonEKSEditPolicy` scoped to `deployNamespaces`.
+   * @default none
+   */
+  readonly deployRoleArn?: string;
+  /**
+   * Namespaces the deploy role may edit.
+   * @default ['argocd']
+   */
+  readonly deployNamespaces?: string[];
+  /**
+   * Whether the VPC CNI enforces NetworkPolicies (its network policy agent); EKS leaves it off by default.
+   * @default true
+   */
+  readonly enforceNetworkPolicies?: boolean;
+  /**
    * Retention of the control-plane logs in CloudWatch.
    * @default 30
    */
@@ -65,12 +80,16 @@ export class EksCluster extends Construct {
   readonly addons: Record<string, EksAddon> = {};
   readonly publicEndpoint: boolean;
   readonly logRetentionDays: number;
+  readonly enforceNetworkPolicies: boolean;
+  /** Access entries by principal ARN. */
+  readonly accessEntries: EksAccessEntry[] = [];
 
   constructor(scope: Construct, id: string, props: EksClusterProps) {
     super(scope, id);
     const name = props.clusterName;
     this.publicEndpoint = props.publicEndpoint ?? false;
     this.logRetentionDays = props.logRetentionDays ?? 30;
+    this.enforceNetworkPolicies = props.enforceNetworkPolicies ?? true;
 
     const clusterRole = new IamRole(this, 'cluster-role', {
       name: `${name}-cluster`,
@@ -175,15 +194,20 @@ export class EksCluster extends Construct {
       });
     }
 
-    (props.adminRoleArns ?? []).forEach((principalArn, i) => {
-      const entry = new EksAccessEntry(this, `admin-${i}`, { clusterName: this.cluster.name, principalArn, type: 'STANDARD' });
-      new EksAccessPolicyAssociation(this, `admin-${i}-policy`, {
+    const access = (entryId: string, principalArn: string, policy: string, scope: { type: 'cluster' } | { type: 'namespace'; namespaces: string[] }) => {
+      const entry = new EksAccessEntry(this, entryId, { clusterName: this.cluster.name, principalArn, type: 'STANDARD' });
+      new EksAccessPolicyAssociation(this, `${entryId}-policy`, {
         clusterName: this.cluster.name,
         principalArn: entry.principalArn,
-        policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy',
-        accessScope: { type: 'cluster' },
+        policyArn: `arn:aws:eks::aws:cluster-access-policy/${policy}`,
+        accessScope: scope,
       });
-    });
+      this.accessEntries.push(entry);
+    };
+    (props.adminRoleArns ?? []).forEach((principalArn, i) => access(`admin-${i}`, principalArn, 'AmazonEKSClusterAdminPolicy', { type: 'cluster' }));
+    if (props.deployRoleArn) {
+      access('deploy', props.deployRoleArn, 'AmazonEKSEditPolicy', { type: 'namespace', namespaces: props.deployNamespaces ?? ['argocd'] });
+    }
 
     const ebsCsiRole = new IrsaRole(this, 'ebs-csi-role', {
       roleName: `${name}-ebs-csi`,
@@ -200,6 +224,8 @@ export class EksCluster extends Construct {
         resolveConflictsOnCreate: 'OVERWRITE',
         resolveConflictsOnUpdate: 'PRESERVE',
         serviceAccountRoleArn: addon === 'aws-ebs-csi-driver' ? ebsCsiRole.role.arn : undefined,
+        // The VPC CNI's network policy agent: without it, NetworkPolicies are accepted and ignored.
+        configurationValues: addon === 'vpc-cni' && this.enforceNetworkPolicies ? JSON.stringify({ enableNetworkPolicy: 'true' }) : undefined,
       });
     }
   }

@@ -7,6 +7,8 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 export interface PolicyStatement {
   readonly actions: string[];
   readonly resources: string[];
+  /** IAM conditions, e.g. `{ test: 'StringEquals', variable: 'aws:ResourceTag/owner', values: ['me'] }`. @default [] */
+  readonly conditions?: { readonly test: string; readonly variable: string; readonly values: string[] }[];
 }
 
 export interface IrsaRoleProps {
@@ -61,7 +63,12 @@ export class IrsaRole extends Construct {
     this.role = new IamRole(this, 'role', { name: props.roleName, assumeRolePolicy: trust.json });
     if (statements.length > 0) {
       const permissions = new DataAwsIamPolicyDocument(this, 'permissions', {
-        statement: statements.map((s) => ({ effect: 'Allow', actions: s.actions, resources: s.resources })),
+        statement: statements.map((s) => ({
+          effect: 'Allow',
+          actions: s.actions,
+          resources: s.resources,
+          condition: s.conditions?.map((c) => ({ test: c.test, variable: c.variable, values: c.values })),
+        })),
       });
       new IamRolePolicy(this, 'policy', { name: 'permissions', role: this.role.name, policy: permissions.json });
     }

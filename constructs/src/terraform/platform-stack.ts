@@ -1,12 +1,12 @@
-import { Fn, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
+import { dependable, Fn, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Route53Zone } from '@cdktf/provider-aws/lib/route53-zone';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
-import { RandomProvider } from '@cdktf/provider-random/lib/provider';
 import type { EnvironmentConfig } from '../config/environment-config';
 import { platformNames } from '../config/names';
+import { ADDON_CHARTS } from '../config/cluster-addons';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
 import { POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '../config/service-environment';
 import { ArtifactBucket } from './artifact-bucket';
@@ -53,7 +53,6 @@ export class PlatformStack extends TerraformStack {
       allowedAccountIds: [env.accountId],
       defaultTags: [{ tags: { ...env.tags, environment: env.name, 'managed-by': 'cdktf', 'ai-eval-platform/environment': env.name } }],
     });
-    new RandomProvider(this, 'random');
     const backend = new S3Backend(this, {
       bucket: env.state.bucket,
       key: env.state.key,
@@ -62,6 +61,8 @@ export class PlatformStack extends TerraformStack {
     });
     // S3-native state locking (Terraform >= 1.10); DynamoDB locking is deprecated.
     backend.addOverride('use_lockfile', true);
+    // Ephemeral resources and write-only arguments (PlatformSecrets) need 1.11.
+    this.addOverride('terraform.required_version', '>= 1.11');
 
     this.network = new Network(this, 'network', {
       clusterName: env.clusterName,
@@ -80,6 +81,8 @@ export class PlatformStack extends TerraformStack {
       publicEndpoint: env.cluster.publicEndpoint,
       publicAccessCidrs: env.cluster.publicAccessCidrs,
       adminRoleArns: env.cluster.adminRoleArns,
+      deployRoleArn: env.cluster.deployRoleArn,
+      deployNamespaces: [env.gitops.argocdNamespace],
       logRetentionDays: env.cluster.logRetentionDays,
     });
     for (const [groupName, group] of Object.entries(env.nodeGroups)) {
@@ -92,8 +95,9 @@ export class PlatformStack extends TerraformStack {
         ...group,
       });
     }
-    // CoreDNS and the EBS CSI controller need nodes to become healthy.
-    const nodeGroupRefs = Object.values(this.nodeGroups).map((group) => group.nodeGroup.fqn);
+    // CoreDNS and the EBS CSI controller need nodes to become healthy. `depends_on` takes bare addresses
+    // (`aws_eks_node_group.x`), never an interpolation: `dependable` renders them so.
+    const nodeGroupRefs = Object.values(this.nodeGroups).map((group) => dependable(group.nodeGroup));
     for (const addon of ['coredns', 'aws-ebs-csi-driver']) this.eks.addons[addon].dependsOn = nodeGroupRefs;
 
     const zone = new Route53Zone(this, 'private-zone', {
@@ -157,6 +161,7 @@ export class PlatformStack extends TerraformStack {
       passwordSecretName: names.clickhouseSecret,
       passwordSecretArn: this.secrets.clickhouse.arn,
       dataVolumeTags: env.backup.awsBackupPlan ? { [names.backupTag.key]: names.backupTag.value } : {},
+      retainDataVolumes: env.production,
     });
     this.bucket = new ArtifactBucket(this, 'artifacts', {
       bucketName: env.bucket.name,
@@ -182,6 +187,7 @@ export class PlatformStack extends TerraformStack {
         [SERVICE_ENV.redisPort]: String(SERVICE_DEFAULTS.redisPort),
         [SERVICE_ENV.redisTls]: 'true',
         [SERVICE_ENV.clickhouseUrl]: `http://${names.clickhouseHost}:${SERVICE_DEFAULTS.clickhouseHttpPort}`,
+        [SERVICE_ENV.clickhouseCluster]: env.clickhouse.replicas > 1 ? SERVICE_DEFAULTS.clickhouseCluster : '',
         [POD_ENV.artifactBucket]: this.bucket.bucket.bucket,
         [POD_ENV.awsRegion]: env.region,
       }),
@@ -228,6 +234,46 @@ export class PlatformStack extends TerraformStack {
       statements: [bucketAccess],
     });
 
+    // The node autoscaler: scales the managed node groups (whose auto-scaling groups EKS tags
+    // `k8s.io/cluster-autoscaler/<cluster>: owned`), only those of this cluster.
+    const clusterAutoscaler = new IrsaRole(this, 'cluster-autoscaler-role', {
+      ...irsa,
+      roleName: names.clusterAutoscalerRoleName,
+      namespace: ADDON_CHARTS.clusterAutoscaler.namespace,
+      serviceAccount: SERVICE_ACCOUNTS.clusterAutoscaler,
+      statements: [
+        {
+          actions: [
+            'autoscaling:DescribeAutoScalingGroups',
+            'autoscaling:DescribeAutoScalingInstances',
+            'autoscaling:DescribeLaunchConfigurations',
+            'autoscaling:DescribeScalingActivities',
+            'autoscaling:DescribeTags',
+            'ec2:DescribeImages',
+            'ec2:DescribeInstanceTypes',
+            'ec2:DescribeLaunchTemplateVersions',
+            'ec2:GetInstanceTypesFromInstanceRequirements',
+            'eks:DescribeNodegroup',
+          ],
+          resources: ['*'],
+        },
+        {
+          actions: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
+          resources: ['*'],
+          conditions: [{ test: 'StringEquals', variable: `aws:ResourceTag/k8s.io/cluster-autoscaler/${env.clusterName}`, values: ['owned'] }],
+        },
+      ],
+    });
+    // Grafana's ClickHouse data source: External Secrets reads this one secret as a separate service account
+    // in the monitoring namespace, so that namespace can never reach the LLM keys.
+    const grafanaSecrets = new IrsaRole(this, 'grafana-secrets-role', {
+      ...irsa,
+      roleName: names.grafanaSecretsRoleName,
+      namespace: env.kubernetes.monitoringNamespace,
+      serviceAccount: SERVICE_ACCOUNTS.grafanaSecrets,
+      statements: [{ actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], resources: [this.secrets.clickhouse.arn] }],
+    });
+
     if (env.backup.awsBackupPlan) {
       this.backupPlan = new BackupPlan(this, 'backup', {
         name: prefix,
@@ -252,5 +298,12 @@ export class PlatformStack extends TerraformStack {
     output('external_secrets_role_arn', externalSecrets.role.arn, 'IRSA role of External Secrets Operator');
     output('worker_role_arn', worker.role.arn, 'IRSA role of the workers');
     output('orchestrator_role_arn', orchestrator.role.arn, 'IRSA role of the orchestrator');
+    output('cluster_autoscaler_role_arn', clusterAutoscaler.role.arn, 'IRSA role of the Cluster Autoscaler');
+    output('grafana_secrets_role_arn', grafanaSecrets.role.arn, 'IRSA role reading the ClickHouse secret for Grafana');
+    output(
+      'kubeconfig_command',
+      `aws eks update-kubeconfig --region ${env.region} --name ${env.clusterName}`,
+      'Writes a kubeconfig entry for an admin or the deploy role (access entries)',
+    );
   }
 }

@@ -2,18 +2,48 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { checkDatabaseName } from './connect';
 
 /**
- * Versioned ClickHouse migrations; a version that has run is never edited. The tables serve the dashboards:
+ * Where the tables live. Alone (dev, tests, `evalctl dev`): plain MergeTree engines on one server. On a
+ * cluster (prod: one shard, three replicas with ClickHouse Keeper): every statement runs `ON CLUSTER`, the
+ * engines are their Replicated variants with the `{shard}` and `{replica}` macros each node defines, so
+ * every replica holds the whole table, and a write to any of them is seen by reads on all.
+ */
+export interface ClickhouseTopology {
+  /** Cluster name of `remote_servers` (`CLICKHOUSE_CLUSTER`); absent on a single server. */
+  readonly cluster?: string;
+}
+
+const SINGLE: ClickhouseTopology = {};
+
+/** ` ON CLUSTER <name>` on a cluster, else nothing. */
+export function onCluster(topology: ClickhouseTopology): string {
+  return topology.cluster ? ` ON CLUSTER ${checkClusterName(topology.cluster)}` : '';
+}
+
+export function checkClusterName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`CLICKHOUSE_CLUSTER: ${JSON.stringify(name)} is not a cluster name (letters, digits, _)`);
+  return name;
+}
+
+/** A MergeTree-family engine, replicated through Keeper on a cluster (one path per shard and table). */
+export function tableEngine(topology: ClickhouseTopology, family: 'MergeTree' | 'ReplacingMergeTree', args: string[] = []): string {
+  if (!topology.cluster) return args.length > 0 ? `${family}(${args.join(', ')})` : family;
+  return `Replicated${family}(${["'/clickhouse/tables/{shard}/{database}/{table}'", "'{replica}'", ...args].join(', ')})`;
+}
+
+/**
+ * Versioned ClickHouse migrations; a version that has run is never edited (on a single server each statement
+ * is the text it always was). The tables serve the dashboards:
  * `results` is ordered by (project, metric, run, case) for trends per metric and deduplicates a retried
  * job's rows (ReplacingMergeTree on that key, read with FINAL); a bloom filter finds one run's rows.
  * `llm_calls` is ordered for cost and latency by provider and model over time; a retried batch insert is
  * deduplicated by its insert_deduplication_token.
  */
-export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; statements: (db: string) => string[] }> = [
+export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; statements: (db: string, topology: ClickhouseTopology) => string[] }> = [
   {
     version: 1,
     name: 'results and llm_calls',
-    statements: (db) => [
-      `CREATE TABLE IF NOT EXISTS ${db}.results (
+    statements: (db, t) => [
+      `CREATE TABLE IF NOT EXISTS ${db}.results${onCluster(t)} (
         project LowCardinality(String),
         run_id String,
         suite LowCardinality(String),
@@ -42,11 +72,11 @@ export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: strin
         version UInt64,
         INDEX run_idx run_id TYPE bloom_filter GRANULARITY 4
       )
-      ENGINE = ReplacingMergeTree(version)
+      ENGINE = ${tableEngine(t, 'ReplacingMergeTree', ['version'])}
       PARTITION BY toYYYYMM(run_created_at)
       ORDER BY (project, metric, run_id, case_index)
       TTL toDateTime(run_created_at) + INTERVAL 400 DAY`,
-      `CREATE TABLE IF NOT EXISTS ${db}.llm_calls (
+      `CREATE TABLE IF NOT EXISTS ${db}.llm_calls${onCluster(t)} (
         project LowCardinality(String),
         run_id String,
         case_index UInt32,
@@ -65,28 +95,32 @@ export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: strin
         latency_ms Float64,
         created_at DateTime64(3, 'UTC')
       )
-      ENGINE = MergeTree
+      ENGINE = ${tableEngine(t, 'MergeTree')}
       PARTITION BY toYYYYMM(created_at)
       ORDER BY (project, provider, model, created_at)
-      TTL toDateTime(created_at) + INTERVAL 90 DAY
-      SETTINGS non_replicated_deduplication_window = 1000`,
+      TTL toDateTime(created_at) + INTERVAL 90 DAY${t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000'}`,
     ],
   },
 ];
 
-/** Creates the database and applies pending migrations, recording each in `schema_migrations`. */
-export async function migrateClickhouse(client: ClickHouseClient, database: string): Promise<number[]> {
+/**
+ * Creates the database and applies pending migrations, recording each in `schema_migrations` (replicated
+ * too on a cluster, so every replica knows what ran). Replicated tables deduplicate a retried insert by
+ * its token through Keeper; a single server keeps a window of tokens per table instead.
+ */
+export async function migrateClickhouse(client: ClickHouseClient, database: string, topology: ClickhouseTopology = SINGLE): Promise<number[]> {
   const db = checkDatabaseName(database);
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  const on = onCluster(topology);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${on}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY version`,
+    query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${on} (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = ${tableEngine(topology, 'MergeTree')} ORDER BY version`,
   });
   const applied = await client.query({ query: `SELECT version FROM ${db}.schema_migrations`, format: 'JSONEachRow' });
   const done = new Set(((await applied.json()) as Array<{ version: number }>).map((row) => Number(row.version)));
   const ran: number[] = [];
   for (const migration of CLICKHOUSE_MIGRATIONS) {
     if (done.has(migration.version)) continue;
-    for (const statement of migration.statements(db)) await client.command({ query: statement });
+    for (const statement of migration.statements(db, topology)) await client.command({ query: statement });
     await client.insert({ table: `${db}.schema_migrations`, values: [{ version: migration.version, name: migration.name }], format: 'JSONEachRow' });
     ran.push(migration.version);
   }
