@@ -17,6 +17,11 @@ function objects(name: 'dev' | 'prod'): Obj[] {
     ...Testing.synth(new GitopsChart(Testing.app(), 'gitops', { env })),
   ];
 }
+/** Sync wave of each Application, by name. */
+const waves = (objs: Obj[]): Record<string, number> =>
+  Object.fromEntries(
+    objs.filter((o) => o.kind === 'Application' && o.metadata.annotations).map((o) => [o.metadata.name, Number(o.metadata.annotations['argocd.argoproj.io/sync-wave'])]),
+  );
 const find = (objs: Obj[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name)!;
 const containers = (o: Obj): Obj[] => o.spec.template.spec.containers;
 
@@ -110,11 +115,9 @@ describe.each(['dev', 'prod'] as const)('Kubernetes manifests (%s)', (name) => {
     // The root Application (applied once) syncs the app of apps; the platform comes last in it.
     const root = find(objs, 'Application', `ai-eval-platform-${name}-root`);
     expect(root.spec.source).toMatchObject({ path: `dist/${name}`, directory: { include: 'cluster-addons.k8s.yaml' } });
-    const waves = Object.fromEntries(
-      objs.filter((o) => o.kind === 'Application' && o.metadata.annotations).map((o) => [o.metadata.name, Number(o.metadata.annotations['argocd.argoproj.io/sync-wave'])]),
-    );
-    for (const operator of ['external-secrets', 'keda', 'kube-prometheus-stack', 'cert-manager']) expect(waves[operator]).toBeLessThan(waves[`ai-eval-platform-${name}`]);
-    expect(waves['argo-cd']).toBeLessThan(waves['external-secrets']);
+    const wave = waves(objs);
+    for (const operator of ['external-secrets', 'keda', 'kube-prometheus-stack', 'cert-manager']) expect(wave[operator]).toBeLessThan(wave[`ai-eval-platform-${name}`]);
+    expect(wave['argo-cd']).toBeLessThan(wave['external-secrets']);
   });
 
   it('installs every add-on from its pinned chart, configured from the environment', () => {
@@ -146,6 +149,15 @@ describe.each(['dev', 'prod'] as const)('Kubernetes manifests (%s)', (name) => {
     expect(values('traefik').ingressClass.name).toBe('traefik');
     const argo = values('argo-cd');
     expect(argo.configs.cm['resource.customizations.health.argoproj.io_Application']).toContain('obj.status.health.status');
+    expect(argo.createAggregateRoles).toBe(true);
+    // Deleting Argo CD's own Application must not delete Argo CD; every other Application cascades.
+    expect(find(objs, 'Application', 'argo-cd').metadata.finalizers).toBeUndefined();
+    expect(find(objs, 'Application', 'keda').metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
+    // Prometheus's volume asks for a class that exists, synced before the add-ons.
+    const storage = find(objs, 'StorageClass', 'gp3');
+    expect(storage).toMatchObject({ provisioner: 'ebs.csi.aws.com', parameters: { type: 'gp3', encrypted: 'true' } });
+    expect(Number(storage.metadata.annotations['argocd.argoproj.io/sync-wave'])).toBeLessThan(waves(objs)['argo-cd']);
+    expect(values('kube-prometheus-stack').prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName).toBe('gp3');
   });
 
   it('routes only the API through the Ingress, with a certificate from cert-manager', () => {

@@ -37,6 +37,11 @@ export interface ArgocdApplicationProps {
   readonly createNamespace?: boolean;
   /** Sync wave of this Application within its parent (app of apps). @default none */
   readonly wave?: number;
+  /**
+   * Deleting the Application deletes what it deployed (Argo CD's resources finalizer). Off for an
+   * Application that deploys Argo CD itself. @default true
+   */
+  readonly cascadeDelete?: boolean;
 }
 
 /**
@@ -72,7 +77,7 @@ export class ArgocdApplication extends Construct {
         namespace: props.argocdNamespace ?? 'argocd',
         labels: componentLabels('argocd-application'),
         annotations: props.wave === undefined ? undefined : { [SYNC_WAVE]: String(props.wave) },
-        finalizers: ['resources-finalizer.argocd.argoproj.io'],
+        finalizers: props.cascadeDelete === false ? undefined : ['resources-finalizer.argocd.argoproj.io'],
       },
       spec: {
         project: props.project ?? 'default',

@@ -5,7 +5,9 @@ import type { EnvironmentConfig } from '../config/environment-config';
 import { platformNames } from '../config/names';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
 import { SERVICE_DEFAULTS } from '../config/service-environment';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { ArgocdApplication } from './argocd-application';
+import { componentLabels, SYNC_WAVE } from './labels';
 
 const IRSA = 'eks.amazonaws.com/role-arn';
 /** Add-on controllers run on the general (on-demand) pool, never on SPOT. */
@@ -50,6 +52,8 @@ export function clusterAddonValues(env: EnvironmentConfig): Record<AddonName, Re
   const a = env.addons;
   return {
     argoCd: {
+      // `edit` (the deploy role's access policy) then covers Applications, so CI can apply the root one.
+      createAggregateRoles: true,
       dex: { enabled: false },
       configs: { cm: { 'resource.customizations.health.argoproj.io_Application': APPLICATION_HEALTH_LUA } },
       global: { nodeSelector: GENERAL_POOL },
@@ -78,7 +82,7 @@ export function clusterAddonValues(env: EnvironmentConfig): Record<AddonName, Re
           ruleSelector: { matchLabels: { release: k.prometheusRelease } },
           storageSpec: {
             volumeClaimTemplate: {
-              spec: { storageClassName: 'gp3', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: `${a.prometheus.storageGiB}Gi` } } },
+              spec: { storageClassName: GP3_STORAGE_CLASS, accessModes: ['ReadWriteOnce'], resources: { requests: { storage: `${a.prometheus.storageGiB}Gi` } } },
             },
           },
         },
@@ -150,6 +154,12 @@ export function clusterAddonValues(env: EnvironmentConfig): Record<AddonName, Re
   };
 }
 
+/**
+ * The encrypted gp3 StorageClass (EBS CSI driver) Prometheus's volume asks for; EKS creates only the in-tree
+ * gp2 class. It is synced before every add-on.
+ */
+export const GP3_STORAGE_CLASS = 'gp3';
+
 /** The Secret in the monitoring namespace with Grafana's ClickHouse password (`CLICKHOUSE_PASSWORD`). */
 export const GRAFANA_CLICKHOUSE_SECRET = 'grafana-clickhouse';
 
@@ -175,6 +185,14 @@ export class ClusterAddonsChart extends Chart {
       // ServiceMonitors select by `release`: the release must carry that name.
       kubePrometheusStack: env.kubernetes.prometheusRelease,
     };
+    new k8s.KubeStorageClass(this, 'gp3', {
+      metadata: { name: GP3_STORAGE_CLASS, labels: componentLabels('storage'), annotations: { [SYNC_WAVE]: '-40' } },
+      provisioner: 'ebs.csi.aws.com',
+      parameters: { type: 'gp3', encrypted: 'true' },
+      volumeBindingMode: 'WaitForFirstConsumer',
+      allowVolumeExpansion: true,
+      reclaimPolicy: 'Delete',
+    });
     for (const addon of Object.keys(ADDON_CHARTS) as AddonName[]) {
       const chart = ADDON_CHARTS[addon];
       this.applications[addon] = new ArgocdApplication(this, addon, {
@@ -185,6 +203,7 @@ export class ClusterAddonsChart extends Chart {
         destinationNamespace: addonNamespace(env, addon),
         createNamespace: true,
         wave: chart.wave,
+        cascadeDelete: addon !== 'argoCd',
       });
     }
     this.applications.platform = new ArgocdApplication(this, 'platform', {
