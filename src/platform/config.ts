@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CASE_QUEUE_NAME, CASE_QUEUE_PREFIX } from '../contracts/jobs';
 import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../providers/retry';
-import type { ClickhouseTarget } from '../store/clickhouse/connect';
+import { CLICKHOUSE_IDENTIFIER, type ClickhouseTarget } from '../store/clickhouse/connect';
 import type { ClickhouseTopology } from '../store/clickhouse/migrations';
 import type { PostgresTarget } from '../store/postgres/connect';
 import type { QueueConfig } from '../queue/open';
@@ -70,9 +70,9 @@ const environmentSchema = retryEnvironmentSchema.extend({
   CLICKHOUSE_URL: z.string().optional(),
   CLICKHOUSE_USER: z.string().optional(),
   CLICKHOUSE_PASSWORD: z.string().optional(),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default(DEFAULT_CLICKHOUSE_DATABASE),
+  CLICKHOUSE_DATABASE: z.string().regex(CLICKHOUSE_IDENTIFIER).default(DEFAULT_CLICKHOUSE_DATABASE),
   /** The `remote_servers` cluster of a replicated ClickHouse: migrations run ON CLUSTER on Replicated engines. Unset: one server. */
-  CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name (letters, digits, _)').optional(),
+  CLICKHOUSE_CLUSTER: z.string().regex(CLICKHOUSE_IDENTIFIER, 'a cluster name (letters, digits, _)').optional(),
   QUEUE_NAME: z.string().min(1).default(CASE_QUEUE_NAME),
   QUEUE_PREFIX: z.string().min(1).default(CASE_QUEUE_PREFIX),
   QUEUE_STALL_INTERVAL_MS: int(5_000),

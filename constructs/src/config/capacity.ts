@@ -4,13 +4,13 @@
  * allocatable as the EKS-optimized AMI computes it.
  */
 
-/** vCPUs, memory and the VPC CNI's max pods of the instance types node groups commonly use. */
-const FAMILY_SIZES: Record<string, readonly [vcpu: number, memoryGiB: number, maxPods: number]> = {
-  large: [2, 0, 29],
-  xlarge: [4, 0, 58],
-  '2xlarge': [8, 0, 58],
-  '4xlarge': [16, 0, 234],
-  '8xlarge': [32, 0, 234],
+/** vCPUs and the VPC CNI's max pods of the instance sizes node groups commonly use (memory: by family). */
+const FAMILY_SIZES: Record<string, readonly [vcpu: number, maxPods: number]> = {
+  large: [2, 29],
+  xlarge: [4, 58],
+  '2xlarge': [8, 58],
+  '4xlarge': [16, 234],
+  '8xlarge': [32, 234],
 };
 /** GiB of memory per vCPU by family. */
 const FAMILY_MEMORY_PER_VCPU: Record<string, number> = {
@@ -31,8 +31,8 @@ export function instanceSize(instanceType: string): InstanceSize | undefined {
   const perVcpu = FAMILY_MEMORY_PER_VCPU[family];
   const shape = FAMILY_SIZES[size];
   if (perVcpu === undefined || !shape) return undefined;
-  const maxPods = family.startsWith('t3') && size === 'large' ? 35 : shape[2];
-  return { vcpu: shape[0], memoryMiB: shape[0] * perVcpu * 1024, maxPods };
+  const [vcpu, maxPods] = shape;
+  return { vcpu, memoryMiB: vcpu * perVcpu * 1024, maxPods: family.startsWith('t3') && size === 'large' ? 35 : maxPods };
 }
 
 /**
@@ -85,9 +85,17 @@ export function podsPerNode(size: InstanceSize, pod: { cpuMilli: number; memoryM
 /** Requests and limits of the migration Job's container, which runs beside the services on every sync. */
 export const MIGRATION_JOB_RESOURCES = { cpuRequestMilli: 100, cpuLimitMilli: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 } as const;
 
-/** A rolling update's extra pods: `maxSurge: 25%`, which Kubernetes rounds up. */
+/** `maxSurge` of the platform's Deployments, in percent (`PlatformWorkload` sets it). */
+export const ROLLOUT_MAX_SURGE_PERCENT = 25;
+
+/** A rolling update's extra pods: `maxSurge` in percent, which Kubernetes rounds up. */
 export function rollingSurge(replicas: number): number {
-  return Math.ceil(replicas * 0.25);
+  return Math.ceil((replicas * ROLLOUT_MAX_SURGE_PERCENT) / 100);
+}
+
+/** Most nodes of all node groups together: the node autoscaler's ceiling must reach it. */
+export function nodeGroupsMaxTotal(nodeGroups: Record<string, { readonly maxSize: number }>): number {
+  return Object.values(nodeGroups).reduce((sum, g) => sum + g.maxSize, 0);
 }
 
 interface Resources {
@@ -181,7 +189,7 @@ export function capacityProblems(env: CapacityView): CapacityProblem[] {
     }
   }
 
-  const groupsMax = Object.values(env.nodeGroups).reduce((sum, g) => sum + g.maxSize, 0);
+  const groupsMax = nodeGroupsMaxTotal(env.nodeGroups);
   const ceiling = env.addons.clusterAutoscaler.maxNodesTotal;
   if (ceiling !== undefined && ceiling < groupsMax) {
     const each = Object.entries(env.nodeGroups).map(([n, g]) => `nodeGroups.${n}.maxSize ${g.maxSize}`).join(' + ');

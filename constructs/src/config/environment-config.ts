@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EnvironmentInput } from './environment-input';
-import { capacityProblems } from './capacity';
+import { capacityProblems, nodeGroupsMaxTotal } from './capacity';
 import { SERVICE_DEFAULTS } from './service-environment';
 
 export type * from './environment-input';
@@ -368,13 +368,12 @@ export function resolveEnvironment(input: EnvironmentInput): EnvironmentConfig {
     throw new ConfigError(name, problems);
   }
   const env = parsed.data;
-  const groupsMax = Object.values(env.nodeGroups).reduce((sum, g) => sum + g.maxSize, 0);
   return {
     ...env,
     cluster: { ...env.cluster, publicAccessCidrs: env.cluster.publicAccessCidrs ?? (env.production ? [] : ['0.0.0.0/0']) },
     addons: {
       ...env.addons,
-      clusterAutoscaler: { ...env.addons.clusterAutoscaler, maxNodesTotal: env.addons.clusterAutoscaler.maxNodesTotal ?? groupsMax },
+      clusterAutoscaler: { ...env.addons.clusterAutoscaler, maxNodesTotal: env.addons.clusterAutoscaler.maxNodesTotal ?? nodeGroupsMaxTotal(env.nodeGroups) },
     },
     clusterName: env.clusterName ?? `ai-eval-platform-${env.name}`,
     state: { ...env.state, key: env.state.key ?? `${env.name}/terraform.tfstate`, region: env.state.region ?? env.region },

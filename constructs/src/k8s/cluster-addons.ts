@@ -7,11 +7,9 @@ import { SERVICE_ACCOUNTS } from '../config/service-accounts';
 import { SERVICE_DEFAULTS } from '../config/service-environment';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { ArgocdApplication } from './argocd-application';
-import { componentLabels, SYNC_WAVE } from './labels';
+import { componentLabels, GENERAL_POOL, SYNC_WAVE } from './labels';
 
 const IRSA = 'eks.amazonaws.com/role-arn';
-/** Add-on controllers run on the general (on-demand) pool, never on SPOT. */
-const GENERAL_POOL = { 'ai-eval-platform/pool': 'general' };
 const requests = (cpu: string, memory: string) => ({ requests: { cpu, memory } });
 
 /**

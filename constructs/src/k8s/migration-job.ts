@@ -2,7 +2,7 @@ import { MIGRATION_JOB_RESOURCES } from '../config/capacity';
 import { Construct } from 'constructs';
 // The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { componentLabels, SYNC_WAVE } from './labels';
+import { componentLabels, GENERAL_POOL, SYNC_WAVE } from './labels';
 
 export interface MigrationJobProps {
   /** Namespace the Job runs in. */
@@ -54,7 +54,7 @@ export class MigrationJob extends Construct {
             restartPolicy: 'Never',
             serviceAccountName: props.serviceAccountName,
             securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-            nodeSelector: { 'ai-eval-platform/pool': 'general' },
+            nodeSelector: { ...GENERAL_POOL },
             containers: [
               {
                 name: 'migrate',

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 // The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { componentLabels } from './labels';
+import { componentLabels, GENERAL_POOL } from './labels';
 import { PlatformWorkload, type ContainerResources } from './platform-workload';
 
 export interface OrchestratorProps {
@@ -64,7 +64,7 @@ export class Orchestrator extends Construct {
       roleArn: props.roleArn,
       envFromSecrets: props.envFromSecrets,
       env: { PORT: String(this.port), ...(props.env ?? {}) },
-      nodeSelector: { 'ai-eval-platform/pool': 'general' },
+      nodeSelector: { ...GENERAL_POOL },
     });
     const metadata = { name, namespace: props.namespace, labels: componentLabels(name) };
     this.service = new k8s.KubeService(this, 'service', {

@@ -1,3 +1,4 @@
+import { ROLLOUT_MAX_SURGE_PERCENT } from '../config/capacity';
 import { Construct } from 'constructs';
 // The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
@@ -104,7 +105,7 @@ export class PlatformWorkload extends Construct {
         replicas: props.replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: this.selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromString(`${ROLLOUT_MAX_SURGE_PERCENT}%`), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
         template: {
           metadata: { labels },
           spec: {

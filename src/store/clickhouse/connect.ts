@@ -5,11 +5,12 @@ export type ClickhouseTarget =
   /** chdb, the ClickHouse engine in-process, through @clickhouse/client's connection hook. */
   | { kind: 'embedded'; dataDir: string };
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A ClickHouse name that needs no quoting: databases, clusters. */
+export const CLICKHOUSE_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Database names come from configuration, never from requests; they are still checked before use in SQL. */
 export function checkDatabaseName(name: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`ClickHouse database name "${name}" must be letters, digits and _`);
+  if (!CLICKHOUSE_IDENTIFIER.test(name)) throw new Error(`ClickHouse database name "${name}" must be letters, digits and _`);
   return name;
 }
 

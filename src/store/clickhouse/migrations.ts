@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { checkDatabaseName } from './connect';
+import { checkDatabaseName, CLICKHOUSE_IDENTIFIER } from './connect';
 
 /**
  * Where the tables live. Alone (dev, tests, `evalctl dev`): plain MergeTree engines on one server. On a
@@ -20,7 +20,7 @@ export function onCluster(topology: ClickhouseTopology): string {
 }
 
 export function checkClusterName(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`CLICKHOUSE_CLUSTER: ${JSON.stringify(name)} is not a cluster name (letters, digits, _)`);
+  if (!CLICKHOUSE_IDENTIFIER.test(name)) throw new Error(`CLICKHOUSE_CLUSTER: ${JSON.stringify(name)} is not a cluster name (letters, digits, _)`);
   return name;
 }
 
