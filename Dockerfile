@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1.7
 # The orchestrator and worker images, built from this repository:
-#   docker build --target orchestrator -t <registry>/ai-eval/orchestrator:<version> .
-#   docker build --target worker       -t <registry>/ai-eval/worker:<version> .
-# The repositories and tags are configuration of the constructs (synth/environments/*.ts, `images`).
+#   docker build --target orchestrator -t <registry>/<env-prefix>/orchestrator:<git sha> .
+#   docker build --target worker       -t <registry>/<env-prefix>/worker:<git sha> .
+# CI builds them in .github/workflows/release.yml and pushes them to the ECR repositories each environment's
+# stack creates; `npm run test:images` builds both targets of this file and starts them (test/images/).
 # Node 24 is the current LTS line; pin the base by digest in your registry's mirror for reproducible builds.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -17,12 +18,13 @@ COPY src src
 COPY services services
 RUN npx tsc -p tsconfig.build.json
 
-# Production dependencies only: no dev tools, and no optional chdb engine (the images talk to ClickHouse).
+# Production dependencies only: no dev tools, no optional chdb engine (the images talk to ClickHouse), and
+# not the constructs workspace's (`--workspaces=false`: the services never import it).
 FROM ${NODE_IMAGE} AS runtime-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY constructs/package.json constructs/
-RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --workspaces=false --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production

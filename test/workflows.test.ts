@@ -10,8 +10,8 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
 const text = (file: string) => readFileSync(join(dir, file), 'utf8');
 const workflow = (file: string) => parse(text(file)) as Record<string, any>; // workflow YAML is untyped
 
-test('the four workflows exist', () => {
-  expect(files.sort()).toEqual(['ci.yml', 'deploy.yml', 'gitops.yml', 'quality-gate.yml']);
+test('the five workflows exist', () => {
+  expect(files.sort()).toEqual(['ci.yml', 'deploy.yml', 'gitops.yml', 'quality-gate.yml', 'release.yml']);
 });
 
 test.each(files)('actionlint finds nothing in %s', async (file) => {
@@ -50,9 +50,36 @@ test('deploy: OIDC credentials, dev first, prod behind the production environmen
   expect(runs('prod')).toContain('npx cdktf deploy prod --auto-approve');
 });
 
-test('gitops commits the synthesized manifests only when they changed', () => {
+test('release: on main and version tags, both Dockerfile targets built and pushed with OIDC, digests recorded, then the GitOps publish', () => {
+  const release = workflow('release.yml');
+  expect(release.on.push).toEqual({ branches: ['main'], tags: ['v*.*.*'] });
+  expect(release.permissions['id-token']).toBe('write');
+  const steps = release.jobs.images.steps as Array<{ id?: string; uses?: string; run?: string; with?: Record<string, any>; env?: Record<string, string> }>;
+  expect(steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials'))?.with).toMatchObject({ 'role-to-assume': '${{ secrets.AWS_RELEASE_ROLE_ARN }}' });
+  const builds = steps.filter((s) => s.uses?.startsWith('docker/build-push-action'));
+  // The same Dockerfile and targets `npm run test:images` builds; tagged with the commit SHA.
+  const dockerfileTargets = [...readFileSync(join(dir, '../../Dockerfile'), 'utf8').matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
+  expect(builds.map((b) => [b.with!.file, b.with!.target, b.with!.push])).toEqual([['Dockerfile', 'orchestrator', true], ['Dockerfile', 'worker', true]]);
+  for (const b of builds) {
+    expect(dockerfileTargets).toContain(b.with!.target);
+    expect(b.with!.tags).toContain(`\${{ steps.names.outputs.${b.with!.target} }}:\${{ github.sha }}`);
+    expect(b.with!.provenance).toBe(false);
+  }
+  const record = steps.find((s) => s.run?.includes('release -- record'))!;
+  expect(record.env).toMatchObject({ ORCHESTRATOR: '${{ steps.names.outputs.orchestrator }}@${{ steps.orchestrator.outputs.digest }}', WORKER: '${{ steps.names.outputs.worker }}@${{ steps.worker.outputs.digest }}' });
+  expect(release.jobs.publish).toMatchObject({ needs: 'images', uses: './.github/workflows/gitops.yml', with: { 'release-artifact': 'release' } });
+});
+
+test('gitops: copies pinned releases by digest, synthesizes with the release, commits the manifests only when they changed', () => {
+  const gitops = workflow('gitops.yml');
+  expect(Object.keys(gitops.on)).toEqual(['workflow_call']);
+  expect(gitops.jobs.publish.needs).toBe('promote');
   const source = text('gitops.yml');
-  expect(source).toContain('npm run synth:k8s');
+  expect(source).toContain('npm run --silent release -- copies');
+  expect(source).toContain('skopeo copy --preserve-digests');
+  const synth = gitops.jobs.publish.steps.find((s: { name?: string }) => s.name === 'Synthesize with the release');
+  expect(synth.env.RELEASE_RECORD).toBe('.release/release.json');
+  expect(synth.run).toContain('npm run synth');
   expect(source).toMatch(/git diff --cached --quiet[\s\S]*exit 0[\s\S]*git push/);
 });
 

@@ -1,5 +1,6 @@
 // Configuration, shared names and go-live policy checks: no CDK engine is loaded from here.
 export * from './config/environment-config';
+export * from './config/release';
 export * from './config/names';
 export * from './config/capacity';
 export * from './config/cluster-addons';

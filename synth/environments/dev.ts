@@ -43,10 +43,8 @@ export const dev = {
   redis: { nodeType: 'cache.t4g.small', nodes: 1 },
   clickhouse: { replicas: 1, instanceType: 'm6i.large', dataVolumeGiB: 100 },
   backup: { awsBackupPlan: false },
-  images: {
-    orchestrator: { repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/orchestrator', tag: '0.1.0' },
-    worker: { repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/worker', tag: '0.1.0' },
-  },
+  // The release workflow pushes every build of main here; dev follows them (synth/releases.ts).
+  images: { registry: { pushRoleArn: 'arn:aws:iam::111111111111:role/github-release' } },
   orchestrator: {
     replicas: 1,
     host: 'evals.dev.example.com',

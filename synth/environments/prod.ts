@@ -29,10 +29,8 @@ export const prodOverrides = {
   redis: { nodeType: 'cache.r7g.large', nodes: 2, snapshotRetentionDays: 7 },
   clickhouse: { replicas: 3, instanceType: 'm6i.2xlarge', dataVolumeGiB: 500, dataVolumeIops: 6000, dataVolumeThroughputMiBps: 250 },
   backup: { awsBackupPlan: true, retentionDays: 35 },
-  images: {
-    orchestrator: { repository: '222222222222.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/orchestrator' },
-    worker: { repository: '222222222222.dkr.ecr.eu-west-1.amazonaws.com/ai-eval/worker' },
-  },
+  // Releases are copied in by digest when promoted (synth/releases/prod.json); never built for prod.
+  images: { registry: { pushRoleArn: 'arn:aws:iam::222222222222:role/github-promote' } },
   orchestrator: {
     replicas: 3,
     host: 'evals.example.com',

@@ -1,4 +1,4 @@
-import { ConfigError, resolveEnvironment, overrideEnvironment } from '@ai-eval-platform/constructs';
+import { ConfigError, RELEASE_SCHEMA, resolveEnvironment, overrideEnvironment } from '@ai-eval-platform/constructs';
 import { dev } from '../../synth/environments/dev';
 import { prod, prodOverrides } from '../../synth/environments/prod';
 import { environment, rawEnvironment } from '../support/environments';
@@ -30,8 +30,10 @@ describe('environment configuration', () => {
     expect(prod.nodeGroups).toEqual(dev.nodeGroups);
     expect(prod.database.multiAz).toBe(true);
     expect(prod.database.engineVersion).toBe(dev.database.engineVersion);
-    expect(prod.images.orchestrator.tag).toBe(dev.images.orchestrator.tag);
-    expect(prod.images.orchestrator.repository).toBe(prodOverrides.images.orchestrator.repository);
+    expect(prod.images.registry.pushRoleArn).toBe(prodOverrides.images.registry.pushRoleArn);
+    // Each environment pulls from the repositories its own stack creates, in its own account.
+    expect(environment('prod').images.worker.repository).toBe('222222222222.dkr.ecr.eu-west-1.amazonaws.com/ai-eval-platform-prod/worker');
+    expect(environment('dev').images.orchestrator.repository).toBe('111111111111.dkr.ecr.eu-west-1.amazonaws.com/ai-eval-platform-dev/orchestrator');
     expect(dev.database.multiAz).toBe(false);
     const replaced = overrideEnvironment(dev, { nodeGroups: { general: { instanceTypes: ['m6i.large'] } } });
     expect(replaced.nodeGroups.general.instanceTypes).toEqual(['m6i.large']);
@@ -53,7 +55,8 @@ describe('environment configuration', () => {
     ['prod without deletion protection', 'prod', (e) => (e.database.deletionProtection = false), 'prod: database.deletionProtection: must be true in production (got false)'],
     ['prod without RDS backups', 'prod', (e) => (e.database.backupRetentionDays = 0), 'prod: database.backupRetentionDays: must be >= 7 in production, got 0 (got 0)'],
     ['prod without the AWS Backup plan', 'prod', (e) => (e.backup.awsBackupPlan = false), 'prod: backup.awsBackupPlan: must be true in production (S3 and ClickHouse backups) (got false)'],
-    ['an image tag latest', 'dev', (e) => (e.images.worker.tag = 'latest'), 'dev: images.worker.tag: must be an immutable tag or digest, not "latest" (got "latest")'],
+    ['a push role that is not a role', 'dev', (e) => (e.images.registry.pushRoleArn = 'github-release'), 'dev: images.registry.pushRoleArn: an IAM role ARN (got "github-release")'],
+    ['a release whose digest is cut short', 'dev', (e) => (e.images.release = { schema: RELEASE_SCHEMA, commit: 'c'.repeat(40), builtAt: '2026-11-30T12:00:00Z', images: { orchestrator: { repository: 'r.example/o', digest: `sha256:${'0'.repeat(64)}` }, worker: { repository: 'r.example/w', digest: 'sha256:abc' } } }), 'dev: images.release.images.worker.digest: sha256:<64 hex digits> (got "sha256:abc")'],
     ['requests above limits', 'dev', (e) => (e.worker.resources.memoryRequestMiB = 4096), 'dev: worker.resources.memoryRequestMiB: memoryRequestMiB (4096) must be <= memoryLimitMiB (1024) (got 4096)'],
     ['CPU requests above limits', 'prod', (e) => (e.orchestrator.resources.cpuRequestMilli = 3000), 'prod: orchestrator.resources.cpuRequestMilli: cpuRequestMilli (3000) must be <= cpuLimitMilli (2000) (got 3000)'],
     ['a wrong type', 'dev', (e) => (e.redis.nodes = 'two'), 'dev: redis.nodes: Invalid input: expected number, received string (got "two")'],
@@ -87,10 +90,10 @@ describe('environment configuration', () => {
   it('reports every problem at once', () => {
     const input = rawEnvironment('prod') as any; // broken on purpose in two places
     input.database.multiAz = false;
-    input.images.orchestrator.tag = 'latest';
+    input.images.registry.pushRoleArn = 'latest';
     const problems = problemsOf(() => resolveEnvironment(input));
     expect(problems).toHaveLength(2);
     expect(String(problems)).toMatch(/database\.multiAz/);
-    expect(String(problems)).toMatch(/images\.orchestrator\.tag/);
+    expect(String(problems)).toMatch(/images\.registry\.pushRoleArn/);
   });
 });

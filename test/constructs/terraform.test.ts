@@ -45,6 +45,42 @@ describe.each([
     for (const group of [general, spot]) expect(group.lifecycle.ignore_changes).toContain('scaling_config[0].desired_size');
   });
 
+  it('creates the images’ ECR repositories: immutable tags, scan on push, KMS, pull for the nodes and push for one role only', () => {
+    const account = name === 'dev' ? '111111111111' : '222222222222';
+    const pusher = name === 'dev' ? `arn:aws:iam::${account}:role/github-release` : `arn:aws:iam::${account}:role/github-promote`;
+    const repos = s.all('aws_ecr_repository');
+    expect(repos.map((r) => r.name).sort()).toEqual([`ai-eval-platform-${name}/orchestrator`, `ai-eval-platform-${name}/worker`]);
+    for (const repo of repos) {
+      expect(repo).toMatchObject({ image_tag_mutability: 'IMMUTABLE', image_scanning_configuration: { scan_on_push: true }, encryption_configuration: [{ encryption_type: 'KMS' }] });
+      expect(repo.lifecycle.prevent_destroy).toBe(name === 'prod');
+    }
+    // The Deployments' image repositories are these repositories' URLs.
+    const env = environment(name as 'dev' | 'prod');
+    expect(env.images.worker.repository).toBe(`${account}.dkr.ecr.eu-west-1.amazonaws.com/ai-eval-platform-${name}/worker`);
+    for (const lifecycle of s.all('aws_ecr_lifecycle_policy')) {
+      const rules = JSON.parse(lifecycle.policy).rules as Array<{ rulePriority: number; selection: Record<string, unknown> }>;
+      expect(rules.map((r) => [r.rulePriority, r.selection.tagStatus, r.selection.countType, r.selection.countNumber])).toEqual([
+        [1, 'tagged', 'imageCountMoreThan', 10000],
+        [2, 'untagged', 'sinceImagePushed', 7],
+        [3, 'any', 'imageCountMoreThan', 30],
+      ]);
+      expect(rules[0].selection.tagPatternList).toEqual(['*.*.*']);
+    }
+    const access = Object.entries(s.json.data.aws_iam_policy_document).filter(([id]) => id.startsWith('registry_') && id.includes('-access'));
+    expect(access).toHaveLength(2);
+    for (const [, doc] of access) {
+      const statements = doc.statement as Array<{ sid: string; effect: string; principals: Array<{ identifiers: string[] }>; actions: string[]; condition?: Array<{ test: string; values: string[] }> }>;
+      const bySid = Object.fromEntries(statements.map((st) => [st.sid, st]));
+      expect(bySid.PullByNodes.principals[0].identifiers).toEqual([expect.stringMatching(/^\$\{aws_iam_role\.eks_node-role_[A-F0-9]+\.arn\}$/)]);
+      expect(bySid.PullByNodes.actions).not.toContain('ecr:PutImage');
+      expect(bySid.PushByRelease.principals[0].identifiers).toEqual([pusher]);
+      expect(bySid.PushByRelease.actions).toContain('ecr:PutImage');
+      expect(bySid.NoOtherWriter).toMatchObject({ effect: 'Deny', condition: [{ test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: [pusher] }] });
+      expect(bySid.NoOtherWriter.actions).toEqual(expect.arrayContaining(['ecr:PutImage', 'ecr:BatchDeleteImage']));
+    }
+    expect(Object.keys(s.json.output)).toEqual(expect.arrayContaining(['orchestrator_repository_url', 'worker_repository_url']));
+  });
+
   it('requires IMDSv2 on every node and ClickHouse instance', () => {
     for (const lt of s.all('aws_launch_template')) expect(lt.metadata_options.http_tokens).toBe('required');
     for (const instance of s.all('aws_instance')) expect(instance.metadata_options.http_tokens).toBe('required');

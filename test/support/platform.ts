@@ -85,13 +85,24 @@ export interface ChildService {
 const tsx = [require.resolve('tsx/cjs')];
 
 /** `evalctl serve` or `evalctl work` in a child process, resolved once it logs that it is ready. */
-export async function spawnService(command: 'serve' | 'work', env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildService> {
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/evalctl.js'), command], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+export function spawnService(command: 'serve' | 'work', env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildService> {
+  return spawnReady(process.execPath, [...nodeArgs, join(ROOT, 'bin/evalctl.js'), command], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...env,
   });
+}
+
+/**
+ * A service started by any command line (the repository's entry, or an image's through `buildah run`),
+ * resolved once it logs that it is listening or consuming; `stop` signals its whole process group.
+ */
+export async function spawnReady(file: string, args: string[], env: NodeJS.ProcessEnv, readyWithinMs = 60_000): Promise<ChildService> {
+  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: file !== process.execPath });
   const log: string[] = [];
-  const ready = waitForLine(child, 'stderr', (line) => /"message":"(listening|consuming)"/.test(line), 60_000);
+  const ready = waitForLine(child, 'stderr', (line) => /"message":"(listening|consuming)"/.test(line), readyWithinMs);
   createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));
   const line = await ready;
   const url = (JSON.parse(line) as { url: string }).url;
@@ -103,7 +114,8 @@ export async function spawnService(command: 'serve' | 'work', env: NodeJS.Proces
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       return new Promise((done) => {
         child.once('exit', (code) => done(code));
-        child.kill(signal);
+        if (file === process.execPath) child.kill(signal);
+        else process.kill(-child.pid!, signal);
       });
     },
   };

@@ -46,7 +46,7 @@ const input = {
   redis: { nodeType: 'cache.t4g.micro', nodes: 1 },
   clickhouse: { replicas: 1, instanceType: 'm6i.large', dataVolumeGiB: 50 },
   backup: { awsBackupPlan: true },
-  images: { orchestrator: { repository: 'r/orchestrator', tag: '1.2.3' }, worker: { repository: 'r/worker', tag: '1.2.3' } },
+  images: { registry: { pushRoleArn: 'arn:aws:iam::333333333333:role/ci-release' } },
   orchestrator: { replicas: 2, host: 'evals.team.example', resources: { cpuRequestMilli: 100, cpuLimitMilli: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 } },
   worker: { minReplicas: 1, maxReplicas: 5, resources: { cpuRequestMilli: 250, cpuLimitMilli: 1000, memoryRequestMiB: 256, memoryLimitMiB: 512 } },
   addons: { acmeEmail: 'team@example.com' },

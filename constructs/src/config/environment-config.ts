@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EnvironmentInput } from './environment-input';
 import { capacityProblems, nodeGroupsMaxTotal } from './capacity';
+import { RELEASE_IMAGES, releaseImageReference, releaseRecordSchema, UNRELEASED_TAG, type ReleaseImage } from './release';
 import { SERVICE_DEFAULTS } from './service-environment';
 
 export type * from './environment-input';
@@ -41,11 +42,6 @@ const nodeGroupSchema = z.object({
   taints: z.array(taintSchema).default([]),
 });
 
-const imageSchema = z.object({
-  repository: z.string().min(1),
-  tag: z.string().min(1).optional(),
-  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'sha256:<64 hex digits>').optional(),
-});
 
 const resourcesSchema = z.object({
   cpuRequestMilli: positiveInt,
@@ -147,7 +143,14 @@ export const environmentSchema = z
         privateZone: z.string().regex(/^[a-z0-9.-]+$/).default('eval.internal'),
       })
       .prefault({}),
-    images: z.object({ orchestrator: imageSchema, worker: imageSchema }),
+    images: z.object({
+      registry: z.object({
+        pushRoleArn: roleArn,
+        keepBuilds: positiveInt.default(30),
+        untaggedExpiryDays: positiveInt.default(7),
+      }),
+      release: releaseRecordSchema.optional(),
+    }),
     kubernetes: z
       .object({
         namespace: kebab.default('ai-eval'),
@@ -275,11 +278,6 @@ export const environmentSchema = z
         );
       }
     }
-    for (const image of ['orchestrator', 'worker'] as const) {
-      const { tag, digest } = env.images[image];
-      if (!tag && !digest) fail(['images', image], 'needs a tag or a digest');
-      if (tag === 'latest') fail(['images', image, 'tag'], 'must be an immutable tag or digest, not "latest"');
-    }
     for (const problem of capacityProblems(env)) fail(problem.path, problem.message);
     if (env.production) {
       if (env.cluster.adminRoleArns.length === 0) {
@@ -318,7 +316,13 @@ type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] ex
 export type InputMatchesSchema = Assert<MutuallyAssignable<EnvironmentInput, z.input<typeof environmentSchema>>> &
   Assert<SameKeys<EnvironmentInput, z.input<typeof environmentSchema>>>;
 /** A validated environment with every default applied and every derived name resolved. */
-export type EnvironmentConfig = Omit<z.output<typeof environmentSchema>, 'cluster' | 'addons'> & {
+export type EnvironmentConfig = Omit<z.output<typeof environmentSchema>, 'cluster' | 'addons' | 'images'> & {
+  readonly images: z.output<typeof environmentSchema>['images'] & {
+    /** The ECR repository names the stack creates, e.g. `ai-eval-platform-dev/worker`. */
+    readonly repositoryNames: Readonly<Record<ReleaseImage, string>>;
+    readonly orchestrator: ResolvedImage;
+    readonly worker: ResolvedImage;
+  };
   readonly cluster: z.output<typeof environmentSchema>['cluster'] & { readonly publicAccessCidrs: string[] };
   readonly addons: z.output<typeof environmentSchema>['addons'] & {
     readonly clusterAutoscaler: { readonly maxNodesTotal: number; readonly scaleDownUnneededMinutes: number };
@@ -328,6 +332,16 @@ export type EnvironmentConfig = Omit<z.output<typeof environmentSchema>, 'cluste
   readonly secrets: { readonly llmKeysName: string };
   readonly state: { readonly key: string; readonly region: string };
 };
+
+/** An image as a workload references it: this environment's repository, the release's tag and digest. */
+export interface ResolvedImage {
+  /** `<account>.dkr.ecr.<region>.amazonaws.com/<clusterName>/<image>`. */
+  readonly repository: string;
+  /** The release's commit SHA, or `unreleased` without a release. */
+  readonly tag: string;
+  /** The release's digest of this image; absent without a release. */
+  readonly digest?: string;
+}
 
 type DeepPartial<T> = T extends readonly (infer _)[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 /** What an environment layered over another writes, the way values-prod.yaml overrides values.yaml. */
@@ -368,14 +382,22 @@ export function resolveEnvironment(input: EnvironmentInput): EnvironmentConfig {
     throw new ConfigError(name, problems);
   }
   const env = parsed.data;
+  const clusterName = env.clusterName ?? `ai-eval-platform-${env.name}`;
+  const repositoryNames = Object.fromEntries(RELEASE_IMAGES.map((image) => [image, `${clusterName}/${image}`])) as Record<ReleaseImage, string>;
+  const resolveImage = (image: ReleaseImage): ResolvedImage => ({
+    repository: `${env.accountId}.dkr.ecr.${env.region}.amazonaws.com/${repositoryNames[image]}`,
+    tag: env.images.release?.commit ?? UNRELEASED_TAG,
+    ...(env.images.release ? { digest: env.images.release.images[image].digest } : {}),
+  });
   return {
     ...env,
+    images: { ...env.images, repositoryNames, orchestrator: resolveImage('orchestrator'), worker: resolveImage('worker') },
     cluster: { ...env.cluster, publicAccessCidrs: env.cluster.publicAccessCidrs ?? (env.production ? [] : ['0.0.0.0/0']) },
     addons: {
       ...env.addons,
       clusterAutoscaler: { ...env.addons.clusterAutoscaler, maxNodesTotal: env.addons.clusterAutoscaler.maxNodesTotal ?? nodeGroupsMaxTotal(env.nodeGroups) },
     },
-    clusterName: env.clusterName ?? `ai-eval-platform-${env.name}`,
+    clusterName,
     state: { ...env.state, key: env.state.key ?? `${env.name}/terraform.tfstate`, region: env.state.region ?? env.region },
     bucket: { ...env.bucket, name: env.bucket.name ?? `ai-eval-platform-${env.name}-artifacts-${env.accountId}` },
     secrets: { ...env.secrets, llmKeysName: env.secrets.llmKeysName ?? `${env.name}/eval-platform/llm-keys` },
@@ -402,7 +424,7 @@ function mergeDeep(base: unknown, override: unknown): unknown {
   return merged;
 }
 
-/** The image reference a workload runs: digest when given, else tag. */
-export function imageReference(image: EnvironmentConfig['images']['orchestrator']): string {
-  return image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
+/** The image reference a workload runs: `repository:tag@digest` (the digest is what the node pulls), or `repository:tag`. */
+export function imageReference(image: ResolvedImage): string {
+  return releaseImageReference(image.repository, image.tag, image.digest);
 }

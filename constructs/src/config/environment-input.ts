@@ -3,6 +3,8 @@
  * stated. The zod schema in `environment-config.ts` validates it; the compiler holds the two types equal.
  */
 
+import type { ReleaseRecord } from './release';
+
 /** A Kubernetes taint of a node group. */
 export interface NodeTaintInput {
   /** e.g. `ai-eval-platform/workers`. */
@@ -31,16 +33,6 @@ export interface NodeGroupInput {
   readonly labels?: Record<string, string>;
   /** Node taints; the workers tolerate the SPOT group's first taint. @default [] */
   readonly taints?: NodeTaintInput[];
-}
-
-/** A container image: a repository and an immutable tag or a digest. */
-export interface ImageInput {
-  /** e.g. `<account>.dkr.ecr.<region>.amazonaws.com/ai-eval/worker`. */
-  readonly repository: string;
-  /** An immutable tag; never `latest`. */
-  readonly tag?: string;
-  /** `sha256:…`; wins over `tag` when both are given. */
-  readonly digest?: string;
 }
 
 /** CPU and memory of a container. Requests must not exceed limits. */
@@ -212,12 +204,30 @@ export interface EnvironmentInput {
     /** Private Route 53 zone holding stable names for the data stores. @default 'eval.internal' */
     readonly privateZone?: string;
   };
-  /** The images the workloads run. */
+  /**
+   * The images the workloads run: ECR repositories this environment's stack creates
+   * (`<clusterName>/orchestrator` and `<clusterName>/worker`), and the release whose images they run.
+   */
   readonly images: {
-    /** The orchestrator's image; the migration Job runs it too. */
-    readonly orchestrator: ImageInput;
-    /** The worker's image. */
-    readonly worker: ImageInput;
+    /** The repositories' access and lifecycle. */
+    readonly registry: {
+      /**
+       * The one IAM role that may push (every other principal is denied): CI's release role where builds are
+       * pushed, the promotion role where releases are copied in.
+       */
+      readonly pushRoleArn: string;
+      /** Builds (git SHA tags) kept per repository, newest first; version-tagged images never expire. @default 30 */
+      readonly keepBuilds?: number;
+      /** Untagged images expire after this many days. @default 7 */
+      readonly untaggedExpiryDays?: number;
+    };
+    /**
+     * The release the workloads run (the release workflow's record). The repository's synth fills it from
+     * `synth/releases/<env>.json` (a pinned environment) or `RELEASE_RECORD` (one that follows main); without
+     * one the images are tagged `unreleased`, which the go-live checks refuse in production.
+     * @default none
+     */
+    readonly release?: ReleaseRecord;
   };
   /** The platform's namespace and the cluster add-ons it relies on. */
   readonly kubernetes?: {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { UNRELEASED_TAG } from '../config/release';
 import { LLM_RETRY_ENV, waitingListOf } from '../config/service-environment';
 
 /**
@@ -325,7 +326,7 @@ function checkClusterAccess(tf: { resource?: TfResources }, production: boolean,
   return check('access', 'Cluster access: admin access entries; no API endpoint open to the internet in production', findings);
 }
 
-function checkImages(objects: K8sObject[]): CheckResult {
+function checkImages(objects: K8sObject[], production: boolean): CheckResult {
   const findings: string[] = [];
   for (const o of objects.filter((x) => WORKLOAD_KINDS.has(x.kind ?? ''))) {
     for (const c of containersOf(o)) {
@@ -333,9 +334,14 @@ function checkImages(objects: K8sObject[]): CheckResult {
       const last = image.split('/').pop() ?? '';
       if (!image) findings.push(`${describe(o)}: container ${c.name} has no image`);
       else if (image.endsWith(':latest') || !/[:@]/.test(last)) findings.push(`${describe(o)}: container ${c.name} runs ${image} (latest or untagged)`);
+      else if (last.split('@')[0].endsWith(`:${UNRELEASED_TAG}`)) {
+        findings.push(`${describe(o)}: container ${c.name} runs the placeholder ${image}: no release (synth/releases/<env>.json, or RELEASE_RECORD for an environment that follows main)`);
+      } else if (production && !/@sha256:[a-f0-9]{64}$/.test(image)) {
+        findings.push(`${describe(o)}: container ${c.name} runs ${image} without a digest: production pins what it pulls`);
+      }
     }
   }
-  return check('images', 'Images: immutable tag or digest, never latest', findings);
+  return check('images', production ? 'Images: a released tag with its digest' : 'Images: a released tag, never latest', findings);
 }
 
 /** Lines of `text` matching a secret pattern, as `file:line: <kind>` (the value itself is never printed). */
@@ -379,7 +385,7 @@ export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport
       checkAlerting(objects),
       checkBackups(tf, env.production, env.terraformFile),
       checkSecrets(objects, [{ path: env.terraformFile, text: tfText }, ...manifestFiles]),
-      checkImages(objects),
+      checkImages(objects, env.production),
       checkNodeAutoscaling(objects, tf, env.terraformFile),
       checkNetworkPolicyEnforcement(objects, tf, env.terraformFile),
       checkClusterAccess(tf, env.production, env.terraformFile),

@@ -11,3 +11,4 @@ export * from './platform-secrets';
 export * from './backup-plan';
 export * from './platform-stack';
 export * from './client-security-group';
+export * from './container-registry';

@@ -12,6 +12,7 @@ import { POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '../config/service-enviro
 import { ArtifactBucket } from './artifact-bucket';
 import { BackupPlan } from './backup-plan';
 import { ClickhouseCluster } from './clickhouse-cluster';
+import { ContainerRegistry } from './container-registry';
 import { EksCluster } from './eks-cluster';
 import { IrsaRole } from './irsa-role';
 import { ManagedNodeGroup } from './managed-node-group';
@@ -28,7 +29,7 @@ export interface PlatformStackProps {
 /**
  * Everything one environment runs on, in one Terraform stack with S3 remote state (a key per
  * environment, encryption, S3-native locking): network, EKS with the brief's node groups, Postgres,
- * Redis, ClickHouse, the artifact bucket, secrets, IRSA roles and backups.
+ * Redis, ClickHouse, the artifact bucket, the images' ECR repositories, secrets, IRSA roles and backups.
  */
 export class PlatformStack extends TerraformStack {
   readonly env: EnvironmentConfig;
@@ -39,6 +40,7 @@ export class PlatformStack extends TerraformStack {
   readonly redis: RedisQueue;
   readonly clickhouse: ClickhouseCluster;
   readonly bucket: ArtifactBucket;
+  readonly registry: ContainerRegistry;
   readonly secrets: PlatformSecrets;
   readonly backupPlan?: BackupPlan;
 
@@ -171,6 +173,16 @@ export class PlatformStack extends TerraformStack {
       retainOnDestroy: env.production,
     });
 
+    // The repositories the Deployments pull from; the release workflow pushes (or a promotion copies) into them.
+    this.registry = new ContainerRegistry(this, 'registry', {
+      repositories: env.images.repositoryNames,
+      pullRoleArns: [this.eks.nodeRole.arn],
+      pushRoleArn: env.images.registry.pushRoleArn,
+      keepBuilds: env.images.registry.keepBuilds,
+      untaggedExpiryDays: env.images.registry.untaggedExpiryDays,
+      retainOnDestroy: env.production,
+    });
+
     // Where the data stores are, for the pods (through External Secrets): hosts and ports, no credentials.
     const connections = new SecretsmanagerSecret(this, 'connections', {
       name: names.connectionsSecret,
@@ -294,6 +306,8 @@ export class PlatformStack extends TerraformStack {
     output('redis_endpoint', this.redis.replicationGroup.primaryEndpointAddress, 'Redis primary endpoint (TLS)');
     output('clickhouse_host', names.clickhouseHost, 'ClickHouse service name in the private zone');
     output('artifact_bucket', this.bucket.bucket.bucket, 'Artifact bucket');
+    output('orchestrator_repository_url', this.registry.repositories.orchestrator.repositoryUrl, 'ECR repository of the orchestrator image');
+    output('worker_repository_url', this.registry.repositories.worker.repositoryUrl, 'ECR repository of the worker image');
     output('llm_keys_secret_arn', this.secrets.llmKeys.arn, 'Secret to put the LLM provider keys in');
     output('external_secrets_role_arn', externalSecrets.role.arn, 'IRSA role of External Secrets Operator');
     output('worker_role_arn', worker.role.arn, 'IRSA role of the workers');
