@@ -66,7 +66,12 @@ test('release: on main and version tags, both Dockerfile targets built and pushe
     expect(b.with!.provenance).toBe(false);
   }
   const record = steps.find((s) => s.run?.includes('release -- record'))!;
-  expect(record.env).toMatchObject({ ORCHESTRATOR: '${{ steps.names.outputs.orchestrator }}@${{ steps.orchestrator.outputs.digest }}', WORKER: '${{ steps.names.outputs.worker }}@${{ steps.worker.outputs.digest }}' });
+  expect(record.env).toMatchObject({
+    ORCHESTRATOR: '${{ steps.names.outputs.orchestrator }}@${{ steps.orchestrator.outputs.digest || steps.existing.outputs.orchestrator_digest }}',
+    WORKER: '${{ steps.names.outputs.worker }}@${{ steps.worker.outputs.digest || steps.existing.outputs.worker_digest }}',
+  });
+  // Built once per commit: a re-run or a version tag of a built commit reuses the pushed images.
+  for (const b of builds) expect(b).toMatchObject({ if: "steps.existing.outputs.built != 'true'" });
   expect(release.jobs.publish).toMatchObject({ needs: 'images', uses: './.github/workflows/gitops.yml', with: { 'release-artifact': 'release' } });
 });
 

@@ -138,11 +138,12 @@ describe.each(Object.keys(IMAGES) as Target[])('the %s image', (target) => {
 test('the image’s user cannot write its code, and dev mode (which needs the embedded engine) says what to use instead', async () => {
   const { container, argv } = runArgv(IMAGES.orchestrator, [], {});
   containers.push(container);
-  const write = await new Promise<{ code: number; stderr: string }>((done) => {
+  const write = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
     // The shell is the base image's; the entrypoint is bypassed on purpose for this one probe.
     const probe = argv.slice(0, argv.indexOf('--') + 1).concat(['sh', '-c', 'id -u && touch /app/build/x']);
-    execFile('buildah', probe, (error, _stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stderr }));
+    execFile('buildah', probe, (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
   });
+  expect(write.stdout.trim()).toBe('10001');
   expect(write.code).not.toBe(0);
   expect(write.stderr).toContain('Permission denied');
   const dev = await runImage('orchestrator', ['dev', '--port', '0'], { CLICKHOUSE_URL: '' });
