@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,6 +29,8 @@ function main(): void {
   try {
     execFileSync('npm', ['run', 'build', '--workspace', 'constructs'], { cwd: root, stdio: 'ignore' });
     execFileSync(node, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'bench/tsconfig.json')], { stdio: 'inherit' });
+    // The pinned release records are data beside the compiled synth, as they are beside its sources.
+    cpSync(join(root, 'synth/releases'), join(root, '.tmp/bench-build/synth/releases'), { recursive: true });
     const entry = join(root, '.tmp/bench-build/synth/all.js');
     const bare: number[] = [];
     const synth: { wallMs: number; rssMB: number }[] = [];
