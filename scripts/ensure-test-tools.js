@@ -1,15 +1,28 @@
 #!/usr/bin/env node
 'use strict';
 // Installs the command-line tools the tests drive for real (jq, as the brief's CI gate uses it; promtool and
-// amtool for the monitoring objects) when they are missing, from Debian's packages. Runs before `npm test`.
+// amtool for the monitoring objects) when they are missing, from Debian's packages. Runs before `npm test`;
+// with the argument `images`, installs buildah and debootstrap before `npm run test:images`.
 const { execFileSync, spawnSync } = require('node:child_process');
 
-const TOOLS = [
-  { command: 'jq', debianPackage: 'jq' },
-  // promtool checks and unit-tests the alert rules; amtool checks the Alertmanager configuration.
-  { command: 'promtool', debianPackage: 'prometheus' },
-  { command: 'amtool', debianPackage: 'prometheus-alertmanager' },
-];
+const SETS = {
+  tests: [
+    { command: 'jq', debianPackage: 'jq' },
+    // promtool checks and unit-tests the alert rules; amtool checks the Alertmanager configuration.
+    { command: 'promtool', debianPackage: 'prometheus' },
+    { command: 'amtool', debianPackage: 'prometheus-alertmanager' },
+  ],
+  // `npm run test:images`: buildah builds and runs the Dockerfile's images, debootstrap makes their base.
+  images: [
+    { command: 'buildah', debianPackage: 'buildah' },
+    { command: 'debootstrap', debianPackage: 'debootstrap' },
+  ],
+};
+const TOOLS = SETS[process.argv[2] || 'tests'];
+if (!TOOLS) {
+  console.error(`ensure-test-tools: unknown set "${process.argv[2]}": expected one of ${Object.keys(SETS).join(', ')}`);
+  process.exit(2);
+}
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
-  imageReference,
   parseReleaseRecord,
   RELEASE_IMAGES,
   RELEASE_SCHEMA,
@@ -46,12 +45,15 @@ export function releaseOf(env: Pick<EnvironmentInput, 'name' | 'production'>, so
   return { source: 'none' };
 }
 
+/** `input` with the release it runs filled in, and where that release came from. */
+export function withRelease(input: EnvironmentInput, sources: ReleaseSources = {}): ReturnType<typeof releaseOf> & { input: EnvironmentInput } {
+  const found = releaseOf(input, sources);
+  return { ...found, input: found.release ? { ...input, images: { ...input.images, release: found.release } } : input };
+}
+
 /** The environments with their releases filled in. */
 export function withReleases(envs: readonly EnvironmentInput[], sources: ReleaseSources = {}): EnvironmentInput[] {
-  return envs.map((env) => {
-    const { release } = releaseOf(env, sources);
-    return release ? { ...env, images: { ...env.images, release } } : env;
-  });
+  return envs.map((env) => withRelease(env, sources).input);
 }
 
 /** The release record the release workflow writes after pushing both images. */
@@ -77,9 +79,7 @@ export function makeReleaseRecord(options: { commit: string; version?: string; i
 
 /** Pins `envName` to the release in `recordFile`: the one file a promotion commit changes. */
 export function promote(envName: string, recordFile: string, envs: readonly EnvironmentInput[], dir = RELEASES_DIR): { file: string; from?: string; to: string } {
-  if (!envs.some((env) => env.name === envName)) {
-    throw new Error(`unknown environment "${envName}": expected one of ${envs.map((e) => e.name).join(', ')}`);
-  }
+  environmentNamed(envs, envName);
   const record = readReleaseRecord(recordFile);
   const file = join(dir, `${envName}.json`);
   const from = existsSync(file) ? readReleaseRecord(file).commit : undefined;
@@ -94,10 +94,10 @@ export function promote(envName: string, recordFile: string, envs: readonly Envi
  */
 export function pendingCopies(envs: readonly EnvironmentInput[], sources: ReleaseSources = {}): Array<{ env: string; image: string; from: string; to: string; digest: string }> {
   const copies = [];
-  for (const input of envs) {
-    const { release, source } = releaseOf(input, sources);
+  for (const pinned of envs) {
+    const { release, source, input } = withRelease(pinned, sources);
     if (!release || source !== 'pinned') continue;
-    const env = resolveEnvironment({ ...input, images: { ...input.images, release } });
+    const env = resolveEnvironment(input);
     for (const image of RELEASE_IMAGES) {
       const from = release.images[image];
       const target = env.images[image];
@@ -108,74 +108,9 @@ export function pendingCopies(envs: readonly EnvironmentInput[], sources: Releas
   return copies;
 }
 
-const USAGE = `npm run release -- <command>
-  record --commit <sha> [--version <v>] --orchestrator <repo>@<digest> --worker <repo>@<digest> [--out <file>]
-                       write the release record of a build (the release workflow does, after pushing)
-  promote <env> <record file>
-                       pin <env> to that release: writes synth/releases/<env>.json, the promotion commit
-  repositories <env>   <image>=<repository URL> per line, the repositories a build for <env> pushes to
-  copies               the image copies pinned environments need, one per line: <env> <image> <from> <to>
-  show                 each environment's image references and where its release comes from`;
-
-function flags(args: string[]): Record<string, string> {
-  const parsed: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    if (!flag.startsWith('--') || i + 1 >= args.length) throw new Error(`expected --<name> <value>, got ${JSON.stringify(flag)}\n${USAGE}`);
-    parsed[flag.slice(2)] = args[++i];
-  }
-  return parsed;
-}
-
-export function main(argv: string[]): number {
-  // Loaded here, not at the top: `synth/environments` imports this module.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { environments } = require('./environments') as typeof import('./environments');
-  const [command, ...rest] = argv;
-  if (command === 'record') {
-    const options = flags(rest);
-    const record = makeReleaseRecord({ commit: options.commit ?? '', version: options.version, images: { orchestrator: options.orchestrator, worker: options.worker } });
-    const text = `${JSON.stringify(record, null, 2)}\n`;
-    if (options.out) {
-      mkdirSync(dirname(resolve(options.out)), { recursive: true });
-      writeFileSync(options.out, text);
-    } else process.stdout.write(text);
-    return 0;
-  }
-  if (command === 'promote' && rest.length === 2) {
-    const { file, from, to } = promote(rest[0], rest[1], environments);
-    process.stdout.write(`${rest[0]}: ${from ?? 'no release'} -> ${to}\nwrote ${relative(process.cwd(), file)}: commit it; the GitOps publish copies the images and updates ${rest[0]}'s manifests\n`);
-    return 0;
-  }
-  if (command === 'repositories' && rest.length === 1) {
-    const input = environments.find((env) => env.name === rest[0]);
-    if (!input) throw new Error(`unknown environment "${rest[0]}": expected one of ${environments.map((e) => e.name).join(', ')}`);
-    const env = resolveEnvironment(input);
-    for (const image of RELEASE_IMAGES) process.stdout.write(`${image}=${env.images[image].repository}\n`);
-    return 0;
-  }
-  if (command === 'copies') {
-    for (const copy of pendingCopies(environments)) process.stdout.write(`${copy.env} ${copy.image} ${copy.from} ${copy.to}\n`);
-    return 0;
-  }
-  if (command === 'show') {
-    for (const input of environments) {
-      const { release, source, file } = releaseOf(input);
-      const env = resolveEnvironment(release ? { ...input, images: { ...input.images, release } } : input);
-      process.stdout.write(`${env.name}: ${source === 'none' ? 'no release (placeholder tag)' : `${source} ${relative(process.cwd(), file!)}${release?.version ? ` (version ${release.version})` : ''}`}\n`);
-      for (const image of RELEASE_IMAGES) process.stdout.write(`  ${image}: ${imageReference(env.images[image])}\n`);
-    }
-    return 0;
-  }
-  process.stderr.write(`${USAGE}\n`);
-  return 2;
-}
-
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`release: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  }
+/** The environment named `name`, or an error that lists the names there are. */
+export function environmentNamed(envs: readonly EnvironmentInput[], name: string): EnvironmentInput {
+  const found = envs.find((env) => env.name === name);
+  if (!found) throw new Error(`unknown environment "${name}": expected one of ${envs.map((e) => e.name).join(', ')}`);
+  return found;
 }

@@ -19,8 +19,6 @@ const RECIPE = 'r1';
 export const BASE_IMAGE = `localhost/ai-eval-node-base:${NODE_VERSION}-bookworm-${RECIPE}`;
 const DEBIAN_MIRROR = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 
-const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-
 export function buildah(args: string[], options: { input?: string; timeoutMs?: number } = {}): string {
   return execFileSync('buildah', args, {
     encoding: 'utf8',
@@ -31,25 +29,9 @@ export function buildah(args: string[], options: { input?: string; timeoutMs?: n
   }).trim();
 }
 
-/** buildah and debootstrap from Debian's packages when missing (as the tests install jq and promtool). */
-export function ensureImageTools(): void {
-  const missing = [
-    { command: 'buildah', debianPackage: 'buildah' },
-    { command: 'debootstrap', debianPackage: 'debootstrap' },
-  ].filter((tool) => !has(tool.command));
-  if (missing.length === 0) return;
-  const packages = missing.map((tool) => tool.debianPackage);
-  if (!has('apt-get') || process.getuid?.() !== 0) {
-    throw new Error(`npm run test:images needs ${packages.join(' and ')}: install them (Debian: apt-get install ${packages.join(' ')}) and run it as root`);
-  }
-  process.stderr.write(`Installing ${packages.join(', ')} from Debian's packages\n`);
-  const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { stdio: 'inherit' });
-  try {
-    install();
-  } catch {
-    execFileSync('apt-get', ['update'], { stdio: 'inherit' });
-    install();
-  }
+/** The base is made with debootstrap and buildah's mounts, which need root (`npm run test:images` installs both tools). */
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new Error('npm run test:images builds its base image with debootstrap and buildah mount: run it as root');
 }
 
 export function imageExists(reference: string): boolean {

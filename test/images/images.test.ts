@@ -7,12 +7,12 @@ import { TEST_OPENAI_KEY } from '../support/engine';
 import { createTestDatabase, deleteRedisPrefix, ROOT, serviceEnv, spawnClickhouse, spawnReady, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 import {
   buildTarget,
-  ensureImageTools,
   ensureNodeBase,
   imageConfig,
   imageSize,
   megabytes,
   removeContainer,
+  requireRoot,
   runArgv,
   withMountedImage,
 } from './buildah';
@@ -45,20 +45,25 @@ let clickhouse: Awaited<ReturnType<typeof spawnClickhouse>>;
 let env: NodeJS.ProcessEnv;
 const prefix = uniqueName('imgtest');
 
-/** Runs the image's entrypoint with `args` to completion: exit code and output. */
-function runImage(target: Target, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { container, argv } = runArgv(IMAGES[target], args, { ...env, ...extraEnv });
-  containers.push(container);
+/** `buildah <argv>` to completion: exit code and output. */
+function buildahRun(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile('buildah', argv, { timeout: 120_000 }, (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
   });
+}
+
+/** Runs the image's entrypoint with `args` to completion. */
+function runImage(target: Target, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { container, argv } = runArgv(IMAGES[target], args, { ...env, ...extraEnv });
+  containers.push(container);
+  return buildahRun(argv);
 }
 
 /** Starts the image's service (its CMD) and resolves once it logs that it is listening or consuming. */
 async function startImage(target: Target): Promise<ChildService> {
   const { container, argv } = runArgv(IMAGES[target], [], { ...env, HOST: '127.0.0.1', PORT: '0' });
   containers.push(container);
-  const service = await spawnReady('buildah', argv, { PATH: process.env.PATH }, 120_000);
+  const service = await spawnReady('buildah', argv, { PATH: process.env.PATH }, { readyWithinMs: 120_000, processGroup: true });
   services.push(service);
   return service;
 }
@@ -70,7 +75,7 @@ function script(request: FakeRequest): FakeReply {
 }
 
 beforeAll(async () => {
-  ensureImageTools();
+  requireRoot();
   const started = Date.now();
   const made = ensureNodeBase();
   base = made.reference;
@@ -138,11 +143,8 @@ describe.each(Object.keys(IMAGES) as Target[])('the %s image', (target) => {
 test('the image’s user cannot write its code, and dev mode (which needs the embedded engine) says what to use instead', async () => {
   const { container, argv } = runArgv(IMAGES.orchestrator, [], {});
   containers.push(container);
-  const write = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    // The shell is the base image's; the entrypoint is bypassed on purpose for this one probe.
-    const probe = argv.slice(0, argv.indexOf('--') + 1).concat(['sh', '-c', 'id -u && touch /app/build/x']);
-    execFile('buildah', probe, (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
-  });
+  // The shell is the base image's; the entrypoint is bypassed on purpose for this one probe.
+  const write = await buildahRun(argv.slice(0, argv.indexOf('--') + 1).concat(['sh', '-c', 'id -u && touch /app/build/x']));
   expect(write.stdout.trim()).toBe('10001');
   expect(write.code).not.toBe(0);
   expect(write.stderr).toContain('Permission denied');

@@ -97,10 +97,17 @@ export function spawnService(command: 'serve' | 'work', env: NodeJS.ProcessEnv, 
 
 /**
  * A service started by any command line (the repository's entry, or an image's through `buildah run`),
- * resolved once it logs that it is listening or consuming; `stop` signals its whole process group.
+ * resolved once it logs that it is listening or consuming. With `processGroup`, it runs in a group of its
+ * own and `stop` signals the whole group (a launcher such as `buildah run` and the service under it).
  */
-export async function spawnReady(file: string, args: string[], env: NodeJS.ProcessEnv, readyWithinMs = 60_000): Promise<ChildService> {
-  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: file !== process.execPath });
+export async function spawnReady(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { readyWithinMs?: number; processGroup?: boolean } = {},
+): Promise<ChildService> {
+  const { readyWithinMs = 60_000, processGroup = false } = options;
+  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: processGroup });
   const log: string[] = [];
   const ready = waitForLine(child, 'stderr', (line) => /"message":"(listening|consuming)"/.test(line), readyWithinMs);
   createInterface({ input: child.stderr! }).on('line', (line) => log.push(line));
@@ -114,8 +121,8 @@ export async function spawnReady(file: string, args: string[], env: NodeJS.Proce
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       return new Promise((done) => {
         child.once('exit', (code) => done(code));
-        if (file === process.execPath) child.kill(signal);
-        else process.kill(-child.pid!, signal);
+        if (processGroup) process.kill(-child.pid!, signal);
+        else child.kill(signal);
       });
     },
   };

@@ -13,7 +13,9 @@ export const UNRELEASED_TAG = 'unreleased';
 export const RELEASE_IMAGES = ['orchestrator', 'worker'] as const;
 export type ReleaseImage = (typeof RELEASE_IMAGES)[number];
 
-const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'sha256:<64 hex digits>');
+/** An image digest as a release records it and a production workload must pin it. */
+export const IMAGE_DIGEST = /^sha256:[a-f0-9]{64}$/;
+const digest = z.string().regex(IMAGE_DIGEST, 'sha256:<64 hex digits>');
 const imageRecord = z.strictObject({
   /** Where the build pushed it, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/ai-eval-platform-dev/worker`. */
   repository: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/, 'a registry host and repository path, without tag or digest'),

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { UNRELEASED_TAG } from '../config/release';
+import { IMAGE_DIGEST, UNRELEASED_TAG } from '../config/release';
 import { LLM_RETRY_ENV, waitingListOf } from '../config/service-environment';
 
 /**
@@ -336,7 +336,7 @@ function checkImages(objects: K8sObject[], production: boolean): CheckResult {
       else if (image.endsWith(':latest') || !/[:@]/.test(last)) findings.push(`${describe(o)}: container ${c.name} runs ${image} (latest or untagged)`);
       else if (last.split('@')[0].endsWith(`:${UNRELEASED_TAG}`)) {
         findings.push(`${describe(o)}: container ${c.name} runs the placeholder ${image}: no release (synth/releases/<env>.json, or RELEASE_RECORD for an environment that follows main)`);
-      } else if (production && !/@sha256:[a-f0-9]{64}$/.test(image)) {
+      } else if (production && !IMAGE_DIGEST.test(image.split('@')[1] ?? '')) {
         findings.push(`${describe(o)}: container ${c.name} runs ${image} without a digest: production pins what it pulls`);
       }
     }

@@ -1,0 +1,73 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { imageReference, RELEASE_IMAGES, resolveEnvironment } from '@ai-eval-platform/constructs';
+import { environments } from './environments';
+import { environmentNamed, makeReleaseRecord, pendingCopies, promote, withRelease } from './releases';
+
+/** `npm run release -- <command>`: release records, promotion and the image copies it needs (synth/releases.ts). */
+const USAGE = `npm run release -- <command>
+  record --commit <sha> [--version <v>] --orchestrator <repo>@<digest> --worker <repo>@<digest> [--out <file>]
+                       write the release record of a build (the release workflow does, after pushing)
+  promote <env> <record file>
+                       pin <env> to that release: writes synth/releases/<env>.json, the promotion commit
+  repositories <env>   <image>=<repository URL> per line, the repositories a build for <env> pushes to
+  copies               the image copies pinned environments need, one per line: <env> <image> <from> <to>
+  show                 each environment's image references and where its release comes from`;
+
+function flags(args: string[]): Record<string, string> {
+  const parsed: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    if (!flag.startsWith('--') || i + 1 >= args.length) throw new Error(`expected --<name> <value>, got ${JSON.stringify(flag)}\n${USAGE}`);
+    parsed[flag.slice(2)] = args[++i];
+  }
+  return parsed;
+}
+
+export function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  if (command === 'record') {
+    const options = flags(rest);
+    const record = makeReleaseRecord({ commit: options.commit ?? '', version: options.version, images: { orchestrator: options.orchestrator, worker: options.worker } });
+    const text = `${JSON.stringify(record, null, 2)}\n`;
+    if (options.out) {
+      mkdirSync(dirname(resolve(options.out)), { recursive: true });
+      writeFileSync(options.out, text);
+    } else process.stdout.write(text);
+    return 0;
+  }
+  if (command === 'promote' && rest.length === 2) {
+    const { file, from, to } = promote(rest[0], rest[1], environments);
+    process.stdout.write(`${rest[0]}: ${from ?? 'no release'} -> ${to}\nwrote ${relative(process.cwd(), file)}: commit it; the GitOps publish copies the images and updates ${rest[0]}'s manifests\n`);
+    return 0;
+  }
+  if (command === 'repositories' && rest.length === 1) {
+    const env = resolveEnvironment(environmentNamed(environments, rest[0]));
+    for (const image of RELEASE_IMAGES) process.stdout.write(`${image}=${env.images[image].repository}\n`);
+    return 0;
+  }
+  if (command === 'copies') {
+    for (const copy of pendingCopies(environments)) process.stdout.write(`${copy.env} ${copy.image} ${copy.from} ${copy.to}\n`);
+    return 0;
+  }
+  if (command === 'show') {
+    for (const unreleased of environments) {
+      const { release, source, file, input } = withRelease(unreleased);
+      const env = resolveEnvironment(input);
+      process.stdout.write(`${env.name}: ${source === 'none' ? 'no release (placeholder tag)' : `${source} ${relative(process.cwd(), file!)}${release?.version ? ` (version ${release.version})` : ''}`}\n`);
+      for (const image of RELEASE_IMAGES) process.stdout.write(`  ${image}: ${imageReference(env.images[image])}\n`);
+    }
+    return 0;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+if (require.main === module) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`release: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
