@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import BeeQueue from 'bee-queue';
 import { caseJobSchema, type CaseJob } from '../contracts/jobs';
 import type { CaseConsumer, CaseQueue, ConsumerHandlers, QueueStats } from './types';
@@ -51,6 +52,13 @@ const call = <T>(fn: (cb: (error: Error | null, value: T) => void) => void): Pro
 /** The orchestrator's side: bulk enqueue in one round trip per batch, and the queue's depth and lag. */
 export class BeeCaseQueue implements CaseQueue {
   private readonly queue: BeeQueue<CaseJob>;
+  /**
+   * Job ids are this process's own (`<random>-<n>`), not bee-queue's `INCR` counter: a Redis that restarts
+   * empty starts that counter again at 1, and a worker finishing a job it took before the restart then deletes
+   * (`removeOnSuccess`) the new job that got the same id, which is never run.
+   */
+  private readonly idPrefix = `${randomBytes(6).toString('hex')}-`;
+  private nextId = 0;
 
   constructor(private readonly settings: BeeQueueSettings) {
     this.queue = new BeeQueue<CaseJob>(settings.name, {
@@ -70,6 +78,7 @@ export class BeeCaseQueue implements CaseQueue {
       const batch = jobs.slice(start, start + BATCH).map((data) =>
         this.queue
           .createJob(data)
+          .setId(`${this.idPrefix}${++this.nextId}`)
           .retries(this.settings.retries)
           .backoff('exponential', 1_000)
           .timeout(this.settings.jobTimeoutMs ?? 10 * 60_000),
