@@ -13,11 +13,15 @@ export type { ChatRequest, ChatResponse, ModelSettings, ProviderName } from './p
 export { evaluateCase, judgeSettings, type CaseContext } from './runner/evaluate-case';
 export { evaluateGateRules, formatGateOutcome, type GateOutcome, type GateRules } from './runner/gate';
 export { toJunitXml } from './runner/junit';
-export type { CaseResult, MetricResult, MetricSummary, ModelUsage, Report } from './contracts/report';
+export { COMMENT_MARKER, toMarkdownComment } from './runner/markdown';
+export { sideBySide } from './runner/side-by-side';
+export { metricReference, type MetricReference } from './metrics/reference';
+export { EXIT_GATE_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, EXIT_USAGE } from './cli/errors';
+export type { CaseResult, ErrorCause, MetricResult, MetricSummary, ModelUsage, Report, TargetReport } from './contracts/report';
 export type { RunStatus, RunView } from './contracts/api';
 export type { BuildMetadata } from './contracts/build';
 export { gatewayFor, runSuites, type Progress, type RunOptions } from './runner/run-suites';
 export { buildReport } from './runner/summarize';
-export { findSuiteFiles, loadSuites, missingCredentials, parseSuiteText, resolveSuite, SuiteError, type LoadedSuite, type SuiteProblem } from './suite/load';
+export { expandMatrix, findSuiteFiles, loadSuites, missingCredentials, parseSuiteText, resolveSuite, SuiteError, type LoadedSuite, type SuiteProblem } from './suite/load';
 export { defineSuite, suiteSchema, type Suite, type SuiteInput } from './contracts/suite';
-export type { TestCase, ToolCallSpec } from './contracts/case';
+export type { TestCase, ToolCallSpec, Turn } from './contracts/case';

@@ -6,7 +6,7 @@ function findVersion(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
     try {
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (manifest.name === 'ai-eval-platform' && manifest.version) return manifest.version;
+      if ((manifest.name === 'ai-eval-platform' || manifest.name === '@ai-eval-platform/evalctl') && manifest.version) return manifest.version;
     } catch {
       // no package.json here: keep climbing
     }

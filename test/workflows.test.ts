@@ -32,13 +32,43 @@ test.each(files)('%s holds no literal secret; credentials come from secrets.* or
   for (const match of source.matchAll(/(?:API_KEY|TOKEN|PASSWORD)\s*:\s*(.+)/g)) expect(match[1].trim()).toMatch(/^\$\{\{ (secrets|github)\.[A-Za-z_.]+ \}\}$/);
 });
 
-test('the quality gate keeps the brief’s exact check, compares with main and comments on the pull request', () => {
-  const source = text('quality-gate.yml');
-  expect(source).toContain(`jq -e '.summary.faithfulness > 0.9' report.json`);
-  expect(source).toContain('npx evalctl run examples/suites --output-json report.json');
-  expect(source).toContain('npx evalctl gate report.json --baseline baseline/report.json');
-  expect(source).toContain('gh pr comment');
-  expect(workflow('quality-gate.yml').permissions).toMatchObject({ 'pull-requests': 'write' });
+test('the quality gate runs the reusable action on the evalctl this commit packs, and keeps the brief’s exact check', () => {
+  const gate = workflow('quality-gate.yml');
+  const steps = gate.jobs.evaluate.steps as Array<{ id?: string; uses?: string; run?: string; if?: string; with?: Record<string, string> }>;
+  const uses = steps.find((s) => s.uses === './.github/actions/quality-gate')!;
+  expect(uses.with).toMatchObject({ suites: 'examples/suites', 'evalctl-package': '${{ steps.pack.outputs.tarball }}', 'max-drop': '0.02' });
+  expect(steps.find((s) => s.id === 'pack')!.run).toContain('npm pack --workspace evalctl');
+  const brief = steps.find((s) => s.run === `jq -e '.summary.faithfulness > 0.9' report.json`)!;
+  expect(brief.if).toContain("steps.gate.outputs.status != 'skipped'");
+  expect(gate.permissions).toMatchObject({ 'pull-requests': 'write', actions: 'read' });
+});
+
+test('the reusable gate action: every input it declares reaches gate.sh, and every variable gate.sh reads is given', () => {
+  const actionDir = join(dir, '../actions/quality-gate');
+  const action = parse(readFileSync(join(actionDir, 'action.yml'), 'utf8')) as { inputs: Record<string, { description: string }>; runs: { using: string; steps: Array<{ run?: string; env?: Record<string, string> }> } };
+  const script = readFileSync(join(actionDir, 'gate.sh'), 'utf8');
+  expect(action.runs.using).toBe('composite');
+  for (const [name, input] of Object.entries(action.inputs)) {
+    expect(input.description.length).toBeGreaterThan(10);
+    expect(JSON.stringify(action.runs.steps)).toContain(`inputs.${name}`);
+  }
+  const given = new Set(action.runs.steps.flatMap((s) => Object.keys(s.env ?? {})));
+  const read = new Set([...script.matchAll(/\$\{?(INPUT_[A-Z_]+)/g)].map((m) => m[1]));
+  expect([...read].filter((v) => !given.has(v))).toEqual([]);
+  const steps = new Set([...script.matchAll(/^  ([a-z]+)\)$/gm)].map((m) => m[1]));
+  for (const step of action.runs.steps) {
+    const called = /gate\.sh"? (\w+)/.exec(step.run ?? '')?.[1];
+    if (called) expect(steps).toContain(called);
+  }
+});
+
+test('release: a version tag publishes evalctl to npm with provenance, only when the tag is the package version', () => {
+  const cli = workflow('release.yml').jobs.cli;
+  expect(cli.if).toBe("startsWith(github.ref, 'refs/tags/v')");
+  const runs = cli.steps.map((s: { run?: string }) => s.run).filter(Boolean);
+  expect(runs).toContain('npm publish --workspace evalctl --provenance --access public');
+  expect(runs).toContain('test "v$(jq -r .version evalctl/package.json)" = "$TAG"');
+  expect(workflow('release.yml').permissions['id-token']).toBe('write');
 });
 
 test('deploy: OIDC credentials, dev first, prod behind the production environment', () => {

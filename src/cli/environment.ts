@@ -6,7 +6,9 @@ const cliEnvironment = retryEnvironmentSchema.extend({
   EVAL_CACHE_DIR: z.string().min(1).default('.evalcache'),
 });
 
-export class EnvironmentError extends Error {}
+export class EnvironmentError extends Error {
+  override name = 'EnvironmentError';
+}
 
 export function readCliEnvironment(env: NodeJS.ProcessEnv): { retry: RetryPolicy; cacheDir: string } {
   const parsed = cliEnvironment.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));

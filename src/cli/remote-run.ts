@@ -5,7 +5,17 @@ import type { Progress } from '../runner/run-suites';
 import { buildReport } from '../runner/summarize';
 import type { LoadedSuite } from '../suite/load';
 
-export class RemoteError extends Error {}
+export class RemoteError extends Error {
+  /** The platform's HTTP status; absent when it could not be reached. */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+
+  /** The platform was unreachable, refused the key or failed: nothing was evaluated, and the suites may be fine. */
+  get notEvaluated(): boolean {
+    return this.status === undefined || this.status === 401 || this.status === 403 || this.status === 429 || this.status >= 500;
+  }
+}
 
 /**
  * `evalctl run --server`: submits each suite as a run, waits for all of them, and builds the same report a
@@ -35,7 +45,7 @@ export async function runOnServer(
       } catch {
         // not the API's JSON error: show the start of the body
       }
-      throw new RemoteError(`${method} ${path}: HTTP ${response.status}: ${message}`);
+      throw new RemoteError(`${method} ${path}: HTTP ${response.status}: ${message}`, response.status);
     }
     return JSON.parse(text) as T;
   };

@@ -9,11 +9,27 @@ export const toolCallSchema = z
   })
   .strict();
 
-/** One test case; field names follow DeepEval's LLMTestCase so existing datasets load unchanged. */
-export const testCaseSchema = z
+/** One turn of a conversation (DeepEval's `Turn`): who spoke and what they said. */
+export const turnSchema = z
+  .object({
+    role: z.enum(['user', 'assistant']),
+    content: z.string(),
+  })
+  .strict();
+
+/**
+ * One test case; field names follow DeepEval's LLMTestCase so existing datasets load unchanged. A conversational
+ * case (DeepEval's ConversationalTestCase) gives `turns` instead of `input`: its input is then the last user
+ * turn, and its actual_output the last assistant turn (recorded, or the target's reply when it replays them).
+ */
+export const testCaseObjectSchema = z
   .object({
     id: z.string().min(1).optional(),
-    input: z.string(),
+    input: z.string().optional(),
+    /** A conversation, user and assistant turns in order; with a target, the target answers each user turn. */
+    turns: z.array(turnSchema).min(1).optional(),
+    /** The role the assistant is meant to keep throughout a conversation (role_adherence). */
+    chatbot_role: z.string().min(1).optional(),
     /** Absent: the suite's target produces it. */
     actual_output: z.string().optional(),
     expected_output: z.string().optional(),
@@ -31,5 +47,32 @@ export const testCaseSchema = z
   })
   .strict();
 
+/** The last turn of `role`, if any. */
+export function lastTurn(turns: readonly Turn[] | undefined, role: Turn['role']): Turn | undefined {
+  for (let i = (turns?.length ?? 0) - 1; i >= 0; i--) if (turns![i].role === role) return turns![i];
+  return undefined;
+}
+
+export const testCaseSchema = testCaseObjectSchema
+  .superRefine(
+    (c, ctx) => {
+      if (c.input === undefined && c.turns === undefined) ctx.addIssue({ code: 'custom', path: ['input'], message: 'missing: a case needs input, or turns for a conversation' });
+      if (Array.isArray(c.turns) && !c.turns.some((t) => t?.role === 'user')) ctx.addIssue({ code: 'custom', path: ['turns'], message: 'a conversation needs at least one user turn' });
+    },
+    // Checked even when another field is wrong (an unknown `output`), so that both are reported in one pass.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
+  )
+  // A conversation's input is its last user turn, and a recorded last reply is its actual_output.
+  .transform((c) => {
+    if (!c.turns) return c as typeof c & { input: string };
+    const last = c.turns[c.turns.length - 1];
+    return {
+      ...c,
+      input: c.input ?? lastTurn(c.turns, 'user')?.content ?? '',
+      actual_output: c.actual_output ?? (last.role === 'assistant' ? last.content : undefined),
+    };
+  });
+
 export type ToolCallSpec = z.infer<typeof toolCallSchema>;
-export type TestCase = z.infer<typeof testCaseSchema>;
+export type Turn = z.infer<typeof turnSchema>;
+export type TestCase = z.output<typeof testCaseSchema>;

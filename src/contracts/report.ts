@@ -1,5 +1,8 @@
 import type { BuildMetadata } from './build';
-import type { ToolCallSpec } from './case';
+import type { ToolCallSpec, Turn } from './case';
+
+/** Why an LLM or HTTP call failed (see `errorCause` in providers/retry). */
+export type ErrorCause = 'auth' | 'unreachable' | 'outage' | 'other';
 
 /** The LLM providers a suite may name, as judge or target. */
 export const PROVIDER_NAMES = ['openai', 'anthropic'] as const;
@@ -35,6 +38,8 @@ export interface MetricResult {
   reason: string;
   /** Why the metric could not score: a judge that never gave a usable reply, a missing field, an API failure. */
   error: string | null;
+  /** What kind of failure `error` is (`auth`, `unreachable`, `outage`, `other`); absent when it did not error. */
+  error_cause?: ErrorCause;
   /** The judge's unusable reply, kept when parsing failed. */
   raw_reply?: string;
   details?: unknown;
@@ -52,13 +57,20 @@ export interface CaseResult {
   id: string;
   index: number;
   status: CaseStatus;
-  /** Why the case errored before its metrics could run (the target failed). */
+  /**
+   * Why the case errored: the target's failure (`target failed: …`), else the first errored metric's
+   * (`<metric>: …`); null when it did not error.
+   */
   error: string | null;
+  /** The kind of that failure; `auth`, `unreachable` and `outage` mean the case was not evaluated at all. */
+  error_cause?: ErrorCause;
   input: string;
   actual_output: string | null;
   expected_output: string | null;
   retrieval_context?: string[];
   tools_called?: ToolCallSpec[];
+  /** A conversational case: the conversation as evaluated (the target's replies, or the recorded ones). */
+  turns?: Turn[];
   topic: string | null;
   tags: string[];
   metadata?: Record<string, unknown>;
@@ -113,9 +125,25 @@ export interface Report {
     rules: Array<{ suite: string; min_pass_rate: number; max_errored: number }>;
     failures: string[];
   };
+  /**
+   * A matrix run (`targets`): per target id, the same figures as the report's own over that target's cases
+   * (its suites are `<suite>[<id>]`). `summary` above then averages over every target.
+   */
+  targets?: Record<string, TargetReport>;
   /** A platform run with `max_cost_usd`: what it could spend, what it spent, and the cases it did not start once it was spent. */
   budget?: { max_cost_usd: number; spent_usd: number; exceeded: boolean; not_evaluated: number };
   cases: CaseResult[];
+}
+
+/** One target of a matrix: its suites, metric means and statistics, totals, gate and cost. */
+export interface TargetReport {
+  suites: string[];
+  summary: Record<string, number | null>;
+  metrics: Record<string, MetricSummary>;
+  totals: Report['totals'];
+  gate: { passed: boolean; failures: string[] };
+  /** null when a price is unknown. */
+  cost_usd: number | null;
 }
 
 /**

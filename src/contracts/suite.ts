@@ -1,6 +1,6 @@
 /** The suite a user writes (file, TypeScript or `POST /v1/runs` body): target, judge, metrics, limits, gate, cases. */
 import { z } from 'zod';
-import { testCaseSchema } from './case';
+import { testCaseSchema, type TestCase } from './case';
 import { PROVIDER_NAMES } from './report';
 
 const providerSchema = z.enum(PROVIDER_NAMES);
@@ -18,9 +18,14 @@ const modelFields = {
 
 export const judgeSchema = z.object({ provider: providerSchema, ...modelFields }).strict();
 
+/** A target's name in a matrix (`targets`): the report's per-target key and the suffix of its suite name. */
+const targetId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-"');
+
 const chatTargetSchema = z
   .object({
     type: providerSchema,
+    /** In `targets`: its name (default: the model). */
+    id: targetId.optional(),
     ...modelFields,
     system_prompt: z.string().optional(),
     /** `{{input}}` and any other case field, e.g. `{{metadata.locale}}`. */
@@ -34,6 +39,8 @@ const jsonPath = z.string().regex(/^\$/, 'a JSONPath expression starting with $'
 const httpTargetSchema = z
   .object({
     type: z.literal('http'),
+    /** In `targets`: its name (required for an http target). */
+    id: targetId.optional(),
     url: z.url(),
     method: z.enum(['POST', 'PUT', 'GET']).default('POST'),
     /** Values may use ${ENV_VAR}; they never reach the report. */
@@ -48,6 +55,9 @@ const httpTargetSchema = z
     cost_usd: jsonPath.optional(),
   })
   .strict();
+
+/** A matrix entry: one of several agents (models, prompts, endpoints) evaluated on the same cases. */
+export const matrixTargetSchema = z.discriminatedUnion('type', [chatTargetSchema, httpTargetSchema]);
 
 export const targetSchema = z.discriminatedUnion('type', [
   chatTargetSchema,
@@ -102,6 +112,11 @@ export const suiteSchema = z
     description: z.string().optional(),
     project: z.string().optional(),
     target: targetSchema.default({ type: 'none' }),
+    /**
+     * A matrix: the same cases against each of these targets in one run, reported and gated per target
+     * (suite `name[id]`), with a side-by-side table. Instead of `target`.
+     */
+    targets: z.array(matrixTargetSchema).min(2).max(20).optional(),
     judge: judgeSchema.optional(),
     metrics: z.array(metricEntrySchema).min(1),
     providers: z.array(modelLimitsSchema).default([]),
@@ -111,7 +126,28 @@ export const suiteSchema = z
     max_cost_usd: z.number().positive().optional(),
     cases: z.array(testCaseSchema).min(1),
   })
-  .strict();
+  .strict()
+  .superRefine((suite, ctx) => {
+    if (!suite.targets) return;
+    if (suite.target.type !== 'none') ctx.addIssue({ code: 'custom', path: ['targets'], message: 'give either target or targets, not both' });
+    const seen = new Set<string>();
+    suite.targets.forEach((target, index) => {
+      const id = matrixTargetId(target);
+      if (id === undefined) ctx.addIssue({ code: 'custom', path: ['targets', index, 'id'], message: 'missing: an http target in a matrix needs an id' });
+      else if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['targets', index, 'id'], message: `"${id}" names two targets; give each an id` });
+      if (id !== undefined) seen.add(id);
+    });
+  });
+
+/** Whether the target runs for a case: it has no recorded output, or it is a conversation the target replays. */
+export function targetRunsFor(target: TargetSpec, testCase: Pick<TestCase, 'actual_output' | 'turns'>): boolean {
+  return target.type !== 'none' && (testCase.actual_output === undefined || testCase.turns !== undefined);
+}
+
+/** A matrix target's name: its id, else a chat target's model. */
+export function matrixTargetId(target: z.infer<typeof matrixTargetSchema>): string | undefined {
+  return target.id ?? (target.type === 'http' ? undefined : target.model);
+}
 
 export type JudgeSpec = z.infer<typeof judgeSchema>;
 export type TargetSpec = z.infer<typeof targetSchema>;

@@ -6,9 +6,9 @@ import type { MetricDefinition } from './types';
 const toolParams = z
   .object({
     /** exact: same calls in the same order; ordered: longest common subsequence; set: each expected call made. */
-    match: z.enum(['exact', 'ordered', 'set']).default('set'),
+    match: z.enum(['exact', 'ordered', 'set']).default('set').describe('exact: same calls in the same order; ordered: longest common subsequence; set: each expected call made'),
     /** Compare arguments as well as names. */
-    check_arguments: z.boolean().default(false),
+    check_arguments: z.boolean().default(false).describe('compare arguments as well as names'),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import Ajv from 'ajv';
+import type AjvType from 'ajv';
 import { z } from 'zod';
 import type { MetricDefinition, MetricOutcome } from './types';
 
@@ -9,9 +9,9 @@ const clip = (text: string, max = 80): string => (text.length > max ? `${text.sl
 const exactParams = z
   .object({
     /** Compared with the output; defaults to the case's expected_output. */
-    value: z.string().optional(),
-    trim: z.boolean().default(true),
-    ignore_case: z.boolean().default(false),
+    value: z.string().optional().describe("compared with the output instead of the case's expected_output"),
+    trim: z.boolean().default(true).describe('trim whitespace at both ends before comparing'),
+    ignore_case: z.boolean().default(false).describe('compare case-insensitively'),
   })
   .strict();
 
@@ -24,6 +24,7 @@ export const exactMatch: MetricDefinition<z.infer<typeof exactParams>> = {
   direction: 'higher',
   defaultThreshold: 1,
   requires: ['actual_output'],
+  requiresWith: { fields: (params) => (params.value === undefined ? ['expected_output'] : []), note: 'expected_output (unless `value` is given)' },
   params: exactParams,
   async evaluate({ testCase, params }) {
     const expected = params.value ?? testCase.expected_output;
@@ -37,7 +38,7 @@ export const exactMatch: MetricDefinition<z.infer<typeof exactParams>> = {
 };
 
 const containsParams = z
-  .object({ value: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) })
+  .object({ value: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('a string, or a list of strings that must all appear (the score is the share found)') })
   .strict();
 
 /** contains / icontains: share of the given strings found in the output (case-sensitive or not). */
@@ -67,7 +68,10 @@ export const contains = containsMetric('contains', false);
 export const icontains = containsMetric('icontains', true);
 
 const regexParams = z
-  .object({ pattern: z.string().min(1), flags: z.string().regex(/^[dgimsuvy]*$/, 'regular expression flags').default('') })
+  .object({
+    pattern: z.string().min(1).describe('a JavaScript regular expression the output must match'),
+    flags: z.string().regex(/^[dgimsuvy]*$/, 'regular expression flags').default('').describe('regular expression flags, e.g. "i"'),
+  })
   .strict()
   .superRefine((p, ctx) => {
     try {
@@ -119,14 +123,22 @@ export const jsonValid: MetricDefinition<z.infer<typeof noParams>> = {
   },
 };
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+let ajvInstance: AjvType | undefined;
+/** Ajv loads on the first json_schema metric: a suite without one never pays for it. */
+function ajv(): AjvType {
+  if (!ajvInstance) {
+    const Ajv = (require('ajv') as { default: typeof AjvType }).default;
+    ajvInstance = new Ajv({ allErrors: true, strict: false });
+  }
+  return ajvInstance;
+}
 
 const schemaParams = z
-  .object({ schema: z.record(z.string(), z.unknown()) })
+  .object({ schema: z.record(z.string(), z.unknown()).describe('the JSON Schema (draft 2020-12 or 7) the output must satisfy') })
   .strict()
   .superRefine((p, ctx) => {
     try {
-      ajv.compile(p.schema);
+      ajv().compile(p.schema);
     } catch (error) {
       ctx.addIssue({ code: 'custom', path: ['schema'], message: `invalid JSON schema: ${(error as Error).message}` });
     }
@@ -145,7 +157,7 @@ export const jsonSchema: MetricDefinition<z.infer<typeof schemaParams>> = {
   async evaluate({ testCase, params }) {
     const parsed = parseOutput(testCase.actual_output ?? '');
     if (!parsed.ok) return { score: 0, reason: `The output is not JSON: ${parsed.error}.` };
-    const validate = ajv.compile(params.schema);
+    const validate = ajv().compile(params.schema);
     if (validate(parsed.value)) return { score: 1, reason: 'The output satisfies the schema.' };
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message}`);
     return { score: 0, reason: `The output violates the schema: ${problems.join('; ')}.` };
@@ -166,7 +178,7 @@ export function levenshteinDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-const levenshteinParams = z.object({ value: z.string().optional() }).strict();
+const levenshteinParams = z.object({ value: z.string().optional().describe("compared with the output instead of the case's expected_output") }).strict();
 
 /** levenshtein: similarity = 1 − distance / length of the longer text (1 for two empty texts). */
 export const levenshtein: MetricDefinition<z.infer<typeof levenshteinParams>> = {
@@ -177,6 +189,7 @@ export const levenshtein: MetricDefinition<z.infer<typeof levenshteinParams>> = 
   direction: 'higher',
   defaultThreshold: 0.8,
   requires: ['actual_output'],
+  requiresWith: { fields: (params) => (params.value === undefined ? ['expected_output'] : []), note: 'expected_output (unless `value` is given)' },
   params: levenshteinParams,
   async evaluate({ testCase, params }) {
     const expected = params.value ?? testCase.expected_output;

@@ -8,11 +8,11 @@ const evaluationParam = z.enum(['input', 'actual_output', 'expected_output', 're
 const params = z
   .object({
     /** What "good" means, in plain words; the judge turns it into evaluation steps once per suite. */
-    criteria: z.string().min(1).optional(),
+    criteria: z.string().min(1).optional().describe('what "good" means, in plain words (or give evaluation_steps)'),
     /** Steps given by hand skip the step-generation call. */
-    evaluation_steps: z.array(z.string().min(1)).min(1).optional(),
+    evaluation_steps: z.array(z.string().min(1)).min(1).optional().describe('the steps the judge follows; given, they skip the step-generation call'),
     /** Which case fields the judge sees. */
-    evaluation_params: z.array(evaluationParam).min(1).default(['input', 'actual_output']),
+    evaluation_params: z.array(evaluationParam).min(1).default(['input', 'actual_output']).describe('the case fields the judge sees, each required of every case'),
   })
   .strict()
   .refine((p) => p.criteria !== undefined || p.evaluation_steps !== undefined, {
@@ -106,6 +106,7 @@ export const gEval: MetricDefinition<GEvalParams> = {
   direction: 'higher',
   defaultThreshold: 0.5,
   requires: [],
+  requiresWith: { fields: (p) => p.evaluation_params.filter((field): field is Exclude<typeof field, 'input'> => field !== 'input'), note: 'each field named in evaluation_params' },
   params: params as z.ZodType<GEvalParams>,
   async evaluate({ testCase, params: p, judge }) {
     const steps = await evaluationSteps(judge, p);

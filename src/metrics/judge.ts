@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { LlmGateway } from '../providers/llm-gateway';
+import { addUsd } from '../providers/pricing';
 import type { ChatRequest, ModelSettings, TokenLogprob } from '../providers/types';
 import { parseJsonReply } from './json-reply';
 
@@ -69,7 +70,7 @@ export class Judge {
       this.meter.calls++;
       this.meter.inputTokens += call.usage.inputTokens + call.usage.cachedInputTokens;
       this.meter.outputTokens += call.usage.outputTokens;
-      this.meter.costUsd = this.meter.costUsd === null || call.costUsd === null ? null : this.meter.costUsd + call.costUsd;
+      this.meter.costUsd = addUsd(this.meter.costUsd, call.costUsd);
       lastRaw = call.response.text;
       const candidate = call.response.structured ?? parseJsonReply(call.response.text);
       if (candidate === undefined) {

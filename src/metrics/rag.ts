@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { Judge } from './judge';
 import type { MetricDefinition } from './types';
 
-const JUDGE_SYSTEM = 'You are a meticulous evaluator of AI assistant answers. Follow the instructions exactly and answer in JSON.';
+export const JUDGE_SYSTEM = 'You are a meticulous evaluator of AI assistant answers. Follow the instructions exactly and answer in JSON.';
 
-const numbered = (items: readonly string[]): string => items.map((item, i) => `${i + 1}. ${item}`).join('\n');
+export const numbered = (items: readonly string[]): string => items.map((item, i) => `${i + 1}. ${item}`).join('\n');
 
 const verdictSchemas = new Map<string, z.ZodType<{ verdicts: Array<{ verdict: string; reason: string }> }>>();
 
@@ -20,7 +20,7 @@ function verdictSchema(allowed: readonly [string, ...string[]], count: number) {
 }
 
 /** Asks for exactly one verdict per item, in order; a reply with the wrong count is re-asked by the judge. */
-async function verdictsFor<V extends string>(
+export async function verdictsFor<V extends string>(
   judge: Judge,
   name: string,
   allowed: readonly [V, ...V[]],
@@ -34,7 +34,7 @@ async function verdictsFor<V extends string>(
 
 const listSchema = z.object({ items: z.array(z.string()) });
 
-async function listOf(judge: Judge, name: 'claims' | 'statements', prompt: string): Promise<string[]> {
+export async function listOf(judge: Judge, name: string, prompt: string): Promise<string[]> {
   const schema = listSchema;
   const answer = await judge.ask({ name, system: JUDGE_SYSTEM, prompt, schema });
   return answer.value.items.map((item) => item.trim()).filter((item) => item.length > 0);
@@ -44,11 +44,11 @@ async function listOf(judge: Judge, name: 'claims' | 'statements', prompt: strin
 const withVerdict = <T>(items: readonly T[], verdicts: ReadonlyArray<{ verdict: string }>, value: string): T[] =>
   items.filter((_, i) => verdicts[i].verdict === value);
 
-const quoted = (items: readonly string[]): string => items.map((item) => `"${item}"`).join('; ');
+export const quoted = (items: readonly string[]): string => items.map((item) => `"${item}"`).join('; ');
 
-const ratio = (numerator: number, denominator: number): number => (denominator === 0 ? 1 : numerator / denominator);
+export const ratio = (numerator: number, denominator: number): number => (denominator === 0 ? 1 : numerator / denominator);
 
-const strictParams = z.object({ strict: z.boolean().default(false) }).strict();
+const strictParams = z.object({ strict: z.boolean().default(false).describe('count "idk" verdicts (claims the context does not mention, statements that only support) as failing') }).strict();
 
 /**
  * faithfulness: the judge extracts the factual claims of the output, then gives each a verdict against the

@@ -1,4 +1,5 @@
 import { taskCompletion, toolCorrectness } from './agent';
+import { conversationCompleteness, knowledgeRetention, roleAdherence, turnRelevancy } from './conversation';
 import { contains, cost, exactMatch, icontains, jsonSchema, jsonValid, latencyMs, levenshtein, regex } from './deterministic';
 import { gEval } from './g-eval';
 import { answerRelevancy, contextualPrecision, contextualRecall, faithfulness, hallucination } from './rag';
@@ -16,6 +17,10 @@ export const METRICS: ReadonlyMap<string, MetricDefinition> = new Map(
       gEval,
       toolCorrectness,
       taskCompletion,
+      turnRelevancy,
+      roleAdherence,
+      knowledgeRetention,
+      conversationCompleteness,
       exactMatch,
       contains,
       icontains,
@@ -25,7 +30,7 @@ export const METRICS: ReadonlyMap<string, MetricDefinition> = new Map(
       levenshtein,
       latencyMs,
       cost,
-    ] as MetricDefinition<never>[]
+    ] as unknown as MetricDefinition<never>[]
   ).map((metric) => [metric.name, metric as unknown as MetricDefinition]),
 );
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ToolCallSpec } from '../contracts/case';
+import type { ToolCallSpec, Turn } from '../contracts/case';
 import type { Judge } from './judge';
 
 /** A case as metrics see it: the suite's fields plus what the target produced. */
@@ -15,6 +15,10 @@ export interface EvaluatedCase {
   readonly latency_ms?: number;
   /** USD the target cost; null when its model has no known price. */
   readonly cost_usd?: number | null;
+  /** A conversation: user and assistant turns in order (after the target replayed it). */
+  readonly turns?: readonly Turn[];
+  /** The role the assistant is meant to keep (role_adherence). */
+  readonly chatbot_role?: string;
 }
 
 export type CaseField = Exclude<keyof EvaluatedCase, 'input'>;
@@ -47,6 +51,8 @@ export interface MetricDefinition<P = unknown> {
   readonly defaultThreshold: number;
   /** Case fields that must be present (after the target ran) for the metric to score. */
   readonly requires: readonly CaseField[];
+  /** Fields required only under some options (exact_match without `value` needs expected_output), and the rule in words. */
+  readonly requiresWith?: { readonly fields: (params: P) => readonly CaseField[]; readonly note: string };
   /** The metric's own fields in a suite entry, beyond name, id and threshold. */
   readonly params: z.ZodType<P>;
   evaluate(context: MetricContext<P>): Promise<MetricOutcome>;
@@ -58,6 +64,12 @@ export interface ConfiguredMetric {
   readonly definition: MetricDefinition;
   readonly threshold: number;
   readonly params: unknown;
+}
+
+/** Every case field a configured metric needs: its fixed ones and those its options add. */
+export function requiredFields(metric: Pick<ConfiguredMetric, 'definition' | 'params'>): CaseField[] {
+  const extra = metric.definition.requiresWith?.fields(metric.params) ?? [];
+  return [...new Set([...metric.definition.requires, ...extra])];
 }
 
 export function passes(definition: Pick<MetricDefinition, 'direction'>, score: number, threshold: number): boolean {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ModelUsage } from '../contracts/report';
 import { responseCacheKey, type ResponseCache } from './cache';
 import { EndpointPolicy } from './endpoints';
-import { costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
+import { addUsd, costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits, type SharedBudget } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
 import { ZERO_USAGE, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
@@ -122,7 +122,7 @@ function addUsage(totals: Map<string, ModelUsage>, usage: ModelUsage): void {
   total.output_tokens += usage.output_tokens;
   total.cached_input_tokens += usage.cached_input_tokens;
   total.cache_write_tokens += usage.cache_write_tokens;
-  total.cost_usd = total.cost_usd === null || usage.cost_usd === null ? null : total.cost_usd + usage.cost_usd;
+  total.cost_usd = addUsd(total.cost_usd, usage.cost_usd);
 }
 
 /** Sums call events into per-model totals, in first-seen order. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ErrorCause } from '../contracts/report';
 import type { ProviderName } from './types';
 
 /** Backoff for every LLM call; the same fields the worker receives as LLM_RETRY_* variables. */
@@ -158,4 +159,23 @@ export async function withRetry<T>(
       await sleep(delay);
     }
   }
+}
+
+/**
+ * Why a call failed, as the report records it: `auth` (401/403: the key), `unreachable` (connection or
+ * timeout), `outage` (5xx, or rate limits past the retry budget) or `other` (a bad request, an unusable reply).
+ */
+export type { ErrorCause };
+
+/** The causes that say nothing about the agent: the evaluation itself could not be done. */
+export const INFRASTRUCTURE_CAUSES: ReadonlySet<string> = new Set<ErrorCause>(['auth', 'unreachable', 'outage']);
+
+/** The cause of a failed call; an HTTP agent's own 5xx is the agent failing (`other`), not an outage. */
+export function errorCause(error: unknown): ErrorCause {
+  const call = error instanceof RetriesExhaustedError ? error.last : error instanceof ProviderCallError ? error : undefined;
+  if (!call) return 'other';
+  if (call.status === 401 || call.status === 403) return 'auth';
+  if (call.kind === 'connection' || call.kind === 'timeout') return 'unreachable';
+  if (call.provider !== 'http' && call.status !== undefined && (call.status >= 500 || call.rateLimited)) return 'outage';
+  return 'other';
 }

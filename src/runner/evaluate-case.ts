@@ -1,11 +1,12 @@
 import { JudgeReplyError, Judge } from '../metrics/judge';
-import { passes, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
+import { passes, requiredFields, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
 import { llmCallScope, usageByModel, type LlmCallEvent, type LlmGateway } from '../providers/llm-gateway';
 import type { EndpointPolicy } from '../providers/endpoints';
 import { redactSecrets } from '../providers/redact';
+import { errorCause } from '../providers/retry';
 import type { ModelSettings } from '../providers/types';
 import type { LoadedSuite } from '../suite/load';
-import type { JudgeSpec } from '../contracts/suite';
+import { targetRunsFor, type JudgeSpec } from '../contracts/suite';
 import { runTarget } from '../targets/targets';
 import type { CaseResult, MetricResult } from '../contracts/report';
 
@@ -64,7 +65,7 @@ async function evaluateMetric(
     duration_ms: 0,
   };
   try {
-    const missing = metric.definition.requires.filter((field) => testCase[field] === undefined);
+    const missing = requiredFields(metric).filter((field) => testCase[field] === undefined);
     if (missing.length > 0) throw new Error(`needs ${missing.join(' and ')}, and the case has none after its target ran`);
     const outcome = await metric.definition.evaluate({ testCase, params: metric.params, judge: metered });
     const [low, high] = metric.definition.range;
@@ -77,6 +78,7 @@ async function evaluateMetric(
     if (outcome.details !== undefined) result.details = outcome.details;
   } catch (error) {
     result.error = message(error, env);
+    result.error_cause = errorCause(error);
     result.reason = `errored: ${result.error}`;
     if (error instanceof JudgeReplyError) result.raw_reply = redactSecrets(error.rawReply, env);
   }
@@ -107,6 +109,7 @@ export function pendingResult(loaded: LoadedSuite, index: number): CaseResult {
     usage: [],
   };
   if (testCase.metadata) result.metadata = testCase.metadata;
+  if (testCase.turns) result.turns = testCase.turns;
   return result;
 }
 
@@ -129,13 +132,14 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
     return result;
   };
   let evaluated: EvaluatedCase = testCase;
-  if (testCase.actual_output === undefined) {
+  if (targetRunsFor(loaded.suite.target, testCase)) {
     try {
       const output = await llmCallScope.run({ kind: 'target', record, endpoints: context.tenant?.endpoints, projectFetch: context.tenant?.fetch }, () =>
         runTarget(loaded.suite.target, testCase, context.gateway, context.tenant ? { fetch: context.tenant.fetch, hideBodies: true } : {}),
       );
       evaluated = { ...testCase, ...output };
       base.actual_output = output.actual_output;
+      if (output.turns) base.turns = output.turns;
       if (output.retrieval_context) base.retrieval_context = output.retrieval_context;
       if (output.tools_called) base.tools_called = output.tools_called;
       base.target = {
@@ -146,6 +150,7 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
       };
     } catch (error) {
       base.error = `target failed: ${message(error, context.env)}`;
+      base.error_cause = errorCause(error);
       return finish(base);
     }
   }
@@ -159,5 +164,11 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
   );
   for (const result of results) base.metrics[result.metric] = result;
   base.status = results.some((r) => r.error !== null) ? 'errored' : results.every((r) => r.passed) ? 'passed' : 'failed';
+  // The case's error is its first errored metric's, so the report and the console say why without digging.
+  const failedMetric = results.find((r) => r.error !== null);
+  if (failedMetric) {
+    base.error = `${failedMetric.metric}: ${failedMetric.error}`;
+    if (failedMetric.error_cause) base.error_cause = failedMetric.error_cause;
+  }
   return finish(base);
 }

@@ -1,13 +1,12 @@
 import type { BuildMetadata } from '../contracts/build';
 import { mergeUsage } from '../providers/llm-gateway';
-import { PRICE_TABLE_VERSION } from '../providers/pricing';
+import { addUsd, PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { LoadedSuite } from '../suite/load';
-import { REPORT_SCHEMA_VERSION, type CaseResult, type MetricSummary, type Report } from '../contracts/report';
+import { REPORT_SCHEMA_VERSION, type CaseResult, type MetricSummary, type Report, type TargetReport } from '../contracts/report';
 import { ENGINE_VERSION } from '../version';
 
 /** The sum, or null when any value is unknown (a price missing from the table). */
-const sumKnown = (values: Array<number | null>): number | null =>
-  values.reduce<number | null>((total, value) => (total === null || value === null ? null : total + value), 0);
+const sumKnown = (values: Array<number | null>): number | null => values.reduce<number | null>(addUsd, 0);
 
 const rate = (part: number, whole: number): number => (whole === 0 ? 1 : part / whole);
 
@@ -85,6 +84,33 @@ function evaluateGate(suites: readonly LoadedSuite[], cases: readonly CaseResult
   };
 }
 
+/** Per target of the matrix suites, the report's figures over that target's cases; absent without a matrix. */
+function summarizeTargets(suites: readonly LoadedSuite[], cases: readonly CaseResult[], thresholds: Readonly<Record<string, number>>): Record<string, TargetReport> | undefined {
+  const ids = [...new Set(suites.flatMap((s) => (s.matrix ? [s.matrix.target] : [])))];
+  if (ids.length === 0) return undefined;
+  return Object.fromEntries(
+    ids.map((id) => {
+      const mine = suites.filter((s) => s.matrix?.target === id);
+      const names = new Set(mine.map((s) => s.suite.name));
+      const own = cases.filter((c) => names.has(c.suite));
+      const metrics = summarizeMetrics(mine, own, thresholds);
+      const gate = evaluateGate(mine, own);
+      const passed = own.filter((c) => c.status === 'passed').length;
+      return [
+        id,
+        {
+          suites: [...names],
+          summary: Object.fromEntries(Object.entries(metrics).map(([metric, m]) => [metric, m.mean])),
+          metrics,
+          totals: { cases: own.length, passed, failed: own.filter((c) => c.status === 'failed').length, errored: own.filter((c) => c.status === 'errored').length, pass_rate: rate(passed, own.length) },
+          gate: { passed: gate.passed, failures: gate.failures },
+          cost_usd: sumKnown(mergeUsage(own.map((c) => c.usage)).map((m) => m.cost_usd)),
+        },
+      ];
+    }),
+  );
+}
+
 export function buildReport(input: {
   suites: readonly LoadedSuite[];
   cases: CaseResult[];
@@ -99,6 +125,7 @@ export function buildReport(input: {
   const targetCost = sumKnown(cases.map((c) => (c.target ? c.target.cost_usd : 0)));
   const judgeCost = sumKnown(cases.flatMap((c) => Object.values(c.metrics).map((m) => m.judge_cost_usd)));
   const passed = cases.filter((c) => c.status === 'passed').length;
+  const targets = summarizeTargets(suites, cases, input.thresholds);
   return {
     schema_version: REPORT_SCHEMA_VERSION,
     tool: { name: 'evalctl', version: ENGINE_VERSION },
@@ -131,6 +158,7 @@ export function buildReport(input: {
       judge_cost_usd: judgeCost,
     },
     gate: evaluateGate(suites, cases),
+    ...(targets ? { targets } : {}),
     cases,
   };
 }

@@ -3,9 +3,10 @@ import { extname, join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { METRICS, metricNames } from '../metrics/registry';
-import type { CaseField, ConfiguredMetric } from '../metrics/types';
+import { requiredFields, type CaseField, type ConfiguredMetric } from '../metrics/types';
 import { interpolateEnvironment } from './interpolate';
-import { suiteSchema, type Suite, type TargetSpec } from '../contracts/suite';
+import { testCaseSchema, type TestCase } from '../contracts/case';
+import { matrixTargetId, matrixTargetSchema, suiteSchema, targetRunsFor, targetSchema, type Suite, type TargetSpec } from '../contracts/suite';
 
 /** One problem in a suite: the file, the line where known, the field's path and what is wrong. */
 export interface SuiteProblem {
@@ -37,6 +38,8 @@ export interface LoadedSuite {
   readonly caseIds: readonly string[];
   /** The suite as written, before defaults and `${VAR}`s: what `evalctl run --server` submits. */
   readonly source: unknown;
+  /** One target of a matrix suite (`targets`), after `expandMatrix`: the suite as written and the target's id. */
+  readonly matrix?: { readonly suite: string; readonly target: string };
 }
 
 type PathSegment = string | number;
@@ -83,9 +86,25 @@ function fieldsSuppliedBy(target: TargetSpec): ReadonlySet<CaseField> {
   return new Set<CaseField>(['actual_output', 'tools_called', 'latency_ms', 'cost_usd']);
 }
 
+/**
+ * The issues of a union, narrowed to the branch the value was meant for: `threshold: "high"` in a metric entry
+ * is reported as the object branch's "expected number, received string", not as the union's "Invalid input".
+ */
+function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PathSegment[] = []): Array<z.core.$ZodIssue & { fullPath: PathSegment[] }> {
+  return issues.flatMap((issue) => {
+    const fullPath = [...prefix, ...(issue.path as PathSegment[])];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // A branch whose type did not fit the value at all fails at its own root; the others are the candidates.
+      const fitting = issue.errors.filter((branch) => !branch.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+      if (fitting.length === 1) return flattenIssues(fitting[0], fullPath);
+    }
+    return [{ ...issue, fullPath }];
+  });
+}
+
 function zodProblems(error: z.ZodError, prefix: readonly PathSegment[], file: string, input: unknown, locate: Locate): SuiteProblem[] {
-  return error.issues.flatMap((issue) => {
-    const path = [...prefix, ...(issue.path as PathSegment[])];
+  return flattenIssues(error.issues, prefix).flatMap((issue) => {
+    const path = issue.fullPath;
     // An unknown key is reported at the key itself, one problem per key.
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ file, line: locate([...path, key]), path: formatPath([...path, key], input), message: 'unknown field' }));
@@ -94,9 +113,24 @@ function zodProblems(error: z.ZodError, prefix: readonly PathSegment[], file: st
   });
 }
 
+/** A case of a suite that failed the schema, as far as it can be read: parsed when it parses on its own. */
+function bestEffortCase(value: unknown): Record<string, unknown> {
+  const parsed = testCaseSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  if (!isRecord(value)) return {};
+  const turns = Array.isArray(value.turns) ? (value.turns as Array<{ role?: unknown; content?: unknown }>) : undefined;
+  const last = turns?.[turns.length - 1];
+  // A recorded conversation's last reply is its output, as the schema would have made it.
+  return value.actual_output === undefined && last?.role === 'assistant' ? { ...value, actual_output: last.content } : value;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /**
- * Validates a suite (parsed from a file or written in TypeScript): the schema, environment references in the
- * target and judge, each metric's own fields, and that every case has what its metrics need.
+ * Validates a suite (parsed from a file or written in TypeScript) and reports every problem in one pass: the
+ * schema, environment references in the target and judge, each metric's name and own fields, case ids, and
+ * that every case has what its metrics need. A part that fails the schema is still checked as far as it can
+ * be, so fixing one problem never reveals another that was there all along.
  */
 export function resolveSuite(input: unknown, file: string, locate: Locate = () => undefined, env: NodeJS.ProcessEnv = process.env): LoadedSuite {
   const problems: SuiteProblem[] = [];
@@ -105,61 +139,104 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
 
   const interpolated = interpolateEnvironment(input, ['target', 'judge', 'providers'], env, (path, message) => problem(path, message));
   const parsed = suiteSchema.safeParse(interpolated);
-  if (!parsed.success) throw new SuiteError([...problems, ...zodProblems(parsed.error, [], file, input, locate)]);
-  const suite = parsed.data;
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, [], file, input, locate));
+  // The parts to check further: the parsed suite, or what of the raw input has the right shape.
+  const raw = isRecord(interpolated) ? interpolated : {};
+  const metricEntries: unknown[] = parsed.success ? parsed.data.metrics : Array.isArray(raw.metrics) ? raw.metrics : [];
+  const cases: Array<Record<string, unknown>> = parsed.success ? parsed.data.cases : Array.isArray(raw.cases) ? raw.cases.map(bestEffortCase) : [];
+  // A matrix is checked against what every one of its targets supplies.
+  const matrixTargets = parsed.success ? parsed.data.targets : Array.isArray(raw.targets) ? raw.targets.map((t) => matrixTargetSchema.safeParse(t).data) : undefined;
+  const target = matrixTargets?.length
+    ? matrixTargets.every((t) => t !== undefined)
+      ? matrixTargets[0]
+      : undefined
+    : parsed.success
+      ? parsed.data.target
+      : targetSchema.safeParse(raw.target ?? { type: 'none' }).data;
+  const hasJudge = parsed.success ? parsed.data.judge !== undefined : raw.judge !== undefined;
 
   const metrics: ConfiguredMetric[] = [];
   const ids = new Set<string>();
-  suite.metrics.forEach((entry, index) => {
-    const { name, id: givenId, threshold: givenThreshold, ...fields } = typeof entry === 'string' ? { name: entry } : entry;
+  metricEntries.forEach((entry, index) => {
+    // A malformed entry (not a name, no name) is already a schema problem.
+    if (typeof entry !== 'string' && !(isRecord(entry) && typeof entry.name === 'string')) return;
+    const { name, id: givenId, threshold: givenThreshold, ...fields }: Record<string, unknown> & { name: string } = typeof entry === 'string' ? { name: entry } : (entry as Record<string, unknown> & { name: string });
     const definition = METRICS.get(name);
     if (!definition) {
-      problem(['metrics', index, ...(typeof entry === 'string' ? [] : ['name'])], `unknown metric "${name}"; known: ${metricNames().join(', ')}`);
+      problem(['metrics', index, ...(typeof entry === 'string' ? [] : ['name'])], `unknown metric "${name}"; known: ${metricNames().join(', ')} (evalctl metrics lists them with their options)`);
       return;
     }
     const params = definition.params.safeParse(fields);
-    if (!params.success) {
-      problems.push(...zodProblems(params.error, ['metrics', index], file, input, locate));
-      return;
-    }
-    const id = (givenId as string | undefined) ?? name;
+    if (!params.success) problems.push(...zodProblems(params.error, ['metrics', index], file, input, locate));
+    const id = typeof givenId === 'string' ? givenId : name;
     if (ids.has(id)) problem(['metrics', index], `metric id "${id}" is used twice; give one entry a distinct \`id\``);
     ids.add(id);
-    const threshold = (givenThreshold as number | undefined) ?? definition.defaultThreshold;
+    const threshold = typeof givenThreshold === 'number' ? givenThreshold : definition.defaultThreshold;
     const [low, high] = definition.range;
     if (threshold < low || (high !== null && threshold > high)) {
       problem(['metrics', index, 'threshold'], `threshold ${threshold} is outside ${name}'s range [${low}, ${high ?? '∞'}]`);
     }
-    if (definition.needsLlm && !suite.judge) {
+    if (definition.needsLlm && !hasJudge) {
       problem(['metrics', index], `metric "${name}" needs an LLM judge: add \`judge: { provider: openai, model: gpt-4o-mini }\` to the suite`);
     }
-    metrics.push({ id, definition, threshold, params: params.data });
+    if (params.success) metrics.push({ id, definition, threshold, params: params.data });
   });
 
-  const supplied = fieldsSuppliedBy(suite.target);
+  const supplied = target
+    ? matrixTargets?.length
+      ? new Set([...fieldsSuppliedBy(target)].filter((field) => matrixTargets.every((t) => t && fieldsSuppliedBy(t).has(field))))
+      : fieldsSuppliedBy(target)
+    : undefined;
   const caseIds: string[] = [];
   const seen = new Set<string>();
-  suite.cases.forEach((testCase, index) => {
-    const id = testCase.id ?? `case-${index + 1}`;
+  cases.forEach((testCase, index) => {
+    const id = typeof testCase.id === 'string' ? testCase.id : `case-${index + 1}`;
     if (seen.has(id)) problem(['cases', index, 'id'], `case id "${id}" is used twice in this suite`);
     seen.add(id);
     caseIds.push(id);
-    if (suite.target.type === 'none' && testCase.actual_output === undefined) {
-      problem(['cases', index, 'actual_output'], 'missing, and the suite has no target to produce it');
+    // Without a valid target it is unknown what the target would supply: those checks wait for a valid one.
+    if (!target || !supplied) return;
+    if (target.type === 'none' && testCase.actual_output === undefined) {
+      if (Array.isArray(testCase.turns)) problem(['cases', index, 'turns'], 'the conversation ends with a user turn, and the suite has no target to answer it');
+      else problem(['cases', index, 'actual_output'], 'missing, and the suite has no target to produce it');
     }
+    const targetRuns = targetRunsFor(target, testCase as Pick<TestCase, 'actual_output' | 'turns'>);
     for (const metric of metrics) {
-      for (const field of metric.definition.requires) {
+      for (const field of requiredFields(metric)) {
         // A missing output without a target is reported once, above.
-        if (field === 'actual_output' && suite.target.type === 'none') continue;
-        if (testCase[field] === undefined && !(supplied.has(field) && testCase.actual_output === undefined)) {
+        if (field === 'actual_output' && target.type === 'none') continue;
+        if (testCase[field] === undefined && !(supplied.has(field) && targetRuns)) {
           problem(['cases', index, field], `missing: metric "${metric.id}" needs it and the target does not provide it`);
         }
       }
     }
   });
 
-  if (problems.length > 0) throw new SuiteError(problems);
-  return { file, suite, metrics, caseIds, source: input };
+  if (problems.length > 0 || !parsed.success) throw new SuiteError(problems);
+  return { file, suite: parsed.data, metrics, caseIds, source: input };
+}
+
+/**
+ * A matrix suite (`targets`) as one suite per target, named `<name>[<target id>]`: each is run, reported and
+ * gated like any suite, and its `source` is a plain suite (what `evalctl run --server` submits). Other suites
+ * pass through.
+ */
+export function expandMatrix(loaded: LoadedSuite): LoadedSuite[] {
+  const { targets, ...rest } = loaded.suite;
+  if (!targets) return [loaded];
+  const source = (loaded.source ?? {}) as Record<string, unknown>;
+  const sourceTargets = Array.isArray(source.targets) ? source.targets : [];
+  return targets.map((target, index) => {
+    const id = matrixTargetId(target)!;
+    const name = `${loaded.suite.name}[${id}]`;
+    const { targets: _written, ...plain } = source;
+    return {
+      ...loaded,
+      suite: { ...rest, name, target },
+      source: { ...plain, name, target: sourceTargets[index] },
+      matrix: { suite: loaded.suite.name, target: id },
+    };
+  });
 }
 
 /** Parses a suite file (YAML or JSON) and validates it; errors carry file and line. */
@@ -238,7 +315,7 @@ export async function loadSuites(paths: readonly string[], env: NodeJS.ProcessEn
   for (const file of files) {
     const shown = relative(process.cwd(), file) || file;
     try {
-      suites.push(parseSuiteText(await readFile(file, 'utf8'), shown, env));
+      suites.push(...expandMatrix(parseSuiteText(await readFile(file, 'utf8'), shown, env)));
     } catch (error) {
       if (error instanceof SuiteError) problems.push(...error.problems);
       else throw error;

@@ -3,7 +3,7 @@ import { leanFetch } from '../providers/lean-fetch';
 import { redactSecrets } from '../providers/redact';
 import { ProviderCallError, withRetry } from '../providers/retry';
 import type { LlmGateway } from '../providers/llm-gateway';
-import type { TestCase, ToolCallSpec } from '../contracts/case';
+import type { TestCase, ToolCallSpec, Turn } from '../contracts/case';
 import type { TargetSpec } from '../contracts/suite';
 import { selectJsonPath } from './json-path';
 import { renderJson, renderText } from './template';
@@ -11,6 +11,8 @@ import { renderJson, renderText } from './template';
 /** What the agent under test produced for one case. */
 export interface TargetOutput {
   readonly actual_output: string;
+  /** A conversational case: every turn, the target's replies in place of any recorded ones. */
+  readonly turns?: Turn[];
   readonly retrieval_context?: string[];
   readonly tools_called?: ToolCallSpec[];
   readonly latency_ms: number;
@@ -34,7 +36,57 @@ export interface HttpTargetAccess {
 /** Runs the suite's target for a case. Throws with a message that names the target and what failed. */
 export async function runTarget(target: TargetSpec, testCase: TestCase, gateway: LlmGateway, access: HttpTargetAccess = {}): Promise<TargetOutput> {
   if (target.type === 'none') throw new Error('the case has no actual_output and the suite has no target');
-  if (target.type === 'http') return callHttpTarget(target, testCase, gateway, access);
+  if (testCase.turns) return replayConversation(target, testCase, testCase.turns, gateway, access);
+  return runOnce(target, testCase, [], gateway, access);
+}
+
+/**
+ * A conversational case: the target answers each user turn in order, seeing the conversation so far with its
+ * own earlier replies (recorded assistant turns are replaced, so the agent is judged on what it says). A chat
+ * target gets the history as messages; an http target gets it as `{{messages}}` beside `{{input}}`, the
+ * current user turn. Latency, cost and tokens add up over the turns.
+ */
+async function replayConversation(target: Exclude<TargetSpec, { type: 'none' }>, testCase: TestCase, turns: readonly Turn[], gateway: LlmGateway, access: HttpTargetAccess): Promise<TargetOutput> {
+  const conversation: Turn[] = [];
+  const tools: ToolCallSpec[] = [];
+  let latency = 0;
+  let cost: number | null | undefined;
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let last: TargetOutput | undefined;
+  let retrieval: string[] | undefined;
+  for (const turn of turns) {
+    if (turn.role === 'assistant') continue;
+    conversation.push(turn);
+    const reply = await runOnce(target, { ...testCase, input: turn.content }, conversation, gateway, access);
+    conversation.push({ role: 'assistant', content: reply.actual_output });
+    tools.push(...(reply.tools_called ?? []));
+    if (reply.retrieval_context) retrieval = [...(retrieval ?? []), ...reply.retrieval_context];
+    latency += reply.latency_ms;
+    if (reply.cost_usd !== undefined) cost = cost === null || reply.cost_usd === null ? null : (cost ?? 0) + reply.cost_usd;
+    inputTokens += reply.input_tokens ?? 0;
+    outputTokens += reply.output_tokens ?? 0;
+    last = reply;
+  }
+  return {
+    actual_output: last!.actual_output,
+    turns: conversation,
+    ...(tools.length || target.type !== 'http' || target.tools_called ? { tools_called: tools } : {}),
+    ...(retrieval ? { retrieval_context: retrieval } : {}),
+    latency_ms: latency,
+    ...(cost !== undefined ? { cost_usd: cost } : {}),
+    input_tokens: inputTokens,
+    output_tokens: outputTokens,
+  };
+}
+
+/** One call of the target; `history` is the conversation up to and including the current user turn. */
+async function runOnce(target: Exclude<TargetSpec, { type: 'none' }>, testCase: TestCase, history: readonly Turn[], gateway: LlmGateway, access: HttpTargetAccess): Promise<TargetOutput> {
+  if (target.type === 'http') return callHttpTarget(target, history.length ? { ...testCase, messages: history } as TestCase : testCase, gateway, access);
+  const prompt = (content: string) => renderText(target.input_template, { ...testCase, input: content });
+  const messages = history.length
+    ? history.map((turn) => ({ role: turn.role, content: turn.role === 'user' ? prompt(turn.content) : turn.content }))
+    : [{ role: 'user' as const, content: renderText(target.input_template, testCase) }];
   const call = await gateway.chat(
     {
       provider: target.type,
@@ -44,7 +96,7 @@ export async function runTarget(target: TargetSpec, testCase: TestCase, gateway:
       temperature: target.temperature,
       maxTokens: target.max_tokens ?? 1024,
     },
-    { system: target.system_prompt, messages: [{ role: 'user', content: renderText(target.input_template, testCase) }] },
+    { system: target.system_prompt, messages },
   );
   return {
     actual_output: call.response.text,

@@ -177,9 +177,17 @@ test('run: usage and configuration errors exit 2 and say what is wrong', async (
 
 test('run: an unparsable judge reply errors the case with the raw reply; nothing is scored silently', async () => {
   server.script = (request) => (request.schemaName ? { text: 'no comment' } : judge(request));
-  const result = await evalctl(['run', writeSuite('mute', GOOD_CASES), '--output-json', 'mute.json', '--no-cache']);
-  expect(result.code).toBe(1);
+  const suite = writeSuite('mute', GOOD_CASES);
+  // Every case errored: more than the default --max-errored-share (0.5), so nothing was evaluated (exit 3).
+  const result = await evalctl(['run', suite, '--output-json', 'mute.json', '--no-cache']);
+  expect(result.code).toBe(3);
+  expect(result.stderr).toContain('not evaluated: 2 of 2 cases errored, more than --max-errored-share 0.5');
+  expect(result.stdout).toMatch(/Errored cases \(first 2 of 2\):\n  mute \/ refund: faithfulness: .*no usable claims reply in 3 attempts/);
+  // Allowed to error that much, the errored cases fail the suite's gate instead.
+  expect((await evalctl(['run', suite, '--no-cache', '--max-errored-share', '1'])).code).toBe(1);
   const report = readReport(join(work, 'mute.json'));
+  expect(report.cases[0].error).toMatch(/^faithfulness: .*no usable claims reply in 3 attempts/);
+  expect(report.cases[0].error_cause).toBe('other');
   expect(report.totals.errored).toBe(2);
   expect(report.summary.faithfulness).toBeNull();
   expect(report.metrics.faithfulness.errored).toBe(2);
@@ -272,9 +280,12 @@ cases:
     expect(order.target!.latency_ms).toBeGreaterThan(0);
 
     const refused = await evalctl(['run', suite, '--output-json', 'agent-401.json'], { AGENT_TOKEN: 'wrong-token-123456' });
-    expect(refused.code).toBe(1);
+    // The agent refused our credentials: no verdict on the agent, exit 3 with the cause on the console.
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/not evaluated: 1 case\(s\) could not be evaluated \(auth\); first: agent \/ order: target failed: http 127\.0\.0\.1:\d+: HTTP 401/);
     const [failed] = readReport(join(work, 'agent-401.json')).cases;
     expect(failed.status).toBe('errored');
+    expect(failed.error_cause).toBe('auth');
     expect(failed.error).toMatch(/^target failed: http 127\.0\.0\.1:\d+: HTTP 401/);
   });
 });
@@ -318,9 +329,104 @@ describe('gate', () => {
   });
 });
 
-test('npx evalctl --help documents the exit codes', () => {
-  const help = spawnSync('npx', ['--no-install', 'evalctl', '--help'], { cwd: ROOT, encoding: 'utf8' });
+test('evalctl --help documents the exit codes', () => {
+  const help = spawnSync(process.execPath, [EVALCTL, '--help'], { cwd: ROOT, encoding: 'utf8' });
   expect(help.status).toBe(0);
   expect(help.stdout).toContain('Exit codes:');
-  expect(help.stdout).toContain('1  the gate failed');
+  expect(help.stdout).toContain('1  the gate failed on scores');
+  expect(help.stdout).toContain('3  the evaluation could not be done');
+  // This repository's evalctl also runs the platform.
+  expect(help.stdout).toContain('evalctl serve | work | migrate');
+});
+
+describe('could not evaluate: exit 3, with the cause on the console and in the report', () => {
+  test('a key the LLM refuses (401) is not a regression', async () => {
+    server.script = (request) => (request.headers.authorization?.includes('wrong') ? { status: 401 } : judge(request));
+    const result = await evalctl(['run', writeSuite('keyless', GOOD_CASES), '--output-json', 'keyless.json', '--no-cache'], { OPENAI_API_KEY: 'sk-wrong-0123456789abcdef' });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/not evaluated: 2 case\(s\) could not be evaluated \(auth\); first: keyless \/ refund: target failed: openai gpt-4o-mini: HTTP 401: .*\(not retried\)/);
+    expect(result.stdout).toContain('Errored cases (first 2 of 2):');
+    const report = readReport(join(work, 'keyless.json'));
+    for (const c of report.cases) expect(c).toMatchObject({ status: 'errored', error_cause: 'auth', error: expect.stringMatching(/^target failed: openai gpt-4o-mini: HTTP 401/) });
+    expect(JSON.stringify(report) + result.stdout + result.stderr).not.toContain('sk-wrong-0123456789abcdef');
+  });
+
+  test('an LLM that cannot be reached is not a regression, even for one case in many', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const path = join(work, 'unreachable.yaml');
+    writeFileSync(path, `name: unreachable
+judge: { provider: openai, model: gpt-4o-mini, base_url: "http://127.0.0.1:${port}/v1" }
+metrics: [faithfulness, { name: icontains, value: days }]
+cases:
+  - { id: judged, input: q, actual_output: Refunds take 5 days., retrieval_context: [Refunds take 5 days.] }
+`);
+    const result = await evalctl(['run', path, '--output-json', 'unreachable.json', '--no-cache'], { LLM_RETRY_MAX_ATTEMPTS: '2' });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/\(unreachable\); first: unreachable \/ judged: faithfulness: openai gpt-4o-mini: connection failed: .*\(gave up after 2 attempts\)/);
+    expect(readReport(join(work, 'unreachable.json')).cases[0]).toMatchObject({ status: 'errored', error_cause: 'unreachable' });
+  });
+});
+
+describe('the response cache answers only what was asked of the same server', () => {
+  let other: FakeLlmServer;
+  beforeAll(async () => {
+    other = await startFakeLlmServer();
+  });
+  afterAll(() => other.close());
+
+  test('another OPENAI_BASE_URL, or another request parameter, is a miss', async () => {
+    server.script = judge;
+    other.script = judge;
+    const suite = writeSuite('moved', GOOD_CASES);
+    const cacheDir = join(work, 'cache-moved');
+    expect((await evalctl(['run', suite, '--cache-dir', cacheDir])).code).toBe(0);
+    expect(server.requests).toHaveLength(6);
+    // The same suite against another server: every call goes to that server, none is served from the cache.
+    const moved = await evalctl(['run', suite, '--cache-dir', cacheDir, '--output-json', 'moved.json'], { OPENAI_BASE_URL: other.openaiBaseUrl });
+    expect(moved.code).toBe(0);
+    expect(other.requests).toHaveLength(6);
+    expect(readReport(join(work, 'moved.json')).usage.by_model[0]).toMatchObject({ calls: 6, cache_hits: 0 });
+    // Back on the first server, the same request is a hit; a changed parameter (the judge's max_tokens) is not.
+    server.requests.length = 0;
+    expect((await evalctl(['run', suite, '--cache-dir', cacheDir])).code).toBe(0);
+    expect(server.requests).toHaveLength(0);
+    writeFileSync(suite, readFileSync(suite, 'utf8').replace('judge: { provider: openai, model: gpt-4o-mini }', 'judge: { provider: openai, model: gpt-4o-mini, max_tokens: 999 }'));
+    expect((await evalctl(['run', suite, '--cache-dir', cacheDir])).code).toBe(0);
+    expect(server.requests.map((r) => r.schemaName ?? 'target')).toEqual(['claims', 'claims', 'claim_verdicts', 'claim_verdicts']);
+    expect(server.requests.every((r) => r.body.max_tokens === 999)).toBe(true);
+  });
+});
+
+test('run: a two-target matrix prints the targets side by side and gates each', async () => {
+  server.script = (request) => ({ text: request.model === 'gpt-4o' ? 'Paris' : 'Lyon', usage: { input: 20, output: 2 } });
+  const path = join(work, 'matrix.yaml');
+  writeFileSync(path, `name: capitals
+targets:
+  - { type: openai, model: gpt-4o, temperature: 0 }
+  - { type: openai, model: gpt-4o-mini, id: mini, temperature: 0 }
+metrics: [{ name: exact_match, threshold: 1 }]
+cases:
+  - { id: france, input: Capital of France?, expected_output: Paris }
+`);
+  const result = await evalctl(['run', path, '--output-json', 'matrix.json', '--no-cache']);
+  expect(result.code).toBe(1);
+  expect(result.stdout).toMatch(/Targets side by side:\n\s+gpt-4o\s+mini\n\s+exact_match \(higher is better\)\s+1\.0000\s+0\.0000\n\s+cases passed\s+1\/1\s+0\/1\n\s+LLM cost\s+\$0\.000070\s+\$0\.000004\n\s+gate\s+passed\s+FAILED/);
+  expect(result.stdout).toContain('capitals[mini]: exact_match passed 0 of 1 cases');
+  const report = readReport(join(work, 'matrix.json'));
+  expect(Object.fromEntries(Object.entries(report.targets!).map(([id, t]) => [id, t.summary.exact_match]))).toEqual({ 'gpt-4o': 1, mini: 0 });
+});
+
+test('evalctl metrics: the reference generated from the registry is the one in the README', async () => {
+  const text = await evalctl(['metrics']);
+  expect(text.code).toBe(0);
+  expect(text.stdout).toMatch(/^exact_match: .*\n  needs:     input, actual_output, expected_output \(unless `value` is given\)\n/m);
+  expect(text.stdout).toContain('value?: string  (compared with the output instead of the case\'s expected_output)');
+  expect(text.stdout).toContain('match?: "exact" | "ordered" | "set" = "set"');
+  const markdown = (await evalctl(['metrics', '--markdown'])).stdout.trim();
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = /<!-- metrics:begin[^>]*-->\n([\s\S]*?)\n<!-- metrics:end -->/.exec(readme);
+  expect(section?.[1]).toBe(markdown);
 });

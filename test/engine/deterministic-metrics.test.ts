@@ -23,7 +23,7 @@ test('every metric declares its metadata', () => {
     expect(metric.defaultThreshold).toBeGreaterThanOrEqual(0);
   }
   expect([...METRICS.values()].filter((m) => m.needsLlm).map((m) => m.name).sort()).toEqual(
-    ['answer_relevancy', 'contextual_precision', 'contextual_recall', 'faithfulness', 'g_eval', 'hallucination', 'task_completion'],
+    ['answer_relevancy', 'contextual_precision', 'contextual_recall', 'conversation_completeness', 'faithfulness', 'g_eval', 'hallucination', 'knowledge_retention', 'role_adherence', 'task_completion', 'turn_relevancy'],
   );
 });
 

@@ -44,29 +44,58 @@ test('an error names the file, the line, the case id and the field', () => {
   ]);
 });
 
-test('every problem is reported at once', () => {
+test('every problem is reported at once: an unknown field does not hide the metric and case problems behind it', () => {
   const text = `name: broken
 metrics:
   - faithfulness
   - name: regex
     pattern: "("
   - made_up_metric
+  - { name: exact_match, threshold: high, ignore_cas: true }
 cases:
   - input: one
   - input: two
     actual_output: out
     unknown_field: 1
+  - id: dup
+    input: three
+    actual_output: out
+    expected_output: out
+  - id: dup
+    input: four
+    actual_output: out
 `;
-  const problems = problemsOf(() => parseSuiteText(text, 'broken.yaml'));
-  expect(problems).toEqual(['broken.yaml:11: cases[1].unknown_field: unknown field']);
-  const fixed = text.replace('    unknown_field: 1\n', '');
-  expect(problemsOf(() => parseSuiteText(fixed, 'broken.yaml'))).toEqual([
+  expect(problemsOf(() => parseSuiteText(text, 'broken.yaml'))).toEqual([
+    // The schema's findings, with what was expected: not the union's bare "Invalid input".
+    'broken.yaml:7: metrics[3].threshold: Invalid input: expected number, received string',
+    'broken.yaml:12: cases[1].unknown_field: unknown field',
+    // And, in the same pass, everything the metrics and cases say.
     'broken.yaml:3: metrics[0]: metric "faithfulness" needs an LLM judge: add `judge: { provider: openai, model: gpt-4o-mini }` to the suite',
     expect.stringMatching(/^broken\.yaml:5: metrics\[1\]\.pattern: invalid regular expression/),
-    'broken.yaml:6: metrics[2]: unknown metric "made_up_metric"; known: faithfulness, answer_relevancy, contextual_precision, contextual_recall, hallucination, g_eval, tool_correctness, task_completion, exact_match, contains, icontains, regex, json_valid, json_schema, levenshtein, latency_ms, cost',
-    'broken.yaml:8: cases[0].actual_output: missing, and the suite has no target to produce it',
-    'broken.yaml:8: cases[0].retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
-    'broken.yaml:9: cases[1].retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
+    'broken.yaml:6: metrics[2]: unknown metric "made_up_metric"; known: faithfulness, answer_relevancy, contextual_precision, contextual_recall, hallucination, g_eval, tool_correctness, task_completion, turn_relevancy, role_adherence, knowledge_retention, conversation_completeness, exact_match, contains, icontains, regex, json_valid, json_schema, levenshtein, latency_ms, cost (evalctl metrics lists them with their options)',
+    'broken.yaml:7: metrics[3].ignore_cas: unknown field',
+    'broken.yaml:9: cases[0].actual_output: missing, and the suite has no target to produce it',
+    'broken.yaml:9: cases[0].retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
+    'broken.yaml:10: cases[1].retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
+    'broken.yaml:13: cases[2] (id "dup").retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
+    'broken.yaml:17: cases[3] (id "dup").id: case id "dup" is used twice in this suite',
+    'broken.yaml:17: cases[3] (id "dup").retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',
+  ]);
+});
+
+test('a metric whose options need a case field refuses the case before any call', () => {
+  const text = `name: exact
+metrics:
+  - exact_match
+  - { name: levenshtein, id: close_to_fixed, value: Paris }
+  - { name: g_eval, criteria: Correct?, evaluation_params: [input, actual_output, context] }
+judge: { provider: openai, model: gpt-4o-mini }
+cases:
+  - { id: paris, input: Capital of France?, actual_output: Paris }
+`;
+  expect(problemsOf(() => parseSuiteText(text, 'exact.yaml'))).toEqual([
+    'exact.yaml:8: cases[0] (id "paris").expected_output: missing: metric "exact_match" needs it and the target does not provide it',
+    'exact.yaml:8: cases[0] (id "paris").context: missing: metric "g_eval" needs it and the target does not provide it',
   ]);
 });
 
@@ -138,5 +167,13 @@ test('a suite written in TypeScript is checked like a file', () => {
   expect(resolveSuite(suite, 'typed.ts').metrics[0].id).toBe('exact_match');
   expect(problemsOf(() => resolveSuite({ ...suite, cases: [{ id: 'paris', input: 'x' }] }, 'typed.ts'))).toEqual([
     'typed.ts: cases[0] (id "paris").actual_output: missing, and the suite has no target to produce it',
+    'typed.ts: cases[0] (id "paris").expected_output: missing: metric "exact_match" needs it and the target does not provide it',
   ]);
+});
+
+test('the example suites load as written (the quality gate runs them)', async () => {
+  const suites = await loadSuites([join(__dirname, '../../examples/suites')], { OPENAI_API_KEY: 'unused' });
+  expect(suites.map((s) => s.suite.name).sort()).toEqual(['support-bot', 'support-chat']);
+  const chat = suites.find((s) => s.suite.name === 'support-chat')!;
+  expect(chat.suite.cases.map((c) => c.input)).toEqual(['Please send it to 12 Harbour Street instead.', 'Which size should I order in your running shoes?']);
 });

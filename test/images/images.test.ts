@@ -126,11 +126,12 @@ describe.each(Object.keys(IMAGES) as Target[])('the %s image', (target) => {
       expect(existsSync(join(app, 'build/services/entry.js'))).toBe(true);
       const modules = join(app, 'node_modules');
       for (const name of Object.keys(pkg.dependencies)) expect({ name, present: existsSync(join(modules, name)) }).toEqual({ name, present: true });
-      // Dev tools, the optional chdb engine, and the constructs workspace with what only it depends on (CDK).
+      // Dev tools, the optional chdb engine, the evalctl workspace, and the constructs workspace with what only it depends on (CDK).
       const excluded = [
         ...Object.keys(pkg.devDependencies),
         ...Object.keys(pkg.optionalDependencies),
         '@ai-eval-platform/constructs',
+        '@ai-eval-platform/evalctl',
         ...Object.keys({ ...constructsPkg.dependencies, ...constructsPkg.peerDependencies }).filter((name) => !(name in pkg.dependencies)),
       ];
       for (const name of excluded) expect({ name, present: existsSync(join(modules, name)) }).toEqual({ name, present: false });

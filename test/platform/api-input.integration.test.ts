@@ -100,7 +100,8 @@ test.each([
   ['trends without a metric', 'GET', '/v1/trends', {}, 400, 'metric'],
   ['topics of a non-UUID', 'GET', '/v1/topics?run=x', {}, 400, 'run'],
   ['a dataset name with a slash', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'a/b', cases: [{ input: 'q' }] }) }, 400, 'name'],
-  ['a dataset case without input', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'd', cases: [{ output: 'q' }] }) }, 400, 'cases[0].input'],
+  ['a dataset case with output for input', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'd', cases: [{ output: 'q' }] }) }, 400, 'cases[0].output'],
+  ['a dataset case without input', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'd', cases: [{ expected_output: 'q' }] }) }, 400, 'cases[0].input'],
 ] as const)('%s: %s %s → %i naming %s', async (_, method, path, options, status, field) => {
   const response = await call(method, path, options as Parameters<typeof call>[2]);
   expect(response.status).toBe(status);

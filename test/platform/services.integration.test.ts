@@ -318,5 +318,6 @@ test('evalctl run --server submits, waits and writes the same report and exit co
   expect(r.totals).toEqual(l.totals);
   expect(r.gate).toEqual(l.gate);
   const badKey = await evalctl(['run', file, '--server', orchestrator.url], { EVAL_API_KEY: 'aiev_wrong' });
-  expect(badKey).toMatchObject({ code: 2, stderr: expect.stringContaining('HTTP 401: unknown or revoked API key') });
+  // A key the platform refuses: nothing was evaluated (exit 3), not a usage error and not a regression.
+  expect(badKey).toMatchObject({ code: 3, stderr: expect.stringContaining('not evaluated: POST /v1/runs: HTTP 401: unknown or revoked API key') });
 });

@@ -76,6 +76,8 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
       const problems = error.problems.map((p) => ({ field: p.path ? `suite.${p.path}` : 'suite', message: p.message }));
       fail(400, `${problems[0].field}: ${problems[0].message}`, problems[0].field, { problems });
     }
+    // A run is one suite against one target: `evalctl run --server` submits a matrix as one run per target.
+    if (loaded.suite.targets) fail(400, 'suite.targets: a run evaluates one target; submit one run per target (evalctl run --server does)', 'suite.targets');
     // The tenant boundary: only the platform's endpoints, only URLs the egress guard allows.
     const endpoints = projectEndpointPolicy(deps.tenancy, await listProjectEndpoints(db, project.id), false);
     const refused = tenantSuiteProblems(loaded.suite, endpoints, egressGuardFor(deps.tenancy, project.name));
