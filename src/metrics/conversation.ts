@@ -10,6 +10,9 @@ import type { MetricDefinition } from './types';
  * conversational metrics do; the per-turn verdicts and reasons are kept in the report's details.
  */
 
+/** What the four have in common: an LLM judge, a share in [0, 1], higher is better, 0.5 by default. */
+const JUDGED_SHARE = { needsLlm: true, range: [0, 1], direction: 'higher', defaultThreshold: 0.5 } as const;
+
 const noParams = z.object({}).strict();
 const windowParams = z
   .object({ window_size: z.number().int().min(1).max(50).default(10).describe('how many earlier turns the judge sees with each reply') })
@@ -20,6 +23,11 @@ const transcript = (turns: readonly Turn[], offset = 0): string => turns.map((t,
 
 /** The positions of the assistant turns, 0-based. */
 const assistantTurns = (turns: readonly Turn[]): number[] => turns.flatMap((t, i) => (t.role === 'assistant' ? [i] : []));
+
+/** A question about the listed assistant turns of the whole conversation, one verdict each. */
+const aboutTurns = (preamble: string, question: string, turns: readonly Turn[], at: readonly number[]): string =>
+  `${preamble}For each assistant turn listed, in order, say whether ${question}, with a one-sentence reason.\n\n` +
+  `Conversation:\n${transcript(turns)}\n\nAssistant turns to judge: ${at.map((p) => p + 1).join(', ')}`;
 
 /** Verdicts on each assistant turn, with the turn's position (1-based) beside each in the details. */
 async function perTurn(
@@ -62,10 +70,7 @@ function turnScore(
 export const turnRelevancy: MetricDefinition<z.infer<typeof windowParams>> = {
   name: 'turn_relevancy',
   description: 'Share of the assistant’s replies that are relevant to the conversation so far.',
-  needsLlm: true,
-  range: [0, 1],
-  direction: 'higher',
-  defaultThreshold: 0.5,
+  ...JUDGED_SHARE,
   requires: ['turns'],
   params: windowParams,
   async evaluate({ testCase, params, judge }) {
@@ -88,18 +93,13 @@ export const turnRelevancy: MetricDefinition<z.infer<typeof windowParams>> = {
 export const roleAdherence: MetricDefinition<z.infer<typeof noParams>> = {
   name: 'role_adherence',
   description: 'Share of the assistant’s replies that stay in the role the case gives it (chatbot_role).',
-  needsLlm: true,
-  range: [0, 1],
-  direction: 'higher',
-  defaultThreshold: 0.5,
+  ...JUDGED_SHARE,
   requires: ['turns', 'chatbot_role'],
   params: noParams,
   async evaluate({ testCase, judge }) {
     const turns = testCase.turns!;
     const { positions, verdicts } = await perTurn(judge, 'role_adherence_verdicts', turns, (at) =>
-      `The assistant's role is:\n${testCase.chatbot_role}\n\nFor each assistant turn listed, in order, say whether it stays ` +
-        `in that role ("yes") or breaks it ("no": out of character, tone or scope), with a one-sentence reason.\n\n` +
-        `Conversation:\n${transcript(turns)}\n\nAssistant turns to judge: ${at.map((p) => p + 1).join(', ')}`,
+      aboutTurns(`The assistant's role is:\n${testCase.chatbot_role}\n\n`, 'it stays in that role ("yes") or breaks it ("no": out of character, tone or scope)', turns, at),
     );
     return turnScore(positions, verdicts, 'stay in role', 'break the role');
   },
@@ -114,10 +114,7 @@ export const roleAdherence: MetricDefinition<z.infer<typeof noParams>> = {
 export const knowledgeRetention: MetricDefinition<z.infer<typeof noParams>> = {
   name: 'knowledge_retention',
   description: 'Share of the assistant’s replies that keep what the user already said (no re-asking, no contradiction).',
-  needsLlm: true,
-  range: [0, 1],
-  direction: 'higher',
-  defaultThreshold: 0.5,
+  ...JUDGED_SHARE,
   requires: ['turns'],
   params: noParams,
   async evaluate({ testCase, judge }) {
@@ -129,10 +126,12 @@ export const knowledgeRetention: MetricDefinition<z.infer<typeof noParams>> = {
         `turn number where it is first stated, like "[2] the order number is 42".\n\n${transcript(turns)}`,
     );
     const { positions, verdicts } = await perTurn(judge, 'knowledge_retention_verdicts', turns, (at) =>
-      `What the user said, with the turn where they said it:\n${numbered(knowledge) || '(nothing)'}\n\nFor each assistant turn ` +
-        `listed, in order, say whether it keeps what the user said in earlier turns ("yes") or shows attrition ("no": asks ` +
-        `again for something already given, contradicts it or ignores it), with a one-sentence reason.\n\n` +
-        `Conversation:\n${transcript(turns)}\n\nAssistant turns to judge: ${at.map((p) => p + 1).join(', ')}`,
+      aboutTurns(
+        `What the user said, with the turn where they said it:\n${numbered(knowledge) || '(nothing)'}\n\n`,
+        'it keeps what the user said in earlier turns ("yes") or shows attrition ("no": asks again for something already given, contradicts it or ignores it)',
+        turns,
+        at,
+      ),
     );
     const outcome = turnScore(positions, verdicts, 'keep what the user said', 'forget or contradict what the user said');
     return { ...outcome, details: { knowledge, ...(outcome.details as object) } };
@@ -147,10 +146,7 @@ export const knowledgeRetention: MetricDefinition<z.infer<typeof noParams>> = {
 export const conversationCompleteness: MetricDefinition<z.infer<typeof noParams>> = {
   name: 'conversation_completeness',
   description: 'Share of the user’s intentions in the conversation that the assistant satisfied by its end.',
-  needsLlm: true,
-  range: [0, 1],
-  direction: 'higher',
-  defaultThreshold: 0.5,
+  ...JUDGED_SHARE,
   requires: ['turns'],
   params: noParams,
   async evaluate({ testCase, judge }) {
