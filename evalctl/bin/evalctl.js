@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 'use strict';
-// The installed evalctl: compiled JavaScript, no transpiler. Commands load their modules on first use.
-try {
-  require.resolve('../lib/cli/entry.js');
-} catch {
-  // Only in a checkout of the repository: the published package always ships lib/.
-  process.stderr.write('evalctl: this checkout has not built the CLI yet: run `npm run build:evalctl` (or use `npm run evalctl --`)\n');
-  process.exit(2);
+// The installed evalctl: compiled JavaScript (lib/), no transpiler; each command loads its modules on first use.
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+if (existsSync(join(__dirname, '../../services/entry.ts'))) {
+  // Linked from a checkout of the repository (`npx evalctl` there): the repository's own evalctl, from its
+  // TypeScript sources and with the platform's commands, whether or not lib/ was built.
+  require('../../bin/evalctl.js');
+} else {
+  require('../lib/cli/entry.js');
 }
-require('../lib/cli/entry.js');

@@ -94,6 +94,10 @@ cases:
     );
     const env = { PATH: `${join(app, 'node_modules/.bin')}:${process.env.PATH}`, HOME: process.env.HOME, ...fakeEnv(server), CI: 'true' };
     expect(execFileSync('evalctl', ['--version'], { cwd: app, env, encoding: 'utf8' })).toBe(`${version}\n`);
+    // The engine's commands only: the platform's (serve, work, dev) are not part of the package.
+    const help = execFileSync('evalctl', ['--help'], { cwd: app, env, encoding: 'utf8' });
+    expect(help).toContain('3  the evaluation could not be done');
+    expect(help).not.toContain('evalctl serve');
     const result = await run('npx', ['--no-install', 'evalctl', 'run', 'suite.yaml', '--output-json', 'report.json', '--junit', 'junit.xml'], env);
     expect(result.stderr).not.toContain('Error');
     expect(result.status).toBe(0);
