@@ -222,7 +222,8 @@ esac
       const commented = step('comment', {});
       expect(commented.stdout).toContain('Commented on #7');
       const posted = readFileSync(join(work, 'posted.md'), 'utf8');
-      expect(posted.split('\n')[0]).toBe('<!-- evalctl-gate -->');
+      expect(posted.split('\n')[0]).toBe('<!-- evalctl-gate:eval-report -->');
+      expect(posted).toContain('### Evaluation: ❌ failed');
       expect(posted).toContain('| answers | hello | levenshtein | 1.0000 | 0.6000 | score worse |');
       // The next push edits the same comment.
       expect(step('comment', { FAKE_COMMENT_ID: '9001' }).stdout).toContain('Updated comment 9001');

@@ -103,11 +103,14 @@ case "$step" in
     ;;
 
   comment)
-    # One comment per pull request, edited on every push: found by the marker evalctl writes on its first line.
+    # One comment per pull request and gate, edited on every push: found by its first line, evalctl's marker
+    # with the artifact name added (each gate job of a workflow uploads under its own name).
     is_pr || exit 0
     [ -f "$dir/comment.md" ] || exit 0
     number="$(event '.pull_request.number')"
-    marker="$(head -n 1 "$dir/comment.md")"
+    marker="<!-- evalctl-gate:${INPUT_ARTIFACT_NAME:-eval-report} -->"
+    { echo "$marker"; tail -n +2 "$dir/comment.md"; } > "$dir/comment.posted.md"
+    mv "$dir/comment.posted.md" "$dir/comment.md"
     existing="$(gh api "repos/$GITHUB_REPOSITORY/issues/$number/comments" --paginate --jq ".[] | select(.body | startswith(\"$marker\")) | .id" | head -n 1)"
     if [ -n "$existing" ]; then
       gh api --method PATCH "repos/$GITHUB_REPOSITORY/issues/comments/$existing" -F "body=@$dir/comment.md" > /dev/null
