@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -341,14 +342,16 @@ test('evalctl --help documents the exit codes', () => {
 
 describe('could not evaluate: exit 3, with the cause on the console and in the report', () => {
   test('a key the LLM refuses (401) is not a regression', async () => {
+    // Made at run time: no key-shaped literal in the repository.
+    const wrongKey = `sk-wrong-${randomBytes(12).toString('hex')}`;
     server.script = (request) => (request.headers.authorization?.includes('wrong') ? { status: 401 } : judge(request));
-    const result = await evalctl(['run', writeSuite('keyless', GOOD_CASES), '--output-json', 'keyless.json', '--no-cache'], { OPENAI_API_KEY: 'sk-wrong-0123456789abcdef' });
+    const result = await evalctl(['run', writeSuite('keyless', GOOD_CASES), '--output-json', 'keyless.json', '--no-cache'], { OPENAI_API_KEY: wrongKey });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/not evaluated: 2 case\(s\) could not be evaluated \(auth\); first: keyless \/ refund: target failed: openai gpt-4o-mini: HTTP 401: .*\(not retried\)/);
     expect(result.stdout).toContain('Errored cases (first 2 of 2):');
     const report = readReport(join(work, 'keyless.json'));
     for (const c of report.cases) expect(c).toMatchObject({ status: 'errored', error_cause: 'auth', error: expect.stringMatching(/^target failed: openai gpt-4o-mini: HTTP 401/) });
-    expect(JSON.stringify(report) + result.stdout + result.stderr).not.toContain('sk-wrong-0123456789abcdef');
+    expect(JSON.stringify(report) + result.stdout + result.stderr).not.toContain(wrongKey);
   });
 
   test('an LLM that cannot be reached is not a regression, even for one case in many', async () => {
