@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Installs the command-line tools the tests drive for real (jq, as the brief's CI gate uses it; promtool and
-// amtool for the monitoring objects) when they are missing, from Debian's packages. Runs before `npm test`;
+// amtool for the monitoring objects; shellcheck for the gate action's script) when they are missing, from
+// Debian's packages. Runs before `npm test`;
 // with the argument `images`, installs buildah and debootstrap before `npm run test:images`.
 const { execFileSync, spawnSync } = require('node:child_process');
 
@@ -11,6 +12,8 @@ const SETS = {
     // promtool checks and unit-tests the alert rules; amtool checks the Alertmanager configuration.
     { command: 'promtool', debianPackage: 'prometheus' },
     { command: 'amtool', debianPackage: 'prometheus-alertmanager' },
+    // shellcheck lints the reusable quality gate's steps (.github/actions/quality-gate/gate.sh).
+    { command: 'shellcheck', debianPackage: 'shellcheck' },
   ],
   // `npm run test:images`: buildah builds and runs the Dockerfile's images, debootstrap makes their base.
   images: [

