@@ -30,6 +30,8 @@ test('evalctl dev: one process, no services, a URL and a key that accept a run a
             cases: [
               { input: 'Capital of France?', actual_output: 'Paris', topic: 'geography' },
               { input: 'Capital of Italy?', actual_output: 'Milan', topic: 'geography' },
+              // A recorded conversation goes through the platform like any case: its last reply is the output.
+              { id: 'chat', turns: [{ role: 'user', content: 'Capital of Spain?' }, { role: 'assistant', content: 'Madrid' }], topic: 'geography' },
             ],
           },
         }),
@@ -39,10 +41,20 @@ test('evalctl dev: one process, no services, a URL and a key that accept a run a
       const view = (await (await fetch(`${url}/v1/runs/${submitted.id}`, { headers })).json()) as { finished_at: string | null };
       return view.finished_at ? view : undefined;
     }, 'the run');
-    expect(run).toMatchObject({ status: 'completed', progress: { total: 2, passed: 1, failed: 1 } });
+    expect(run).toMatchObject({ status: 'completed', progress: { total: 3, passed: 1, failed: 2 } });
+    const report = (await (await fetch(`${url}/v1/runs/${submitted.id}/report`, { headers })).json()) as { cases: Array<{ id: string; input: string; actual_output: string; turns?: unknown }> };
+    expect(report.cases.find((c) => c.id === 'chat')).toMatchObject({ input: 'Capital of Spain?', actual_output: 'Madrid', turns: [{ role: 'user', content: 'Capital of Spain?' }, { role: 'assistant', content: 'Madrid' }] });
+    // A matrix is one run per target: the API says so, naming the field (evalctl run --server splits it).
+    const matrix = await fetch(`${url}/v1/runs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ suite: { name: 'm', targets: [{ type: 'openai', model: 'a' }, { type: 'openai', model: 'b' }], metrics: [{ name: 'icontains', value: 'x' }], cases: [{ input: 'q' }] } }),
+    });
+    expect(matrix.status).toBe(400);
+    expect(((await matrix.json()) as { error: { field: string } }).error.field).toBe('suite.targets');
     // The results reached the embedded ClickHouse: the topic view reads them from there.
     const topics = (await (await fetch(`${url}/v1/topics?run=${submitted.id}`, { headers })).json()) as unknown;
-    expect(topics).toMatchObject({ topics: [{ topic: 'geography', cases: 2, failed: 1 }] });
+    expect(topics).toMatchObject({ topics: [{ topic: 'geography', cases: 3, failed: 2 }] });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${url}/openapi.json`)).json()).toMatchObject({ openapi: '3.1.0', paths: { '/v1/runs': expect.any(Object) } });
   } finally {
