@@ -47,10 +47,10 @@ export const testCaseObjectSchema = z
   })
   .strict();
 
-/** The last turn of `role`, if any. */
-export function lastTurn(turns: readonly Turn[] | undefined, role: Turn['role']): Turn | undefined {
-  for (let i = (turns?.length ?? 0) - 1; i >= 0; i--) if (turns![i].role === role) return turns![i];
-  return undefined;
+/** A recorded conversation's output: its last turn when the assistant spoke last (also read from unvalidated input). */
+export function recordedReply(turns: unknown): string | undefined {
+  const last = Array.isArray(turns) ? (turns[turns.length - 1] as { role?: unknown; content?: unknown } | undefined) : undefined;
+  return last?.role === 'assistant' && typeof last.content === 'string' ? last.content : undefined;
 }
 
 export const testCaseSchema = testCaseObjectSchema
@@ -65,12 +65,8 @@ export const testCaseSchema = testCaseObjectSchema
   // A conversation's input is its last user turn, and a recorded last reply is its actual_output.
   .transform((c) => {
     if (!c.turns) return c as typeof c & { input: string };
-    const last = c.turns[c.turns.length - 1];
-    return {
-      ...c,
-      input: c.input ?? lastTurn(c.turns, 'user')?.content ?? '',
-      actual_output: c.actual_output ?? (last.role === 'assistant' ? last.content : undefined),
-    };
+    const lastUser = c.turns.filter((t) => t.role === 'user').pop();
+    return { ...c, input: c.input ?? lastUser?.content ?? '', actual_output: c.actual_output ?? recordedReply(c.turns) };
   });
 
 export type ToolCallSpec = z.infer<typeof toolCallSchema>;

@@ -1,7 +1,11 @@
 import type { BuildMetadata } from './build';
 import type { ToolCallSpec, Turn } from './case';
 
-/** Why an LLM or HTTP call failed (see `errorCause` in providers/retry). */
+/**
+ * Why a call failed, as the report records it (`errorCause` in providers/retry): `auth` (401/403: the key),
+ * `unreachable` (connection or timeout), `outage` (5xx, or rate limits past the retry budget) or `other`
+ * (a bad request, an unusable reply, an HTTP agent's own failure).
+ */
 export type ErrorCause = 'auth' | 'unreachable' | 'outage' | 'other';
 
 /** The LLM providers a suite may name, as judge or target. */

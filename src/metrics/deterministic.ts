@@ -6,6 +6,12 @@ const binary = (ok: boolean, yes: string, no: string): MetricOutcome => ({ score
 
 const clip = (text: string, max = 80): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
+/** Metrics that compare with `value` when given, else with the case's expected_output. */
+const expectedUnlessValue = {
+  fields: (params: { value?: string }) => (params.value === undefined ? (['expected_output'] as const) : []),
+  note: 'expected_output (unless `value` is given)',
+};
+
 const exactParams = z
   .object({
     /** Compared with the output; defaults to the case's expected_output. */
@@ -24,7 +30,7 @@ export const exactMatch: MetricDefinition<z.infer<typeof exactParams>> = {
   direction: 'higher',
   defaultThreshold: 1,
   requires: ['actual_output'],
-  requiresWith: { fields: (params) => (params.value === undefined ? ['expected_output'] : []), note: 'expected_output (unless `value` is given)' },
+  requiresWith: expectedUnlessValue,
   params: exactParams,
   async evaluate({ testCase, params }) {
     const expected = params.value ?? testCase.expected_output;
@@ -189,7 +195,7 @@ export const levenshtein: MetricDefinition<z.infer<typeof levenshteinParams>> = 
   direction: 'higher',
   defaultThreshold: 0.8,
   requires: ['actual_output'],
-  requiresWith: { fields: (params) => (params.value === undefined ? ['expected_output'] : []), note: 'expected_output (unless `value` is given)' },
+  requiresWith: expectedUnlessValue,
   params: levenshteinParams,
   async evaluate({ testCase, params }) {
     const expected = params.value ?? testCase.expected_output;

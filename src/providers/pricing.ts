@@ -56,7 +56,6 @@ export function findPrice(provider: ProviderName, model: string, overrides?: Pri
   return best ? table[best] : undefined;
 }
 
-/** Cost in USD, or null when the model has no known price (never reported as 0). */
 /**
  * Money is kept to the nano-dollar: each call's cost and every sum are rounded there, so a sum of calls reads
  * 0.000432, not 0.00043200000000000004, and adding calls in another order gives the same total.
@@ -66,6 +65,7 @@ export const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;
 /** a + b in USD, null when either is unknown. */
 export const addUsd = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : roundUsd(a + b));
 
+/** Cost in USD, or null when the model has no known price (never reported as 0). */
 export function costOf(price: ModelPrice | undefined, usage: TokenUsage): number | null {
   if (!price) return null;
   const cached = price.cachedInputPerMTok ?? price.inputPerMTok;

@@ -161,12 +161,6 @@ export async function withRetry<T>(
   }
 }
 
-/**
- * Why a call failed, as the report records it: `auth` (401/403: the key), `unreachable` (connection or
- * timeout), `outage` (5xx, or rate limits past the retry budget) or `other` (a bad request, an unusable reply).
- */
-export type { ErrorCause };
-
 /** The causes that say nothing about the agent: the evaluation itself could not be done. */
 export const INFRASTRUCTURE_CAUSES: ReadonlySet<string> = new Set<ErrorCause>(['auth', 'unreachable', 'outage']);
 

@@ -112,8 +112,10 @@ export function evaluateGateRules(report: Report, rules: GateRules): GateOutcome
   return { passed: rows.every((r) => r.passed), rows, regressions, improvements, addedCases, removedCases };
 }
 
-const show = (value: number | null): string => (value === null ? '—' : value.toFixed(4));
-const signed = (value: number | null): string => (value === null ? '—' : `${value >= 0 ? '+' : ''}${value.toFixed(4)}`);
+/** A score as every table shows it: four decimals, `—` when there is none. */
+export const show = (value: number | null | undefined): string => (value === null || value === undefined ? '—' : value.toFixed(4));
+/** A change of score, with its sign. */
+export const signed = (value: number | null): string => (value === null ? '—' : `${value >= 0 ? '+' : ''}${value.toFixed(4)}`);
 
 function table(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));

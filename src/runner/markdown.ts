@@ -1,5 +1,5 @@
 import type { Report } from '../contracts/report';
-import type { GateOutcome } from './gate';
+import { show, signed, type GateOutcome } from './gate';
 import { sideBySide } from './side-by-side';
 
 /** The first line of every comment evalctl writes: the PR gate finds its own comment by it and edits it. */
@@ -9,8 +9,6 @@ export const COMMENT_MARKER = '<!-- evalctl-gate -->';
 const LIST_LIMIT = 20;
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-const score = (value: number | null | undefined): string => (value === null || value === undefined ? '—' : value.toFixed(4));
-const signed = (value: number | null): string => (value === null ? '—' : `${value >= 0 ? '+' : ''}${value.toFixed(4)}`);
 const usd = (value: number | null): string => (value === null ? 'unknown (a model has no price)' : `$${value.toFixed(6)}`);
 
 function limited<T>(items: readonly T[], row: (item: T) => string): string[] {
@@ -40,7 +38,7 @@ export function toMarkdownComment(report: Report, options: { outcome?: GateOutco
     const delta = base !== null && metric.mean !== null ? metric.mean - base : null;
     const threshold = `${metric.direction === 'higher' ? '≥' : '≤'} ${metric.threshold}`;
     const passed = `${metric.passed}/${all}${metric.errored ? ` (${metric.errored} errored)` : ''}`;
-    lines.push(baseline ? `| ${cell(id)} | ${score(metric.mean)} | ${score(base)} | ${signed(delta)} | ${threshold} | ${passed} |` : `| ${cell(id)} | ${score(metric.mean)} | ${threshold} | ${passed} |`);
+    lines.push(baseline ? `| ${cell(id)} | ${show(metric.mean)} | ${show(base)} | ${signed(delta)} | ${threshold} | ${passed} |` : `| ${cell(id)} | ${show(metric.mean)} | ${threshold} | ${passed} |`);
   }
   lines.push('');
 
@@ -51,12 +49,12 @@ export function toMarkdownComment(report: Report, options: { outcome?: GateOutco
   }
   if (!ownPassed) lines.push('**Thresholds**', '', ...report.gate.failures.map((f) => `- ${cell(f)}`), '');
   if (outcome && !outcome.passed) {
-    lines.push('**Against the baseline**', '', ...outcome.rows.filter((r) => !r.passed).map((r) => `- ${cell(r.metric)}: ${score(r.value)} (${r.rule}${r.baseline !== null ? `, baseline ${score(r.baseline)}` : ''})`), '');
+    lines.push('**Against the baseline**', '', ...outcome.rows.filter((r) => !r.passed).map((r) => `- ${cell(r.metric)}: ${show(r.value)} (${r.rule}${r.baseline !== null ? `, baseline ${show(r.baseline)}` : ''})`), '');
   }
   if (baseline && outcome) {
     if (outcome.regressions.length > 0) {
       lines.push(`**Cases that got worse (${outcome.regressions.length})**`, '', '| suite | case | metric | baseline | now | change |', '|---|---|---|---|---|---|');
-      lines.push(...limited(outcome.regressions, (c) => `| ${cell(c.suite)} | ${cell(c.id)} | ${cell(c.metric)} | ${score(c.baseline)} | ${score(c.value)} | ${cell(c.note)} |`), '');
+      lines.push(...limited(outcome.regressions, (c) => `| ${cell(c.suite)} | ${cell(c.id)} | ${cell(c.metric)} | ${show(c.baseline)} | ${show(c.value)} | ${cell(c.note)} |`), '');
     } else lines.push(`No case got worse than the baseline (max drop ${options.maxDrop ?? 0}).`, '');
     if (outcome.improvements.length > 0) lines.push(`${outcome.improvements.length} case result(s) got better.`, '');
   } else if (!baseline) lines.push('_No baseline report to compare with: gated on thresholds only._', '');

@@ -1,4 +1,5 @@
 import type { Report } from '../contracts/report';
+import { show } from './gate';
 
 /**
  * A matrix run's targets next to each other: one row per metric (its mean per target), then the pass rate,
@@ -10,10 +11,9 @@ export function sideBySide(report: Report): { header: string[]; rows: string[][]
   const ids = Object.keys(report.targets);
   const targets = ids.map((id) => report.targets![id]);
   const metrics = [...new Set(targets.flatMap((t) => Object.keys(t.metrics)))];
-  const mean = (value: number | null | undefined) => (value === null || value === undefined ? '—' : value.toFixed(4));
   const rows = metrics.map((metric) => {
     const direction = targets.find((t) => t.metrics[metric])?.metrics[metric].direction;
-    return [`${metric} (${direction === 'lower' ? 'lower' : 'higher'} is better)`, ...targets.map((t) => mean(t.summary[metric]))];
+    return [`${metric} (${direction === 'lower' ? 'lower' : 'higher'} is better)`, ...targets.map((t) => show(t.summary[metric]))];
   });
   rows.push(['cases passed', ...targets.map((t) => `${t.totals.passed}/${t.totals.cases}`)]);
   rows.push(['LLM cost', ...targets.map((t) => (t.cost_usd === null ? 'unknown' : `$${t.cost_usd.toFixed(6)}`))]);

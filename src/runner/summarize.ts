@@ -10,6 +10,13 @@ const sumKnown = (values: Array<number | null>): number | null => values.reduce<
 
 const rate = (part: number, whole: number): number => (whole === 0 ? 1 : part / whole);
 
+/** Cases by status, and the share that passed. */
+function totalsOf(cases: readonly CaseResult[]): Report['totals'] {
+  const count = (status: CaseResult['status']) => cases.filter((c) => c.status === status).length;
+  const passed = count('passed');
+  return { cases: cases.length, passed, failed: count('failed'), errored: count('errored'), pass_rate: rate(passed, cases.length) };
+}
+
 /** Per-metric statistics over cases; a case whose target failed counts as errored for every metric. */
 function summarizeMetrics(suites: readonly LoadedSuite[], cases: readonly CaseResult[], thresholds: Readonly<Record<string, number>>) {
   const metrics: Record<string, MetricSummary> = {};
@@ -95,14 +102,13 @@ function summarizeTargets(suites: readonly LoadedSuite[], cases: readonly CaseRe
       const own = cases.filter((c) => names.has(c.suite));
       const metrics = summarizeMetrics(mine, own, thresholds);
       const gate = evaluateGate(mine, own);
-      const passed = own.filter((c) => c.status === 'passed').length;
       return [
         id,
         {
           suites: [...names],
           summary: Object.fromEntries(Object.entries(metrics).map(([metric, m]) => [metric, m.mean])),
           metrics,
-          totals: { cases: own.length, passed, failed: own.filter((c) => c.status === 'failed').length, errored: own.filter((c) => c.status === 'errored').length, pass_rate: rate(passed, own.length) },
+          totals: totalsOf(own),
           gate: { passed: gate.passed, failures: gate.failures },
           cost_usd: sumKnown(mergeUsage(own.map((c) => c.usage)).map((m) => m.cost_usd)),
         },
@@ -124,7 +130,6 @@ export function buildReport(input: {
   const byModel = mergeUsage(cases.map((c) => c.usage));
   const targetCost = sumKnown(cases.map((c) => (c.target ? c.target.cost_usd : 0)));
   const judgeCost = sumKnown(cases.flatMap((c) => Object.values(c.metrics).map((m) => m.judge_cost_usd)));
-  const passed = cases.filter((c) => c.status === 'passed').length;
   const targets = summarizeTargets(suites, cases, input.thresholds);
   return {
     schema_version: REPORT_SCHEMA_VERSION,
@@ -143,13 +148,7 @@ export function buildReport(input: {
     })),
     summary: Object.fromEntries(Object.entries(metrics).map(([id, m]) => [id, m.mean])),
     metrics,
-    totals: {
-      cases: cases.length,
-      passed,
-      failed: cases.filter((c) => c.status === 'failed').length,
-      errored: cases.filter((c) => c.status === 'errored').length,
-      pass_rate: rate(passed, cases.length),
-    },
+    totals: totalsOf(cases),
     usage: {
       price_table_version: PRICE_TABLE_VERSION,
       by_model: byModel,

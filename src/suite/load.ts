@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { METRICS, metricNames } from '../metrics/registry';
 import { requiredFields, type CaseField, type ConfiguredMetric } from '../metrics/types';
 import { interpolateEnvironment } from './interpolate';
-import { testCaseSchema, type TestCase } from '../contracts/case';
+import { recordedReply, testCaseSchema, type TestCase } from '../contracts/case';
 import { matrixTargetId, matrixTargetSchema, suiteSchema, targetRunsFor, targetSchema, type Suite, type TargetSpec } from '../contracts/suite';
 
 /** One problem in a suite: the file, the line where known, the field's path and what is wrong. */
@@ -118,10 +118,8 @@ function bestEffortCase(value: unknown): Record<string, unknown> {
   const parsed = testCaseSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   if (!isRecord(value)) return {};
-  const turns = Array.isArray(value.turns) ? (value.turns as Array<{ role?: unknown; content?: unknown }>) : undefined;
-  const last = turns?.[turns.length - 1];
   // A recorded conversation's last reply is its output, as the schema would have made it.
-  return value.actual_output === undefined && last?.role === 'assistant' ? { ...value, actual_output: last.content } : value;
+  return { ...value, actual_output: value.actual_output ?? recordedReply(value.turns) };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -144,15 +142,13 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
   const raw = isRecord(interpolated) ? interpolated : {};
   const metricEntries: unknown[] = parsed.success ? parsed.data.metrics : Array.isArray(raw.metrics) ? raw.metrics : [];
   const cases: Array<Record<string, unknown>> = parsed.success ? parsed.data.cases : Array.isArray(raw.cases) ? raw.cases.map(bestEffortCase) : [];
-  // A matrix is checked against what every one of its targets supplies.
+  // The targets the cases are checked against: the matrix's (each must supply a field), else the one target.
   const matrixTargets = parsed.success ? parsed.data.targets : Array.isArray(raw.targets) ? raw.targets.map((t) => matrixTargetSchema.safeParse(t).data) : undefined;
-  const target = matrixTargets?.length
-    ? matrixTargets.every((t) => t !== undefined)
-      ? matrixTargets[0]
-      : undefined
-    : parsed.success
-      ? parsed.data.target
-      : targetSchema.safeParse(raw.target ?? { type: 'none' }).data;
+  const targets: Array<TargetSpec | undefined> = matrixTargets?.length
+    ? matrixTargets
+    : [parsed.success ? parsed.data.target : targetSchema.safeParse(raw.target ?? { type: 'none' }).data];
+  // Without valid targets it is unknown what they would supply: those checks wait for valid ones.
+  const target = targets.every((t) => t !== undefined) ? targets[0] : undefined;
   const hasJudge = parsed.success ? parsed.data.judge !== undefined : raw.judge !== undefined;
 
   const metrics: ConfiguredMetric[] = [];
@@ -182,11 +178,7 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
     if (params.success) metrics.push({ id, definition, threshold, params: params.data });
   });
 
-  const supplied = target
-    ? matrixTargets?.length
-      ? new Set([...fieldsSuppliedBy(target)].filter((field) => matrixTargets.every((t) => t && fieldsSuppliedBy(t).has(field))))
-      : fieldsSuppliedBy(target)
-    : undefined;
+  const supplied = target && new Set([...fieldsSuppliedBy(target)].filter((field) => targets.every((t) => fieldsSuppliedBy(t!).has(field))));
   const caseIds: string[] = [];
   const seen = new Set<string>();
   cases.forEach((testCase, index) => {
@@ -194,7 +186,6 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
     if (seen.has(id)) problem(['cases', index, 'id'], `case id "${id}" is used twice in this suite`);
     seen.add(id);
     caseIds.push(id);
-    // Without a valid target it is unknown what the target would supply: those checks wait for a valid one.
     if (!target || !supplied) return;
     if (target.type === 'none' && testCase.actual_output === undefined) {
       if (Array.isArray(testCase.turns)) problem(['cases', index, 'turns'], 'the conversation ends with a user turn, and the suite has no target to answer it');

@@ -1,5 +1,6 @@
 import { EgressBlockedError } from '../egress/guard';
 import { leanFetch } from '../providers/lean-fetch';
+import { addUsd } from '../providers/pricing';
 import { redactSecrets } from '../providers/redact';
 import { ProviderCallError, withRetry } from '../providers/retry';
 import type { LlmGateway } from '../providers/llm-gateway';
@@ -63,7 +64,7 @@ async function replayConversation(target: Exclude<TargetSpec, { type: 'none' }>,
     tools.push(...(reply.tools_called ?? []));
     if (reply.retrieval_context) retrieval = [...(retrieval ?? []), ...reply.retrieval_context];
     latency += reply.latency_ms;
-    if (reply.cost_usd !== undefined) cost = cost === null || reply.cost_usd === null ? null : (cost ?? 0) + reply.cost_usd;
+    if (reply.cost_usd !== undefined) cost = cost === undefined ? reply.cost_usd : addUsd(cost, reply.cost_usd);
     inputTokens += reply.input_tokens ?? 0;
     outputTokens += reply.output_tokens ?? 0;
     last = reply;
@@ -71,7 +72,8 @@ async function replayConversation(target: Exclude<TargetSpec, { type: 'none' }>,
   return {
     actual_output: last!.actual_output,
     turns: conversation,
-    ...(tools.length || target.type !== 'http' || target.tools_called ? { tools_called: tools } : {}),
+    // Every reply has the same fields: tool calls when the target reports them.
+    ...(last!.tools_called ? { tools_called: tools } : {}),
     ...(retrieval ? { retrieval_context: retrieval } : {}),
     latency_ms: latency,
     ...(cost !== undefined ? { cost_usd: cost } : {}),
