@@ -9,6 +9,9 @@ export const toolCallSchema = z
   })
   .strict();
 
+/** Turns in one conversational case. */
+export const MAX_TURNS = 100;
+
 /** One turn of a conversation (DeepEval's `Turn`): who spoke and what they said. */
 export const turnSchema = z
   .object({
@@ -26,8 +29,12 @@ export const testCaseObjectSchema = z
   .object({
     id: z.string().min(1).optional(),
     input: z.string().optional(),
-    /** A conversation, user and assistant turns in order; with a target, the target answers each user turn. */
-    turns: z.array(turnSchema).min(1).optional(),
+    /**
+     * A conversation, user and assistant turns in order; with a target, the target answers each user turn.
+     * At most MAX_TURNS: each user turn is a target call carrying the whole history, so a case's cost grows
+     * with the square of its length, and on the platform a tenant's case must not become thousands of calls.
+     */
+    turns: z.array(turnSchema).min(1).max(MAX_TURNS, `at most ${MAX_TURNS} turns in one conversation`).optional(),
     /** The role the assistant is meant to keep throughout a conversation (role_adherence). */
     chatbot_role: z.string().min(1).optional(),
     /** Absent: the suite's target produces it. */

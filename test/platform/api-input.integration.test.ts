@@ -87,6 +87,15 @@ test.each([
   ],
   ['a missing dataset', 'POST', '/v1/runs', { body: JSON.stringify({ suite: { name: 's', metrics: ['json_valid'] }, dataset: { name: 'nope', version: 1 } }) }, 404, 'dataset'],
   ['a dataset and inline cases', 'POST', '/v1/runs', { body: JSON.stringify({ suite: validSuite, dataset: { name: 'd', version: 1 } }) }, 400, 'suite.cases'],
+  // A conversation is a target call per user turn, each with the whole history: its length is bounded.
+  [
+    'a conversation of 101 turns',
+    'POST',
+    '/v1/runs',
+    { body: JSON.stringify({ suite: { ...validSuite, cases: [{ turns: Array.from({ length: 101 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'hi' })) }] } }) },
+    400,
+    'suite.cases[0].turns',
+  ],
   ['too many cases', 'POST', '/v1/runs', { body: JSON.stringify({ suite: { ...validSuite, cases: Array.from({ length: 11 }, () => validSuite.cases[0]) } }) }, 413, 'suite.cases'],
   ['a body over the limit', 'POST', '/v1/runs', { body: big }, 413, 'body'],
   ['a page size of 0', 'GET', '/v1/runs?limit=0', {}, 400, 'limit'],
