@@ -276,6 +276,9 @@ test('cases without topic or tags are labelled by the run’s judge for the topi
   };
   const submitted = await api(alphaKey, 'POST', '/v1/runs', { suite: unlabelled });
   await finished(alphaKey, submitted.body.id);
+  // The topic view counts ClickHouse rows, which the outbox drains after the run's count in Postgres: wait for
+  // all 8 (4 cases × 2 metrics), or a slow drain shows a topic with one case where it has two.
+  await storedInClickhouse('results', submitted.body.id, 8);
   // Labels are written just after the run finishes, so they never delay its result.
   const topics = await until(async () => {
     const view = await api(alphaKey, 'GET', `/v1/topics?run=${submitted.body.id}`);
