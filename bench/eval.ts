@@ -1,4 +1,6 @@
-import { cpus } from 'node:os';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlmGateway } from '../src/providers/llm-gateway';
 import { runSuites } from '../src/runner/run-suites';
@@ -8,12 +10,42 @@ import { cpuSeconds, startFakeLlmProcess } from './processes';
 import { runPromptfooComparison } from './promptfoo';
 
 /**
+ * `evalctl run` as a CI job runs it: a fresh Node process of the compiled CLI (what the installed package
+ * runs), reading the suite file and writing report.json. Returns its wall time and CPU (user + system).
+ */
+async function wholeProcess(url: string, cases: number): Promise<{ wallMs: number; cpuMs: number }> {
+  const work = mkdtempSync(join(tmpdir(), 'bench-evalctl-'));
+  try {
+    const suiteFile = join(work, 'suite.json');
+    writeFileSync(suiteFile, JSON.stringify(suite(cases)));
+    const probe = join(work, 'probe.js');
+    const cpuFile = join(work, 'cpu');
+    // The measured process writes its own CPU use on exit.
+    writeFileSync(probe, `process.on('exit', () => { const u = process.cpuUsage(); require('fs').writeFileSync(${JSON.stringify(cpuFile)}, String((u.user + u.system) / 1000)); });`);
+    const env = { PATH: process.env.PATH, HOME: work, OPENAI_API_KEY: 'bench-key-not-secret', OPENAI_BASE_URL: `${url}/v1` };
+    const args = ['--require', probe, join(root, 'evalctl/lib/cli/entry.js'), 'run', suiteFile, '--concurrency', String(CONCURRENCY), '--no-cache', '--output-json', join(work, 'report.json')];
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, args, { cwd: work, env }, (error, _stdout, stderr) => (error ? reject(new Error(`evalctl run failed: ${stderr.slice(-2000)}`)) : resolve())),
+    );
+    const wallMs = performance.now() - started;
+    const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as { totals: { cases: number; errored: number } };
+    if (report.totals.cases !== cases || report.totals.errored > 0) throw new Error(`evalctl run: ${JSON.stringify(report.totals)}`);
+    return { wallMs, cpuMs: Number(readFileSync(cpuFile, 'utf8')) };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
  * `npm run bench:eval`: 1,000 cases, each one target call and one LLM-judged metric (g_eval with given
  * steps: one judge call), against the fake OpenAI-compatible server at 50 ms latency, concurrency 100.
  * Ideal wall time: 1,000 × 2 × 50 ms / 100 = 1.0 s. Prints efficiency = ideal / measured (target >= 0.8),
  * peak RSS (target <= 250 MB) and CPU ms per case (target <= 2). The fake server runs in its own process so
  * that only the engine's CPU is counted. When promptfoo is installed (bench/setup-promptfoo.sh), the same
- * workload runs through it against the same server and the throughput ratio is printed (target >= 5×).
+ * workload runs through it against the same server, as a whole process, next to `evalctl run` as a whole
+ * process (the compiled CLI, a fresh Node: what a CI job pays), and the ratio is printed (target >= 10×, and
+ * evalctl's wall <= 1.6 s).
  */
 const CASES = Number(process.env.BENCH_CASES ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
@@ -72,11 +104,20 @@ async function main(): Promise<void> {
     console.log(`targets: efficiency >= 0.8, CPU <= 2 ms/case, peak RSS <= 250 MB`);
     console.log(`peak RSS: ${rssMB.toFixed(0)} MB over all runs`);
     console.log(`fake server CPU during the first run: ${serverCpuMs} ms (its own process, on the same ${cpus().length} cores)`);
-    const measured = first;
+    execFileSync('npm', ['run', 'build', '--workspace', 'evalctl'], { cwd: root, stdio: 'ignore' });
+    const processes = [];
+    for (let i = 0; i < 3; i++) processes.push(await wholeProcess(url, CASES));
+    const measured = [...processes].sort((a, b) => a.wallMs - b.wallMs)[1];
+    console.log(
+      `evalctl run, whole process (compiled CLI, fresh Node, suite file to report.json): wall ${(measured.wallMs / 1000).toFixed(2)} s (target <= 1.60 s) ${measured.wallMs <= 1600 ? 'OK' : 'MISSED'}, CPU ${(measured.cpuMs / 1000).toFixed(2)} s (median of 3)`,
+    );
     const promptfoo = await runPromptfooComparison({ root, url, cases: CASES, concurrency: CONCURRENCY });
     if (promptfoo) {
-      console.log(`promptfoo ${promptfoo.version}: ${(promptfoo.wallMs / 1000).toFixed(2)} s, ${(CASES / (promptfoo.wallMs / 1000)).toFixed(0)} cases/s`);
-      console.log(`throughput ratio (ours / promptfoo): ${(promptfoo.wallMs / measured.wallMs).toFixed(1)}× (target >= 5×)`);
+      const ratio = promptfoo.wallMs / measured.wallMs;
+      console.log(`promptfoo ${promptfoo.version}, whole process: ${(promptfoo.wallMs / 1000).toFixed(2)} s, ${(CASES / (promptfoo.wallMs / 1000)).toFixed(0)} cases/s`);
+      console.log(`throughput ratio (evalctl run / promptfoo eval, whole processes): ${ratio.toFixed(1)}× (target >= 10×) ${ratio >= 10 ? 'OK' : 'MISSED'}`);
+      // No run can beat the workload's ideal: that bounds the ratio whatever evalctl does.
+      console.log(`  (the most any tool could reach against this promptfoo run: its wall / the ${(idealMs / 1000).toFixed(2)} s ideal = ${(promptfoo.wallMs / idealMs).toFixed(1)}×)`);
     } else {
       console.log('promptfoo: not installed (bash bench/setup-promptfoo.sh installs it with a Node 22 binary); comparison skipped');
     }

@@ -28,7 +28,7 @@ export function startReconciler(db: Kysely<Database>, queue: CaseQueue, options:
       await recordCaseOutcome(db, gaveUp.run_id, gaveUp.case_index, 'errored', null, `the case did not complete after ${gaveUp.attempts} attempts`);
     }
     if (retry.length > 0) {
-      await queue.enqueue(retry.map((c) => ({ runId: c.run_id, caseIndex: c.case_index })));
+      await queue.enqueueCases(retry.map((c) => ({ runId: c.run_id, caseIndex: c.case_index })));
       log?.('re-enqueued stale cases', { cases: retry.length });
     }
   };
@@ -38,7 +38,7 @@ export function startReconciler(db: Kysely<Database>, queue: CaseQueue, options:
     const cases = await claimStaleCases(db, 0);
     if (cases.length === 0) return;
     log?.('the queue lost its jobs; re-enqueueing unfinished cases', { cases: cases.length });
-    await queue.enqueue(cases.map((c) => ({ runId: c.run_id, caseIndex: c.case_index })));
+    await queue.enqueueCases(cases.map((c) => ({ runId: c.run_id, caseIndex: c.case_index })));
   };
   const schedule = (work: () => Promise<void>) => {
     running ??= work()

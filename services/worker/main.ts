@@ -46,6 +46,7 @@ export async function startWorker(config: PlatformConfig, injected: { stores?: S
     tenancy: config.tenancy,
     storeRetryMs: config.storeRetryMs,
     onCommitted: () => drainer.poke(),
+    onRunFinished: () => drainer.drainSoon(),
     metrics,
     log,
   });

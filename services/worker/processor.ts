@@ -1,19 +1,20 @@
 import type { Kysely } from 'kysely';
 import type { CaseJob } from '../../src/contracts/jobs';
 import type { CaseResult } from '../../src/contracts/report';
+import type { CaseCompletion } from '../../src/store/postgres/runs';
 import type { LlmCallEvent, LlmGateway } from '../../src/providers/llm-gateway';
 import { evaluateCase, judgeSettings, type CaseContext } from '../../src/runner/evaluate-case';
 import { configureGateway } from '../../src/runner/run-suites';
 import { llmCallRows, resultRows } from '../../src/platform/result-rows';
 import { Judge } from '../../src/metrics/judge';
-import { CaseCompletionBatcher, recordCaseOutcome, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
+import { CaseCompletionBatcher, writeCaseOutcomes, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
 import { BUDGET_SPENT_ERROR } from '../../src/platform/run-results';
 import { labelTopics } from '../../src/platform/topic-labels';
-import { RunCache } from '../../src/platform/run-cache';
+import { RunCache, type CachedRun } from '../../src/platform/run-cache';
 import { egressGuardFor, projectEndpointPolicy, redactDeep, secretValues, type TenancyConfig } from '../../src/platform/tenancy';
 import { listProjectEndpoints } from '../../src/store/postgres/endpoints';
-import type { ConsumerHandlers } from '../../src/queue/types';
-import { startCase } from '../../src/store/postgres/runs';
+import type { CaseSlot, ConsumerHandlers } from '../../src/queue/types';
+import { startCases } from '../../src/store/postgres/runs';
 import type { Database } from '../../src/store/postgres/schema';
 import type { PlatformMetrics } from '../../src/telemetry/metrics';
 
@@ -25,6 +26,8 @@ export interface WorkerDeps {
   readonly storeRetryMs?: number;
   /** Told when outcomes (and their ClickHouse rows, in the outbox) have been committed. */
   readonly onCommitted?: () => void;
+  /** Told when an outcome finished a run (its rows are wanted in ClickHouse now). */
+  readonly onRunFinished?: (runId: string) => void;
   readonly metrics?: PlatformMetrics;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -57,11 +60,12 @@ async function retryStore<T>(forMs: number, operation: () => Promise<T>, onRetry
 }
 
 /**
- * The worker's job processor: a plain function of one case job. The run's suite comes from Postgres; the
- * case is evaluated by the engine inside the run's tenant boundary (its endpoints, the egress guard); its
- * result, with every known secret redacted, is counted in Postgres together with its ClickHouse rows (the
- * outbox), once; the case that completes the run writes its summary, once. A run whose spending has reached
- * its `max_cost_usd` starts no further case.
+ * The worker's job processor: a plain function of one job (some cases of one run). The run's suite comes
+ * from Postgres; the job's cases are claimed in one statement and each is evaluated in a slot of the worker
+ * by the engine inside the run's tenant boundary (its endpoints, the egress guard); its result, with every
+ * known secret redacted, is counted in Postgres together with its ClickHouse rows (the outbox), once, in a
+ * group commit with the other cases that ended meanwhile; the case that completes the run writes its summary,
+ * once. A run whose spending has reached its `max_cost_usd` starts no further case.
  */
 export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flush(): Promise<void> } {
   const { db, gateway, metrics, tenancy } = deps;
@@ -90,62 +94,96 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
   const finished = (boundary: Boundary | undefined, runId: string, outcome: CaseOutcome) => {
     if (boundary && outcome.spentUsd !== undefined) boundary.spentUsd = Math.max(boundary.spentUsd, outcome.spentUsd);
     if (!outcome.finished) return;
+    deps.onRunFinished?.(runId);
     metrics?.runs.inc({ status: outcome.finished });
     deps.log?.('run finished', { run: runId, status: outcome.finished });
   };
 
+  /** What one evaluated case writes: its result, cost and ClickHouse rows (or the budget's refusal). */
+  type Ended = Omit<CaseCompletion, 'runId' | 'caseIndex'> & { result: CaseResult | null };
+
+  /** Evaluates one case of a started job (in a slot of the worker): the engine inside the run's boundary. */
+  const evaluate = async (entry: CachedRun<Boundary>, caseIndex: number): Promise<Ended> => {
+    const { run, loaded, extra: boundary } = entry;
+    const calls: LlmCallEvent[] = [];
+    const evaluated = await evaluateCase(loaded, caseIndex, {
+      gateway,
+      env: process.env,
+      tenant: boundary.tenant,
+      onLlmCall: (event) => {
+        calls.push(event);
+        metrics?.recordLlmCall(event);
+      },
+    });
+    // Whatever the target or a judge echoed, no key or secret header value is stored.
+    const result = redactDeep(evaluated, boundary.secrets);
+    const context = {
+      project: run.project_name,
+      runId: run.id,
+      runCreatedAt: run.created_at,
+      build: run.build,
+      judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
+    };
+    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex) };
+    return { status: result.status, result, error: result.error, costUsd: caseCost(result), rows };
+  };
+
+  /** Counts an ended case, in a group commit with the others that ended meanwhile. */
+  const commit = async (entry: CachedRun<Boundary>, caseIndex: number, ended: Ended): Promise<void> => {
+    const { run, extra: boundary } = entry;
+    // The LLM calls are paid for: a Postgres outage is waited out here, not answered by evaluating again.
+    const outcome = await stored(() => completions.complete({ runId: run.id, caseIndex, ...ended }));
+    deps.onCommitted?.();
+    if (outcome.counted) {
+      metrics?.jobs.inc({ outcome: 'completed', reason: ended.result ? ended.status : 'budget_spent' });
+      for (const m of Object.values(ended.result?.metrics ?? {})) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);
+    }
+    finished(boundary, run.id, outcome);
+  };
+
+  /** One case of a started job: evaluated in a slot (unless the run's budget is spent), then counted. */
+  const runCase = async (entry: CachedRun<Boundary>, caseIndex: number, slot: CaseSlot): Promise<void> => {
+    const { run, extra: boundary } = entry;
+    const budget = run.max_cost_usd;
+    if (budget === null) {
+      // The slot bounds the evaluation; the write waits outside it, so the next case starts at once.
+      const ended = await slot(() => evaluate(entry, caseIndex));
+      await commit(entry, caseIndex, ended);
+      return;
+    }
+    // A run with a budget counts each case before its slot passes on, so the next case reads what the run
+    // has spent (as far as this worker has seen), and the spend passes the budget by at most the cases in
+    // flight in the workers' slots.
+    await slot(async () => {
+      const ended: Ended = boundary.spentUsd >= budget ? { status: 'errored', result: null, error: BUDGET_SPENT_ERROR } : await evaluate(entry, caseIndex);
+      await commit(entry, caseIndex, ended);
+    });
+  };
+
   return {
-    async process(job: CaseJob): Promise<void> {
+    async process(job: CaseJob, slot: CaseSlot): Promise<void> {
       const entry = await stored(() => runs.get(job.runId));
       if (!entry) return; // deleted since: nothing to do
-      const { run, loaded, extra: boundary } = entry;
+      const { run, loaded } = entry;
+      const unknown = job.cases.find((index) => index >= loaded.suite.cases.length);
+      if (unknown !== undefined) throw new Error(`run ${run.id} has no case ${unknown}`);
       const firstOfRun = runs.markStarted(job.runId);
       if (firstOfRun) configureGateway(gateway, loaded.suite);
-      if (!(await stored(() => startCase(db, job.runId, job.caseIndex, firstOfRun)))) return; // done already, or cancelled
-      if (job.caseIndex >= loaded.suite.cases.length) throw new Error(`run ${run.id} has no case ${job.caseIndex}`);
-      if (run.max_cost_usd !== null && boundary.spentUsd >= run.max_cost_usd) {
-        const outcome = await stored(() => completions.complete({ runId: run.id, caseIndex: job.caseIndex, status: 'errored', result: null, error: BUDGET_SPENT_ERROR }));
-        deps.onCommitted?.();
-        if (outcome.counted) metrics?.jobs.inc({ outcome: 'completed', reason: 'budget_spent' });
-        finished(boundary, run.id, outcome);
-        return;
-      }
-      const calls: LlmCallEvent[] = [];
-      const evaluated = await evaluateCase(loaded, job.caseIndex, {
-        gateway,
-        env: process.env,
-        tenant: boundary.tenant,
-        onLlmCall: (event) => {
-          calls.push(event);
-          metrics?.recordLlmCall(event);
-        },
-      });
-      // Whatever the target or a judge echoed, no key or secret header value is stored.
-      const result = redactDeep(evaluated, boundary.secrets);
-      const context = {
-        project: run.project_name,
-        runId: run.id,
-        runCreatedAt: run.created_at,
-        build: run.build,
-        judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
-      };
-      const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, job.caseIndex) };
-      // The LLM calls are paid for: a Postgres outage is waited out here, not answered by evaluating again.
-      const outcome = await stored(() =>
-        completions.complete({ runId: run.id, caseIndex: job.caseIndex, status: result.status, result, error: result.error, costUsd: caseCost(result), rows }),
-      );
-      deps.onCommitted?.();
-      if (outcome.counted) {
-        metrics?.jobs.inc({ outcome: 'completed', reason: result.status });
-        for (const m of Object.values(result.metrics)) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);
-      }
-      finished(boundary, run.id, outcome);
+      // One claim for the job's cases; those done already (a retried job) or cancelled are left out.
+      const started = await stored(() => startCases(db, job.runId, job.cases, firstOfRun));
+      const settled = await Promise.allSettled(started.map((caseIndex) => runCase(entry, caseIndex, slot)));
+      // Every case has ended or failed before the job does, so a retry never overlaps a case still running.
+      const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failure) throw failure.reason;
     },
 
     async failed(job: CaseJob, error: Error): Promise<void> {
       metrics?.jobs.inc({ outcome: 'failed', reason: 'retries_exhausted' });
-      const outcome = await stored(() => recordCaseOutcome(db, job.runId, job.caseIndex, 'errored', null, `the job failed after its retries: ${error.message}`, labeler));
-      finished(undefined, job.runId, outcome);
+      const message = `the job failed after its retries: ${error.message}`;
+      const outcomes = await stored(() =>
+        writeCaseOutcomes(db, job.cases.map((caseIndex) => ({ runId: job.runId, caseIndex, status: 'errored' as const, result: null, error: message })), labeler),
+      );
+      for (const outcome of outcomes) finished(undefined, job.runId, outcome);
     },
 
     /** Writes the outcomes still batched (shutdown, after the queue has drained). */

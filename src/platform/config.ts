@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CASE_QUEUE_NAME, CASE_QUEUE_PREFIX } from '../contracts/jobs';
+import { CASE_QUEUE_NAME, CASE_QUEUE_PREFIX, DEFAULT_CASES_PER_JOB, MAX_CASES_PER_JOB } from '../contracts/jobs';
 import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../providers/retry';
 import { CLICKHOUSE_IDENTIFIER, type ClickhouseTarget } from '../store/clickhouse/connect';
 import type { ClickhouseTopology } from '../store/clickhouse/migrations';
@@ -77,6 +77,8 @@ const environmentSchema = retryEnvironmentSchema.extend({
   QUEUE_PREFIX: z.string().min(1).default(CASE_QUEUE_PREFIX),
   QUEUE_STALL_INTERVAL_MS: int(5_000),
   QUEUE_JOB_RETRIES: int(3),
+  /** Cases one queue job carries at most (a run is split into at least 8 jobs while it has 8 cases). */
+  CASES_PER_JOB: z.coerce.number().int().positive().max(MAX_CASES_PER_JOB).default(DEFAULT_CASES_PER_JOB),
   WORKER_CONCURRENCY: z.coerce.number().int().positive().default(20),
   SHUTDOWN_DRAIN_MS: int(25_000),
   RECONCILE_INTERVAL_MS: int(30_000),
@@ -179,7 +181,7 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     clickhouse,
     clickhouseDatabase: e.CLICKHOUSE_DATABASE,
     clickhouseTopology: { cluster: e.CLICKHOUSE_CLUSTER },
-    queue: { target: queueTarget, name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX, stallIntervalMs: e.QUEUE_STALL_INTERVAL_MS, retries: e.QUEUE_JOB_RETRIES },
+    queue: { target: queueTarget, name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX, stallIntervalMs: e.QUEUE_STALL_INTERVAL_MS, retries: e.QUEUE_JOB_RETRIES, casesPerJob: e.CASES_PER_JOB },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, staleMs: e.RECONCILE_STALE_MS, maxAttempts: e.RECONCILE_MAX_ATTEMPTS },

@@ -22,7 +22,7 @@ interface Entry<T> {
 /**
  * A worker's runs: each row (with its suite, which can be megabytes) is read and validated once per worker,
  * not once per case, together with whatever `derive` makes of it (the worker's tenant boundary). The suite
- * never changes; the status that can change comes back from `startCase`. Bounded: the oldest run is
+ * never changes; the status that can change comes back from `startCases`. Bounded: the oldest run is
  * forgotten past `maxRuns`.
  */
 export class RunCache<T = undefined> {

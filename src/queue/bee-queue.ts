@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import BeeQueue from 'bee-queue';
-import { caseJobSchema, type CaseJob } from '../contracts/jobs';
+import { caseJobSchema, planJobsByRun, type CaseJob } from '../contracts/jobs';
+import { CaseSlots } from './slots';
 import type { CaseConsumer, CaseQueue, ConsumerHandlers, QueueStats } from './types';
 
 export interface BeeQueueSettings {
@@ -14,6 +15,8 @@ export interface BeeQueueSettings {
   readonly retries: number;
   /** A job running longer than this fails (and is retried). */
   readonly jobTimeoutMs?: number;
+  /** Cases per job at most (`planJobs`). */
+  readonly casesPerJob?: number;
 }
 
 /**
@@ -88,6 +91,10 @@ export class BeeCaseQueue implements CaseQueue {
     }
   }
 
+  enqueueCases(cases: ReadonlyArray<{ runId: string; caseIndex: number }>): Promise<void> {
+    return this.enqueue(planJobsByRun(cases, this.settings.casesPerJob));
+  }
+
   async stats(): Promise<QueueStats> {
     const health = await this.queue.checkHealth();
     const prefix = `${this.settings.prefix}:${this.settings.name}:`;
@@ -123,14 +130,21 @@ export class BeeCaseQueue implements CaseQueue {
   }
 }
 
-/** A worker's side: `concurrency` jobs at once, stall detection, retries with backoff, graceful close. */
+type PullingQueue = { paused: boolean; _getNextJob(): Promise<BeeQueue.Job<unknown> | null> };
+
+/**
+ * A worker's side: `concurrency` cases at once across its jobs, stall detection, retries with backoff,
+ * graceful close.
+ */
 export class BeeCaseConsumer implements CaseConsumer {
   private readonly queue: BeeQueue<CaseJob>;
+  private readonly slots: CaseSlots;
 
   constructor(
     private readonly settings: BeeQueueSettings,
-    private readonly concurrency: number,
+    concurrency: number,
   ) {
+    this.slots = new CaseSlots(concurrency);
     this.queue = new BeeQueue<CaseJob>(settings.name, {
       prefix: settings.prefix,
       redis: redisOptions(settings.redisUrl),
@@ -154,17 +168,53 @@ export class BeeCaseConsumer implements CaseConsumer {
     });
     // Errors of the Redis connection (e.g. while it restarts) are retried by the client; they must not crash.
     this.queue.on('error', () => undefined);
-    this.queue.process(this.concurrency, async (job) => {
+    this.gatePulls();
+    // A job of one case at a time needs as many jobs running as there are slots.
+    this.queue.process(this.slots.capacity, async (job) => {
       const parsed = caseJobSchema.safeParse(job.data);
-      // A malformed job can never succeed: fail it without retrying.
       if (!parsed.success) {
+        this.slots.unreserve();
+        // A malformed job can never succeed: fail it without retrying.
         job.options.retries = 0;
         throw new Error(`malformed job: ${parsed.error.message}`);
       }
-      await handlers.process(parsed.data);
+      const admitted = this.slots.admit(parsed.data.cases.length);
+      try {
+        await handlers.process(parsed.data, admitted.slot);
+      } finally {
+        admitted.close();
+      }
     });
     // Some worker must look for stalled jobs; every worker does, which is harmless and survives any one dying.
     void this.queue.checkStalledJobs(this.settings.stallIntervalMs).catch(() => undefined);
+  }
+
+  /**
+   * bee-queue takes a job whenever fewer than `concurrency` jobs run, whatever their size. Each of its pulls
+   * (`_getNextJob`: BRPOPLPUSH, then the job's data, retried inside while Redis is away) is made to wait
+   * first for room in the worker's case slots, so a worker never holds more jobs than it can start.
+   * bee-queue is pinned by the lockfile, and this throws at start-up if the method is gone.
+   */
+  private gatePulls(): void {
+    const queue = this.queue as unknown as PullingQueue;
+    const pull = queue._getNextJob;
+    if (typeof pull !== 'function') throw new Error('bee-queue no longer has Queue#_getNextJob: the worker cannot bound its cases');
+    queue._getNextJob = async () => {
+      await this.slots.room();
+      // Closing: no new job (bee-queue reads null as nothing taken).
+      if (queue.paused) {
+        this.slots.unreserve();
+        return null;
+      }
+      try {
+        const job = await pull.call(queue);
+        if (!job) this.slots.unreserve();
+        return job;
+      } catch (error) {
+        this.slots.unreserve();
+        throw error;
+      }
+    };
   }
 
   async close(drainMs: number): Promise<void> {

@@ -1,4 +1,5 @@
-import type { CaseJob } from '../contracts/jobs';
+import { planJobsByRun, type CaseJob } from '../contracts/jobs';
+import { CaseSlots } from './slots';
 import type { CaseConsumer, CaseQueue, ConsumerHandlers, QueueStats } from './types';
 
 interface Entry {
@@ -9,8 +10,9 @@ interface Entry {
 
 /**
  * The queue of the embedded default (`npm run dev`): producer and consumer in one process, with the same
- * retries and backoff as the bee-queue pair. Nothing survives the process, as nothing else of dev mode does
- * unless a data folder is given.
+ * retries and backoff as the bee-queue pair, and the same rule for taking jobs: only while the worker's
+ * case slots have room. Nothing survives the process, as nothing else of dev mode does unless a data folder
+ * is given.
  */
 export class MemoryCaseQueue implements CaseQueue, CaseConsumer {
   private readonly waiting: Entry[] = [];
@@ -20,18 +22,36 @@ export class MemoryCaseQueue implements CaseQueue, CaseConsumer {
   private handlers: ConsumerHandlers | undefined;
   private closing = false;
   private readonly idle: Array<() => void> = [];
+  private slots: CaseSlots;
 
   constructor(
-    /** Jobs run at once; the consumer's, set when a worker opens it (`openQueue`). */
-    public concurrency: number,
+    /** Cases run at once; the consumer's, set when a worker opens it (`openQueue`). */
+    concurrency: number,
     private readonly retries = 3,
     private readonly backoffMs = 1_000,
-  ) {}
+    private readonly casesPerJob?: number,
+  ) {
+    this.slots = this.slotsOf(concurrency);
+  }
+
+  set concurrency(cases: number) {
+    this.slots = this.slotsOf(cases);
+  }
+
+  private slotsOf(cases: number): CaseSlots {
+    const slots = new CaseSlots(cases);
+    slots.onRoom = () => this.pump();
+    return slots;
+  }
 
   async enqueue(jobs: readonly CaseJob[]): Promise<void> {
     const now = Date.now();
     for (const job of jobs) this.waiting.push({ job, attempts: 0, enqueuedAt: now });
     this.pump();
+  }
+
+  enqueueCases(cases: ReadonlyArray<{ runId: string; caseIndex: number }>): Promise<void> {
+    return this.enqueue(planJobsByRun(cases, this.casesPerJob));
   }
 
   /** This process's queue cannot lose its jobs without losing the process. */
@@ -55,7 +75,7 @@ export class MemoryCaseQueue implements CaseQueue, CaseConsumer {
   }
 
   private pump(): void {
-    while (this.handlers && !this.closing && this.active < this.concurrency && this.waiting.length > 0) {
+    while (this.handlers && !this.closing && this.waiting.length > 0 && this.slots.tryRoom()) {
       const entry = this.waiting.shift()!;
       this.active++;
       void this.run(entry).finally(() => {
@@ -68,8 +88,9 @@ export class MemoryCaseQueue implements CaseQueue, CaseConsumer {
 
   private async run(entry: Entry): Promise<void> {
     entry.attempts++;
+    const admitted = this.slots.admit(entry.job.cases.length);
     try {
-      await this.handlers!.process(entry.job);
+      await this.handlers!.process(entry.job, admitted.slot);
     } catch (error) {
       if (entry.attempts <= this.retries && !this.closing) {
         this.delayed++;
@@ -82,6 +103,8 @@ export class MemoryCaseQueue implements CaseQueue, CaseConsumer {
         this.failedCount++;
         await this.handlers!.failed(entry.job, error instanceof Error ? error : new Error(String(error))).catch(() => undefined);
       }
+    } finally {
+      admitted.close();
     }
   }
 

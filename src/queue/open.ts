@@ -14,6 +14,8 @@ export interface QueueConfig {
   readonly stallIntervalMs: number;
   /** Attempts after the first. */
   readonly retries: number;
+  /** Cases one job carries at most (`planJobs`; `CASES_PER_JOB`). */
+  readonly casesPerJob?: number;
 }
 
 /** Both ends of the case queue, each opened on first use, from one configuration. */
@@ -30,7 +32,7 @@ export function openQueue(config: QueueConfig): CaseQueues {
   const { target } = config;
   if (target.kind === 'memory') {
     // One in-process queue is both ends; it runs jobs at the consumer's concurrency.
-    const memory = new MemoryCaseQueue(1, config.retries);
+    const memory = new MemoryCaseQueue(1, config.retries, 1_000, config.casesPerJob);
     return {
       producer: memory,
       consumer: (concurrency) => {
@@ -40,7 +42,7 @@ export function openQueue(config: QueueConfig): CaseQueues {
       closeProducer: async () => undefined,
     };
   }
-  const settings = { redisUrl: target.url, name: config.name, prefix: config.prefix, stallIntervalMs: config.stallIntervalMs, retries: config.retries };
+  const settings = { redisUrl: target.url, name: config.name, prefix: config.prefix, stallIntervalMs: config.stallIntervalMs, retries: config.retries, casesPerJob: config.casesPerJob };
   let producer: BeeCaseQueue | undefined;
   return {
     get producer() {

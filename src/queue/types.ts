@@ -12,6 +12,8 @@ export interface QueueStats {
 /** The producer side, used by the orchestrator. */
 export interface CaseQueue {
   enqueue(jobs: readonly CaseJob[]): Promise<void>;
+  /** Enqueues cases (of one run or several) as jobs of up to the queue's `casesPerJob` (`planJobsByRun`). */
+  enqueueCases(cases: ReadonlyArray<{ runId: string; caseIndex: number }>): Promise<void>;
   stats(): Promise<QueueStats>;
   /**
    * Whether the queue still holds what was put in it. `lost`: its store came back empty (a Redis restart
@@ -22,14 +24,20 @@ export interface CaseQueue {
   close(): Promise<void>;
 }
 
+/** Runs one case's work in one of the worker's slots (its concurrency), waiting for a free one. */
+export type CaseSlot = <T>(work: () => Promise<T>) => Promise<T>;
+
 export interface ConsumerHandlers {
-  /** Evaluates one case; a throw makes the queue retry the job with backoff. */
-  process(job: CaseJob): Promise<void>;
-  /** Called once a job has used up its retries: the case must still end (errored), never stay running. */
+  /**
+   * Evaluates a job's cases, each in a slot (`slot`); a throw makes the queue retry the job with backoff,
+   * which runs again only the cases that have not ended.
+   */
+  process(job: CaseJob, slot: CaseSlot): Promise<void>;
+  /** Called once a job has used up its retries: its cases must still end (errored), never stay running. */
   failed(job: CaseJob, error: Error): Promise<void>;
 }
 
-/** The consumer side, used by workers. */
+/** The consumer side, used by workers: `concurrency` is cases at once, across jobs (`CaseSlots`). */
 export interface CaseConsumer {
   start(handlers: ConsumerHandlers): void;
   /** Stops taking jobs and waits up to `drainMs` for the ones in flight. */

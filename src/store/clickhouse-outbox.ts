@@ -6,10 +6,13 @@ import type { Database } from './postgres/schema';
 
 /**
  * The ClickHouse rows of counted cases wait in Postgres (`clickhouse_outbox`, written in the transaction that
- * counts them) until a drainer has inserted them. Each outbox row is one ClickHouse insert whose
- * deduplication token is the row's id, so a drainer that dies between the insert and the delete, or two
- * drainers whose leases overlap, store the rows once. A ClickHouse outage delays results; it never fails a
- * case, loses a row, or makes Postgres and ClickHouse disagree once it is over.
+ * counts them) until a drainer has inserted them. A pass claims the waiting outbox rows and inserts them per
+ * table in one insert (ClickHouse makes a part per insert: few large inserts, not many small ones). Before the
+ * first attempt the rows of an insert are bound together (`drain_group`, named by their smallest id), and the
+ * group's id is the insert's deduplication token, so a drainer that dies between the insert and the delete,
+ * or two drainers whose leases overlap, store the rows once: a group is only ever inserted whole, under its
+ * token. A ClickHouse outage delays results; it never fails a case, loses a row, or makes Postgres and
+ * ClickHouse disagree once it is over.
  */
 export interface OutboxDrainerOptions {
   /** Outbox rows claimed per pass. */
@@ -19,11 +22,21 @@ export interface OutboxDrainerOptions {
   /** Pause between passes that found nothing (or failed), growing to `maxIdleMs` while ClickHouse is down. */
   readonly idleMs?: number;
   readonly maxIdleMs?: number;
+  /**
+   * Rows are taken once the oldest waiting row is this old, so that ClickHouse gets a few large inserts
+   * rather than one per group commit, whatever the number of workers (each runs a drainer). Results reach
+   * ClickHouse this much later; Postgres has them at once.
+   */
+  readonly gatherMs?: number;
   readonly onError?: (error: unknown) => void;
 }
 
+type Claimed = { id: string; table_name: ClickhouseTable; rows: unknown[]; drain_group: string | null };
+
 export class ClickhouseOutboxDrainer {
   private stopped = false;
+  /** The next pass takes what waits without gathering (a run finished: its rows are wanted now). */
+  private urgent = false;
   private wake?: () => void;
   private loop?: Promise<void>;
   /** Rows inserted by this drainer, for metrics. */
@@ -40,39 +53,90 @@ export class ClickhouseOutboxDrainer {
     this.loop ??= this.run();
   }
 
-  /** Asks for a pass now (a batch of outcomes was just committed). */
+  /** A batch of outcomes was just committed: a pass now when rows are taken as soon as they are committed. */
   poke(): void {
+    if ((this.options.gatherMs ?? 250) === 0) this.wake?.();
+  }
+
+  /** A pass now that takes everything waiting, without gathering (a run just finished). */
+  drainSoon(): void {
+    this.urgent = true;
     this.wake?.();
   }
 
-  /** Claims up to `batch` outbox rows, inserts each into ClickHouse, deletes what was stored. Returns rows inserted. */
-  async drainOnce(): Promise<number> {
+  /**
+   * Claims up to `batch` outbox rows (once the oldest has waited `gatherMs`, unless `now`), inserts them group
+   * by group, deletes what was stored. Returns rows inserted.
+   */
+  async drainOnce(now = false): Promise<number> {
     const leaseMs = this.options.leaseMs ?? 30_000;
-    const claimed = await sql<{ id: string; table_name: ClickhouseTable; rows: unknown[] }>`
-      UPDATE clickhouse_outbox SET claimed_until = now() + make_interval(secs => ${leaseMs / 1000})
-      WHERE id IN (
-        SELECT id FROM clickhouse_outbox
-        WHERE claimed_until IS NULL OR claimed_until < now()
-        ORDER BY id LIMIT ${this.options.batch ?? 20}
-        FOR UPDATE SKIP LOCKED)
-      RETURNING id, table_name, rows`.execute(this.db);
+    const gatherMs = now ? 0 : (this.options.gatherMs ?? 250);
+    const claimed = (
+      await sql<Claimed>`
+        UPDATE clickhouse_outbox SET claimed_until = now() + make_interval(secs => ${leaseMs / 1000})
+        WHERE id IN (
+          SELECT id FROM clickhouse_outbox
+          WHERE claimed_until IS NULL OR claimed_until < now()
+          ORDER BY id LIMIT ${this.options.batch ?? 100}
+          FOR UPDATE SKIP LOCKED)
+        AND EXISTS (
+          SELECT 1 FROM clickhouse_outbox
+          WHERE (claimed_until IS NULL OR claimed_until < now()) AND created_at <= now() - make_interval(secs => ${gatherMs / 1000}))
+        RETURNING id, table_name, rows, drain_group`.execute(this.db)
+    ).rows.sort((a, b) => Number(a.id) - Number(b.id));
+    if (claimed.length === 0) return 0;
     let inserted = 0;
     const done: string[] = [];
     try {
-      for (const entry of claimed.rows.sort((a, b) => Number(a.id) - Number(b.id))) {
-        const values = (entry.rows as TableRows[typeof entry.table_name][]).map((row) => rowValues(entry.table_name, row));
-        await insertRows(this.clickhouse, this.database, entry.table_name, values, `outbox-${entry.id}`);
-        done.push(entry.id);
-        inserted += entry.rows.length;
+      const groups = await this.groupsOf(claimed);
+      for (const [group, members] of groups) {
+        const table = members[0].table_name;
+        const values = members.flatMap((entry) => (entry.rows as TableRows[typeof table][]).map((row) => rowValues(table, row)));
+        await insertRows(this.clickhouse, this.database, table, values, `outbox-group-${group}`);
+        done.push(...members.map((m) => m.id));
+        inserted += values.length;
       }
     } finally {
       if (done.length > 0) await this.db.deleteFrom('clickhouse_outbox').where('id', 'in', done).execute();
-      const failed = claimed.rows.map((r) => r.id).filter((id) => !done.includes(id));
+      const left = claimed.map((r) => r.id).filter((id) => !done.includes(id));
       // Give back what was not stored, so the next pass (of any drainer) retries it without waiting for the lease.
-      if (failed.length > 0) await this.db.updateTable('clickhouse_outbox').set({ claimed_until: null }).where('id', 'in', failed).execute().catch(() => undefined);
+      if (left.length > 0) await this.db.updateTable('clickhouse_outbox').set({ claimed_until: null }).where('id', 'in', left).execute().catch(() => undefined);
     }
     this.rowsWritten += inserted;
     return inserted;
+  }
+
+  /**
+   * The claimed rows by insert: rows never attempted become one group per table (recorded before any insert);
+   * rows of an earlier attempt keep their group, which is inserted only if this claim holds all of it.
+   */
+  private async groupsOf(claimed: Claimed[]): Promise<Map<string, Claimed[]>> {
+    for (const table of new Set(claimed.filter((r) => r.drain_group === null).map((r) => r.table_name))) {
+      const fresh = claimed.filter((r) => r.drain_group === null && r.table_name === table);
+      const group = fresh[0].id;
+      const bound = await this.db
+        .updateTable('clickhouse_outbox')
+        .set({ drain_group: group })
+        .where('id', 'in', fresh.map((r) => r.id))
+        .where('drain_group', 'is', null)
+        .returning('id')
+        .execute();
+      const ids = new Set(bound.map((r) => r.id));
+      // A row another drainer bound meanwhile (its lease ran out under this one) is left to the next pass.
+      for (const row of fresh) if (ids.has(row.id)) row.drain_group = group;
+    }
+    const groups = new Map<string, Claimed[]>();
+    for (const row of claimed) if (row.drain_group !== null) (groups.get(row.drain_group) ?? groups.set(row.drain_group, []).get(row.drain_group)!).push(row);
+    if (groups.size === 0) return groups;
+    const sizes = await this.db
+      .selectFrom('clickhouse_outbox')
+      .select(['drain_group', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('drain_group', 'in', [...groups.keys()])
+      .groupBy('drain_group')
+      .execute();
+    const whole = new Map(sizes.map((r) => [r.drain_group!, Number(r.n)]));
+    for (const [group, members] of groups) if (whole.get(group) !== members.length) groups.delete(group);
+    return groups;
   }
 
   private async run(): Promise<void> {
@@ -80,23 +144,32 @@ export class ClickhouseOutboxDrainer {
     let pause = idle;
     while (!this.stopped) {
       let progressed = false;
+      const now = this.urgent;
+      this.urgent = false;
       try {
-        progressed = (await this.drainOnce()) > 0;
+        progressed = (await this.drainOnce(now)) > 0;
         pause = idle;
       } catch (error) {
         this.options.onError?.(error);
         pause = Math.min(this.options.maxIdleMs ?? 2_000, pause * 2);
       }
-      if (progressed || this.stopped) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      if (this.stopped) break;
+      // More may wait than one pass takes; otherwise the next pass comes after a pause (or a commit, when
+      // rows are taken as soon as they are committed).
+      if (!progressed && !this.urgent) await this.sleep(pause);
     }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
   }
 
   /** Stops the loop; with `flushMs`, first keeps draining until the outbox is empty or the time is up. */
@@ -108,7 +181,7 @@ export class ClickhouseOutboxDrainer {
     while (Date.now() < deadline) {
       const left = await outboxBacklog(this.db).catch(() => 0);
       if (left === 0) return;
-      await this.drainOnce().catch(() => new Promise((resolve) => setTimeout(resolve, 200)));
+      await this.drainOnce(true).catch(() => new Promise((resolve) => setTimeout(resolve, 200)));
     }
   }
 }

@@ -79,9 +79,10 @@ test('every name in the constructs’ contract is one the services read', () => 
 
 test('the constructs’ defaults are the services’ defaults', () => {
   const config = readPlatformConfig({ DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://redis:6379', CLICKHOUSE_URL: 'http://ch:8123' }, { embedded: false });
-  expect({ queueName: config.queue.name, queuePrefix: config.queue.prefix, clickhouseDatabase: config.clickhouseDatabase }).toEqual({
+  expect({ queueName: config.queue.name, queuePrefix: config.queue.prefix, casesPerJob: config.queue.casesPerJob, clickhouseDatabase: config.clickhouseDatabase }).toEqual({
     queueName: SERVICE_DEFAULTS.queueName,
     queuePrefix: SERVICE_DEFAULTS.queuePrefix,
+    casesPerJob: SERVICE_DEFAULTS.casesPerJob,
     clickhouseDatabase: SERVICE_DEFAULTS.clickhouseDatabase,
   });
   expect(config.retry).toEqual(SERVICE_DEFAULTS.llmRetry);
@@ -132,6 +133,8 @@ describe.each(['dev', 'prod'] as const)('the synthesized %s pods start the servi
     const worker = readPlatformConfig(byName('Deployment/worker').env, { embedded: false });
     expect({ name: orchestrator.queue.name, prefix: orchestrator.queue.prefix }).toEqual({ name: worker.queue.name, prefix: worker.queue.prefix });
     expect(orchestrator.port).toBe(env.orchestrator.port);
+    // The orchestrator sizes the jobs that KEDA counts (jobsPerReplica is in jobs of up to casesPerJob cases).
+    expect(orchestrator.queue.casesPerJob).toBe(env.worker.casesPerJob);
     const dashboards = objects.filter((o) => o.kind === 'ConfigMap' && JSON.stringify(o.data ?? {}).includes('.results'));
     expect(dashboards.length).toBeGreaterThan(0);
     for (const d of dashboards) expect(JSON.stringify(d.data)).toContain(`${orchestrator.clickhouseDatabase}.results`);

@@ -233,12 +233,13 @@ test('failed ClickHouse inserts are retried; every result is stored once', async
 test('a worker killed with SIGKILL mid-run: its jobs are retried elsewhere and every case counts once', async () => {
   fake.latencyMs = 150;
   try {
-    const submitted = await api(alphaKey, 'POST', '/v1/runs', { suite: suite('sigkill', 40) });
-    await until(async () => ((await api(alphaKey, 'GET', `/v1/runs/${submitted.body.id}`)).body.progress.completed >= 4 ? true : undefined), 'some progress');
+    // Long enough (about 2 s over two workers of 8) that the kill lands while the worker holds jobs.
+    const submitted = await api(alphaKey, 'POST', '/v1/runs', { suite: suite('sigkill', 100) });
+    await until(async () => ((await api(alphaKey, 'GET', `/v1/runs/${submitted.body.id}`)).body.progress.completed >= 4 ? true : undefined), 'some progress', 60_000, 50);
     await workers[0].stop('SIGKILL');
     const run = await finished(alphaKey, submitted.body.id);
-    expect(run).toMatchObject({ status: 'completed', progress: { total: 40, completed: 40, passed: 40, errored: 0 } });
-    await storedInClickhouse('results', run.id, 80);
+    expect(run).toMatchObject({ status: 'completed', progress: { total: 100, completed: 100, passed: 100, errored: 0 } });
+    await storedInClickhouse('results', run.id, 200);
     const results = await api(alphaKey, 'GET', `/v1/runs/${run.id}/results?limit=100`);
     const attempts = results.body.results.map((r: { attempts: number }) => r.attempts);
     // The killed worker's in-flight cases ran twice; each was still counted once.

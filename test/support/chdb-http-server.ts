@@ -84,14 +84,19 @@ export async function startChdbHttpServer(options: {
         res.writeHead(500, { 'content-type': 'text/plain', 'x-clickhouse-exception-code': '999' }).end('Code: 999. DB::Exception: injected insert failure. (KEEPER_EXCEPTION)\n');
         return;
       }
+      // An insert carries its settings in its own SETTINGS clause, as ClickHouse applies URL settings to the one
+      // query; other statements get them as session settings for the request, reset after it.
+      const inline = isInsert && settings.length > 0 && /\sFORMAT\s/i.test(sql);
+      const statementSql = inline ? sql.replace(/\sFORMAT\s/i, ` SETTINGS ${settings.map(([name, value]) => `${name} = ${quote(value)}`).join(', ')} FORMAT `) : sql;
+      const sessionSettings = inline ? [] : settings;
       try {
         const output = await serial(async () => {
-          for (const [name, value] of settings) await session.queryAsync(`SET ${name} = ${quote(value)}`);
+          for (const [name, value] of sessionSettings) await session.queryAsync(`SET ${name} = ${quote(value)}`);
           try {
-            const result = await session.queryBindAsync(sql, params, { format: 'TabSeparated' });
+            const result = await session.queryBindAsync(statementSql, params, { format: 'TabSeparated' });
             return result.bytes();
           } finally {
-            for (const [name] of settings) await session.queryAsync(`SET ${name} = DEFAULT`).catch(() => undefined);
+            for (const [name] of sessionSettings) await session.queryAsync(`SET ${name} = DEFAULT`).catch(() => undefined);
           }
         });
         res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-summary': '{}' }).end(Buffer.from(output));

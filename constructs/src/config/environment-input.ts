@@ -282,11 +282,19 @@ export interface EnvironmentInput {
     readonly maxReplicas: number;
     /** bee-queue queue the workers consume; KEDA reads `bq:<queueName>:waiting`. @default 'eval-cases' */
     readonly queueName?: string;
-    /** Waiting jobs per worker replica before KEDA adds one. @default 50 */
+    /**
+     * Waiting jobs per worker replica before KEDA adds one. A job carries up to `casesPerJob` cases, so the
+     * default of 2 is about 50 cases waiting per replica. @default 2
+     */
     readonly jobsPerReplica?: number;
+    /**
+     * Cases one queue job carries at most (the orchestrator's `CASES_PER_JOB`); a run is split into at least 8
+     * jobs while it has 8 cases, so small runs still spread across workers. @default 25
+     */
+    readonly casesPerJob?: number;
     /** CPU utilisation (of requests) the second trigger aims for, 10 to 100. @default 70 */
     readonly cpuTargetPercent?: number;
-    /** Jobs one worker process runs at once. @default 20 */
+    /** Cases one worker process evaluates at once, across its jobs. @default 20 */
     readonly concurrency?: number;
     /** CPU and memory of each replica. */
     readonly resources: ResourcesInput;

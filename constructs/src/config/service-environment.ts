@@ -28,6 +28,8 @@ export const SERVICE_ENV = {
   port: 'PORT',
   queueName: 'QUEUE_NAME',
   workerConcurrency: 'WORKER_CONCURRENCY',
+  /** Cases per queue job, read by the orchestrator that splits runs into jobs. */
+  casesPerJob: 'CASES_PER_JOB',
   shutdownDrainMs: 'SHUTDOWN_DRAIN_MS',
   postgresHost: 'POSTGRES_HOST',
   postgresPort: 'POSTGRES_PORT',
@@ -68,6 +70,8 @@ export const SERVICE_DEFAULTS = {
   queueName: 'eval-cases',
   /** bee-queue's key prefix: KEDA watches `<queuePrefix>:<queueName>:waiting`. */
   queuePrefix: 'bq',
+  /** Cases one queue job carries at most. */
+  casesPerJob: 25,
   /** The ClickHouse database of `results` and `llm_calls` (the dashboards query it). */
   clickhouseDatabase: 'evals',
   postgresPort: 5432,

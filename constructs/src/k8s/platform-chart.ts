@@ -91,7 +91,7 @@ export class PlatformChart extends Chart {
       },
       roleArn: names.orchestratorRoleArn,
       envFromSecrets: serviceSecrets,
-      env: { [SERVICE_ENV.queueName]: env.worker.queueName, [POD_ENV.environment]: env.name },
+      env: { [SERVICE_ENV.queueName]: env.worker.queueName, [SERVICE_ENV.casesPerJob]: String(env.worker.casesPerJob), [POD_ENV.environment]: env.name },
     });
     const spot = Object.values(env.nodeGroups).find((group) => group.capacityType === 'SPOT');
     const spotTaint = spot?.taints[0];

@@ -17,11 +17,11 @@ export interface WorkerProps {
   readonly maxReplicas: number;
   /** bee-queue queue name; KEDA watches `bq:<queueName>:waiting` (`waitingListOf`). */
   readonly queueName: string;
-  /** Waiting jobs per replica that KEDA aims for. */
+  /** Waiting jobs (each a batch of cases) per replica that KEDA aims for. */
   readonly jobsPerReplica: number;
   /** CPU utilisation (of requests) that the second trigger aims for. */
   readonly cpuTargetPercent: number;
-  /** Jobs one worker runs at once. */
+  /** Cases one worker evaluates at once, across its jobs. */
   readonly concurrency: number;
   /** Backoff and retry for LLM calls (go-live check 3), passed to the worker as environment variables. */
   readonly llmRetry: LlmRetryPolicy;

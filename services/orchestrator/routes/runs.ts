@@ -111,7 +111,7 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
     const created = outcome.kind === 'created';
     if (created) {
       try {
-        await queue.enqueue(loaded.caseIds.map((_, caseIndex) => ({ runId: run.id, caseIndex })));
+        await queue.enqueueCases(loaded.caseIds.map((_, caseIndex) => ({ runId: run.id, caseIndex })));
       } catch (error) {
         // The run and its cases are recorded; the reconciler enqueues cases that do not move.
         deps.log?.('enqueue failed; the reconciler will retry', { run: run.id, error: (error as Error).message });

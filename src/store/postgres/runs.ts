@@ -173,11 +173,11 @@ export async function listCaseResults(
 }
 
 /**
- * Marks a case as being worked on and counts the attempt. False when the case has already ended (done by an
- * earlier attempt, or its run was cancelled): the job has nothing left to do. `markRun` also moves a queued
- * run to running (a worker does it once per run).
+ * Marks cases of a run as being worked on and counts the attempt, in one statement. Returns the cases that
+ * can run: those that have already ended (done by an earlier attempt, or their run was cancelled) are left
+ * out. `markRun` also moves a queued run to running (a worker does it once per run).
  */
-export async function startCase(db: Kysely<Database>, runId: string, caseIndex: number, markRun: boolean): Promise<boolean> {
+export async function startCases(db: Kysely<Database>, runId: string, caseIndexes: readonly number[], markRun: boolean): Promise<number[]> {
   if (markRun) {
     await db
       .updateTable('runs')
@@ -186,15 +186,16 @@ export async function startCase(db: Kysely<Database>, runId: string, caseIndex: 
       .where('status', '=', 'queued')
       .execute();
   }
+  if (caseIndexes.length === 0) return [];
   const moved = await db
     .updateTable('run_cases')
     .set({ status: 'running', attempts: sql`attempts + 1`, updated_at: sql`now()` })
     .where('run_id', '=', runId)
-    .where('case_index', '=', caseIndex)
+    .where('case_index', '=', sql<number>`any(${sql.val(caseIndexes)}::int[])`)
     .where('status', 'in', ['queued', 'running'])
     .returning('case_index')
-    .executeTakeFirst();
-  return moved !== undefined;
+    .execute();
+  return moved.map((row) => row.case_index).sort((a, b) => a - b);
 }
 
 /** Writes the final status and summary; only the first call for a run changes anything. */

@@ -91,6 +91,8 @@ export interface ClickhouseOutboxTable {
   rows: Json<unknown[]>;
   row_count: number;
   claimed_until: Timestamp | null;
+  /** The ClickHouse insert this row belongs to (its smallest outbox id), fixed at the first attempt. */
+  drain_group: string | null;
   created_at: Generated<Timestamp>;
 }
 
