@@ -99,8 +99,8 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     deps.log?.('run finished', { run: runId, status: outcome.finished });
   };
 
-  /** What one evaluated case writes: its result, cost and ClickHouse rows (or the budget's refusal). */
-  type Ended = Omit<CaseCompletion, 'runId' | 'caseIndex'> & { result: CaseResult | null };
+  /** How one case ended, to be counted: its result, cost and ClickHouse rows (or the budget's refusal). */
+  type Ended = Omit<CaseCompletion, 'runId' | 'caseIndex'>;
 
   /** Evaluates one case of a started job (in a slot of the worker): the engine inside the run's boundary. */
   const evaluate = async (entry: CachedRun<Boundary>, caseIndex: number): Promise<Ended> => {
