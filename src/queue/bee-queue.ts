@@ -13,7 +13,11 @@ export interface BeeQueueSettings {
   readonly stallIntervalMs: number;
   /** Attempts after the first. */
   readonly retries: number;
-  /** A job running longer than this fails (and is retried). */
+  /**
+   * A job running longer than this per case it carries fails (and is retried). Per case, because a worker
+   * with fewer free slots than the job has cases runs them in turn; a timeout that fired while its cases were
+   * still being evaluated would have them evaluated (and paid for) twice.
+   */
   readonly jobTimeoutMs?: number;
   /** Cases per job at most (`planJobs`). */
   readonly casesPerJob?: number;
@@ -84,7 +88,7 @@ export class BeeCaseQueue implements CaseQueue {
           .setId(`${this.idPrefix}${++this.nextId}`)
           .retries(this.settings.retries)
           .backoff('exponential', 1_000)
-          .timeout(this.settings.jobTimeoutMs ?? 10 * 60_000),
+          .timeout((this.settings.jobTimeoutMs ?? 10 * 60_000) * data.cases.length),
       );
       const errors = await this.queue.saveAll(batch);
       if (errors.size > 0) throw [...errors.values()][0];

@@ -140,3 +140,34 @@ test('the in-process queue of evalctl dev follows the same rule', async () => {
   expect(worker.state.peak).toBe(10);
   await queue.close(1_000);
 });
+
+test('a job whose cases take their turns in a worker with fewer slots is not timed out and run again', async () => {
+  // One slot and a job of three cases of 250 ms each: 750 ms, past a 400 ms timeout but not past 400 ms a case.
+  const prefix = uniqueName('bqtimeout');
+  const settings = { redisUrl: TEST_REDIS_URL, name: 'eval-cases', prefix, stallIntervalMs: 5_000, retries: 2, jobTimeoutMs: 400 };
+  const producer = new BeeCaseQueue(settings);
+  const consumer = new BeeCaseConsumer(settings, 1);
+  const runs: number[] = [];
+  let done = false;
+  try {
+    consumer.start({
+      async process(job, slot) {
+        await Promise.all(job.cases.map((index) => slot(async () => {
+          runs.push(index);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        })));
+        done = true;
+      },
+      async failed() {},
+    });
+    await producer.enqueue([{ runId: randomUUID(), cases: [0, 1, 2] }]);
+    await until(async () => done || undefined, 'the job done', 10_000, 20);
+    // A timed-out job would come back after its 1 s backoff.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(runs).toEqual([0, 1, 2]);
+  } finally {
+    await consumer.close(1_000);
+    await producer.close();
+    await deleteRedisPrefix(TEST_REDIS_URL, prefix);
+  }
+});
