@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { parseStrictJson } from './json-text';
 import type { z } from 'zod';
 import { METRICS, metricNames } from '../metrics/registry';
 import { requiredFields, type CaseField, type ConfiguredMetric } from '../metrics/types';
@@ -232,6 +233,21 @@ export function expandMatrix(loaded: LoadedSuite): LoadedSuite[] {
 
 /** Parses a suite file (YAML or JSON) and validates it; errors carry file and line. */
 export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedSuite {
+  if (extname(file) === '.json') {
+    // Valid JSON without a repeated key is read by JSON.parse; lines are found (by the YAML reader) only
+    // for a suite with problems. Anything else goes the YAML reader's way, which names the line.
+    const json = parseStrictJson(text);
+    if (json) {
+      let locate: Locate | undefined;
+      return resolveSuite(json.value, file, (path) => {
+        if (!locate) {
+          const lines = new LineCounter();
+          locate = yamlLocator(parseDocument(text, { lineCounter: lines, prettyErrors: false }), lines);
+        }
+        return locate(path);
+      }, env);
+    }
+  }
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {

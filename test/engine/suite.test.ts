@@ -140,6 +140,14 @@ test('a YAML syntax error and a JSON suite', () => {
   expect(problemsOf(() => parseSuiteText(json.replace('"x"', '7'), 'j.json'))[0]).toBe(
     'j.json:8: cases[0].input: Invalid input: expected string, received number',
   );
+  // JSON.parse would let the second "input" win; a suite file with a repeated key is refused, with its line.
+  const repeated = json.replace('"input": "x"', '"input": "x", "input": "y"');
+  expect(problemsOf(() => parseSuiteText(repeated, 'j.json'))[0]).toMatch(/^j\.json:\d+: not valid JSON: Map keys must be unique/);
+  // The same key in two objects, or escaped differently in one, is told apart as JSON does.
+  expect(parseSuiteText(JSON.stringify({ name: 'j', metrics: ['json_valid'], cases: [{ input: 'a', actual_output: '{}' }, { input: 'b', actual_output: '{}' }] }), 'j.json').suite.cases).toHaveLength(2);
+  expect(problemsOf(() => parseSuiteText(json.replace('"input": "x"', '"input": "x", "\\u0069nput": "y"'), 'j.json'))[0]).toMatch(/^j\.json:\d+: not valid JSON/);
+  // Invalid JSON is reported by line, as before.
+  expect(problemsOf(() => parseSuiteText('{"name": "j",\n "cases": [}', 'bad.json'))[0]).toMatch(/^bad\.json:2: not valid JSON/);
 });
 
 test('folders load every suite file; all files’ problems come together', async () => {
