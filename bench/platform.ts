@@ -15,7 +15,7 @@ import {
   ROOT,
   serviceEnv,
   spawnClickhouse,
-  spawnReady,
+  spawnService,
   TEST_REDIS_URL,
   uniqueName,
   type ChildService,
@@ -105,13 +105,7 @@ async function main(): Promise<void> {
     // BENCH_PROFILE=<dir> writes a CPU profile of each worker (they stop with SIGTERM to write it).
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     const service = (command: 'serve' | 'work', nodeArgs: string[] = []) =>
-      spawnReady(process.execPath, [...nodeArgs, '--enable-source-maps', join(ROOT, 'build/services/entry.js'), command], {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        ...env,
-      });
+      spawnService(command, env, [...nodeArgs, '--enable-source-maps'], join(ROOT, 'build/services/entry.js'));
     services.push(...(await Promise.all([service('serve'), service('work', profile), service('work', profile)])));
     const [orchestrator, ...workers] = services;
     const api = async (method: string, path: string, body?: unknown) => {

@@ -45,7 +45,6 @@ export async function startWorker(config: PlatformConfig, injected: { stores?: S
     gateway,
     tenancy: config.tenancy,
     storeRetryMs: config.storeRetryMs,
-    onCommitted: () => drainer.poke(),
     onRunFinished: () => drainer.drainSoon(),
     metrics,
     log,

@@ -24,8 +24,6 @@ export interface WorkerDeps {
   readonly tenancy: TenancyConfig;
   /** How long a failed Postgres write is retried inside the job (default 2 minutes). */
   readonly storeRetryMs?: number;
-  /** Told when outcomes (and their ClickHouse rows, in the outbox) have been committed. */
-  readonly onCommitted?: () => void;
   /** Told when an outcome finished a run (its rows are wanted in ClickHouse now). */
   readonly onRunFinished?: (runId: string) => void;
   readonly metrics?: PlatformMetrics;
@@ -133,7 +131,6 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     const { run, extra: boundary } = entry;
     // The LLM calls are paid for: a Postgres outage is waited out here, not answered by evaluating again.
     const outcome = await stored(() => completions.complete({ runId: run.id, caseIndex, ...ended }));
-    deps.onCommitted?.();
     if (outcome.counted) {
       metrics?.jobs.inc({ outcome: 'completed', reason: ended.result ? ended.status : 'budget_spent' });
       for (const m of Object.values(ended.result?.metrics ?? {})) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);

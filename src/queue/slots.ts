@@ -28,11 +28,6 @@ export class CaseSlots {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`worker concurrency must be a positive integer, not ${capacity}`);
   }
 
-  /** Cases running now. */
-  get running(): number {
-    return this.busy;
-  }
-
   private hasRoom(): boolean {
     return this.busy + this.pending + this.reserved < this.capacity;
   }

@@ -53,11 +53,6 @@ export class ClickhouseOutboxDrainer {
     this.loop ??= this.run();
   }
 
-  /** A batch of outcomes was just committed: a pass now when rows are taken as soon as they are committed. */
-  poke(): void {
-    if ((this.options.gatherMs ?? 250) === 0) this.wake?.();
-  }
-
   /** A pass now that takes everything waiting, without gathering (a run just finished). */
   drainSoon(): void {
     this.urgent = true;
@@ -111,6 +106,7 @@ export class ClickhouseOutboxDrainer {
    * rows of an earlier attempt keep their group, which is inserted only if this claim holds all of it.
    */
   private async groupsOf(claimed: Claimed[]): Promise<Map<string, Claimed[]>> {
+    const earlier = new Set(claimed.flatMap((r) => (r.drain_group === null ? [] : [r.drain_group])));
     for (const table of new Set(claimed.filter((r) => r.drain_group === null).map((r) => r.table_name))) {
       const fresh = claimed.filter((r) => r.drain_group === null && r.table_name === table);
       const group = fresh[0].id;
@@ -127,15 +123,16 @@ export class ClickhouseOutboxDrainer {
     }
     const groups = new Map<string, Claimed[]>();
     for (const row of claimed) if (row.drain_group !== null) (groups.get(row.drain_group) ?? groups.set(row.drain_group, []).get(row.drain_group)!).push(row);
-    if (groups.size === 0) return groups;
+    // Groups bound just now are whole by construction; only an earlier attempt's may be partly elsewhere.
+    if (earlier.size === 0) return groups;
     const sizes = await this.db
       .selectFrom('clickhouse_outbox')
       .select(['drain_group', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('drain_group', 'in', [...groups.keys()])
+      .where('drain_group', 'in', [...earlier])
       .groupBy('drain_group')
       .execute();
     const whole = new Map(sizes.map((r) => [r.drain_group!, Number(r.n)]));
-    for (const [group, members] of groups) if (whole.get(group) !== members.length) groups.delete(group);
+    for (const group of earlier) if (whole.get(group) !== groups.get(group)?.length) groups.delete(group);
     return groups;
   }
 
@@ -154,8 +151,7 @@ export class ClickhouseOutboxDrainer {
         pause = Math.min(this.options.maxIdleMs ?? 2_000, pause * 2);
       }
       if (this.stopped) break;
-      // More may wait than one pass takes; otherwise the next pass comes after a pause (or a commit, when
-      // rows are taken as soon as they are committed).
+      // More may wait than one pass takes; otherwise the next pass comes after a pause (or at once, `drainSoon`).
       if (!progressed && !this.urgent) await this.sleep(pause);
     }
   }

@@ -64,6 +64,12 @@ function formatPath(path: readonly PathSegment[], input: unknown): string {
 /** Supplies positions for a parsed file; a TypeScript suite has none. */
 type Locate = (path: readonly PathSegment[]) => number | undefined;
 
+/** The YAML reader's document of a suite file, with the line counter its positions need. */
+function readYaml(text: string): [Document, LineCounter] {
+  const lines = new LineCounter();
+  return [parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true }), lines];
+}
+
 function yamlLocator(document: Document, lines: LineCounter): Locate {
   return (path) => {
     for (let depth = path.length; depth >= 0; depth--) {
@@ -239,17 +245,10 @@ export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEn
     const json = parseStrictJson(text);
     if (json) {
       let locate: Locate | undefined;
-      return resolveSuite(json.value, file, (path) => {
-        if (!locate) {
-          const lines = new LineCounter();
-          locate = yamlLocator(parseDocument(text, { lineCounter: lines, prettyErrors: false }), lines);
-        }
-        return locate(path);
-      }, env);
+      return resolveSuite(json.value, file, (path) => (locate ??= yamlLocator(...readYaml(text)))(path), env);
     }
   }
-  const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const [document, lines] = readYaml(text);
   if (document.errors.length > 0) {
     throw new SuiteError(
       document.errors.map((error) => ({

@@ -84,9 +84,12 @@ export interface ChildService {
 
 const tsx = [require.resolve('tsx/cjs')];
 
-/** `evalctl serve` or `evalctl work` in a child process, resolved once it logs that it is ready. */
-export function spawnService(command: 'serve' | 'work', env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<ChildService> {
-  return spawnReady(process.execPath, [...nodeArgs, join(ROOT, 'bin/evalctl.js'), command], {
+/**
+ * `evalctl serve` or `evalctl work` in a child process, resolved once it logs that it is ready: the
+ * repository's entry by default, or another (the compiled `build/services/entry.js` the images run).
+ */
+export function spawnService(command: 'serve' | 'work', env: NodeJS.ProcessEnv, nodeArgs: string[] = [], entry = join(ROOT, 'bin/evalctl.js')): Promise<ChildService> {
+  return spawnReady(process.execPath, [...nodeArgs, entry, command], {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: '0',
