@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Testing } from 'cdk8s';
-import { ClusterAddonsChart, GitopsChart, PlatformChart } from '@ai-eval-platform/constructs/k8s';
+import { App, Chart, Testing } from 'cdk8s';
+import { ClusterAddonsChart, GitopsChart, PlatformChart, PlatformWorkload } from '@ai-eval-platform/constructs/k8s';
 import { ADDON_CHARTS } from '@ai-eval-platform/constructs';
 import { environment } from '../support/environments';
 
@@ -69,6 +69,22 @@ describe.each(['dev', 'prod'] as const)('Kubernetes manifests (%s)', (name) => {
     }
     expect(find(objs, 'ResourceQuota', 'platform-quota').metadata.namespace).toBe('ai-eval');
     expect(find(objs, 'LimitRange', 'platform-limits')).toBeDefined();
+  });
+
+  it('caps each Node container’s heap at three quarters of its memory limit, and Node takes the cap', () => {
+    const workloads = objs.filter((o) => ['Deployment', 'Job'].includes(o.kind));
+    for (const w of workloads) {
+      const [c] = containers(w);
+      const limitMiB = Number(/^(\d+)Mi$/.exec(c.resources.limits.memory)![1]);
+      const nodeOptions = c.env.find((e: Obj) => e.name === 'NODE_OPTIONS')?.value;
+      expect({ workload: w.metadata.name, nodeOptions }).toEqual({ workload: w.metadata.name, nodeOptions: `--max-old-space-size=${Math.floor(limitMiB * 0.75)}` });
+      // Node itself reads the option: its heap limit is the cap plus the young generation (48 MiB), under the
+      // container's limit with room for what lives outside the heap.
+      const heapLimitMiB = Number(execFileSync(process.execPath, ['-p', 'v8.getHeapStatistics().heap_size_limit'], { env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions }, encoding: 'utf8' })) / 2 ** 20;
+      expect(heapLimitMiB).toBeGreaterThanOrEqual(limitMiB * 0.75);
+      expect(heapLimitMiB).toBeLessThanOrEqual(limitMiB * 0.75 + 48);
+      expect(heapLimitMiB).toBeLessThan(limitMiB * 0.95);
+    }
   });
 
   it('lets KEDA alone own the worker replica count, on the bee-queue waiting list with CPU second', () => {
@@ -194,6 +210,26 @@ describe('schema validation catches a broken object', () => {
     const { errors } = validate([broken]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/Deployment\/orchestrator.*replicas/s);
+  });
+});
+
+describe('a workload’s own NODE_OPTIONS', () => {
+  it('comes after the heap cap, so an option it gives wins and the cap stays', () => {
+    const chart = new Chart(Testing.app(), 'own-options');
+    new PlatformWorkload(chart, 'svc', {
+      name: 'svc',
+      namespace: 'ns',
+      image: 'registry.example/svc:1.0.0',
+      port: 8080,
+      roleArn: 'arn:aws:iam::123456789012:role/svc',
+      resources: { cpuRequestMilli: 100, cpuLimitMilli: 200, memoryRequestMiB: 256, memoryLimitMiB: 1024 },
+      env: { NODE_OPTIONS: '--enable-source-maps', LOG_LEVEL: 'info' },
+    });
+    const [container] = containers(find(Testing.synth(chart), 'Deployment', 'svc'));
+    expect(container.env).toEqual([
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=768 --enable-source-maps' },
+      { name: 'LOG_LEVEL', value: 'info' },
+    ]);
   });
 });
 

@@ -1,4 +1,6 @@
 import { resolveEnvironment, type EnvironmentConfig, type EnvironmentInput, overrideEnvironment, type EnvironmentOverrides } from '@ai-eval-platform/constructs';
+import { PlatformChart } from '@ai-eval-platform/constructs/k8s';
+import { Testing } from 'cdk8s';
 import { dev } from '../../synth/environments/dev';
 import { prod } from '../../synth/environments/prod';
 
@@ -9,4 +11,27 @@ export function environment(name: 'dev' | 'prod', overrides: EnvironmentOverride
 
 export function rawEnvironment(name: 'dev' | 'prod'): EnvironmentInput {
   return structuredClone(name === 'dev' ? dev : prod) as EnvironmentInput;
+}
+
+/** What an environment's Deployment gives its container: the plain environment variables and the memory limit. */
+export interface DeployedContainer {
+  readonly env: Record<string, string>;
+  readonly memoryLimitMiB: number;
+}
+
+/**
+ * The orchestrator's or worker's container as the environment's synthesized Deployment runs it, so a test
+ * can start the service with the same `NODE_OPTIONS` and hold it to the same memory limit.
+ */
+export function deployedContainer(name: 'dev' | 'prod', deployment: 'orchestrator' | 'worker'): DeployedContainer {
+  const objects = Testing.synth(new PlatformChart(Testing.app(), 'platform', { env: environment(name) }));
+  const found = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment);
+  if (!found) throw new Error(`no Deployment ${deployment} in the ${name} manifests`);
+  const container = found.spec.template.spec.containers.find((c: { name: string }) => c.name === deployment);
+  const limit = /^(\d+)Mi$/.exec(container.resources.limits.memory);
+  if (!limit) throw new Error(`${deployment}: memory limit ${container.resources.limits.memory} is not in Mi`);
+  return {
+    env: Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value])),
+    memoryLimitMiB: Number(limit[1]),
+  };
 }

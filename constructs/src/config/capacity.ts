@@ -85,6 +85,29 @@ export function podsPerNode(size: InstanceSize, pod: { cpuMilli: number; memoryM
 /** Requests and limits of the migration Job's container, which runs beside the services on every sync. */
 export const MIGRATION_JOB_RESOURCES = { cpuRequestMilli: 100, cpuLimitMilli: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 } as const;
 
+/**
+ * The share of a container's memory limit that Node's JavaScript heap may take (`--max-old-space-size`). Node
+ * sizes its heap from the cgroup limit itself, but to about the whole limit, so V8 defers collection until the
+ * kernel's OOM killer ends the pod. The rest covers what lives outside the heap: request bodies as Buffers,
+ * code, stacks and the native libraries (the 512 MiB dev orchestrator peaked at 345–383 MiB with six
+ * concurrent 31 MB bodies under a 384 MiB heap, against 479–517 MiB without one:
+ * test/platform/tenant-safety.integration.test.ts).
+ */
+export const NODE_HEAP_SHARE_OF_LIMIT = 0.75;
+
+/** `--max-old-space-size` for a Node container with this memory limit, in MiB. */
+export function nodeHeapLimitMiB(memoryLimitMiB: number): number {
+  return Math.floor(memoryLimitMiB * NODE_HEAP_SHARE_OF_LIMIT);
+}
+
+/**
+ * `NODE_OPTIONS` for a Node container with this memory limit: the heap cap first, so options the caller
+ * passes come after it and win (`--max-old-space-size` given twice takes the last).
+ */
+export function nodeOptionsFor(memoryLimitMiB: number, callerOptions?: string): string {
+  return [`--max-old-space-size=${nodeHeapLimitMiB(memoryLimitMiB)}`, callerOptions?.trim()].filter(Boolean).join(' ');
+}
+
 /** `maxSurge` of the platform's Deployments, in percent (`PlatformWorkload` sets it). */
 export const ROLLOUT_MAX_SURGE_PERCENT = 25;
 

@@ -1,4 +1,5 @@
-import { MIGRATION_JOB_RESOURCES } from '../config/capacity';
+import { MIGRATION_JOB_RESOURCES, nodeOptionsFor } from '../config/capacity';
+import { POD_ENV } from '../config/service-environment';
 import { Construct } from 'constructs';
 // The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
@@ -60,6 +61,7 @@ export class MigrationJob extends Construct {
                 name: 'migrate',
                 image: props.image,
                 args: ['migrate'],
+                env: [{ name: POD_ENV.nodeOptions, value: nodeOptionsFor(MIGRATION_JOB_RESOURCES.memoryLimitMiB) }],
                 envFrom: props.envFromSecrets.map((name) => ({ secretRef: { name } })),
                 resources: {
                   requests: { cpu: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.cpuRequestMilli}m`), memory: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.memoryRequestMiB}Mi`) },

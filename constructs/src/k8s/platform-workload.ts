@@ -1,4 +1,5 @@
-import { ROLLOUT_MAX_SURGE_PERCENT } from '../config/capacity';
+import { nodeOptionsFor, ROLLOUT_MAX_SURGE_PERCENT } from '../config/capacity';
+import { POD_ENV } from '../config/service-environment';
 import { Construct } from 'constructs';
 // The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
@@ -32,7 +33,11 @@ export interface PlatformWorkloadProps {
   readonly replicas?: number;
   /** CPU and memory requests and limits of the container. */
   readonly resources: ContainerResources;
-  /** Plain environment variables. @default {} */
+  /**
+   * Plain environment variables. `NODE_OPTIONS` is always set: it caps the JavaScript heap at
+   * `nodeHeapLimitMiB(resources.memoryLimitMiB)`, and a `NODE_OPTIONS` given here is appended to the cap.
+   * @default {}
+   */
   readonly env?: Record<string, string>;
   /** Secrets whose keys all become environment variables. @default [] */
   readonly envFromSecrets?: string[];
@@ -131,7 +136,7 @@ export class PlatformWorkload extends Construct {
                 imagePullPolicy: 'IfNotPresent',
                 args: props.args,
                 ports: [{ name: 'http', containerPort: props.port, protocol: 'TCP' }],
-                env: Object.entries(props.env ?? {}).map(([name, value]) => ({ name, value })),
+                env: Object.entries({ ...props.env, [POD_ENV.nodeOptions]: nodeOptionsFor(r.memoryLimitMiB, props.env?.[POD_ENV.nodeOptions]) }).map(([name, value]) => ({ name, value })),
                 envFrom: (props.envFromSecrets ?? []).map((name) => ({ secretRef: { name } })),
                 resources: {
                   requests: {
