@@ -38,7 +38,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   maxCasesPerRun: 50_000,
   maxBodyBytes: 32 * 1024 * 1024,
   // A JSON body costs about ten times its size while it is parsed and validated: 32 MiB (one maximum body at
-  // a time) kept six concurrent 31 MB bodies at a 345–383 MiB peak, inside the dev orchestrator's 512 MiB, with
+  // a time) kept six concurrent 31 MB bodies at a 349–383 MiB peak, inside the dev orchestrator's 512 MiB, with
   // the heap cap its Deployment sets (test/platform/tenant-safety.integration.test.ts).
   bodyMemoryBudgetBytes: 32 * 1024 * 1024,
   apiKeyCacheMs: 1_000,

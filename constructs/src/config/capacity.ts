@@ -89,7 +89,7 @@ export const MIGRATION_JOB_RESOURCES = { cpuRequestMilli: 100, cpuLimitMilli: 50
  * The share of a container's memory limit that Node's JavaScript heap may take (`--max-old-space-size`). Node
  * sizes its heap from the cgroup limit itself, but to about the whole limit, so V8 defers collection until the
  * kernel's OOM killer ends the pod. The rest covers what lives outside the heap: request bodies as Buffers,
- * code, stacks and the native libraries (the 512 MiB dev orchestrator peaked at 345–383 MiB with six
+ * code, stacks and the native libraries (the 512 MiB dev orchestrator peaked at 349–383 MiB with six
  * concurrent 31 MB bodies under a 384 MiB heap, against 479–517 MiB without one:
  * test/platform/tenant-safety.integration.test.ts).
  */
