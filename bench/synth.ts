@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,9 +31,10 @@ function main(): void {
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
   const cache = join(root, 'node_modules/.cache/ai-eval-platform/synth');
-  // The synthesized folders are the user's: kept as they were.
+  // The synthesized folders are the user's: kept as they were, and left absent where they were (a fresh clone).
   const saved = join(work, 'saved');
-  for (const folder of ['cdktf.out', 'dist']) cpSync(join(root, folder), join(saved, folder), { recursive: true, force: true, errorOnExist: false });
+  const folders = ['cdktf.out', 'dist'].map((name) => ({ name, existed: existsSync(join(root, name)) }));
+  for (const { name, existed } of folders) if (existed) cpSync(join(root, name), join(saved, name), { recursive: true });
   try {
     rmSync(cache, { recursive: true, force: true });
     const compiling = time('npm', ['run', '--silent', 'synth']);
@@ -56,9 +57,9 @@ function main(): void {
     console.log(`  peak RSS ${peak.toFixed(0)} MB (target <= 300 MB) ${peak <= 300 ? 'OK' : 'MISSED'}`);
     console.log(`  bare node -e '' median ${median(bare).toFixed(0)} ms; npm run synth / bare start = ${(wall / median(bare)).toFixed(1)}x`);
   } finally {
-    for (const folder of ['cdktf.out', 'dist']) {
-      rmSync(join(root, folder), { recursive: true, force: true });
-      cpSync(join(saved, folder), join(root, folder), { recursive: true });
+    for (const { name, existed } of folders) {
+      rmSync(join(root, name), { recursive: true, force: true });
+      if (existed) cpSync(join(saved, name), join(root, name), { recursive: true });
     }
     rmSync(work, { recursive: true, force: true });
   }
