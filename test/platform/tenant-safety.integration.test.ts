@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { startRecordingServer, type RecordingServer } from '../support/recording-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
-import { deployedContainer } from '../support/environments';
+import { deployedContainers } from '../support/environments';
 import { createTestDatabase, deleteRedisPrefix, evalctlSync, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
@@ -22,7 +22,8 @@ let services: ChildService[] = [];
 let orchestrator: ChildService;
 let key: string;
 const prefix = uniqueName('bqtenant');
-const devOrchestrator = deployedContainer('dev', 'orchestrator');
+const deployed = deployedContainers('dev');
+const devOrchestrator = deployed.orchestrator;
 
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -76,7 +77,7 @@ beforeAll(async () => {
   // Each service as the dev Deployment runs it: with its NODE_OPTIONS (the heap cap its memory limit sets).
   services = await Promise.all([
     spawnService('serve', { ...env, NODE_OPTIONS: devOrchestrator.env.NODE_OPTIONS }),
-    spawnService('work', { ...env, NODE_OPTIONS: deployedContainer('dev', 'worker').env.NODE_OPTIONS }),
+    spawnService('work', { ...env, NODE_OPTIONS: deployed.worker.env.NODE_OPTIONS }),
   ]);
   [orchestrator] = services;
 }, 180_000);

@@ -20,18 +20,21 @@ export interface DeployedContainer {
 }
 
 /**
- * The orchestrator's or worker's container as the environment's synthesized Deployment runs it, so a test
- * can start the service with the same `NODE_OPTIONS` and hold it to the same memory limit.
+ * The orchestrator's and worker's containers as the environment's synthesized Deployments run them (one
+ * synth), so a test can start each service with the same `NODE_OPTIONS` and hold it to the same memory limit.
  */
-export function deployedContainer(name: 'dev' | 'prod', deployment: 'orchestrator' | 'worker'): DeployedContainer {
+export function deployedContainers(name: 'dev' | 'prod'): Record<'orchestrator' | 'worker', DeployedContainer> {
   const objects = Testing.synth(new PlatformChart(Testing.app(), 'platform', { env: environment(name) }));
-  const found = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment);
-  if (!found) throw new Error(`no Deployment ${deployment} in the ${name} manifests`);
-  const container = found.spec.template.spec.containers.find((c: { name: string }) => c.name === deployment);
-  const limit = /^(\d+)Mi$/.exec(container.resources.limits.memory);
-  if (!limit) throw new Error(`${deployment}: memory limit ${container.resources.limits.memory} is not in Mi`);
-  return {
-    env: Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value])),
-    memoryLimitMiB: Number(limit[1]),
+  const containerOf = (deployment: 'orchestrator' | 'worker'): DeployedContainer => {
+    const found = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment);
+    if (!found) throw new Error(`no Deployment ${deployment} in the ${name} manifests`);
+    const container = found.spec.template.spec.containers.find((c: { name: string }) => c.name === deployment);
+    const limit = /^(\d+)Mi$/.exec(container.resources.limits.memory);
+    if (!limit) throw new Error(`${deployment}: memory limit ${container.resources.limits.memory} is not in Mi`);
+    return {
+      env: Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value])),
+      memoryLimitMiB: Number(limit[1]),
+    };
   };
+  return { orchestrator: containerOf('orchestrator'), worker: containerOf('worker') };
 }
