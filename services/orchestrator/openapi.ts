@@ -78,8 +78,16 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/runs/{id}/cancel': { post: { summary: 'Cancel a run', parameters: [idParameter], responses: { '200': json('The run'), '409': errorResponse, ...errors } } },
       '/v1/datasets': {
         post: {
-          summary: 'Add a dataset version (immutable)',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateDataset' } } } },
+          summary: 'Add a dataset version (immutable): { name, cases }, or a DeepEval dataset file as it is with ?name= (a JSON array of goldens, JSON Lines, or CSV)',
+          parameters: [{ name: 'name', in: 'query', required: false, description: 'the dataset’s name, for a DeepEval file', schema: { type: 'string' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/CreateDataset' }, { type: 'array', items: { type: 'object' }, description: 'DeepEval goldens' }] } },
+              'application/jsonl': { schema: { type: 'string', description: 'DeepEval goldens, one JSON object per line' } },
+              'text/csv': { schema: { type: 'string', description: 'DeepEval goldens as EvaluationDataset.save_as writes them' } },
+            },
+          },
           responses: { '201': json('The new version'), ...errors },
         },
         get: { summary: 'List datasets and their versions', responses: { '200': json('Datasets'), ...errors } },

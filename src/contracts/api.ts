@@ -20,9 +20,12 @@ export const submitRunSchema = z
   })
   .strict();
 
+export const datasetNameSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-"');
+
+/** POST /v1/datasets as JSON; a DeepEval dataset file is sent as it is instead (see the datasets route). */
 export const createDatasetSchema = z
   .object({
-    name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-"'),
+    name: datasetNameSchema,
     cases: z.array(testCaseSchema).min(1),
   })
   .strict();

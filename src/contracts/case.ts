@@ -4,8 +4,10 @@ import { z } from 'zod';
 export const toolCallSchema = z
   .object({
     name: z.string().min(1),
-    /** Compared only by metrics told to check arguments. */
+    /** Compared only by metrics told to check arguments (DeepEval's `input_parameters`). */
     arguments: z.record(z.string(), z.unknown()).optional(),
+    /** What the call returned, when recorded; compared by tool_correctness with `check_output`, shown to task_completion's judge. */
+    output: z.unknown().optional(),
   })
   .strict();
 

@@ -46,6 +46,8 @@ export interface MetricResult {
   error_cause?: ErrorCause;
   /** The judge's unusable reply, kept when parsing failed. */
   raw_reply?: string;
+  /** Scored under DeepEval's strict_mode: 1 or 0 (the reason gives the score before it was made pass/fail). */
+  strict_mode?: true;
   details?: unknown;
   judge_input_tokens: number;
   judge_output_tokens: number;

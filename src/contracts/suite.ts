@@ -16,7 +16,14 @@ const modelFields = {
   max_tokens: z.number().int().positive().optional(),
 };
 
-export const judgeSchema = z.object({ provider: providerSchema, ...modelFields }).strict();
+export const judgeSchema = z
+  .object({
+    provider: providerSchema,
+    ...modelFields,
+    /** Ask for token log-probs (g_eval weights its score by them); absent: only for the models known to return them. */
+    logprobs: z.boolean().optional(),
+  })
+  .strict();
 
 /** A target's name in a matrix (`targets`): the report's per-target key and the suffix of its suite name. */
 const targetId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-"');
@@ -65,7 +72,7 @@ export const targetSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
 ]);
 
-/** `faithfulness`, or `{ name: faithfulness, threshold: 0.9, strict: true }`; per-metric fields are checked by the metric. */
+/** `faithfulness`, or `{ name: faithfulness, threshold: 0.9, strict_mode: true }`; per-metric fields are checked by the metric. */
 export const metricEntrySchema = z.union([
   z.string().min(1),
   z
@@ -74,6 +81,8 @@ export const metricEntrySchema = z.union([
       /** The key in the report's summary; defaults to the name. Two entries of one metric need distinct ids. */
       id: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ (a jq-friendly key)').optional(),
       threshold: z.number().optional(),
+      /** DeepEval's strict_mode: pass/fail, the score 1 only when perfect (0 only when none, if lower is better). */
+      strict_mode: z.boolean().optional(),
     })
     .loose(),
 ]);

@@ -25,8 +25,9 @@ const transcript = (turns: readonly Turn[], offset = 0): string => turns.map((t,
 const assistantTurns = (turns: readonly Turn[]): number[] => turns.flatMap((t, i) => (t.role === 'assistant' ? [i] : []));
 
 /** A question about the listed assistant turns of the whole conversation, one verdict each. */
-const aboutTurns = (preamble: string, question: string, turns: readonly Turn[], at: readonly number[]): string =>
-  `${preamble}For each assistant turn listed, in order, say whether ${question}, with a one-sentence reason.\n\n` +
+const aboutTurns = (preamble: string, question: string, example: string, turns: readonly Turn[], at: readonly number[]): string =>
+  `${preamble}For each assistant turn listed, in order, give a one-sentence "reason" and then a "verdict" on whether ${question}.\n\n` +
+  `Example of one entry: ${example}\n\n` +
   `Conversation:\n${transcript(turns)}\n\nAssistant turns to judge: ${at.map((p) => p + 1).join(', ')}`;
 
 /** Verdicts on each assistant turn, with the turn's position (1-based) beside each in the details. */
@@ -76,8 +77,10 @@ export const turnRelevancy: MetricDefinition<z.infer<typeof windowParams>> = {
   async evaluate({ testCase, params, judge }) {
     const turns = testCase.turns!;
     const { positions, verdicts } = await perTurn(judge, 'turn_relevancy_verdicts', turns, (at) =>
-      `For each assistant reply listed, in order, say whether it is relevant and appropriate given the turns before it ` +
-        `("yes" or "no"), with a one-sentence reason.\n\n` +
+      `For each assistant reply listed, in order, give a one-sentence "reason" and then a "verdict": "yes" if it is relevant and ` +
+        `appropriate given the turns before it, else "no".\n\n` +
+        `Example of one entry: the user asked when their parcel arrives and the reply talks about the weather: ` +
+        `{"reason": "The user asked about delivery; the reply does not address it.", "verdict": "no"}\n\n` +
         at
           .map((p, n) => `Reply ${n + 1} (turn ${p + 1}):\nEarlier turns:\n${transcript(turns.slice(Math.max(0, p - params.window_size), p), Math.max(0, p - params.window_size)) || '(none)'}\nReply: ${turns[p].content}`)
           .join('\n\n'),
@@ -99,7 +102,11 @@ export const roleAdherence: MetricDefinition<z.infer<typeof noParams>> = {
   async evaluate({ testCase, judge }) {
     const turns = testCase.turns!;
     const { positions, verdicts } = await perTurn(judge, 'role_adherence_verdicts', turns, (at) =>
-      aboutTurns(`The assistant's role is:\n${testCase.chatbot_role}\n\n`, 'it stays in that role ("yes") or breaks it ("no": out of character, tone or scope)', turns, at),
+      aboutTurns(`The assistant's role is:\n${testCase.chatbot_role}\n\n`, 'it stays in that role ("yes") or breaks it ("no": out of character, tone or scope)',
+        'for the role "a polite shop assistant", a reply that mocks the customer: {"reason": "A polite shop assistant would not mock the customer.", "verdict": "no"}',
+        turns,
+        at,
+      ),
     );
     return turnScore(positions, verdicts, 'stay in role', 'break the role');
   },
@@ -123,12 +130,15 @@ export const knowledgeRetention: MetricDefinition<z.infer<typeof noParams>> = {
       judge,
       'user_knowledge',
       `List, as "items", every fact, preference or constraint the user states in this conversation, each with the ` +
-        `turn number where it is first stated, like "[2] the order number is 42".\n\n${transcript(turns)}`,
+        `turn number where it is first stated. Only what the user says, not what the assistant says.\n\n` +
+        `Example: a user who says in turn 1 "I'm Ana, my order is 42, and please no phone calls" gives ` +
+        `{"items": ["[1] the user is Ana", "[1] the order number is 42", "[1] the user does not want phone calls"]}\n\n${transcript(turns)}`,
     );
     const { positions, verdicts } = await perTurn(judge, 'knowledge_retention_verdicts', turns, (at) =>
       aboutTurns(
         `What the user said, with the turn where they said it:\n${numbered(knowledge) || '(nothing)'}\n\n`,
         'it keeps what the user said in earlier turns ("yes") or shows attrition ("no": asks again for something already given, contradicts it or ignores it)',
+        'the user gave order number 42 in turn 1 and the reply in turn 4 asks for the order number: {"reason": "It asks again for the order number given in turn 1.", "verdict": "no"}',
         turns,
         at,
       ),
@@ -154,7 +164,9 @@ export const conversationCompleteness: MetricDefinition<z.infer<typeof noParams>
     const intentions = await listOf(
       judge,
       'user_intentions',
-      `List, as "items", what the user wants to get done in this conversation: one short intention per item.\n\n${transcript(turns)}`,
+      `List, as "items", what the user wants to get done in this conversation: one short intention per item, not the ` +
+        `small talk.\n\nExample: "Hi! Where is order 42? Oh, and can you send it to my office?" gives ` +
+        `{"items": ["find out where order 42 is", "have order 42 delivered to the office"]}\n\n${transcript(turns)}`,
     );
     if (intentions.length === 0) return { score: 1, reason: 'The user expressed no intention.', details: { intentions } };
     const verdicts = await verdictsFor(
@@ -162,8 +174,10 @@ export const conversationCompleteness: MetricDefinition<z.infer<typeof noParams>
       'intention_verdicts',
       ['yes', 'no'],
       intentions.length,
-      `For each intention, in order, say whether the assistant satisfied it by the end of the conversation ("yes" or "no"), ` +
-        `with a one-sentence reason.\n\nIntentions:\n${numbered(intentions)}\n\nConversation:\n${transcript(turns)}`,
+      `For each intention, in order, give a one-sentence "reason" and then a "verdict": "yes" if the assistant satisfied it by ` +
+        `the end of the conversation, else "no".\n\nExample of one entry, for "have order 42 delivered to the office" when the assistant ` +
+        `only said it would pass the request on: {"reason": "The address was not changed; the request was only passed on.", "verdict": "no"}\n\n` +
+        `Intentions:\n${numbered(intentions)}\n\nConversation:\n${transcript(turns)}`,
     );
     const unmet = intentions.filter((_, i) => verdicts[i].verdict === 'no');
     return {

@@ -73,19 +73,22 @@ function containsMetric(name: 'contains' | 'icontains', ignoreCase: boolean): Me
 export const contains = containsMetric('contains', false);
 export const icontains = containsMetric('icontains', true);
 
+/** A suite's `pattern` that the RegExp constructor refuses, reported at the field with the constructor's words. */
+function checkPattern(pattern: string, flags: string, ctx: z.RefinementCtx): void {
+  try {
+    new RegExp(pattern, flags);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', path: ['pattern'], message: `invalid regular expression: ${(error as Error).message}` });
+  }
+}
+
 const regexParams = z
   .object({
     pattern: z.string().min(1).describe('a JavaScript regular expression the output must match'),
     flags: z.string().regex(/^[dgimsuvy]*$/, 'regular expression flags').default('').describe('regular expression flags, e.g. "i"'),
   })
   .strict()
-  .superRefine((p, ctx) => {
-    try {
-      new RegExp(p.pattern, p.flags);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['pattern'], message: `invalid regular expression: ${(error as Error).message}` });
-    }
-  });
+  .superRefine((p, ctx) => checkPattern(p.pattern, p.flags, ctx));
 
 /** regex: 1 when the pattern matches somewhere in the output. */
 export const regex: MetricDefinition<z.infer<typeof regexParams>> = {
@@ -100,6 +103,34 @@ export const regex: MetricDefinition<z.infer<typeof regexParams>> = {
   async evaluate({ testCase, params }) {
     const ok = new RegExp(params.pattern, params.flags).test(testCase.actual_output ?? '');
     return binary(ok, `The output matches /${params.pattern}/.`, `The output does not match /${params.pattern}/.`);
+  },
+};
+
+const patternParams = z
+  .object({
+    pattern: z.string().min(1).describe('a regular expression the whole (trimmed) output must match'),
+    ignore_case: z.boolean().default(false).describe('match case-insensitively'),
+  })
+  .strict()
+  .superRefine((p, ctx) => checkPattern(p.pattern.trim(), '', ctx));
+
+/**
+ * pattern_match (DeepEval's PatternMatchMetric): 1 when the pattern (trimmed) matches the whole output (trimmed),
+ * as Python's `re.fullmatch`, else 0. Unlike `regex`, a match somewhere inside the output is not enough.
+ */
+export const patternMatch: MetricDefinition<z.infer<typeof patternParams>> = {
+  name: 'pattern_match',
+  description: 'The whole output matches a regular expression (DeepEval’s PatternMatchMetric).',
+  needsLlm: false,
+  range: [0, 1],
+  direction: 'higher',
+  defaultThreshold: 1,
+  requires: ['actual_output'],
+  params: patternParams as z.ZodType<z.infer<typeof patternParams>>,
+  async evaluate({ testCase, params }) {
+    const pattern = params.pattern.trim();
+    const ok = new RegExp(`^(?:${pattern})$`, params.ignore_case ? 'i' : '').test((testCase.actual_output ?? '').trim());
+    return binary(ok, `The output fully matches /${pattern}/.`, `The output does not fully match /${pattern}/.`);
   },
 };
 

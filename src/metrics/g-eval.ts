@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TokenLogprob } from '../providers/types';
 import type { Judge } from './judge';
+import { wantsLogprobs } from './logprob-models';
 import type { EvaluatedCase, MetricDefinition } from './types';
 
 const evaluationParam = z.enum(['input', 'actual_output', 'expected_output', 'retrieval_context', 'context', 'tools_called']);
@@ -23,7 +24,10 @@ const params = z
 type GEvalParams = z.infer<typeof params>;
 
 const stepsSchema = z.object({ steps: z.array(z.string()).min(1) });
-const scoreSchema = z.object({ score: z.number().int().min(0).max(10), reason: z.string() });
+/** Reason first, then the score: the judge explains before it scores. A decimal score is accepted, as DeepEval accepts it. */
+const scoreSchema = z.object({ reason: z.string(), score: z.number().min(0).max(10) });
+/** strict_mode: DeepEval's pass/fail question, 1 when the case follows the steps fully, else 0. */
+const strictScoreSchema = z.object({ reason: z.string(), score: z.number().int().min(0).max(1) });
 
 const SYSTEM = 'You are an impartial evaluator. Score strictly by the evaluation steps and answer in JSON.';
 
@@ -44,7 +48,9 @@ async function evaluationSteps(judge: Judge, p: GEvalParams): Promise<string[]> 
         system: SYSTEM,
         prompt:
           `Write 3 to 5 concise evaluation steps, as "steps", for judging a response against these criteria, ` +
-          `using only: ${p.evaluation_params.join(', ')}.\n\nCriteria:\n${p.criteria}`,
+          `using only: ${p.evaluation_params.join(', ')}.\n\n` +
+          `Example: for "The answer is correct and polite", using input and actual_output: {"steps": ["Check that actual_output ` +
+          `answers what input asks.", "Check each fact in actual_output for errors.", "Check that the tone is courteous."]}\n\nCriteria:\n${p.criteria}`,
         schema: stepsSchema,
       })
       .then((answer) => answer.value.steps);
@@ -65,38 +71,52 @@ function render(testCase: EvaluatedCase, fields: readonly z.infer<typeof evaluat
     .join('\n\n');
 }
 
+/** DeepEval drops score candidates below 1 % probability (logprob < ln 0.01). */
+const MIN_CANDIDATE_LOGPROB = Math.log(0.01);
+
 /**
- * The score weighted by the judge's token probabilities: Σ p(v)·v / Σ p(v) over the integer candidates 0–10
- * among the top log-probs of the token that carries the score. Undefined when the reply has no usable log-probs.
+ * How Python's `str()` writes the score the reply holds, which is the token DeepEval looks for: `8` for an
+ * integer literal, `8.0` / `7.5` for a decimal one (`"score": 8.0` is read as a float there).
  */
-export function probabilityWeightedScore(text: string, logprobs: readonly TokenLogprob[] | undefined): number | undefined {
-  if (!logprobs || logprobs.length === 0) return undefined;
-  const match = /"score"\s*:\s*(\d+)/.exec(text);
-  if (!match) return undefined;
-  const digitsAt = match.index + match[0].length - match[1].length;
-  let offset = 0;
-  for (const entry of logprobs) {
-    const end = offset + entry.token.length;
-    if (digitsAt >= offset && digitsAt < end) {
-      let mass = 0;
-      let weighted = 0;
-      for (const candidate of entry.top.length > 0 ? entry.top : [{ token: entry.token, logprob: entry.logprob }]) {
-        const value = Number(candidate.token.trim());
-        if (candidate.token.trim() === '' || !Number.isInteger(value) || value < 0 || value > 10) continue;
-        const p = Math.exp(candidate.logprob);
-        mass += p;
-        weighted += p * value;
-      }
-      return mass > 0 ? weighted / mass : undefined;
-    }
-    offset = end;
-  }
-  return undefined;
+function pythonScoreText(text: string, score: number): string {
+  const literals = [...text.matchAll(/"score"\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g)];
+  const literal = literals.at(-1)?.[1];
+  const isFloat = literal !== undefined && /[.eE]/.test(literal);
+  return isFloat && Number.isInteger(score) ? `${score}.0` : String(score);
 }
 
 /**
- * g_eval: criteria → evaluation steps (generated once, or given) → the judge scores the case 0–10 following
- * the steps; the score is weighted by token log-probs where the provider returns them, then divided by 10.
+ * DeepEval's `calculate_weighted_summed_score`: the last token of the reply that is exactly the raw score, and
+ * among its top log-probs the candidates that are decimal digits with p ≥ 0.01; the score is Σ p·v / Σ p over
+ * them. Undefined (the raw score stands) when the reply has no log-probs or no such token; the raw score when
+ * every candidate was filtered out.
+ */
+export function probabilityWeightedScore(text: string, rawScore: number, logprobs: readonly TokenLogprob[] | undefined): number | undefined {
+  if (!logprobs || logprobs.length === 0) return undefined;
+  const wanted = pythonScoreText(text, rawScore);
+  let entry: TokenLogprob | undefined;
+  for (let i = logprobs.length - 1; i >= 0 && !entry; i--) if (logprobs[i].token === wanted) entry = logprobs[i];
+  if (!entry) return undefined;
+  const probability = new Map<number, number>();
+  let mass = 0;
+  for (const candidate of entry.top) {
+    if (candidate.logprob < MIN_CANDIDATE_LOGPROB || !/^[0-9]+$/.test(candidate.token)) continue;
+    const p = Math.exp(candidate.logprob);
+    const value = Number(candidate.token);
+    probability.set(value, (probability.get(value) ?? 0) + p);
+    mass += p;
+  }
+  if (mass === 0) return rawScore;
+  let weighted = 0;
+  for (const [value, p] of probability) weighted += value * p;
+  return weighted / mass;
+}
+
+/**
+ * g_eval (DeepEval's GEval): criteria → evaluation steps (generated once, or given) → the judge gives a reason and
+ * a 0–10 score following the steps; the score is weighted by the score token's log-probs where the judge's
+ * model returns them (see logprob-models.ts), then divided by 10. Under strict_mode the judge answers 1 (the
+ * case follows the steps fully) or 0, taken as the score without log-probs. Same as DeepEval without a rubric.
  */
 export const gEval: MetricDefinition<GEvalParams> = {
   name: 'g_eval',
@@ -107,19 +127,36 @@ export const gEval: MetricDefinition<GEvalParams> = {
   defaultThreshold: 0.5,
   requires: [],
   requiresWith: { fields: (p) => p.evaluation_params.filter((field): field is Exclude<typeof field, 'input'> => field !== 'input'), note: 'each field named in evaluation_params' },
+  refusesEmptyOutput: (p) => p.evaluation_params.includes('actual_output'),
   params: params as z.ZodType<GEvalParams>,
-  async evaluate({ testCase, params: p, judge }) {
+  async evaluate({ testCase, params: p, judge, strictMode }) {
     const steps = await evaluationSteps(judge, p);
+    const question =
+      `Evaluation steps:\n${steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}\n\n${render(testCase, p.evaluation_params)}\n\n`;
+    if (strictMode) {
+      const answer = await judge.ask({
+        name: 'g_eval_strict_score',
+        system: SYSTEM,
+        prompt:
+          question +
+          `First give a concise "reason" that names specific details of ${p.evaluation_params.join(', ')} without quoting a score; then "score": ` +
+          `1 if the case follows the evaluation steps completely, else 0.\n\nExample\n{"reason": "The reply apologises but never gives the refund date the steps require.", "score": 0}`,
+        schema: strictScoreSchema,
+      });
+      return { score: answer.value.score, reason: answer.value.reason, details: { steps, judge_score: answer.value.score, weighted_score: null } };
+    }
     const answer = await judge.ask({
       name: 'g_eval_score',
       system: SYSTEM,
       prompt:
-        `Evaluation steps:\n${steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}\n\n${render(testCase, p.evaluation_params)}\n\n` +
-        `Give "score" as an integer from 0 (worst) to 10 (best) and a one-sentence "reason".`,
+        question +
+        `First give a concise "reason" that names specific strengths or shortcomings from ${p.evaluation_params.join(', ')} without quoting a score; ` +
+        `then "score", an integer from 0 (no alignment with the evaluation steps) to 10 (strong alignment).\n\n` +
+        `Example\n{"reason": "The reply answers the question and cites the policy, but its tone is curt.", "score": 7}`,
       schema: scoreSchema,
-      logprobs: judge.settings?.provider === 'openai',
+      logprobs: wantsLogprobs(judge.settings),
     });
-    const weighted = probabilityWeightedScore(answer.text, answer.logprobs);
+    const weighted = probabilityWeightedScore(answer.text, answer.value.score, answer.logprobs);
     const raw = weighted ?? answer.value.score;
     return {
       score: raw / 10,

@@ -1,6 +1,6 @@
 import { taskCompletion, toolCorrectness } from './agent';
 import { conversationCompleteness, knowledgeRetention, roleAdherence, turnRelevancy } from './conversation';
-import { contains, cost, exactMatch, icontains, jsonSchema, jsonValid, latencyMs, levenshtein, regex } from './deterministic';
+import { contains, cost, exactMatch, icontains, jsonSchema, jsonValid, latencyMs, levenshtein, patternMatch, regex } from './deterministic';
 import { gEval } from './g-eval';
 import { answerRelevancy, contextualPrecision, contextualRecall, faithfulness, hallucination } from './rag';
 import type { MetricDefinition } from './types';
@@ -25,6 +25,7 @@ export const METRICS: ReadonlyMap<string, MetricDefinition> = new Map(
       contains,
       icontains,
       regex,
+      patternMatch,
       jsonValid,
       jsonSchema,
       levenshtein,

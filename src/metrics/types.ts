@@ -28,6 +28,8 @@ export interface MetricContext<P> {
   readonly params: P;
   /** Present for metrics that need an LLM. */
   readonly judge: Judge;
+  /** DeepEval's strict_mode: the score becomes pass/fail (the runner binarizes it; g_eval also asks a 0/1 question). */
+  readonly strictMode?: boolean;
 }
 
 export interface MetricOutcome {
@@ -53,8 +55,15 @@ export interface MetricDefinition<P = unknown> {
   readonly requires: readonly CaseField[];
   /** Fields required only under some options (exact_match without `value` needs expected_output), and the rule in words. */
   readonly requiresWith?: { readonly fields: (params: P) => readonly CaseField[]; readonly note: string };
-  /** The metric's own fields in a suite entry, beyond name, id and threshold. */
+  /** The metric's own fields in a suite entry, beyond name, id, threshold and strict_mode. */
   readonly params: z.ZodType<P>;
+  /**
+   * An empty actual_output errors the metric instead of reaching the judge, as DeepEval's parameter check does
+   * for every metric that reads the output (a function: only under some options, e.g. g_eval's evaluation_params).
+   */
+  readonly refusesEmptyOutput?: boolean | ((params: P) => boolean);
+  /** Options that were renamed: old name → what to write instead (the message names it). */
+  readonly renamedOptions?: Readonly<Record<string, string>>;
   evaluate(context: MetricContext<P>): Promise<MetricOutcome>;
 }
 
@@ -64,6 +73,8 @@ export interface ConfiguredMetric {
   readonly definition: MetricDefinition;
   readonly threshold: number;
   readonly params: unknown;
+  /** DeepEval's strict_mode: threshold 1 (0 when lower is better) and a score of 1 or 0. */
+  readonly strictMode?: boolean;
 }
 
 /** Every case field a configured metric needs: its fixed ones and those its options add. */
@@ -75,3 +86,14 @@ export function requiredFields(metric: Pick<ConfiguredMetric, 'definition' | 'pa
 export function passes(definition: Pick<MetricDefinition, 'direction'>, score: number, threshold: number): boolean {
   return definition.direction === 'higher' ? score >= threshold : score <= threshold;
 }
+
+/**
+ * DeepEval's strict_mode on a score: anything short of perfect is 0 (higher is better: `0 if score < 1`), and any
+ * amount is 1 when lower is better (hallucination: `1 if score > 0`).
+ */
+export function strictScore(definition: Pick<MetricDefinition, 'direction'>, score: number): number {
+  return definition.direction === 'higher' ? (score < 1 ? 0 : score) : score > 0 ? 1 : score;
+}
+
+/** The threshold strict_mode sets: 1, or 0 when lower is better. */
+export const strictThreshold = (definition: Pick<MetricDefinition, 'direction'>): number => (definition.direction === 'higher' ? 1 : 0);

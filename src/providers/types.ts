@@ -14,6 +14,8 @@ export interface ModelSettings {
   /** Absent: the provider's default (and no response caching, which needs temperature 0). */
   readonly temperature?: number;
   readonly maxTokens: number;
+  /** A judge's request for token log-probs (g_eval): absent, the table of models known to return them decides. */
+  readonly logprobs?: boolean;
 }
 
 export interface ChatMessage {

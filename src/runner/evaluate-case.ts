@@ -1,5 +1,5 @@
 import { JudgeReplyError, Judge } from '../metrics/judge';
-import { passes, requiredFields, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
+import { passes, requiredFields, strictScore, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
 import { llmCallScope, usageByModel, type LlmCallEvent, type LlmGateway } from '../providers/llm-gateway';
 import type { EndpointPolicy } from '../providers/endpoints';
 import { redactSecrets } from '../providers/redact';
@@ -35,11 +35,18 @@ export function judgeSettings(judge: JudgeSpec | undefined): ModelSettings | und
     // Judges default to temperature 0: reproducible verdicts, and their replies can be cached.
     temperature: judge.temperature ?? 0,
     maxTokens: judge.max_tokens ?? 2048,
+    ...(judge.logprobs !== undefined ? { logprobs: judge.logprobs } : {}),
   };
 }
 
 const message = (error: unknown, env?: NodeJS.ProcessEnv): string =>
   redactSecrets(error instanceof Error ? error.message : String(error), env);
+
+/** Whether the metric, as configured, errors on an empty actual_output instead of judging it. */
+function refusesEmptyOutput(metric: ConfiguredMetric): boolean {
+  const rule = metric.definition.refusesEmptyOutput;
+  return typeof rule === 'function' ? rule(metric.params) : rule === true;
+}
 
 async function evaluateMetric(
   metric: ConfiguredMetric,
@@ -67,14 +74,23 @@ async function evaluateMetric(
   try {
     const missing = requiredFields(metric).filter((field) => testCase[field] === undefined);
     if (missing.length > 0) throw new Error(`needs ${missing.join(' and ')}, and the case has none after its target ran`);
-    const outcome = await metric.definition.evaluate({ testCase, params: metric.params, judge: metered });
+    if (testCase.actual_output === '' && refusesEmptyOutput(metric)) {
+      // DeepEval's parameter check: an empty output is no answer to judge, not a score of whatever the judge makes of it.
+      throw new Error(`actual_output is empty, and ${metric.definition.name} judges the output (as in DeepEval, the case errors instead of scoring)`);
+    }
+    const outcome = await metric.definition.evaluate({ testCase, params: metric.params, judge: metered, strictMode: metric.strictMode });
     const [low, high] = metric.definition.range;
     if (!Number.isFinite(outcome.score) || outcome.score < low || (high !== null && outcome.score > high)) {
       throw new Error(`scored ${outcome.score}, outside its range [${low}, ${high ?? '∞'}]`);
     }
-    result.score = outcome.score;
-    result.passed = passes(metric.definition, outcome.score, threshold);
-    result.reason = outcome.reason;
+    const score = metric.strictMode ? strictScore(metric.definition, outcome.score) : outcome.score;
+    result.score = score;
+    result.passed = passes(metric.definition, score, threshold);
+    if (metric.strictMode) result.strict_mode = true;
+    result.reason =
+      metric.strictMode && score !== outcome.score
+        ? `strict_mode: ${outcome.score} is ${score === 0 ? 'short of 1' : 'above 0'}, so ${score}. ${outcome.reason}`
+        : outcome.reason;
     if (outcome.details !== undefined) result.details = outcome.details;
   } catch (error) {
     result.error = message(error, env);

@@ -1,10 +1,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { parseStrictJson } from './json-text';
 import type { z } from 'zod';
 import { METRICS, metricNames } from '../metrics/registry';
-import { requiredFields, type CaseField, type ConfiguredMetric } from '../metrics/types';
+import { requiredFields, strictThreshold, type CaseField, type ConfiguredMetric } from '../metrics/types';
+import { DatasetError, datasetFormatOf, readDeepEvalDataset } from './deepeval-dataset';
 import { interpolateEnvironment } from './interpolate';
 import { recordedReply, testCaseSchema, type TestCase } from '../contracts/case';
 import { matrixTargetId, matrixTargetSchema, suiteSchema, targetRunsFor, targetSchema, type Suite, type TargetSpec } from '../contracts/suite';
@@ -61,8 +62,16 @@ function formatPath(path: readonly PathSegment[], input: unknown): string {
   return text;
 }
 
-/** Supplies positions for a parsed file; a TypeScript suite has none. */
-type Locate = (path: readonly PathSegment[]) => number | undefined;
+/**
+ * Supplies positions for a parsed file (a TypeScript suite has none): a line of the suite file, or a place in
+ * another file (a case read from the suite's dataset_file).
+ */
+type Locate = (path: readonly PathSegment[]) => number | { readonly file: string; readonly line?: number } | undefined;
+
+/** A problem's file and line from a Locate answer. */
+function placeOf(file: string, at: ReturnType<Locate>): { file: string; line?: number } {
+  return typeof at === 'object' ? { file: at.file, line: at.line } : { file, line: at };
+}
 
 /** The YAML reader's document of a suite file, with the line counter its positions need. */
 function readYaml(text: string): [Document, LineCounter] {
@@ -114,9 +123,9 @@ function zodProblems(error: z.ZodError, prefix: readonly PathSegment[], file: st
     const path = issue.fullPath;
     // An unknown key is reported at the key itself, one problem per key.
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ file, line: locate([...path, key]), path: formatPath([...path, key], input), message: 'unknown field' }));
+      return issue.keys.map((key) => ({ ...placeOf(file, locate([...path, key])), path: formatPath([...path, key], input), message: 'unknown field' }));
     }
-    return [{ file, line: locate(path), path: formatPath(path, input), message: issue.message }];
+    return [{ ...placeOf(file, locate(path)), path: formatPath(path, input), message: issue.message }];
   });
 }
 
@@ -140,8 +149,14 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 export function resolveSuite(input: unknown, file: string, locate: Locate = () => undefined, env: NodeJS.ProcessEnv = process.env): LoadedSuite {
   const problems: SuiteProblem[] = [];
   const problem = (path: PathSegment[], message: string) =>
-    problems.push({ file, line: locate(path), path: formatPath(path, input), message });
+    problems.push({ ...placeOf(file, locate(path)), path: formatPath(path, input), message });
 
+  if (isRecord(input) && 'dataset_file' in input) {
+    // A path is read only by evalctl, on the machine that runs it (loadSuites); never by the platform.
+    problem(['dataset_file'], 'a file path is read by `evalctl run` on your machine; on the platform, upload the file to POST /v1/datasets and name it in `dataset`');
+    const { dataset_file: _path, ...rest } = input;
+    input = rest;
+  }
   const interpolated = interpolateEnvironment(input, ['target', 'judge', 'providers'], env, (path, message) => problem(path, message));
   const parsed = suiteSchema.safeParse(interpolated);
   if (!parsed.success) problems.push(...zodProblems(parsed.error, [], file, input, locate));
@@ -163,18 +178,30 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
   metricEntries.forEach((entry, index) => {
     // A malformed entry (not a name, no name) is already a schema problem.
     if (typeof entry !== 'string' && !(isRecord(entry) && typeof entry.name === 'string')) return;
-    const { name, id: givenId, threshold: givenThreshold, ...fields }: Record<string, unknown> & { name: string } = typeof entry === 'string' ? { name: entry } : (entry as Record<string, unknown> & { name: string });
+    const { name, id: givenId, threshold: givenThreshold, strict_mode: strictMode, ...fields }: Record<string, unknown> & { name: string } =
+      typeof entry === 'string' ? { name: entry } : (entry as Record<string, unknown> & { name: string });
     const definition = METRICS.get(name);
     if (!definition) {
       problem(['metrics', index, ...(typeof entry === 'string' ? [] : ['name'])], `unknown metric "${name}"; known: ${metricNames().join(', ')} (evalctl metrics lists them with their options)`);
       return;
+    }
+    for (const [old, instead] of Object.entries(definition.renamedOptions ?? {})) {
+      if (!(old in fields)) continue;
+      problem(['metrics', index, old], `renamed: write ${instead}`);
+      delete fields[old];
+    }
+    const strict = strictMode === true;
+    if (strict && (definition.range[0] !== 0 || definition.range[1] !== 1)) {
+      problem(['metrics', index, 'strict_mode'], `${name} scores in [${definition.range[0]}, ${definition.range[1] ?? '∞'}]; strict_mode makes a 0–1 score pass/fail, so it does not apply`);
+    } else if (strict && typeof givenThreshold === 'number') {
+      problem(['metrics', index, 'threshold'], `strict_mode sets the threshold to ${strictThreshold(definition)} (as in DeepEval); leave threshold out`);
     }
     const params = definition.params.safeParse(fields);
     if (!params.success) problems.push(...zodProblems(params.error, ['metrics', index], file, input, locate));
     const id = typeof givenId === 'string' ? givenId : name;
     if (ids.has(id)) problem(['metrics', index], `metric id "${id}" is used twice; give one entry a distinct \`id\``);
     ids.add(id);
-    const threshold = typeof givenThreshold === 'number' ? givenThreshold : definition.defaultThreshold;
+    const threshold = strict ? strictThreshold(definition) : typeof givenThreshold === 'number' ? givenThreshold : definition.defaultThreshold;
     const [low, high] = definition.range;
     if (threshold < low || (high !== null && threshold > high)) {
       problem(['metrics', index, 'threshold'], `threshold ${threshold} is outside ${name}'s range [${low}, ${high ?? '∞'}]`);
@@ -182,7 +209,7 @@ export function resolveSuite(input: unknown, file: string, locate: Locate = () =
     if (definition.needsLlm && !hasJudge) {
       problem(['metrics', index], `metric "${name}" needs an LLM judge: add \`judge: { provider: openai, model: gpt-4o-mini }\` to the suite`);
     }
-    if (params.success) metrics.push({ id, definition, threshold, params: params.data });
+    if (params.success) metrics.push({ id, definition, threshold, params: params.data, ...(strict ? { strictMode: true } : {}) });
   });
 
   const supplied = target && new Set([...fieldsSuppliedBy(target)].filter((field) => targets.every((t) => fieldsSuppliedBy(t!).has(field))));
@@ -237,15 +264,15 @@ export function expandMatrix(loaded: LoadedSuite): LoadedSuite[] {
   });
 }
 
-/** Parses a suite file (YAML or JSON) and validates it; errors carry file and line. */
-export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedSuite {
+/** A suite file's parsed value and where its parts are (YAML or JSON); a syntax error is a SuiteError with its line. */
+function readSuiteDocument(text: string, file: string): { value: unknown; locate: Locate } {
   if (extname(file) === '.json') {
     // Valid JSON without a repeated key is read by JSON.parse; lines are found (by the YAML reader) only
     // for a suite with problems. Anything else goes the YAML reader's way, which names the line.
     const json = parseStrictJson(text);
     if (json) {
       let locate: Locate | undefined;
-      return resolveSuite(json.value, file, (path) => (locate ??= yamlLocator(...readYaml(text)))(path), env);
+      return { value: json.value, locate: (path) => (locate ??= yamlLocator(...readYaml(text)))(path) };
     }
   }
   const [document, lines] = readYaml(text);
@@ -259,7 +286,48 @@ export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEn
       })),
     );
   }
-  return resolveSuite(document.toJS(), file, yamlLocator(document, lines), env);
+  return { value: document.toJS(), locate: yamlLocator(document, lines) };
+}
+
+/** Parses a suite file (YAML or JSON) and validates it; errors carry file and line. */
+export function parseSuiteText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedSuite {
+  const { value, locate } = readSuiteDocument(text, file);
+  return resolveSuite(value, file, locate, env);
+}
+
+/**
+ * A suite's `dataset_file`: a DeepEval dataset (.json, .jsonl or .csv, as DeepEval writes them) beside the suite,
+ * read into its `cases`. Problems in the dataset name the dataset's file and line; the suite that
+ * `evalctl run --server` submits carries the cases, not the path.
+ */
+async function attachDataset(value: unknown, locate: Locate, suitePath: string, shown: string): Promise<{ value: unknown; locate: Locate }> {
+  if (!isRecord(value) || !('dataset_file' in value)) return { value, locate };
+  const { dataset_file: datasetFile, ...suite } = value;
+  const problem = (message: string, path: PathSegment[] = ['dataset_file']) =>
+    new SuiteError([{ ...placeOf(shown, locate(path)), path: path.join('.'), message }]);
+  if (typeof datasetFile !== 'string' || datasetFile === '') throw problem('expected the path of a DeepEval dataset file (.json, .jsonl or .csv), relative to this suite');
+  if (suite.cases !== undefined) throw problem('give cases or dataset_file, not both', ['cases']);
+  const format = datasetFormatOf(datasetFile);
+  if (!format) throw problem(`"${datasetFile}": a DeepEval dataset is a .json, .jsonl or .csv file`);
+  const path = resolve(dirname(suitePath), datasetFile);
+  const datasetShown = relative(process.cwd(), path) || path;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw problem(`cannot read ${datasetShown}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  let dataset;
+  try {
+    dataset = readDeepEvalDataset(text, format, datasetShown);
+  } catch (error) {
+    if (error instanceof DatasetError) throw new SuiteError(error.problems.map((p) => ({ ...p, path: p.path.replace(/^\[/, 'cases[') })));
+    throw error;
+  }
+  return {
+    value: { ...suite, cases: dataset.cases },
+    locate: (at) => (at[0] === 'cases' && typeof at[1] === 'number' ? { file: datasetShown, line: dataset.lineOf(at[1]) } : locate(at)),
+  };
 }
 
 /**
@@ -313,15 +381,36 @@ export async function findSuiteFiles(paths: readonly string[]): Promise<string[]
   return files;
 }
 
-/** Loads and validates every suite, reporting the problems of all files together. */
+/**
+ * Loads and validates every suite, reporting the problems of all files together. A file some suite names as its
+ * dataset_file is that suite's cases, not a suite, when a folder holds both.
+ */
 export async function loadSuites(paths: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<LoadedSuite[]> {
   const files = await findSuiteFiles(paths);
   const suites: LoadedSuite[] = [];
   const problems: SuiteProblem[] = [];
+  const documents: Array<{ file: string; shown: string; value: unknown; locate: Locate }> = [];
   for (const file of files) {
     const shown = relative(process.cwd(), file) || file;
     try {
-      suites.push(...expandMatrix(parseSuiteText(await readFile(file, 'utf8'), shown, env)));
+      documents.push({ file, shown, ...readSuiteDocument(await readFile(file, 'utf8'), shown) });
+    } catch (error) {
+      if (error instanceof SuiteError) problems.push(...error.problems);
+      else throw error;
+    }
+  }
+  const datasets = new Set(
+    documents.flatMap(({ file, value }) => (isRecord(value) && typeof value.dataset_file === 'string' ? [resolve(dirname(file), value.dataset_file)] : [])),
+  );
+  for (const { file, shown, value, locate } of documents) {
+    if (datasets.has(resolve(file))) continue;
+    if (Array.isArray(value)) {
+      problems.push({ file: shown, line: 1, path: '', message: 'a JSON array is not a suite (a DeepEval dataset? name it in a suite\'s dataset_file)' });
+      continue;
+    }
+    try {
+      const withCases = await attachDataset(value, locate, file, shown);
+      suites.push(...expandMatrix(resolveSuite(withCases.value, shown, withCases.locate, env)));
     } catch (error) {
       if (error instanceof SuiteError) problems.push(...error.problems);
       else throw error;

@@ -2,11 +2,11 @@ import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Report } from '../../src/contracts/report';
-import { startFakeLlmServer, type FakeLlmServer, type FakeReply, type FakeRequest } from '../support/fake-llm-server';
+import { echoTruths, startFakeLlmServer, type FakeLlmServer, type FakeReply, type FakeRequest } from '../support/fake-llm-server';
 import { fakeEnv, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY } from '../support/engine';
 
 const ROOT = resolve(__dirname, '../..');
@@ -64,7 +64,9 @@ function evalctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
 function judge(request: FakeRequest): FakeReply {
   switch (request.schemaName) {
     case 'claims':
-      return { json: { items: ['claim one', 'claim two'] } };
+      return { json: { claims: ['claim one', 'claim two'] } };
+    case 'truths':
+      return echoTruths(request);
     case 'claim_verdicts': {
       const contradicted = request.prompt.includes('Mars');
       return { json: { verdicts: [{ verdict: 'yes', reason: 'ok' }, { verdict: contradicted ? 'no' : 'yes', reason: 'r' }] } };
@@ -115,8 +117,8 @@ test('run: a passing suite exits 0 and writes a report the brief’s jq gate rea
   expect(report.build).toMatchObject({ ci: 'github-actions', git_sha: 'abc123def', branch: 'feature/better-prompts', pull_request: '42', build_id: '9001' });
   expect(report.project).toBe('shop');
   const [usage] = report.usage.by_model;
-  // 2 target calls + 2 × (claims + verdicts).
-  expect(usage).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', calls: 6, cache_hits: 0 });
+  // 2 target calls + 2 × (claims + truths + verdicts).
+  expect(usage).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', calls: 8, cache_hits: 0 });
   expect(report.usage.total_cost_usd).toBeGreaterThan(0);
   expect(report.usage.total_cost_usd).toBeCloseTo(report.usage.target_cost_usd! + report.usage.judge_cost_usd!, 12);
   const refund = report.cases.find((c) => c.id === 'refund')!;
@@ -197,20 +199,79 @@ test('run: an unparsable judge reply errors the case with the raw reply; nothing
   expect(report.gate.failures).toContain('mute: 2 case(s) errored, 0 allowed');
 });
 
+describe('a DeepEval dataset file as the suite\'s cases (dataset_file)', () => {
+  const FIXTURES = resolve(__dirname, '../fixtures/deepeval');
+  beforeAll(() => mkdirSync(join(work, 'goldens'), { recursive: true }));
+  const datasetSuite = (dataset: string, metrics = '  - faithfulness\n  - { name: tool_correctness, check_arguments: true }\n') => {
+    const path = join(work, 'goldens', `suite-${dataset.replace(/\W/g, '-')}.yaml`);
+    writeFileSync(path, `name: goldens\njudge: { provider: openai, model: gpt-4o-mini }\ndataset_file: ${dataset}\nmetrics:\n${metrics}gate: { min_pass_rate: 0 }\n`);
+    return path;
+  };
+
+  test.each(['goldens.csv', 'goldens.jsonl', 'goldens.json'])('%s, as DeepEval wrote it, runs unchanged', async (file) => {
+    copyFileSync(join(FIXTURES, file), join(work, 'goldens', file));
+    server.script = judge;
+    const suite = datasetSuite(file);
+    const result = await evalctl(['run', suite, '--output-json', `goldens-${file}.report.json`, '--no-cache']);
+    expect(result.stderr).toContain('progress: 3/3 cases');
+    expect(result.code).toBe(0);
+    const report = readReport(join(work, `goldens-${file}.report.json`));
+    // The goldens' names are the case ids; the second expects notify_customer too, which the agent never called.
+    expect(report.cases.map((c) => [c.id, c.metrics.tool_correctness.score])).toEqual([
+      ['refund-window', 1],
+      ['order-status', 0.5],
+      ['greeting', 1],
+    ]);
+    expect(report.summary.faithfulness).toBe(1);
+    expect(report.cases[1].metadata).toMatchObject({ comments: 'A note over two lines,\nwith a comma and a "quote".', source_file: 'orders.md' });
+  });
+
+  test('a folder of suites and their datasets: a dataset a suite names is not read as a suite', async () => {
+    const folder = join(work, 'evals');
+    mkdirSync(join(folder, 'data'), { recursive: true });
+    copyFileSync(join(FIXTURES, 'goldens.json'), join(folder, 'data', 'goldens.json'));
+    writeFileSync(join(folder, 'support.yaml'), 'name: support\ndataset_file: data/goldens.json\nmetrics: [{ name: tool_correctness }]\n');
+    writeFileSync(join(folder, 'stray.json'), '[{"input": "q"}]');
+    const withStray = await evalctl(['run', 'evals']);
+    expect(withStray.code).toBe(2);
+    expect(withStray.stderr).toContain('evals/stray.json:1: a JSON array is not a suite (a DeepEval dataset? name it in a suite\'s dataset_file)');
+    expect(withStray.stderr).not.toContain('goldens.json');
+    rmSync(join(folder, 'stray.json'));
+    const clean = await evalctl(['run', 'evals']);
+    // order-status scores 0.5 (notify_customer was never called), at the default threshold of 0.5.
+    expect(clean.stdout).toMatch(/3 cases: 3 passed, 0 failed, 0 errored[\s\S]*tool_correctness +mean +0.8333/);
+    expect(clean.code).toBe(0);
+  });
+
+  test('a problem in the dataset, or a case its metrics cannot score, is reported at the dataset\'s line', async () => {
+    writeFileSync(join(work, 'goldens', 'bad.csv'), 'input,tools_called\nq1,\n"q2\nspans two lines",not json\n');
+    const bad = await evalctl(['run', datasetSuite('bad.csv')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('goldens/bad.csv:3: cases[1].tools_called: not valid JSON');
+    // Valid goldens, but exact_match needs expected_output and the second has none.
+    writeFileSync(join(work, 'goldens', 'no-expected.jsonl'), '{"input": "a", "actual_output": "x", "expected_output": "x"}\n\n{"input": "b", "actual_output": "y"}\n');
+    const missing = await evalctl(['run', datasetSuite('no-expected.jsonl', '  - exact_match\n')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('goldens/no-expected.jsonl:3: cases[1].expected_output: missing: metric "exact_match" needs it');
+    const absent = await evalctl(['run', datasetSuite('absent.csv')]);
+    expect(absent.stderr).toMatch(/suite-absent-csv\.yaml:3: dataset_file: cannot read goldens\/absent\.csv: no such file/);
+  });
+});
+
 test('run: an unchanged re-run is answered from the cache and costs nothing', async () => {
   server.script = judge;
   const suite = writeSuite('cached', GOOD_CASES);
   const cacheDir = join(work, 'cache');
   expect((await evalctl(['run', suite, '--cache-dir', cacheDir])).code).toBe(0);
   const firstCalls = server.requests.length;
-  expect(firstCalls).toBe(6);
+  expect(firstCalls).toBe(8);
   const again = await evalctl(['run', suite, '--cache-dir', cacheDir, '--output-json', 'cached.json']);
   expect(again.code).toBe(0);
   expect(server.requests).toHaveLength(firstCalls);
   const report = readReport(join(work, 'cached.json'));
-  expect(report.usage.by_model[0]).toMatchObject({ calls: 6, cache_hits: 6, cost_usd: 0 });
+  expect(report.usage.by_model[0]).toMatchObject({ calls: 8, cache_hits: 8, cost_usd: 0 });
   expect(report.summary.faithfulness).toBe(1);
-  expect(again.stdout).toContain('6 call(s) from the cache');
+  expect(again.stdout).toContain('8 call(s) from the cache');
 });
 
 describe('an HTTP agent as the target', () => {
@@ -386,19 +447,19 @@ describe('the response cache answers only what was asked of the same server', ()
     const suite = writeSuite('moved', GOOD_CASES);
     const cacheDir = join(work, 'cache-moved');
     expect((await evalctl(['run', suite, '--cache-dir', cacheDir])).code).toBe(0);
-    expect(server.requests).toHaveLength(6);
+    expect(server.requests).toHaveLength(8);
     // The same suite against another server: every call goes to that server, none is served from the cache.
     const moved = await evalctl(['run', suite, '--cache-dir', cacheDir, '--output-json', 'moved.json'], { OPENAI_BASE_URL: other.openaiBaseUrl });
     expect(moved.code).toBe(0);
-    expect(other.requests).toHaveLength(6);
-    expect(readReport(join(work, 'moved.json')).usage.by_model[0]).toMatchObject({ calls: 6, cache_hits: 0 });
+    expect(other.requests).toHaveLength(8);
+    expect(readReport(join(work, 'moved.json')).usage.by_model[0]).toMatchObject({ calls: 8, cache_hits: 0 });
     // Back on the first server, the same request is a hit; a changed parameter (the judge's max_tokens) is not.
     server.requests.length = 0;
     expect((await evalctl(['run', suite, '--cache-dir', cacheDir])).code).toBe(0);
     expect(server.requests).toHaveLength(0);
     writeFileSync(suite, readFileSync(suite, 'utf8').replace('judge: { provider: openai, model: gpt-4o-mini }', 'judge: { provider: openai, model: gpt-4o-mini, max_tokens: 999 }'));
     expect((await evalctl(['run', suite, '--cache-dir', cacheDir])).code).toBe(0);
-    expect(server.requests.map((r) => r.schemaName ?? 'target')).toEqual(['claims', 'claims', 'claim_verdicts', 'claim_verdicts']);
+    expect(server.requests.map((r) => r.schemaName ?? 'target').sort()).toEqual(['claim_verdicts', 'claim_verdicts', 'claims', 'claims', 'truths', 'truths']);
     expect(server.requests.every((r) => r.body.max_tokens === 999)).toBe(true);
   });
 });

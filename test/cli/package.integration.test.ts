@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import type { Report } from '../../src/contracts/report';
 import { fakeEnv } from '../support/engine';
-import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
+import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 
 /**
  * Another team's repository installs the packed evalctl (`npm i -D`), runs a suite against the fake LLM with
@@ -76,7 +76,8 @@ describe('the packed evalctl in another repository (integration)', () => {
 
   it('runs a suite against the fake LLM with the installed bin and gates on it', async () => {
     server.script = (request) => {
-      if (request.schemaName === 'claims') return { json: { items: ['Refunds take 5 days.'] } };
+      if (request.schemaName === 'claims') return { json: { claims: ['Refunds take 5 days.'] } };
+      if (request.schemaName === 'truths') return echoTruths(request);
       if (request.schemaName === 'claim_verdicts') return { json: { verdicts: [{ verdict: 'yes', reason: 'stated in the context' }] } };
       return { text: 'Refunds take 5 days.', usage: { input: 30, output: 6 } };
     };
@@ -104,7 +105,8 @@ cases:
     const report = JSON.parse(readFileSync(join(app, 'report.json'), 'utf8')) as Report;
     expect(report.summary).toEqual({ faithfulness: 1, icontains: 1 });
     expect(report.tool).toEqual({ name: 'evalctl', version });
-    expect(server.requests.length).toBe(3);
+    // The target, then faithfulness's claims, truths and verdicts.
+    expect(server.requests.length).toBe(4);
     // The brief's gate line, on the installed CLI's report.
     expect(spawnSync('jq', ['-e', '.summary.faithfulness > 0.9', 'report.json'], { cwd: app }).status).toBe(0);
     const gate = await run('evalctl', ['gate', 'report.json', '--min', 'faithfulness=0.95'], env);

@@ -1,4 +1,4 @@
-import { longestCommonSubsequence } from '../../src/metrics/agent';
+import { weightedLcs } from '../../src/metrics/agent';
 import { levenshteinDistance } from '../../src/metrics/deterministic';
 import { METRICS } from '../../src/metrics/registry';
 import type { EvaluatedCase } from '../../src/metrics/types';
@@ -49,8 +49,9 @@ describe('tool_correctness', () => {
     expect((await score('tool_correctness', { input: 'q', tools_called: [{ name: 'x' }], expected_tools: [] })).score).toBe(0);
   });
 
-  test('LCS', () => {
-    expect(longestCommonSubsequence([...'ABCBDAB'], [...'BDCABA'], (a, b) => a === b)).toBe(4);
+  test('ordered matching is a longest common subsequence of the calls', () => {
+    const calls = (names: string) => [...names].map((name) => ({ name }));
+    expect(weightedLcs(calls('ABCBDAB'), calls('BDCABA'), { match: 'ordered', check_arguments: false, check_output: false })).toBe(4);
   });
 });
 

@@ -19,20 +19,21 @@ async function score(metric: string, testCase: EvaluatedCase, params: Record<str
   return definition.evaluate({ testCase, params: definition.params.parse(params), judge: judgeOn(fake.server, provider) });
 }
 
-const verdicts = (...values: string[]) => ({ json: { verdicts: values.map((verdict) => ({ verdict, reason: `because ${verdict}` })) } });
+const verdicts = (...values: string[]) => ({ json: { verdicts: values.map((verdict) => ({ reason: `because ${verdict}`, verdict })) } });
 
 describe.each(['openai', 'anthropic'] as const)('LLM-judged metrics through the %s SDK', (provider) => {
-  test('faithfulness: claims not contradicted / claims; idk counts unless strict', async () => {
+  test('faithfulness: claims judged against the truths of the context; idk counts unless penalize_ambiguous_claims', async () => {
     fake.server.script = byQuestion({
-      claims: { json: { items: ['Returns are accepted for 30 days.', 'Refunds take 5 days.', 'Shipping is free.', 'Support is 24/7.'] } },
+      claims: { json: { claims: ['Returns are accepted for 30 days.', 'Refunds take 5 days.', 'Shipping is free.', 'Support is 24/7.'] } },
+      truths: { json: { truths: ['Returns are accepted for 30 days.', 'Refunds take 10 days.'] } },
       claim_verdicts: verdicts('yes', 'no', 'idk', 'yes'),
     });
     const testCase = { input: 'q', actual_output: 'an answer', retrieval_context: ['Returns: 30 days.', 'Refunds take 10 days.'] };
     const relaxed = await score('faithfulness', testCase, {}, provider);
     expect(relaxed.score).toBeCloseTo(3 / 4);
     expect(relaxed.reason).toContain('"Refunds take 5 days."');
-    const strict = await score('faithfulness', testCase, { strict: true }, provider);
-    expect(strict.score).toBeCloseTo(2 / 4);
+    const penalized = await score('faithfulness', testCase, { penalize_ambiguous_claims: true }, provider);
+    expect(penalized.score).toBeCloseTo(2 / 4);
     // The structured-output schema travelled in the request, the way each API expects it.
     const verdictCall = fake.server.requests.find((r) => r.schemaName === 'claim_verdicts')!;
     if (provider === 'openai') {
@@ -41,19 +42,24 @@ describe.each(['openai', 'anthropic'] as const)('LLM-judged metrics through the 
       expect(verdictCall.body.tool_choice).toEqual({ type: 'tool', name: 'claim_verdicts' });
       expect((verdictCall.body.tools as Array<{ input_schema: unknown }>)[0].input_schema).toMatchObject({ type: 'object', required: ['verdicts'] });
     }
-    expect(verdictCall.prompt).toContain('Refunds take 10 days.');
+    // The claims are judged against the truths extracted from the context, and the truths came from the context.
+    expect(verdictCall.prompt).toContain('Truths:\n1. Returns are accepted for 30 days.\n2. Refunds take 10 days.');
+    expect(fake.server.requests.find((r) => r.schemaName === 'truths')!.prompt).toContain('2. Refunds take 10 days.');
+    // Reasons come before verdicts in what the judge is asked to write.
+    const schema = JSON.stringify(provider === 'openai' ? verdictCall.body.response_format : verdictCall.body.tools);
+    expect(schema.indexOf('"reason"')).toBeLessThan(schema.indexOf('"verdict"'));
   });
 
   test('faithfulness: an output without claims scores 1 without a verdict call', async () => {
-    fake.server.script = byQuestion({ claims: { json: { items: [] } } });
+    fake.server.script = byQuestion({ claims: { json: { claims: [] } }, truths: { json: { truths: ['x'] } } });
     const outcome = await score('faithfulness', { input: 'hi', actual_output: 'Hello!', retrieval_context: ['x'] }, {}, provider);
     expect(outcome.score).toBe(1);
-    expect(fake.server.requests.map((r) => r.schemaName)).toEqual(['claims']);
+    expect(fake.server.requests.map((r) => r.schemaName).sort()).toEqual(['claims', 'truths']);
   });
 
   test('answer_relevancy: relevant (yes or idk) / statements', async () => {
     fake.server.script = byQuestion({
-      statements: { json: { items: ['s1', 's2', 's3', 's4', 's5'] } },
+      statements: { json: { statements: ['s1', 's2', 's3', 's4', 's5'] } },
       relevancy_verdicts: verdicts('yes', 'yes', 'no', 'idk', 'no'),
     });
     const outcome = await score('answer_relevancy', { input: 'q', actual_output: 'a' }, {}, provider);
@@ -71,8 +77,11 @@ test('contextual_precision is rank-aware: Σ rel_k · precision@k / relevant', a
   expect((await score('contextual_precision', testCase)).score).toBeCloseTo((1 / 2 + 2 / 3) / 2);
 });
 
-test('contextual_recall: attributable expected sentences / sentences', async () => {
-  fake.server.script = byQuestion({ attribution_verdicts: verdicts('yes', 'no', 'yes') });
+test('contextual_recall: the judge splits the expected output; attributable sentences / sentences', async () => {
+  const sentence = (text: string, verdict: string) => ({ sentence: text, reason: `because ${verdict}`, verdict });
+  fake.server.script = byQuestion({
+    attribution_verdicts: { json: { verdicts: [sentence('Returns take 30 days.', 'yes'), sentence('Refunds go to the card!', 'no'), sentence('Is shipping free?', 'yes')] } },
+  });
   const outcome = await score('contextual_recall', {
     input: 'q',
     expected_output: 'Returns take 30 days. Refunds go to the card! Is shipping free?',
@@ -80,7 +89,7 @@ test('contextual_recall: attributable expected sentences / sentences', async () 
   });
   expect(outcome.score).toBeCloseTo(2 / 3);
   expect(outcome.reason).toContain('"Refunds go to the card!"');
-  expect(fake.server.requests[0].prompt).toContain('3. Is shipping free?');
+  expect(fake.server.requests[0].prompt).toContain('Expected output:\nReturns take 30 days. Refunds go to the card! Is shipping free?');
 });
 
 test('hallucination: contradicted contexts / contexts, lower is better', async () => {
@@ -93,7 +102,7 @@ test('hallucination: contradicted contexts / contexts, lower is better', async (
 test('g_eval: steps generated once, the 0–10 score normalised, weighted by log-probs when present', async () => {
   fake.server.script = byQuestion({
     evaluation_steps: { json: { steps: ['Check the facts.', 'Check the tone.'] } },
-    g_eval_score: { json: { score: 7, reason: 'good' } },
+    g_eval_score: { json: { reason: 'good', score: 7 } },
   });
   const definition = METRICS.get('g_eval')!;
   const params = definition.params.parse({ criteria: 'Correct and polite.' });
@@ -105,14 +114,14 @@ test('g_eval: steps generated once, the 0–10 score normalised, weighted by log
   expect(fake.server.requests.filter((r) => r.schemaName === 'evaluation_steps')).toHaveLength(1);
   expect(fake.server.requests.find((r) => r.schemaName === 'g_eval_score')!.prompt).toContain('2. Check the tone.');
 
-  // The reply '{"score":8,"reason":"ok"}' with p(8)=0.6, p(7)=0.3, p(9)=0.1 on the score token: 7.8 / 10.
+  // The reply '{"reason":"ok","score":8}' with p(8)=0.6, p(7)=0.3, p(9)=0.1 on the score token: 7.8 / 10.
   fake.server.script = byQuestion({
     g_eval_score: {
-      json: { score: 8, reason: 'ok' },
+      json: { reason: 'ok', score: 8 },
       logprobs: [
-        { token: '{"score":', logprob: 0 },
+        { token: '{"reason":"ok","score":', logprob: 0 },
         { token: '8', logprob: Math.log(0.6), top: [{ token: '8', logprob: Math.log(0.6) }, { token: '7', logprob: Math.log(0.3) }, { token: '9', logprob: Math.log(0.1) }] },
-        { token: ',"reason":"ok"}', logprob: 0 },
+        { token: '}', logprob: 0 },
       ],
     },
   });
@@ -125,21 +134,32 @@ test('g_eval: steps generated once, the 0–10 score normalised, weighted by log
   expect(fake.server.requests.at(-1)!.logprobs).toBe(true);
 });
 
-test('task_completion: the judge’s verdict over the whole trace', async () => {
-  fake.server.script = byQuestion({ task_completion: { json: { task: 'refund order 42', outcome: 'looked it up only', score: 0.4, reason: 'No refund issued.' } } });
+test('task_completion: task and outcome extracted from the trace, then judged against each other', async () => {
+  fake.server.script = byQuestion({
+    task_and_outcome: { json: { task: 'refund order 42', outcome: 'looked it up only' } },
+    task_verdict: { json: { reason: 'No refund issued.', verdict: 0.4 } },
+  });
   const outcome = await score('task_completion', {
     input: 'Refund order 42',
     actual_output: 'I found your order.',
-    tools_called: [{ name: 'lookup_order', arguments: { id: 42 } }],
+    tools_called: [{ name: 'lookup_order', arguments: { id: 42 }, output: { status: 'shipped' } }],
   });
-  expect(outcome.score).toBeCloseTo(0.4);
-  expect(fake.server.requests[0].prompt).toContain('lookup_order({"id":42})');
+  expect(outcome).toMatchObject({ score: 0.4, reason: 'No refund issued.', details: { task: 'refund order 42', outcome: 'looked it up only' } });
+  expect(fake.server.requests.map((r) => r.schemaName)).toEqual(['task_and_outcome', 'task_verdict']);
+  expect(fake.server.requests[0].prompt).toContain('lookup_order({"id":42}) → {"status":"shipped"}');
+  expect(fake.server.requests[1].prompt).toContain('Task:\nrefund order 42\n\nOutcome:\nlooked it up only');
+  // A task given in the suite is the one judged.
+  const given = await score('task_completion', { input: 'Refund order 42', actual_output: 'I found your order.' }, { task: 'Refund order 42 to the card.' });
+  expect(given.details).toMatchObject({ task: 'Refund order 42 to the card.' });
 });
 
 describe('judge replies', () => {
   test('fenced or chatty JSON is still read', async () => {
-    let n = 0;
-    fake.server.script = () => ({ text: n++ === 0 ? 'Sure!\n```json\n{"items": ["one claim"]}\n```' : 'Verdicts: {"verdicts": [{"verdict": "no", "reason": "x"}]} hope this helps' });
+    fake.server.script = byQuestion({
+      claims: { text: 'Sure!\n```json\n{"claims": ["one claim"]}\n```' },
+      truths: { text: 'Here: {"truths": []}' },
+      claim_verdicts: { text: 'Verdicts: {"verdicts": [{"reason": "x", "verdict": "no"}]} hope this helps' },
+    });
     const outcome = await score('faithfulness', { input: 'q', actual_output: 'a', retrieval_context: ['c'] });
     expect(outcome.score).toBe(0);
   });
@@ -147,7 +167,8 @@ describe('judge replies', () => {
   test('a wrong number of verdicts is asked again, not scored', async () => {
     let verdictCalls = 0;
     fake.server.script = byQuestion({
-      claims: { json: { items: ['c1', 'c2'] } },
+      claims: { json: { claims: ['c1', 'c2'] } },
+      truths: { json: { truths: ['t1'] } },
       claim_verdicts: () => (++verdictCalls === 1 ? verdicts('yes') : verdicts('yes', 'no')),
     });
     const outcome = await score('faithfulness', { input: 'q', actual_output: 'a', retrieval_context: ['c'] });

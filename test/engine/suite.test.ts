@@ -72,7 +72,7 @@ cases:
     // And, in the same pass, everything the metrics and cases say.
     'broken.yaml:3: metrics[0]: metric "faithfulness" needs an LLM judge: add `judge: { provider: openai, model: gpt-4o-mini }` to the suite',
     expect.stringMatching(/^broken\.yaml:5: metrics\[1\]\.pattern: invalid regular expression/),
-    'broken.yaml:6: metrics[2]: unknown metric "made_up_metric"; known: faithfulness, answer_relevancy, contextual_precision, contextual_recall, hallucination, g_eval, tool_correctness, task_completion, turn_relevancy, role_adherence, knowledge_retention, conversation_completeness, exact_match, contains, icontains, regex, json_valid, json_schema, levenshtein, latency_ms, cost (evalctl metrics lists them with their options)',
+    'broken.yaml:6: metrics[2]: unknown metric "made_up_metric"; known: faithfulness, answer_relevancy, contextual_precision, contextual_recall, hallucination, g_eval, tool_correctness, task_completion, turn_relevancy, role_adherence, knowledge_retention, conversation_completeness, exact_match, contains, icontains, regex, pattern_match, json_valid, json_schema, levenshtein, latency_ms, cost (evalctl metrics lists them with their options)',
     'broken.yaml:7: metrics[3].ignore_cas: unknown field',
     'broken.yaml:9: cases[0].actual_output: missing, and the suite has no target to produce it',
     'broken.yaml:9: cases[0].retrieval_context: missing: metric "faithfulness" needs it and the target does not provide it',

@@ -2,7 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
-import { startFakeLlmServer, type FakeLlmServer, type FakeRequest, type FakeReply } from '../support/fake-llm-server';
+import { echoTruths, startFakeLlmServer, type FakeLlmServer, type FakeRequest, type FakeReply } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import { createTestDatabase, deleteRedisPrefix, ROOT, serviceEnv, spawnClickhouse, spawnReady, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 import {
@@ -69,7 +69,8 @@ async function startImage(target: Target): Promise<ChildService> {
 }
 
 function script(request: FakeRequest): FakeReply {
-  if (request.schemaName === 'claims') return { json: { items: ['The parcel ships in two days.'] } };
+  if (request.schemaName === 'claims') return { json: { claims: ['The parcel ships in two days.'] } };
+  if (request.schemaName === 'truths') return echoTruths(request);
   if (request.schemaName === 'claim_verdicts') return { json: { verdicts: [{ verdict: 'yes', reason: 'the context says so' }] } };
   return { text: 'Answer: the parcel ships in two days.', usage: { input: 30, output: 10 } };
 }

@@ -111,6 +111,12 @@ test.each([
   ['a dataset name with a slash', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'a/b', cases: [{ input: 'q' }] }) }, 400, 'name'],
   ['a dataset case with output for input', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'd', cases: [{ output: 'q' }] }) }, 400, 'cases[0].output'],
   ['a dataset case without input', 'POST', '/v1/datasets', { body: JSON.stringify({ name: 'd', cases: [{ expected_output: 'q' }] }) }, 400, 'cases[0].input'],
+  ['a DeepEval CSV without ?name=', 'POST', '/v1/datasets', { body: 'input\nq\n', type: 'text/csv' }, 400, 'name'],
+  ['a DeepEval JSON array with a bad name', 'POST', '/v1/datasets?name=a%2Fb', { body: '[{"input": "q"}]' }, 400, 'name'],
+  ['a DeepEval JSONL line nested too deep', 'POST', '/v1/datasets?name=d', { body: `${'['.repeat(100)}${']'.repeat(100)}\n`, type: 'application/jsonl' }, 400, 'line 1'],
+  ['a NUL in a DeepEval CSV cell', 'POST', '/v1/datasets?name=d', { body: 'input\na\u0000b\n', type: 'text/csv' }, 400, '[0].input'],
+  ['a DeepEval golden field of the wrong type', 'POST', '/v1/datasets?name=d', { body: '{"input": "q", "retrieval_context": 5}\n', type: 'application/jsonl' }, 400, '[0].retrieval_context'],
+  ['a dataset in a type that is not JSON, JSONL or CSV', 'POST', '/v1/datasets?name=d', { body: 'input: q', type: 'text/yaml' }, 415, 'content-type'],
 ] as const)('%s: %s %s → %i naming %s', async (_, method, path, options, status, field) => {
   const response = await call(method, path, options as Parameters<typeof call>[2]);
   expect(response.status).toBe(status);

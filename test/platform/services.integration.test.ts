@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { PLATFORM_METRICS } from '@ai-eval-platform/constructs/k8s';
 import type { FakeRequest, FakeReply } from '../support/fake-llm-server';
-import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
+import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import {
   createTestDatabase,
@@ -42,7 +42,8 @@ function evalctl(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ co
 
 /** The judge finds the second claim contradicted when the context says "Mars"; the agent answers briefly. */
 function script(request: FakeRequest): FakeReply {
-  if (request.schemaName === 'claims') return { json: { items: ['claim one', 'claim two'] } };
+  if (request.schemaName === 'claims') return { json: { claims: ['claim one', 'claim two'] } };
+  if (request.schemaName === 'truths') return echoTruths(request);
   if (request.schemaName === 'topic_labels') {
     const inputs = request.prompt.split('\n').filter((line) => /^\d+\. /.test(line));
     return { json: { labels: inputs.map((line) => (line.includes('refund') ? 'Refunds' : 'Shipping')) } };
@@ -153,8 +154,8 @@ test('a run goes from submission over HTTP to results in Postgres and ClickHouse
   expect(run).toMatchObject({ status: 'completed', progress: { total: 24, completed: 24, passed: 18, failed: 6, errored: 0 } });
   expect(run.summary.summary.faithfulness).toBeCloseTo((18 * 1 + 6 * 0.5) / 24);
   await storedInClickhouse('results', run.id, 48);
-  // Per case: the target, then the judge's claims and verdicts.
-  await storedInClickhouse('llm_calls', run.id, 72);
+  // Per case: the target, then the judge's claims, truths and verdicts.
+  await storedInClickhouse('llm_calls', run.id, 96);
   expect(await Promise.all(workers.map((w) => workerMetric(w, 'eval_jobs_total{')))).toEqual([expect.any(Number), expect.any(Number)]);
   const perWorker = await Promise.all(workers.map((w) => workerMetric(w, 'eval_jobs_total{')));
   expect(perWorker.every((n) => n > 0)).toBe(true);
@@ -300,7 +301,8 @@ test('the workers share the LLM response cache in Redis: an unchanged re-run mak
   const run = await finished(alphaKey, second.body.id);
   expect(fake.requests.length).toBe(calls);
   expect(run.summary.usage.total_cost_usd).toBe(0);
-  expect(run.summary.usage.by_model[0]).toMatchObject({ calls: 18, cache_hits: 18 });
+  // 6 cases × (the target, claims, truths, verdicts).
+  expect(run.summary.usage.by_model[0]).toMatchObject({ calls: 24, cache_hits: 24 });
 });
 
 test('every metric the alert rules read is exported by the running orchestrator and workers', async () => {
@@ -324,4 +326,53 @@ test('evalctl run --server submits, waits and writes the same report and exit co
   const badKey = await evalctl(['run', file, '--server', orchestrator.url], { EVAL_API_KEY: 'aiev_wrong' });
   // A key the platform refuses: nothing was evaluated (exit 3), not a usage error and not a regression.
   expect(badKey).toMatchObject({ code: 3, stderr: expect.stringContaining('not evaluated: POST /v1/runs: HTTP 401: unknown or revoked API key') });
+});
+
+test('a DeepEval dataset file, uploaded as it is, is named by a run and evaluated; evalctl --server sends a dataset_file suite’s cases', async () => {
+  const fixtures = join(ROOT, 'test/fixtures/deepeval');
+  const upload = async (file: string, type: string, name: string) => {
+    const response = await fetch(`${orchestrator.url}/v1/datasets?name=${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alphaKey}`, 'content-type': type },
+      body: readFileSync(join(fixtures, file)),
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+  expect(await upload('goldens.csv', 'text/csv', 'support-goldens')).toEqual({ status: 201, body: { name: 'support-goldens', version: 1, case_count: 3 } });
+  expect(await upload('goldens.jsonl', 'application/jsonl', 'support-goldens')).toMatchObject({ status: 201, body: { version: 2, case_count: 3 } });
+  expect(await upload('goldens.json', 'application/json', 'support-goldens')).toMatchObject({ status: 201, body: { version: 3, case_count: 3 } });
+  expect(await upload('conversations.json', 'application/json', 'late-orders')).toMatchObject({ status: 201, body: { case_count: 1 } });
+  // A broken file is refused whole, naming the line and the field.
+  const broken = await fetch(`${orchestrator.url}/v1/datasets?name=broken`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${alphaKey}`, 'content-type': 'text/csv' },
+    body: 'input,expected_tools\nq1,\nq2,"[{""input_parameters"": {}}]"\n',
+  });
+  expect(broken.status).toBe(400);
+  expect(await broken.json()).toMatchObject({ error: { field: '[1].expected_tools[0].name', message: 'line 3: [1].expected_tools[0].name: missing: a tool call needs its name' } });
+
+  const metrics = [{ name: 'faithfulness' }, { name: 'tool_correctness', check_arguments: true }];
+  const datasetRun = { name: 'goldens', judge: { provider: 'openai', model: 'gpt-4o-mini' }, metrics, gate: { min_pass_rate: 0 } };
+  const submitted = await api(alphaKey, 'POST', '/v1/runs', { suite: datasetRun, dataset: { name: 'support-goldens', version: 1 } });
+  expect(submitted.status).toBe(202);
+  const run = await finished(alphaKey, submitted.body.id);
+  expect(run).toMatchObject({ status: 'completed', progress: { total: 3, completed: 3, errored: 0 } });
+  const report = await api(alphaKey, 'GET', `/v1/runs/${run.id}/report`);
+  expect(report.body.cases.map((c: any) => [c.id, c.metrics.tool_correctness.score])).toEqual([
+    ['refund-window', 1],
+    ['order-status', 0.5],
+    ['greeting', 1],
+  ]);
+
+  // The same file through evalctl: the suite names it, and --server submits its cases (the platform never reads a path).
+  writeFileSync(join(work, 'goldens.csv'), readFileSync(join(fixtures, 'goldens.csv')));
+  writeFileSync(join(work, 'goldens-suite.yaml'), `name: goldens-cli\njudge: { provider: openai, model: gpt-4o-mini }\ndataset_file: goldens.csv\nmetrics:\n  - faithfulness\n  - { name: tool_correctness, check_arguments: true }\ngate: { min_pass_rate: 0 }\n`);
+  const remote = await evalctl(['run', 'goldens-suite.yaml', '--server', orchestrator.url, '--output-json', 'goldens-remote.json'], { EVAL_API_KEY: alphaKey });
+  expect(remote.code).toBe(0);
+  const remoteReport = JSON.parse(readFileSync(join(work, 'goldens-remote.json'), 'utf8'));
+  expect(remoteReport.summary).toEqual(report.body.summary);
+  // A suite that names a path is refused by the platform with what to do instead.
+  const withPath = await api(alphaKey, 'POST', '/v1/runs', { suite: { ...datasetRun, dataset_file: '/etc/passwd' } });
+  expect(withPath.status).toBe(400);
+  expect(JSON.stringify(withPath.body)).toContain('dataset_file: a file path is read by `evalctl run` on your machine');
 });

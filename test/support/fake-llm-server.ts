@@ -35,6 +35,15 @@ export interface FakeReply {
 
 export type FakeScript = (request: FakeRequest) => FakeReply | undefined;
 
+/**
+ * A judge's answer to faithfulness's truth extraction: every numbered document of the retrieval context, as
+ * written, so a verdict prompt carries what the context said (scripts look for words in it).
+ */
+export function echoTruths(request: FakeRequest): FakeReply {
+  const context = request.prompt.slice(request.prompt.lastIndexOf('Retrieval context:'));
+  return { json: { truths: [...context.matchAll(/^\d+\. (.*)$/gm)].map((m) => m[1]) } };
+}
+
 export interface FakeLlmServer {
   readonly url: string;
   /** Base URL for the OpenAI SDK (…/v1). */

@@ -1,18 +1,81 @@
-import { Hono } from 'hono';
-import { createDatasetSchema } from '../../../src/contracts/api';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { createDatasetSchema, datasetNameSchema } from '../../../src/contracts/api';
+import { testCaseSchema, type TestCase } from '../../../src/contracts/case';
+import { DatasetError, readDeepEvalDataset, type DatasetFormat } from '../../../src/suite/deepeval-dataset';
 import { createDatasetVersion, listDatasets } from '../../../src/store/postgres/projects';
-import { fail, parse, readJson, type AppEnv, type RouteDeps } from '../http';
+import { fail, MAX_JSON_DEPTH, parse, readJson, type AppEnv, type RouteDeps } from '../http';
+import { badString, jsonDepth } from '../limits';
 
-/** Immutable, versioned datasets of cases that runs can name instead of sending their cases. */
+/** The DeepEval file a request body is, by its Content-Type: a JSON array of goldens, JSON Lines, or CSV. */
+function deepEvalFormat(contentType: string): DatasetFormat | 'json-object' | undefined {
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  if (type === 'text/csv') return 'csv';
+  if (['application/jsonl', 'application/x-ndjson', 'application/x-jsonlines', 'application/jsonlines'].includes(type)) return 'jsonl';
+  if (type === 'application/json') return 'json-object';
+  return undefined;
+}
+
+const casesSchema = z.array(testCaseSchema);
+
+/**
+ * A DeepEval dataset file sent as it is: its goldens as cases, or 400 naming the line and the field of the first
+ * problem (every problem in `problems`).
+ */
+function casesOfFile(text: string, format: DatasetFormat): TestCase[] {
+  let dataset;
+  try {
+    dataset = readDeepEvalDataset(text, format, 'body', {
+      refuseJson: (json) => (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH ? `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` : undefined),
+    });
+  } catch (error) {
+    if (!(error instanceof DatasetError)) throw error;
+    const problems = error.problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.path ? `${p.path}: ` : ''}${p.message}`);
+    const first = error.problems[0];
+    return fail(400, problems[0], first.path || (first.line ? `line ${first.line}` : 'body'), problems.length > 1 ? { problems } : undefined);
+  }
+  const bad = badString(dataset.cases);
+  if (bad) fail(400, `line ${dataset.lineOf(Number(/^\[(\d+)\]/.exec(bad.path)?.[1] ?? 0))}: ${bad.path}: ${bad.problem}`, bad.path);
+  const parsed = casesSchema.safeParse(dataset.cases);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const [index, ...rest] = issue.path as Array<string | number>;
+    const path = `[${index}]${rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`;
+    return { path, message: `line ${dataset.lineOf(Number(index))}: ${path}: ${issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message}` };
+  });
+  return fail(400, problems[0].message, problems[0].path, problems.length > 1 ? { problems: problems.map((p) => p.message) } : undefined);
+}
+
+function nameFromQuery(c: Context<AppEnv>): string {
+  return parse(z.object({ name: datasetNameSchema }).loose(), { name: c.req.query('name') }, 'query').name;
+}
+
+/**
+ * Immutable, versioned datasets of cases that runs can name instead of sending their cases: `{ name, cases }`, or
+ * a DeepEval dataset file as it is (`?name=`): a JSON array of goldens, JSON Lines, or CSV.
+ */
 export function datasetRoutes(deps: RouteDeps): Hono<AppEnv> {
   const { db } = deps;
   const maxCases = deps.limits.maxCasesPerRun;
   const routes = new Hono<AppEnv>();
 
   routes.post('/datasets', async (c) => {
-    const body = parse(createDatasetSchema, await readJson(c), 'body');
-    if (body.cases.length > maxCases) fail(413, `cases: at most ${maxCases} cases per dataset version`, 'cases');
-    const version = await createDatasetVersion(db, c.get('project').id, body.name, body.cases);
+    const format = deepEvalFormat(c.req.header('content-type') ?? '');
+    if (!format) fail(415, 'send { name, cases } as application/json, or a DeepEval dataset file (?name=…) as application/json (an array of goldens), application/jsonl or text/csv', 'content-type');
+    let name: string;
+    let cases: TestCase[];
+    if (format === 'json-object') {
+      const body = await readJson(c);
+      if (Array.isArray(body)) {
+        name = nameFromQuery(c);
+        cases = casesOfFile(await c.req.text(), 'json');
+      } else ({ name, cases } = parse(createDatasetSchema, body, 'body'));
+    } else {
+      name = nameFromQuery(c);
+      cases = casesOfFile(await c.req.text(), format);
+    }
+    if (cases.length > maxCases) fail(413, `cases: at most ${maxCases} cases per dataset version`, 'cases');
+    const version = await createDatasetVersion(db, c.get('project').id, name, cases);
     return c.json({ name: version.name, version: version.version, case_count: version.case_count }, 201);
   });
 
