@@ -1,5 +1,4 @@
 import { extname } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 
 /**
  * DeepEval's dataset files read as they are: the goldens (or test cases) that `EvaluationDataset.save_as` writes
@@ -270,25 +269,122 @@ function jsonRecords(text: string, file: string, reading: Reading): { records: u
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    const lines = new LineCounter();
-    const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-    const error = document.errors[0];
-    throw new DatasetError([{ file, line: error ? lines.linePos(error.pos[0]).line : undefined, path: '', message: `not valid JSON${error ? `: ${error.message.split('\n')[0]}` : ''}` }]);
+  } catch (error) {
+    throw new DatasetError([{ file, line: syntaxErrorLine(text), path: '', message: `not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}` }]);
   }
   if (!Array.isArray(value)) throw new DatasetError([{ file, line: 1, path: '', message: 'expected a JSON array of goldens, as DeepEval\'s save_as writes' }]);
   let lines: number[] | undefined;
-  return {
-    records: value,
-    lineOf: (index) => {
-      if (!lines) {
-        const counter = new LineCounter();
-        const document = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-        lines = isSeq(document.contents) ? document.contents.items.map((item) => (isMap(item) && item.range ? counter.linePos(item.range[0]).line : 0)) : [];
-      }
-      return lines[index] || undefined;
-    },
+  return { records: value, lineOf: (index) => (lines ??= elementLines(text))[index] };
+}
+
+/** The line of the first syntax error in a text that JSON.parse refused (whose message rarely says where). */
+function syntaxErrorLine(text: string): number {
+  const offset = jsonErrorOffset(text);
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * Where a JSON text stops being JSON: one pass, containers on an explicit stack (no recursion, whatever the
+ * nesting). Only called for a text JSON.parse refused; text.length when the text just ends too early.
+ */
+export function jsonErrorOffset(text: string): number {
+  const n = text.length;
+  const stack: string[] = [];
+  let i = 0;
+  const skipSpace = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
   };
+  /** Moves past a string at i; false when there is none, at a raw control character, or (back at its quote) when it is never closed. */
+  const string = (): boolean => {
+    const start = i;
+    if (text[i] !== '"') return false;
+    for (i++; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) return ++i > 0;
+      if (c < 32) return false;
+      if (c === 92) i++;
+    }
+    i = start;
+    return false;
+  };
+  /** Moves past `"key" :`; false where that fails. */
+  const key = (): boolean => {
+    skipSpace();
+    if (!string()) return false;
+    skipSpace();
+    return text[i] === ':' ? ++i > 0 : false;
+  };
+  for (;;) {
+    // A value starts here.
+    skipSpace();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      i++;
+      skipSpace();
+      if (text[i] === (c === '{' ? '}' : ']')) i++;
+      else {
+        stack.push(c);
+        if (c === '{' && !key()) return i;
+        continue;
+      }
+    } else if (c === '"') {
+      if (!string()) return i;
+    } else if (text.startsWith('true', i) || text.startsWith('null', i)) i += 4;
+    else if (text.startsWith('false', i)) i += 5;
+    else {
+      JSON_NUMBER.lastIndex = i;
+      if (!JSON_NUMBER.test(text)) return i;
+      i = JSON_NUMBER.lastIndex;
+    }
+    // After a value: a comma, the end of its container, or the end of the text.
+    for (;;) {
+      skipSpace();
+      const open = stack[stack.length - 1];
+      if (open === undefined) return i;
+      if (text[i] === ',') {
+        i++;
+        if (open === '{' && !key()) return i;
+        break;
+      }
+      if (text[i] !== (open === '{' ? '}' : ']')) return i;
+      i++;
+      stack.pop();
+    }
+  }
+}
+
+/** The line each element of a (valid) top-level JSON array starts on, in one pass over the text: strings skipped, nesting counted. */
+function elementLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let expectingElement = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') continue;
+    if (depth === 1 && expectingElement && c !== ']') {
+      lines.push(line);
+      expectingElement = false;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth === 1) expectingElement = true;
+    } else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 1) expectingElement = true;
+  }
+  return lines;
 }
 
 /** A JSONL file: one golden per non-blank line. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatasetError, parseCsv, readDeepEvalDataset, type DatasetFormat } from '../../src/suite/deepeval-dataset';
+import fc from 'fast-check';
+import { DatasetError, jsonErrorOffset, parseCsv, readDeepEvalDataset, type DatasetFormat } from '../../src/suite/deepeval-dataset';
 
 const FIXTURES = join(__dirname, '../fixtures/deepeval');
 const read = (file: string, format: DatasetFormat) => readDeepEvalDataset(readFileSync(join(FIXTURES, file), 'utf8'), format, file);
@@ -107,6 +108,7 @@ describe('a bad dataset: every problem, with its file and line', () => {
 
   test('JSON: not an array, a list field of the wrong type, a conversation without turns', () => {
     expect(problems('{"input": "q"}', 'json')).toEqual([expect.stringContaining('d.json:1: expected a JSON array of goldens')]);
+    expect(problems('[\n  {"input": "q"},\n  {"input": }\n]', 'json')).toEqual([expect.stringMatching(/^d\.json:3: not valid JSON/)]);
     expect(problems('[{"input": "q", "context": "one string"}]', 'json')).toEqual(['d.json:1: [0].context: expected a list of strings']);
     expect(problems('[\n  {"scenario": "a late order"}\n]', 'json')).toEqual([expect.stringMatching(/^d\.json:2: \[0\]\.turns: a conversational golden without turns needs DeepEval's conversation simulator/)]);
   });
@@ -122,4 +124,30 @@ test('the CSV reader: quoted cells, doubled quotes, CRLF, a BOM, blank lines', (
     { cells: ['x, "y"', '1\n2'], quoted: [true, true], line: 2 },
     { cells: ['z', ''], quoted: [false, false], line: 5 },
   ]);
+});
+
+test('where a JSON text stops being JSON', () => {
+  const at = (text: string) => jsonErrorOffset(text);
+  expect(at('{"a": }')).toBe(6);
+  expect(at('[1, 2,, 3]')).toBe(6);
+  expect(at('{"a": 1 "b": 2}')).toBe(8);
+  expect(at('["ok", "unclosed]')).toBe(7);
+  expect(at('[{"a": [1, {"b": tru}]}]')).toBe(17);
+  expect(at('[1] x')).toBe(4);
+  // Every valid document is read to its end; cutting one short is an error at or before the cut.
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.nat(), (value, cut) => {
+      const text = JSON.stringify(value, null, 1);
+      expect(at(text)).toBe(text.length);
+      const short = text.slice(0, cut % text.length);
+      let parses = true;
+      try {
+        JSON.parse(short);
+      } catch {
+        parses = false;
+      }
+      if (!parses) expect(at(short)).toBeLessThanOrEqual(short.length);
+    }),
+    { numRuns: 300 },
+  );
 });
