@@ -81,7 +81,10 @@ export function metricReferenceText(): string {
       return lines.join('\n');
     })
     .join('\n\n')
-    .concat('\n');
+    .concat(
+      '\n\nEvery entry also takes name, id (its key in the report\'s summary) and threshold. A metric scored in [0, 1] also\n' +
+        'takes strict_mode: true, DeepEval\'s: the threshold becomes 1 (0 when lower is better) and the score 1 or 0.\n',
+    );
 }
 
 const md = (text: string): string => text.replace(/\|/g, '\\|');

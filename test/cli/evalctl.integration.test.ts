@@ -489,6 +489,7 @@ test('evalctl metrics: the reference generated from the registry is the one in t
   expect(text.stdout).toMatch(/^exact_match: .*\n  needs:     input, actual_output, expected_output \(unless `value` is given\)\n/m);
   expect(text.stdout).toContain('value?: string  (compared with the output instead of the case\'s expected_output)');
   expect(text.stdout).toContain('match?: "exact" | "ordered" | "set" = "set"');
+  expect(text.stdout).toContain('A metric scored in [0, 1] also\ntakes strict_mode: true');
   const markdown = (await evalctl(['metrics', '--markdown'])).stdout.trim();
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const section = /<!-- metrics:begin[^>]*-->\n([\s\S]*?)\n<!-- metrics:end -->/.exec(readme);
