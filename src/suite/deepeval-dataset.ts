@@ -412,51 +412,60 @@ function jsonlRecords(text: string, file: string, reading: Reading): RawRecord[]
  */
 export function parseCsv(text: string, file: string): Array<{ cells: string[]; quoted: boolean[]; line: number }> {
   const rows: Array<{ cells: string[]; quoted: boolean[]; line: number }> = [];
+  const n = text.length;
+  const delimiter = /[,\r\n]/g;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
   let cells: string[] = [];
   let quoted: boolean[] = [];
-  let cell = '';
-  let isQuoted = false;
-  let inQuotes = false;
-  let line = 1;
   let rowLine = 1;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const endCell = () => {
+  const countLines = (from: number, to: number) => {
+    for (let k = text.indexOf('\n', from); k >= 0 && k < to; k = text.indexOf('\n', k + 1)) line++;
+  };
+  while (i <= n) {
+    let cell = '';
+    let isQuoted = false;
+    if (text[i] === '"') {
+      // A quoted cell: runs between quotes, "" for a quote; line breaks inside belong to the cell.
+      isQuoted = true;
+      const opened = line;
+      let from = i + 1;
+      for (;;) {
+        const quote = text.indexOf('"', from);
+        if (quote < 0) throw new DatasetError([{ file, line: opened, path: '', message: 'a quoted cell is never closed' }]);
+        countLines(from, quote);
+        cell += text.slice(from, quote);
+        if (text[quote + 1] === '"') {
+          cell += '"';
+          from = quote + 2;
+        } else {
+          i = quote + 1;
+          break;
+        }
+      }
+    }
+    // Up to the next delimiter: the whole of an unquoted cell, whatever follows a closing quote (kept, as Python's csv keeps it).
+    delimiter.lastIndex = i;
+    const found = delimiter.exec(text);
+    const end = found ? found.index : n;
+    cell += text.slice(i, end);
     cells.push(cell);
     quoted.push(isQuoted);
-    cell = '';
-    isQuoted = false;
-  };
-  const endRow = () => {
-    endCell();
+    const c = found?.[0];
+    if (c === ',') {
+      i = end + 1;
+      continue;
+    }
+    // The end of a row (or of the text); a blank line is no row, as pandas skips it.
     if (!(cells.length === 1 && cells[0] === '' && !quoted[0])) rows.push({ cells, quoted, line: rowLine });
     cells = [];
     quoted = [];
-  };
-  for (; i < text.length; i++) {
-    const c = text[i];
-    if (inQuotes) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else inQuotes = false;
-      } else {
-        if (c === '\n') line++;
-        cell += c;
-      }
-    } else if (c === '"' && cell === '') {
-      inQuotes = true;
-      isQuoted = true;
-    } else if (c === ',') endCell();
-    else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      endRow();
-      line++;
-      rowLine = line;
-    } else cell += c;
+    if (c === undefined) break;
+    i = c === '\r' && text[end + 1] === '\n' ? end + 2 : end + 1;
+    line++;
+    rowLine = line;
+    if (i === n) break;
   }
-  if (inQuotes) throw new DatasetError([{ file, line: rowLine, path: '', message: 'a quoted cell is never closed' }]);
-  if (cell !== '' || cells.length > 0 || isQuoted) endRow();
   return rows;
 }
 

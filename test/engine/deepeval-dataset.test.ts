@@ -151,3 +151,14 @@ test('where a JSON text stops being JSON', () => {
     { numRuns: 300 },
   );
 });
+
+test('the CSV reader reads back whatever Python’s csv.writer writes (minimal quoting, \r\n rows)', () => {
+  const quote = (cell: string) => (/[",\r\n]/.test(cell) || cell === '' ? `"${cell.replace(/"/g, '""')}"` : cell);
+  fc.assert(
+    fc.property(fc.array(fc.array(fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', '\r', ' ', 'é') }), { minLength: 1, maxLength: 4 }), { maxLength: 5 }), (rows) => {
+      const text = rows.map((row) => row.map(quote).join(',')).join('\r\n') + '\r\n';
+      expect(parseCsv(text, 'f.csv').map((r) => r.cells)).toEqual(rows);
+    }),
+    { numRuns: 300 },
+  );
+});
