@@ -17,10 +17,13 @@ export interface ParityRow {
   readonly same: boolean;
   /** Why, and any deliberate difference with the reason it never changes a well-formed score. */
   readonly note: string;
+  /** Asks one verdict per item and refuses a reply with another count (COUNT_NOTE, the table's footnote). */
+  readonly countsVerdicts?: boolean;
 }
 
-const COUNT_NOTE =
-  'A reply with a different number of verdicts than items is asked again here (DeepEval scores whatever count came back); a well-formed reply has one per item, so its score is the same.';
+/** The one deliberate difference of every metric that asks a verdict per item. */
+export const COUNT_NOTE =
+  'A judge reply with a different number of verdicts than items is asked again here (DeepEval scores whatever count came back); a well-formed reply has one verdict per item, so its score is the same.';
 
 export const PARITY: readonly ParityRow[] = [
   {
@@ -29,7 +32,8 @@ export const PARITY: readonly ParityRow[] = [
     formula: '(claims − "no" − (penalize_ambiguous_claims ? "idk" : 0)) / claims; no claims → 1. Claims are judged against truths extracted from the retrieval context (truths_extraction_limit per document).',
     ours: 'the same, the same two extraction steps',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
   {
     metric: 'answer_relevancy',
@@ -37,7 +41,8 @@ export const PARITY: readonly ParityRow[] = [
     formula: '(statements − "no") / statements; "idk" counts as relevant; no statements → 1',
     ours: 'the same; penalize_ambiguous_claims (ours, off by default) also drops "idk"',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
   {
     metric: 'contextual_precision',
@@ -45,13 +50,14 @@ export const PARITY: readonly ParityRow[] = [
     formula: 'Σₖ relₖ · (relevant in top k / k) / relevant nodes; no relevant node → 0',
     ours: 'the same',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
   {
     metric: 'contextual_recall',
     deepeval: 'ContextualRecallMetric',
     formula: '"yes" / verdicts, one verdict per sentence of the expected output as the judge splits it; no verdict → 0',
-    ours: 'the same: the judge splits the sentences (until 0.1, a regular expression did: "e.g. Visa." ended a sentence); an empty expected output is 0 without a call',
+    ours: 'the same: the judge splits the sentences (in earlier builds a regular expression did, and "e.g. Visa." ended a sentence); an empty expected output is 0 without a call',
     same: true,
     note: 'The judge decides the sentences, so the count is not checked.',
   },
@@ -61,7 +67,8 @@ export const PARITY: readonly ParityRow[] = [
     formula: '"no" (contradicted) / contexts; no context → 0; lower is better',
     ours: 'the same',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
   {
     metric: 'g_eval',
@@ -117,7 +124,8 @@ export const PARITY: readonly ParityRow[] = [
     formula: '(assistant turns − "no") / assistant turns, each judged with the window_size turns before it; none → 1',
     ours: 'the same',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
   {
     metric: 'role_adherence',
@@ -125,7 +133,8 @@ export const PARITY: readonly ParityRow[] = [
     formula: '(assistant turns − out-of-character turns) / assistant turns; none → 1',
     ours: 'the same: a yes/no verdict per assistant turn, "no" being out of character',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
   {
     metric: 'knowledge_retention',
@@ -133,7 +142,8 @@ export const PARITY: readonly ParityRow[] = [
     formula: 'turns without attrition / assistant turns ("yes" there means attrition); none → 1',
     ours: 'the same, with the labels the other way round ("no" means attrition here)',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
   {
     metric: 'conversation_completeness',
@@ -141,7 +151,8 @@ export const PARITY: readonly ParityRow[] = [
     formula: '(intentions − "no") / intentions; none → 1',
     ours: 'the same',
     same: true,
-    note: COUNT_NOTE,
+    note: '',
+    countsVerdicts: true,
   },
 ];
 
@@ -154,7 +165,9 @@ export function parityMarkdown(): string {
     '|---|---|---|---|---|',
     ...PARITY.map(
       (row) =>
-        `| \`${row.metric}\` | \`${row.deepeval}\` | ${cell(row.formula)} | ${cell(row.ours)} | ${row.same ? 'yes' : 'no'}${row.note ? `: ${cell(row.note)}` : ''} |`,
+        `| \`${row.metric}\` | \`${row.deepeval}\` | ${cell(row.formula)} | ${cell(row.ours)} | ${row.same ? 'yes' : 'no'}${row.countsVerdicts ? ' ¹' : ''}${row.note ? `: ${cell(row.note)}` : ''} |`,
     ),
+    '',
+    `¹ ${COUNT_NOTE}`,
   ].join('\n');
 }

@@ -61,8 +61,8 @@ export const quoted = (items: readonly string[]): string => items.map((item) => 
 export const ratio = (numerator: number, denominator: number): number => (denominator === 0 ? 1 : numerator / denominator);
 
 /**
- * DeepEval's `penalize_ambiguous_claims`: an "idk" verdict counts as not faithful. (Until 0.1 this option was
- * called `strict`, which DeepEval uses for something else: `strict_mode`, a pass/fail score.)
+ * DeepEval's `penalize_ambiguous_claims`: an "idk" verdict counts as not faithful. (Earlier builds called this option
+ * `strict`, which DeepEval uses for something else: `strict_mode`, a pass/fail score.)
  */
 const ambiguityParams = {
   penalize_ambiguous_claims: z.boolean().default(false).describe('count "idk" verdicts (claims the context does not mention, statements that only support) as failing'),
