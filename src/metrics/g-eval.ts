@@ -14,18 +14,60 @@ const params = z
     evaluation_steps: z.array(z.string().min(1)).min(1).optional().describe('the steps the judge follows; given, they skip the step-generation call'),
     /** Which case fields the judge sees. */
     evaluation_params: z.array(evaluationParam).min(1).default(['input', 'actual_output']).describe('the case fields the judge sees, each required of every case'),
+    /** DeepEval's Rubric: what each band of scores means; the score's range becomes the rubric's. */
+    rubric: z
+      .array(
+        z
+          .object({
+            score_range: z.tuple([z.number().int().min(0).max(10), z.number().int().min(0).max(10)]).describe('[start, end], within 0–10'),
+            expected_outcome: z.string().min(1),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional()
+      .describe('bands of scores and what each means, e.g. [{score_range: [0, 3], expected_outcome: "wrong"}, …]; the score runs from the lowest start to the highest end'),
   })
   .strict()
   .refine((p) => p.criteria !== undefined || p.evaluation_steps !== undefined, {
     message: 'g_eval needs criteria or evaluation_steps',
     path: ['criteria'],
+  })
+  .superRefine((p, ctx) => {
+    const bands = sortedRubric(p.rubric);
+    if (!bands) return;
+    bands.forEach(({ score_range: [start, end] }, i) => {
+      if (start > end) ctx.addIssue({ code: 'custom', path: ['rubric'], message: `score_range [${start}, ${end}]: the start is above the end` });
+      const next = bands[i + 1];
+      if (next && end >= next.score_range[0]) ctx.addIssue({ code: 'custom', path: ['rubric'], message: `score ranges [${start}, ${end}] and [${next.score_range.join(', ')}] overlap` });
+    });
+    const [low, high] = scoreRange(bands);
+    if (low >= high) ctx.addIssue({ code: 'custom', path: ['rubric'], message: 'the rubric covers a single score; it needs at least two to tell cases apart' });
   });
+
+type Rubric = NonNullable<z.infer<typeof params>['rubric']>;
+
+/** DeepEval's validate_and_sort_rubrics: bands by their start. */
+function sortedRubric(rubric: Rubric | undefined): Rubric | undefined {
+  return rubric && [...rubric].sort((a, b) => a.score_range[0] - b.score_range[0]);
+}
+
+/** DeepEval's get_score_range: 0–10 without a rubric, else the first band's start to the last band's end. */
+function scoreRange(rubric: Rubric | undefined): [number, number] {
+  return rubric ? [rubric[0].score_range[0], rubric[rubric.length - 1].score_range[1]] : [0, 10];
+}
 
 type GEvalParams = z.infer<typeof params>;
 
 const stepsSchema = z.object({ steps: z.array(z.string()).min(1) });
 /** Reason first, then the score: the judge explains before it scores. A decimal score is accepted, as DeepEval accepts it. */
-const scoreSchema = z.object({ reason: z.string(), score: z.number().min(0).max(10) });
+const scoreSchemas = new Map<string, z.ZodType<{ reason: string; score: number }>>();
+/** The score question's schema for a range (0–10, or a rubric's), built once per range. */
+function scoreSchema([low, high]: [number, number]) {
+  let schema = scoreSchemas.get(`${low}-${high}`);
+  if (!schema) scoreSchemas.set(`${low}-${high}`, (schema = z.object({ reason: z.string(), score: z.number().min(low).max(high) })));
+  return schema;
+}
 /** strict_mode: DeepEval's pass/fail question, 1 when the case follows the steps fully, else 0. */
 const strictScoreSchema = z.object({ reason: z.string(), score: z.number().int().min(0).max(1) });
 
@@ -114,8 +156,9 @@ export function probabilityWeightedScore(text: string, rawScore: number, logprob
 
 /**
  * g_eval (DeepEval's GEval): criteria → evaluation steps (generated once, or given) → the judge gives a reason and
- * a 0–10 score following the steps; the score is weighted by the score token's log-probs where the judge's
- * model returns them (see logprob-models.ts), then divided by 10. Under strict_mode the judge answers 1 (the
+ * a 0–10 score following the steps (or within a rubric's range, band by band); the score is weighted by the score
+ * token's log-probs where the judge's model returns them (see logprob-models.ts), then normalised:
+ * (score − start) / (end − start), i.e. / 10 without a rubric. Under strict_mode the judge answers 1 (the
  * case follows the steps fully) or 0, taken as the score without log-probs. Same as DeepEval without a rubric.
  */
 export const gEval: MetricDefinition<GEvalParams> = {
@@ -145,21 +188,27 @@ export const gEval: MetricDefinition<GEvalParams> = {
       });
       return { score: answer.value.score, reason: answer.value.reason, details: { steps, judge_score: answer.value.score, weighted_score: null } };
     }
+    const rubric = sortedRubric(p.rubric);
+    const [low, high] = scoreRange(rubric);
+    const bands = rubric?.map(({ score_range: [start, end], expected_outcome }) => `${start === end ? start : `${start}-${end}`}: ${expected_outcome}`).join('\n');
     const answer = await judge.ask({
       name: 'g_eval_score',
       system: SYSTEM,
       prompt:
-        question +
+        (bands ? `${question}Rubric:\n${bands}\n\n` : question) +
         `First give a concise "reason" that names specific strengths or shortcomings from ${p.evaluation_params.join(', ')} without quoting a score; ` +
-        `then "score", an integer from 0 (no alignment with the evaluation steps) to 10 (strong alignment).\n\n` +
-        `Example\n{"reason": "The reply answers the question and cites the policy, but its tone is curt.", "score": 7}`,
-      schema: scoreSchema,
+        (bands
+          ? `then "score", an integer from ${low} to ${high} chosen by the rubric.\n\n`
+          : `then "score", an integer from 0 (no alignment with the evaluation steps) to 10 (strong alignment).\n\n`) +
+        `Example\n{"reason": "The reply answers the question and cites the policy, but its tone is curt.", "score": ${Math.round(low + (high - low) * 0.7)}}`,
+      schema: scoreSchema([low, high]),
       logprobs: wantsLogprobs(judge.settings),
     });
     const weighted = probabilityWeightedScore(answer.text, answer.value.score, answer.logprobs);
     const raw = weighted ?? answer.value.score;
     return {
-      score: raw / 10,
+      // DeepEval's (score − start) / (end − start); log-prob candidates outside the rubric's range could take it past 1 there, here it is held to [0, 1].
+      score: Math.min(1, Math.max(0, (raw - low) / (high - low))),
       reason: answer.value.reason,
       details: { steps, judge_score: answer.value.score, weighted_score: weighted ?? null },
     };

@@ -73,10 +73,10 @@ export const PARITY: readonly ParityRow[] = [
   {
     metric: 'g_eval',
     deepeval: 'GEval',
-    formula: 'score / 10, where score = Σ p·v / Σ p over the top log-probs (p ≥ 0.01, decimal tokens) of the last reply token equal to the raw score, if the model returns log-probs; else the raw score (a decimal is accepted). strict_mode: a 0/1 question.',
+    formula: '(score − start) / (end − start), the range 0–10 or the rubric\'s, where score = Σ p·v / Σ p over the top log-probs (p ≥ 0.01, decimal tokens) of the last reply token equal to the raw score, if the model returns log-probs; else the raw score (a decimal is accepted). strict_mode: a 0/1 question.',
     ours: 'the same; log-probs are asked only of models known to return them (DeepEval\'s table, `judge.logprobs` to override)',
     same: true,
-    note: 'A score outside 0–10 is asked again here (DeepEval would divide it by 10); a well-formed reply is within the range. No `rubric` option yet.',
+    note: 'A score outside the range is asked again here (DeepEval would divide it as it came); a well-formed reply is within the range. Log-prob candidates outside a rubric\'s range could take DeepEval\'s score past 1; here it is held to [0, 1].',
   },
   {
     metric: 'tool_correctness',

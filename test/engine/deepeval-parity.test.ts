@@ -56,6 +56,7 @@ const scoreTokens = (reason: string, score: string, top: Array<[string, number]>
   { token: score, logprob: Math.log(top[0][1]), top: top.map(([token, p]) => ({ token, logprob: Math.log(p) })) },
   { token: '}', logprob: 0 },
 ];
+const RUBRIC = [{ score_range: [7, 9], expected_outcome: 'right' }, { score_range: [0, 2], expected_outcome: 'wrong' }, { score_range: [3, 6], expected_outcome: 'partly right' }];
 const call = (name: string, args?: Record<string, unknown>, output?: unknown) => ({ name, ...(args ? { arguments: args } : {}), ...(output !== undefined ? { output } : {}) });
 
 const FIXTURES: Fixture[] = [
@@ -132,6 +133,24 @@ const FIXTURES: Fixture[] = [
     testCase: rag,
     replies: { g_eval_score: { json: { reason: 'ok', score: 7.5 } } },
     deepeval: 0.75,
+  },
+  {
+    title: 'a rubric: the score runs over its range',
+    metric: 'g_eval',
+    options: { evaluation_steps: ['Is it right?'], rubric: RUBRIC },
+    judge: { provider: 'openai', model: 'o4-mini' },
+    testCase: rag,
+    // The judge sees the bands in order (DeepEval sorts them) and answers 6 only then.
+    replies: { g_eval_score: (request) => ({ json: { reason: 'r', score: request.prompt.includes('Rubric:\n0-2: wrong\n3-6: partly right\n7-9: right') ? 6 : 0 } }) },
+    deepeval: (6 - 0) / (9 - 0),
+  },
+  {
+    title: 'a rubric with log-probs',
+    metric: 'g_eval',
+    options: { evaluation_steps: ['Is it right?'], rubric: RUBRIC },
+    testCase: rag,
+    replies: { g_eval_score: { json: { reason: 'ok', score: 7 }, logprobs: scoreTokens('ok', '7', [['7', 0.6], ['6', 0.3], ['9', 0.1]]) } },
+    deepeval: (7 * 0.6 + 6 * 0.3 + 9 * 0.1) / 1.0 / 9, // 6.9 over the range 0–9
   },
   { title: 'strict_mode: the 0/1 question', metric: 'g_eval', options: { evaluation_steps: ['Is it right?'], strict_mode: true }, testCase: rag, replies: { g_eval_strict_score: { json: { reason: 'misses the date', score: 0 } } }, deepeval: 0, passed: false },
   { title: 'strict_mode: followed', metric: 'g_eval', options: { evaluation_steps: ['Is it right?'], strict_mode: true }, testCase: rag, replies: { g_eval_strict_score: { json: { reason: 'all there', score: 1 } } }, deepeval: 1, passed: true },
@@ -296,6 +315,14 @@ describe('strict_mode and the renamed strict', () => {
   test('the old `strict` is refused with the name it has now', () => {
     expect(problems({ name: 'faithfulness', strict: true })).toEqual([expect.stringMatching(/^suite\.yaml: metrics\[0\]\.strict: renamed: write penalize_ambiguous_claims/)]);
     expect(problems({ name: 'answer_relevancy', strict: false })).toEqual([expect.stringContaining('renamed: write penalize_ambiguous_claims')]);
+  });
+
+  test('a rubric whose bands overlap, or that covers one score, is refused', () => {
+    const steps = { name: 'g_eval', evaluation_steps: ['ok?'] };
+    expect(problems({ ...steps, rubric: [{ score_range: [0, 5], expected_outcome: 'a' }, { score_range: [5, 10], expected_outcome: 'b' }] })).toEqual([
+      expect.stringContaining('metrics[0].rubric: score ranges [0, 5] and [5, 10] overlap'),
+    ]);
+    expect(problems({ ...steps, rubric: [{ score_range: [4, 4], expected_outcome: 'a' }] })).toEqual([expect.stringContaining('the rubric covers a single score')]);
   });
 
   test('a threshold beside strict_mode, and strict_mode on an unbounded metric, are refused', () => {
