@@ -2,7 +2,7 @@ import type { ModelSettings } from '../providers/types';
 
 /**
  * OpenAI models known to return token log-probs, the ones g_eval asks for them: DeepEval's table
- * (`deepeval/models/llms/constants.py`, the OpenAI models with `supports_log_probs=True`). Reasoning models
+ * (`deepeval/models/llms/constants.py` at DEEPEVAL_SOURCE, the OpenAI models with `supports_log_probs=True`). Reasoning models
  * (o1, o3, o4, gpt-5 and later minis) refuse the parameter, and Anthropic's API has none. A judge outside the
  * table (a vLLM or Ollama server behind an OpenAI-compatible URL, a newer model) gets them with
  * `judge.logprobs: true`; `false` turns them off for a listed one.

@@ -1,6 +1,9 @@
+/** The DeepEval source the formulas below were read from (confident-ai/deepeval, 2026-08-22). */
+export const DEEPEVAL_SOURCE = 'confident-ai/deepeval@a2e0d4cfd3118352d321c1c84bdeba17d4a201bc';
+
 /**
- * How each metric DeepEval also has scores, beside DeepEval's own formula (read from deepeval/metrics/<name>/,
- * the `_calculate_score` of each). The README's parity table is generated from these rows and a test holds
+ * How each metric DeepEval also has scores, beside DeepEval's own formula (read from deepeval/metrics/<name>/ at
+ * DEEPEVAL_SOURCE, the `_calculate_score` of each). The README's parity table is generated from these rows and a test holds
  * both to them: `test/engine/deepeval-parity.test.ts` feeds every metric here the same judge verdicts DeepEval
  * would get and expects the score DeepEval's formula gives, computed by hand.
  */
