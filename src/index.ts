@@ -25,6 +25,6 @@ export { buildReport } from './runner/summarize';
 export { expandMatrix, findSuiteFiles, loadSuites, missingCredentials, parseSuiteText, resolveSuite, SuiteError, type LoadedSuite, type SuiteProblem } from './suite/load';
 export { defineSuite, suiteSchema, type Suite, type SuiteInput } from './contracts/suite';
 export type { TestCase, ToolCallSpec, Turn } from './contracts/case';
-export { DatasetError, readDeepEvalDataset, type DatasetCases, type DatasetFormat } from './suite/deepeval-dataset';
+export { readDeepEvalDataset, type DatasetCases, type DatasetFormat } from './suite/deepeval-dataset';
 export { LOGPROB_MODELS } from './metrics/logprob-models';
 export { PARITY, type ParityRow } from './metrics/parity';

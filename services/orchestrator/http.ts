@@ -64,13 +64,17 @@ export async function readJson(c: Context): Promise<unknown> {
   return value;
 }
 
+/** A field's path as errors name it: `cases[0].input`, `[3].expected_tools[0].name`. */
+export const fieldPath = (path: readonly PropertyKey[]): string =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('');
+
 /** Validates a body or query with its contract schema; the first problem answers 400 naming the field. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query'): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  const field = path.length ? path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : where;
+  const field = path.length ? fieldPath(path) : where;
   return fail(400, `${field}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}`, field);
 }
 

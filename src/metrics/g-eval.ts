@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { TokenLogprob } from '../providers/types';
-import type { Judge } from './judge';
+import { questionSchema, type Judge } from './judge';
 import { wantsLogprobs } from './logprob-models';
 import type { EvaluatedCase, MetricDefinition } from './types';
 
@@ -61,13 +61,9 @@ type GEvalParams = z.infer<typeof params>;
 
 const stepsSchema = z.object({ steps: z.array(z.string()).min(1) });
 /** Reason first, then the score: the judge explains before it scores. A decimal score is accepted, as DeepEval accepts it. */
-const scoreSchemas = new Map<string, z.ZodType<{ reason: string; score: number }>>();
-/** The score question's schema for a range (0–10, or a rubric's), built once per range. */
-function scoreSchema([low, high]: [number, number]) {
-  let schema = scoreSchemas.get(`${low}-${high}`);
-  if (!schema) scoreSchemas.set(`${low}-${high}`, (schema = z.object({ reason: z.string(), score: z.number().min(low).max(high) })));
-  return schema;
-}
+/** The score question's schema for a range (0–10, or a rubric's). */
+const scoreSchema = ([low, high]: [number, number]) =>
+  questionSchema(`g_eval_score:${low}-${high}`, () => z.object({ reason: z.string(), score: z.number().min(low).max(high) }));
 /** strict_mode: DeepEval's pass/fail question, 1 when the case follows the steps fully, else 0. */
 const strictScoreSchema = z.object({ reason: z.string(), score: z.number().int().min(0).max(1) });
 

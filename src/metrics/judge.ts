@@ -88,6 +88,18 @@ export class Judge {
   }
 }
 
+const questionSchemas = new Map<string, z.ZodType>();
+
+/**
+ * A judge question's schema, built once per key (its shape: values, count, range): schemas, and the JSON form
+ * toStrictJsonSchema keeps for each, are reused across cases instead of rebuilt per question.
+ */
+export function questionSchema<T>(key: string, build: () => z.ZodType<T>): z.ZodType<T> {
+  let schema = questionSchemas.get(key) as z.ZodType<T> | undefined;
+  if (!schema) questionSchemas.set(key, (schema = build()));
+  return schema;
+}
+
 const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Judge } from './judge';
+import { questionSchema, type Judge } from './judge';
 import type { MetricDefinition } from './types';
 
 export const JUDGE_SYSTEM = 'You are a meticulous evaluator of AI assistant answers. Follow the instructions exactly and answer in JSON.';
@@ -12,18 +12,9 @@ export interface Verdict<V extends string = string> {
   readonly verdict: V;
 }
 
-const verdictSchemas = new Map<string, z.ZodType<{ verdicts: Verdict[] }>>();
-
-/** Built once per (values, count): schemas and their JSON form are reused across cases. Property order is the order the judge writes them in. */
-function verdictSchema(allowed: readonly [string, ...string[]], count: number) {
-  const key = `${allowed.join('|')}#${count}`;
-  let schema = verdictSchemas.get(key);
-  if (!schema) {
-    schema = z.object({ verdicts: z.array(z.object({ reason: z.string(), verdict: z.enum(allowed) })).length(count) });
-    verdictSchemas.set(key, schema);
-  }
-  return schema;
-}
+/** One schema per (values, count); property order is the order the judge writes them in. */
+const verdictSchema = (allowed: readonly [string, ...string[]], count: number) =>
+  questionSchema(`verdicts:${allowed.join('|')}#${count}`, () => z.object({ verdicts: z.array(z.object({ reason: z.string(), verdict: z.enum(allowed) })).length(count) }));
 
 /**
  * Asks for exactly one verdict per item, in order; a reply with the wrong count is re-asked by the judge.
@@ -42,12 +33,9 @@ export async function verdictsFor<V extends string>(
   return answer.value.verdicts;
 }
 
-const listSchemas = new Map<string, z.ZodType<Record<string, string[]>>>();
-
 /** A list the judge extracts (claims, truths, statements), under the key the prompt names. */
 export async function listOf(judge: Judge, name: string, prompt: string, key = 'items'): Promise<string[]> {
-  let schema = listSchemas.get(key);
-  if (!schema) listSchemas.set(key, (schema = z.object({ [key]: z.array(z.string()) }) as unknown as z.ZodType<Record<string, string[]>>));
+  const schema = questionSchema(`list:${key}`, () => z.object({ [key]: z.array(z.string()) }) as unknown as z.ZodType<Record<string, string[]>>);
   const answer = await judge.ask({ name, system: JUDGE_SYSTEM, prompt, schema });
   return answer.value[key].map((item) => item.trim()).filter((item) => item.length > 0);
 }
@@ -77,6 +65,15 @@ const relevancyParams = z.object(ambiguityParams).strict();
 
 /** The old name of penalize_ambiguous_claims, refused with a message that names the new one. */
 const RENAMED_STRICT = { strict: 'penalize_ambiguous_claims (strict was renamed: strict_mode is DeepEval\'s pass/fail mode, a different thing)' } as const;
+
+/**
+ * DeepEval's faithfulness and answer-relevancy score: verdicts other than "no" / verdicts, where an "idk" counts
+ * against when ambiguity is penalized (`penalize_ambiguous_claims`).
+ */
+function unambiguousShare(verdicts: ReadonlyArray<{ verdict: string }>, penalizeAmbiguous: boolean): number {
+  const counted = verdicts.filter(({ verdict }) => verdict === 'yes' || (verdict === 'idk' && !penalizeAmbiguous)).length;
+  return counted / verdicts.length;
+}
 
 const CLAIMS_PROMPT = (text: string) =>
   `Extract every factual claim the text states, as "claims": one self-contained sentence each, in the text's order. ` +
@@ -131,17 +128,13 @@ export const faithfulness: MetricDefinition<z.infer<typeof faithfulnessParams>> 
         `{"reason": "No truth mentions Mexico.", "verdict": "idk"}]}\n\n` +
         `Truths:\n${numbered(truths) || '(none)'}\n\nClaims:\n${numbered(claims)}`,
     );
-    let faithful = 0;
-    for (const { verdict } of verdicts) {
-      if (verdict !== 'no') faithful++;
-      if (params.penalize_ambiguous_claims && verdict === 'idk') faithful--;
-    }
+
     const contradicted = withVerdict(claims, verdicts, 'no');
     const reason =
       contradicted.length === 0
         ? `None of the ${claims.length} claims contradicts the retrieval context.`
         : `${contradicted.length} of ${claims.length} claims contradict the retrieval context: ${quoted(contradicted)}.`;
-    return { score: faithful / claims.length, reason, details: { truths, claims, verdicts } };
+    return { score: unambiguousShare(verdicts, params.penalize_ambiguous_claims), reason, details: { truths, claims, verdicts } };
   },
 };
 
@@ -186,17 +179,13 @@ export const answerRelevancy: MetricDefinition<z.infer<typeof relevancyParams>> 
         `{"reason": "Phones have nothing to do with the laptop's screen.", "verdict": "no"}]}\n\n` +
         `Input:\n${testCase.input}\n\nStatements:\n${numbered(statements)}`,
     );
-    let relevant = 0;
-    for (const { verdict } of verdicts) {
-      if (verdict !== 'no') relevant++;
-      if (params.penalize_ambiguous_claims && verdict === 'idk') relevant--;
-    }
+
     const irrelevant = withVerdict(statements, verdicts, 'no');
     const reason =
       irrelevant.length === 0
         ? `All ${statements.length} statements address the input.`
         : `${irrelevant.length} of ${statements.length} statements do not address the input: ${quoted(irrelevant)}.`;
-    return { score: relevant / statements.length, reason, details: { statements, verdicts } };
+    return { score: unambiguousShare(verdicts, params.penalize_ambiguous_claims), reason, details: { statements, verdicts } };
   },
 };
 

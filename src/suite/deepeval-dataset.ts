@@ -1,4 +1,5 @@
 import { extname } from 'node:path';
+import { SuiteError, type SuiteProblem } from './problems';
 
 /**
  * DeepEval's dataset files read as they are: the goldens (or test cases) that `EvaluationDataset.save_as` writes
@@ -19,21 +20,6 @@ export interface DatasetCases {
   readonly cases: Array<Record<string, unknown>>;
   /** The line a case starts on, 1-based. */
   lineOf(index: number): number | undefined;
-}
-
-/** One problem in a dataset file: the file, the line where known, the record's path and what is wrong (a DatasetProblem's shape). */
-export interface DatasetProblem {
-  readonly file: string;
-  readonly line?: number;
-  readonly path: string;
-  readonly message: string;
-}
-
-export class DatasetError extends Error {
-  constructor(readonly problems: readonly DatasetProblem[]) {
-    super(problems.map((p) => `${p.line ? `${p.file}:${p.line}` : p.file}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'));
-    this.name = 'DatasetError';
-  }
 }
 
 /** The format a file name says, or undefined. */
@@ -265,14 +251,14 @@ interface RawRecord {
 /** A JSON file: an array of goldens; the line of each is found only when asked (an error to report). */
 function jsonRecords(text: string, file: string, reading: Reading): { records: unknown[]; lineOf: (index: number) => number | undefined } {
   const refused = reading.refuseJson?.(text);
-  if (refused) throw new DatasetError([{ file, path: '', message: refused }]);
+  if (refused) throw new SuiteError([{ file, path: '', message: refused }]);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new DatasetError([{ file, line: syntaxErrorLine(text), path: '', message: `not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}` }]);
+    throw new SuiteError([{ file, line: syntaxErrorLine(text), path: '', message: `not valid JSON: ${(error as Error).message.replace(/\s+/g, ' ')}` }]);
   }
-  if (!Array.isArray(value)) throw new DatasetError([{ file, line: 1, path: '', message: 'expected a JSON array of goldens, as DeepEval\'s save_as writes' }]);
+  if (!Array.isArray(value)) throw new SuiteError([{ file, line: 1, path: '', message: 'expected a JSON array of goldens, as DeepEval\'s save_as writes' }]);
   let lines: number[] | undefined;
   return { records: value, lineOf: (index) => (lines ??= elementLines(text))[index] };
 }
@@ -390,7 +376,7 @@ function elementLines(text: string): number[] {
 /** A JSONL file: one golden per non-blank line. */
 function jsonlRecords(text: string, file: string, reading: Reading): RawRecord[] {
   const records: RawRecord[] = [];
-  const problems: DatasetProblem[] = [];
+  const problems: SuiteProblem[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return;
     const refused = reading.refuseJson?.(line);
@@ -401,7 +387,7 @@ function jsonlRecords(text: string, file: string, reading: Reading): RawRecord[]
       problems.push({ file, line: i + 1, path: '', message: `not valid JSON: ${(error as Error).message}` });
     }
   });
-  if (problems.length > 0) throw new DatasetError(problems);
+  if (problems.length > 0) throw new SuiteError(problems);
   return records;
 }
 
@@ -432,7 +418,7 @@ export function parseCsv(text: string, file: string): Array<{ cells: string[]; q
       let from = i + 1;
       for (;;) {
         const quote = text.indexOf('"', from);
-        if (quote < 0) throw new DatasetError([{ file, line: opened, path: '', message: 'a quoted cell is never closed' }]);
+        if (quote < 0) throw new SuiteError([{ file, line: opened, path: '', message: 'a quoted cell is never closed' }]);
         countLines(from, quote);
         cell += text.slice(from, quote);
         if (text[quote + 1] === '"') {
@@ -471,11 +457,11 @@ export function parseCsv(text: string, file: string): Array<{ cells: string[]; q
 
 function csvRecords(text: string, file: string): RawRecord[] {
   const rows = parseCsv(text, file);
-  if (rows.length === 0) throw new DatasetError([{ file, line: 1, path: '', message: 'the file is empty: expected a header row (input, actual_output, expected_output, …)' }]);
+  if (rows.length === 0) throw new SuiteError([{ file, line: 1, path: '', message: 'the file is empty: expected a header row (input, actual_output, expected_output, …)' }]);
   const [header, ...body] = rows;
   const columns = header.cells.map((c) => c.trim());
   const seen = new Set<string>();
-  const problems: DatasetProblem[] = [];
+  const problems: SuiteProblem[] = [];
   columns.forEach((column) => {
     if (seen.has(column)) problems.push({ file, line: header.line, path: column, message: 'the header names this column twice' });
     seen.add(column);
@@ -491,7 +477,7 @@ function csvRecords(text: string, file: string): RawRecord[] {
     });
     records.push({ value, line: row.line });
   }
-  if (problems.length > 0) throw new DatasetError(problems);
+  if (problems.length > 0) throw new SuiteError(problems);
   return records;
 }
 
@@ -506,13 +492,13 @@ export function readDeepEvalDataset(text: string, format: DatasetFormat, file: s
     records = raw.map((r) => r.value);
     lineOf = (index) => raw[index]?.line;
   }
-  if (records.length === 0) throw new DatasetError([{ file, line: 1, path: '', message: 'the dataset holds no golden' }]);
-  const problems: DatasetProblem[] = [];
+  if (records.length === 0) throw new SuiteError([{ file, line: 1, path: '', message: 'the dataset holds no golden' }]);
+  const problems: SuiteProblem[] = [];
   const cases = records.map((record, index) => {
     const converted = goldenToCase(record, reading, (path, message) => problems.push({ file, line: lineOf(index), path: `[${index}]${path ? `.${path}` : ''}`, message }));
     return converted ?? {};
   });
-  if (problems.length > 0) throw new DatasetError(problems);
+  if (problems.length > 0) throw new SuiteError(problems);
   assignIds(cases);
   return { file, format, cases, lineOf };
 }

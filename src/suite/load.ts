@@ -5,31 +5,13 @@ import { parseStrictJson } from './json-text';
 import type { z } from 'zod';
 import { METRICS, metricNames } from '../metrics/registry';
 import { requiredFields, strictThreshold, type CaseField, type ConfiguredMetric } from '../metrics/types';
-import { DatasetError, datasetFormatOf, readDeepEvalDataset } from './deepeval-dataset';
+import { datasetFormatOf, readDeepEvalDataset } from './deepeval-dataset';
+import { SuiteError, type SuiteProblem } from './problems';
 import { interpolateEnvironment } from './interpolate';
 import { recordedReply, testCaseSchema, type TestCase } from '../contracts/case';
 import { matrixTargetId, matrixTargetSchema, suiteSchema, targetRunsFor, targetSchema, type Suite, type TargetSpec } from '../contracts/suite';
 
-/** One problem in a suite: the file, the line where known, the field's path and what is wrong. */
-export interface SuiteProblem {
-  readonly file: string;
-  readonly line?: number;
-  readonly path: string;
-  readonly message: string;
-}
-
-/** Every problem of every suite at once, one per line: `file:line: path: message`. */
-export class SuiteError extends Error {
-  constructor(readonly problems: readonly SuiteProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'SuiteError';
-  }
-}
-
-export function formatProblem(problem: SuiteProblem): string {
-  const where = problem.line ? `${problem.file}:${problem.line}` : problem.file;
-  return `${where}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`;
-}
+export { formatProblem, SuiteError, type SuiteProblem } from './problems';
 
 /** A validated suite with its metrics resolved against the registry. */
 export interface LoadedSuite {
@@ -321,7 +303,7 @@ async function attachDataset(value: unknown, locate: Locate, suitePath: string, 
   try {
     dataset = readDeepEvalDataset(text, format, datasetShown);
   } catch (error) {
-    if (error instanceof DatasetError) throw new SuiteError(error.problems.map((p) => ({ ...p, path: p.path.replace(/^\[/, 'cases[') })));
+    if (error instanceof SuiteError) throw new SuiteError(error.problems.map((p) => ({ ...p, path: p.path.replace(/^\[/, 'cases[') })));
     throw error;
   }
   return {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { DatasetError, jsonErrorOffset, parseCsv, readDeepEvalDataset, type DatasetFormat } from '../../src/suite/deepeval-dataset';
+import { jsonErrorOffset, parseCsv, readDeepEvalDataset, type DatasetFormat } from '../../src/suite/deepeval-dataset';
+import { SuiteError } from '../../src/suite/problems';
 
 const FIXTURES = join(__dirname, '../fixtures/deepeval');
 const read = (file: string, format: DatasetFormat) => readDeepEvalDataset(readFileSync(join(FIXTURES, file), 'utf8'), format, file);
@@ -11,7 +12,7 @@ function problems(text: string, format: DatasetFormat): string[] {
   try {
     readDeepEvalDataset(text, format, `d.${format}`);
   } catch (error) {
-    if (error instanceof DatasetError) return error.message.split('\n');
+    if (error instanceof SuiteError) return error.message.split('\n');
     throw error;
   }
   return [];

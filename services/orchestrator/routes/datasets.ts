@@ -2,9 +2,10 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { createDatasetSchema, datasetNameSchema } from '../../../src/contracts/api';
 import { testCaseSchema, type TestCase } from '../../../src/contracts/case';
-import { DatasetError, readDeepEvalDataset, type DatasetFormat } from '../../../src/suite/deepeval-dataset';
+import { readDeepEvalDataset, type DatasetFormat } from '../../../src/suite/deepeval-dataset';
+import { SuiteError } from '../../../src/suite/problems';
 import { createDatasetVersion, listDatasets } from '../../../src/store/postgres/projects';
-import { fail, MAX_JSON_DEPTH, parse, readJson, type AppEnv, type RouteDeps } from '../http';
+import { fail, fieldPath, MAX_JSON_DEPTH, parse, readJson, type AppEnv, type RouteDeps } from '../http';
 import { badString, jsonDepth } from '../limits';
 
 /** The DeepEval file a request body is, by its Content-Type: a JSON array of goldens, JSON Lines, or CSV. */
@@ -29,7 +30,7 @@ function casesOfFile(text: string, format: DatasetFormat): TestCase[] {
       refuseJson: (json) => (jsonDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH ? `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` : undefined),
     });
   } catch (error) {
-    if (!(error instanceof DatasetError)) throw error;
+    if (!(error instanceof SuiteError)) throw error;
     const problems = error.problems.map((p) => `${p.line ? `line ${p.line}: ` : ''}${p.path ? `${p.path}: ` : ''}${p.message}`);
     const first = error.problems[0];
     return fail(400, problems[0], first.path || (first.line ? `line ${first.line}` : 'body'), problems.length > 1 ? { problems } : undefined);
@@ -39,9 +40,8 @@ function casesOfFile(text: string, format: DatasetFormat): TestCase[] {
   const parsed = casesSchema.safeParse(dataset.cases);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
-    const [index, ...rest] = issue.path as Array<string | number>;
-    const path = `[${index}]${rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`;
-    return { path, message: `line ${dataset.lineOf(Number(index))}: ${path}: ${issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message}` };
+    const path = fieldPath(issue.path);
+    return { path, message: `line ${dataset.lineOf(Number(issue.path[0]))}: ${path}: ${issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message}` };
   });
   return fail(400, problems[0].message, problems[0].path, problems.length > 1 ? { problems: problems.map((p) => p.message) } : undefined);
 }
