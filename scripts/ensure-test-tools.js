@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Installs the command-line tools the tests drive for real (jq, as the brief's CI gate uses it; promtool and
-// amtool for the monitoring objects; shellcheck for the gate action's script) when they are missing, from
+// amtool for the monitoring objects; shellcheck for the gate action's script; chromium for the viewer) when they are missing, from
 // Debian's packages. Runs before `npm test`;
 // with the argument `images`, installs buildah and debootstrap before `npm run test:images`.
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -14,6 +14,8 @@ const SETS = {
     { command: 'amtool', debianPackage: 'prometheus-alertmanager' },
     // shellcheck lints the reusable quality gate's steps (.github/actions/quality-gate/gate.sh).
     { command: 'shellcheck', debianPackage: 'shellcheck' },
+    // The viewer's browser tests drive Debian's Chromium with playwright-core (a devDependency; it downloads no browser).
+    { command: 'chromium', debianPackage: 'chromium' },
   ],
   // `npm run test:images`: buildah builds and runs the Dockerfile's images, debootstrap makes their base.
   images: [

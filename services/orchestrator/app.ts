@@ -12,7 +12,9 @@ import { openApiDocument } from './openapi';
 import { analyticsRoutes } from './routes/analytics';
 import { datasetRoutes } from './routes/datasets';
 import { endpointRoutes } from './routes/endpoints';
+import { reviewRoutes } from './routes/reviews';
 import { runRoutes } from './routes/runs';
+import { VIEWER_BASE, viewerRoutes } from './viewer';
 
 export type { OrchestratorDeps } from './http';
 
@@ -29,11 +31,12 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
   const { db, queue, clickhouse, metrics, limits } = deps;
   const { maxBodyBytes } = limits;
   checkDatabaseName(deps.clickhouseDatabase);
-  const app = new Hono<AppEnv>();
+  // Not strict: the viewer's runs page is `/ui/` and `/ui` alike.
+  const app = new Hono<AppEnv>({ strict: false });
   // A key's project is cached briefly (a revoked key stops working within apiKeyCacheMs); an unknown key for a
   // minute, so a client retrying a wrong key costs no database lookup. Lookups are not limited per client
   // address: behind the Ingress every client has the same one, and a flood of wrong keys would lock everyone out.
-  const keyCache = new Map<string, { project: Project; until: number }>();
+  const keyCache = new Map<string, { project: Project & { key_id: string }; until: number }>();
   const unknownKeys = new Map<string, number>();
   const projectRequests = new TokenBuckets(limits.requestsPerSecond, limits.requestBurst);
   const bodies = new BodyBudget(limits.bodyMemoryBudgetBytes);
@@ -62,6 +65,7 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
     }),
   );
   app.get('/openapi.json', (c) => c.json(openApiDocument(deps.version)));
+  app.route(VIEWER_BASE, viewerRoutes(deps));
 
   app.use('/v1/*', bodyLimit({ maxSize: maxBodyBytes, onError: () => fail(413, `the body is larger than ${maxBodyBytes} bytes`, 'body') }));
 
@@ -86,6 +90,7 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
     const wait = projectRequests.take(project.id);
     if (wait > 0) fail(429, `project ${project.name} is over its request rate (${limits.requestsPerSecond}/s)`, 'project', undefined, wait);
     c.set('project', project);
+    c.set('apiKeyId', project.key_id);
     // A body is read only within the memory budget; until it fits, the client is told to come back.
     const method = c.req.method;
     if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
@@ -106,5 +111,6 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
   app.route('/v1', datasetRoutes(deps));
   app.route('/v1', endpointRoutes(deps));
   app.route('/v1', analyticsRoutes(deps));
+  app.route('/v1', reviewRoutes(deps));
   return app;
 }

@@ -29,8 +29,8 @@ export interface OrchestratorDeps {
 /** What the route groups receive: the dependencies with their defaults applied (by `createApp`, once). */
 export type RouteDeps = OrchestratorDeps & { readonly limits: ApiLimits; readonly tenancy: TenancyConfig };
 
-/** The project of the request's API key, set by the authentication middleware on every `/v1` route. */
-export type AppEnv = { Variables: { project: Project } };
+/** The project of the request's API key, and the key's id, set by the authentication middleware on every `/v1` route. */
+export type AppEnv = { Variables: { project: Project; apiKeyId: string } };
 
 /** Every error answers `{ error: { code, message, field? } }`; `problems` lists a suite's validation problems. */
 export function fail(status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 503, message: string, field?: string, extra?: Record<string, unknown>, retryAfterSeconds?: number): never {

@@ -1,6 +1,8 @@
 import type { PlatformConfig } from '../../src/platform/config';
 import { openQueue, type CaseQueues } from '../../src/queue/open';
-import { PlatformMetrics } from '../../src/telemetry/metrics';
+import { agreementCounts } from '../../src/store/postgres/reviews';
+import { MAX_AGREEMENT_SERIES, PlatformMetrics } from '../../src/telemetry/metrics';
+import { agreementOf } from '../../src/viewer/model';
 import { ENGINE_VERSION } from '../../src/version';
 import { closeServer, jsonLogger, listen, type RunningService } from '../runtime';
 import { openStores, type Stores } from '../stores';
@@ -14,6 +16,9 @@ export async function startOrchestrator(config: PlatformConfig, injected: { stor
   const queues = injected.queues ?? openQueue(config.queue);
   const queue = queues.producer;
   const metrics = new PlatformMetrics('orchestrator', ENGINE_VERSION, () => queue.stats());
+  metrics.exportJudgeAgreement(async () =>
+    (await agreementCounts(stores.db, { projectId: null, limit: MAX_AGREEMENT_SERIES })).map((row) => ({ project: row.project, ...agreementOf(row.metric, row) })),
+  );
   const app = createApp({
     db: stores.db,
     queue,

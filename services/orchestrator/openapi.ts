@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { suiteSchema } from '../../src/contracts/suite';
-import { compareQuery, createDatasetSchema, listRunsQuery, putEndpointSchema, resultsQuery, submitRunSchema, topicsQuery, trendsQuery } from '../../src/contracts/api';
+import { agreementQuery, compareQuery, createDatasetSchema, createLinkSchema, listRunsQuery, putEndpointSchema, putReviewSchema, resultsQuery, reviewsQuery, submitRunSchema, topicsQuery, trendsQuery } from '../../src/contracts/api';
 
 const schema = (type: z.ZodType) => {
   const json = z.toJSONSchema(type, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -36,6 +36,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         SubmitRun: { ...schema(submitRunSchema), properties: { ...(schema(submitRunSchema).properties as object), suite: { $ref: '#/components/schemas/Suite' } } },
         CreateDataset: schema(createDatasetSchema),
         PutEndpoint: schema(putEndpointSchema),
+        PutReview: schema(putReviewSchema),
+        CreateLink: schema(createLinkSchema),
         Error: {
           type: 'object',
           required: ['error'],
@@ -105,6 +107,42 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/compare': { get: { summary: 'Regression tracker: per metric and per case, base against head', parameters: queryParameters(compareQuery), responses: { '200': json('The comparison'), ...errors } } },
       '/v1/trends': { get: { summary: 'AI quality trends: mean score by build over time', parameters: queryParameters(trendsQuery), responses: { '200': json('Points'), ...errors } } },
       '/v1/topics': { get: { summary: 'Fail topic clusters of a run', parameters: queryParameters(topicsQuery), responses: { '200': json('Topics'), ...errors } } },
+      '/v1/runs/{id}/cases/{index}/reviews/{metric}': {
+        put: {
+          summary: 'Record a person’s review of one LLM-judged metric of a case (one per reviewer; sent again, it replaces theirs). The score is never changed',
+          parameters: [
+            idParameter,
+            { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+            { name: 'metric', in: 'path', required: true, description: 'the metric’s id in the run', schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PutReview' } } } },
+          responses: { '200': json('The review, with the judge’s verdict beside it'), '409': errorResponse, ...errors },
+        },
+      },
+      '/v1/runs/{id}/reviews': {
+        get: { summary: 'A run’s reviews (or one case’s)', parameters: [idParameter, ...queryParameters(reviewsQuery)], responses: { '200': json('Reviews'), ...errors } },
+      },
+      '/v1/agreement': {
+        get: {
+          summary: 'Judge agreement: per LLM-judged metric, the share of reviews that agreed and Cohen’s kappa (null unless both verdicts occur)',
+          parameters: queryParameters(agreementQuery),
+          responses: { '200': json('Per metric: reviews, agreed, agreement_rate, kappa, confusion'), ...errors },
+        },
+      },
+      '/v1/links': {
+        post: {
+          summary: 'A read-only viewer link to a run (and its baseline) that expires: the path to open on this server',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateLink' } } } },
+          responses: { '201': json('{ path, expires_at, runs }'), ...errors },
+        },
+      },
+      '/ui/': {
+        get: {
+          summary: 'The viewer (HTML pages: runs, a run, a case, comparisons, trends, judge agreement); sign in with a project key at /ui/login',
+          security: [],
+          responses: { '200': { description: 'HTML' }, '303': { description: 'To the sign-in page' } },
+        },
+      },
       '/healthz': { get: { summary: 'The process is up; internal, not routed by the Ingress', security: [], responses: { '200': json('ok') } } },
       '/readyz': { get: { summary: 'Postgres and Redis are reachable (ClickHouse is reported, not required); internal, not routed by the Ingress', security: [], responses: { '200': json('ready'), '503': json('not ready') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Prometheus text format' } } } },

@@ -54,6 +54,8 @@ export async function gateCommand(args: string[], io: Io): Promise<number> {
       baseline: { type: 'string' },
       'max-drop': { type: 'string' },
       markdown: { type: 'string' },
+      'api-key': { type: 'string' },
+      'link-hours': { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('gate: name exactly one report.json');
@@ -71,7 +73,16 @@ export async function gateCommand(args: string[], io: Io): Promise<number> {
   const baseline = values.baseline ? await readReport(values.baseline) : undefined;
   const outcome = evaluateGateRules(report, { min, max, baseline, maxDrop });
   io.stdout.write(`${formatGateOutcome(outcome, baseline !== undefined)}\n`);
-  if (values.markdown) await writeOutput(values.markdown, toMarkdownComment(report, { outcome, baseline, maxDrop: maxDrop ?? 0 }));
+  if (values.markdown) {
+    let linkHours: number | undefined;
+    if (values['link-hours'] !== undefined) {
+      linkHours = Number(values['link-hours']);
+      if (!Number.isInteger(linkHours) || linkHours < 1 || linkHours > 336) throw new UsageError(`--link-hours ${values['link-hours']}: expected whole hours from 1 to 336`);
+    }
+    const { viewerLinks } = require('./viewer-links') as typeof import('./viewer-links');
+    const links = await viewerLinks(report, baseline, { apiKey: values['api-key'] ?? io.env.EVAL_API_KEY, ttlHours: linkHours, warn: (message) => io.stderr.write(`${message}\n`) });
+    await writeOutput(values.markdown, toMarkdownComment(report, { outcome, baseline, maxDrop: maxDrop ?? 0, links }));
+  }
   // The rules given here decide; the report's own threshold verdict is `evalctl run`'s exit code.
   return outcome.passed ? EXIT_OK : EXIT_GATE_FAILED;
 }

@@ -42,6 +42,13 @@ Usage:
       --baseline <report.json>  compare per metric and per case with an earlier report
       --max-drop <d>            how far a metric's mean may worsen against the baseline (default 0)
       --markdown <file>         also write the outcome as a pull-request comment (scores, cost, regressions)
+      --api-key <key>           (a report from --server) ask the platform for a read-only viewer link for the
+                                comment (default EVAL_API_KEY); without one, the comment links behind sign-in
+      --link-hours <h>          how long that link works (default 72, at most 336)
+
+  evalctl view <report.json> [baseline.json] [--port 15500] [--host 127.0.0.1]
+                                the viewer's pages over report files (runs, cases, the comparison), served
+                                on loopback until Ctrl-C; no platform needed
 
   evalctl metrics [--markdown]  every metric: what it needs, its options, range and direction
 ${platform ? PLATFORM_COMMANDS : ''}

@@ -64,5 +64,7 @@ export async function runOnServer(
   }
   const reports = await Promise.all(runs.map((run) => request<Report>('GET', `/v1/runs/${run.id}/report`)));
   const cases: CaseResult[] = reports.flatMap((r) => r.cases);
-  return buildReport({ suites, cases, build: options.build, thresholds: {}, startedAt, finishedAt: new Date() });
+  const report = buildReport({ suites, cases, build: options.build, thresholds: {}, startedAt, finishedAt: new Date() });
+  report.platform = { server: base, runs: runs.map((run) => ({ suite: run.suite, run_id: run.id })) };
+  return report;
 }

@@ -56,6 +56,7 @@ export interface RunView {
 export const listRunsQuery = z
   .object({
     project: z.string().optional(),
+    suite: z.string().max(300).optional(),
     branch: z.string().max(300).optional(),
     status: runStatusSchema.optional(),
     cursor: z.string().max(200).optional(),
@@ -97,6 +98,32 @@ export interface TrendPoint {
   scored: number;
 }
 
+/** How one case of a run went, with the labels it was written with: what topics are grouped from. */
+export interface CaseOutcome {
+  case_index: number;
+  /** True when every metric of the case passed. */
+  passed: boolean;
+  topic: string;
+  tags: string[];
+}
+
+/** One LLM call a case made (target or judge), as the viewer shows it. */
+export interface LlmCallView {
+  kind: 'target' | 'judge';
+  provider: string;
+  model: string;
+  status: 'ok' | 'error';
+  error_status: number;
+  cached: 0 | 1;
+  attempts: number;
+  rate_limited: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+  latency_ms: number;
+  created_at: string;
+}
+
 /** One group of GET /v1/topics. */
 export interface TopicGroup {
   topic: string;
@@ -124,4 +151,63 @@ export interface EndpointView {
   models: readonly string[] | null;
   owner: 'platform' | 'project';
   key_hint?: string;
+}
+
+/** `PUT /v1/runs/{id}/cases/{index}/reviews/{metric}`: a person's verdict on one LLM-judged metric of a case. */
+export const putReviewSchema = z
+  .object({
+    /** Who reviews (a name or an e-mail address); one review per reviewer and metric of a case, replaced when sent again. */
+    reviewer: z.string().min(1).max(200),
+    agree: z.boolean(),
+    /** When disagreeing: what the verdict should have been; absent or null: the opposite of the judge's. */
+    corrected_passed: z.boolean().nullable().optional(),
+    comment: z.string().max(5_000).nullable().optional(),
+  })
+  .strict();
+
+export const reviewsQuery = z.object({ case: z.coerce.number().int().min(0).optional() }).strict();
+
+export const agreementQuery = z.object({ metric: z.string().min(1).max(200).optional(), run: z.uuid().optional() }).strict();
+
+/** `POST /v1/links`: a read-only link to a run (and its baseline, for the comparison) that expires. */
+export const createLinkSchema = z
+  .object({
+    run: z.uuid(),
+    baseline: z.uuid().optional(),
+    ttl_hours: z.number().int().min(1).max(336).default(72),
+  })
+  .strict();
+
+/** A review as the API and the viewer show it. */
+export interface ReviewView {
+  case_index: number;
+  metric: string;
+  reviewer: string;
+  agree: boolean;
+  /** The judge's pass/fail when the review was made (the recorded score never changes). */
+  judge_passed: boolean;
+  /** The reviewer's verdict when disagreeing; null: the opposite of the judge's (or agreeing). */
+  corrected_passed: boolean | null;
+  comment: string | null;
+  updated_at: string;
+}
+
+/** How far people agree with one judged metric: `GET /v1/agreement`, the viewer, and the Prometheus export. */
+export interface AgreementView {
+  metric: string;
+  reviews: number;
+  agreed: number;
+  /** agreed / reviews. */
+  agreement_rate: number;
+  /** Cohen's kappa of the judge's pass/fail against the reviewers'; null unless both pass and fail occur. */
+  kappa: number | null;
+  /** judge × reviewer. */
+  confusion: { pass_pass: number; pass_fail: number; fail_pass: number; fail_fail: number };
+}
+
+/** `POST /v1/links`: the path of the link (on the server it was asked of) and when it stops working. */
+export interface LinkView {
+  path: string;
+  expires_at: string;
+  runs: string[];
 }

@@ -75,6 +75,10 @@ export interface CaseResult {
   expected_output: string | null;
   retrieval_context?: string[];
   tools_called?: ToolCallSpec[];
+  /** The case's ground truth for hallucination, as recorded in it. */
+  context?: string[];
+  /** The tools the case expected, as recorded in it. */
+  expected_tools?: ToolCallSpec[];
   /** A conversational case: the conversation as evaluated (the target's replies, or the recorded ones). */
   turns?: Turn[];
   topic: string | null;
@@ -138,6 +142,8 @@ export interface Report {
   targets?: Record<string, TargetReport>;
   /** A platform run with `max_cost_usd`: what it could spend, what it spent, and the cases it did not start once it was spent. */
   budget?: { max_cost_usd: number; spent_usd: number; exceeded: boolean; not_evaluated: number };
+  /** `evalctl run --server`: the platform the suites ran on and each suite's run there (its viewer pages). */
+  platform?: { server: string; runs: Array<{ suite: string; run_id: string }> };
   cases: CaseResult[];
 }
 

@@ -126,6 +126,11 @@ export function pendingResult(loaded: LoadedSuite, index: number): CaseResult {
   };
   if (testCase.metadata) result.metadata = testCase.metadata;
   if (testCase.turns) result.turns = testCase.turns;
+  // What the case was judged against, as recorded in it (a target's own output replaces the first two).
+  if (testCase.retrieval_context) result.retrieval_context = testCase.retrieval_context;
+  if (testCase.tools_called) result.tools_called = testCase.tools_called;
+  if (testCase.context) result.context = testCase.context;
+  if (testCase.expected_tools) result.expected_tools = testCase.expected_tools;
   return result;
 }
 

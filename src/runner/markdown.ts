@@ -21,7 +21,10 @@ function limited<T>(items: readonly T[], row: (item: T) => string): string[] {
  * A pull-request comment: the verdict, every metric against its threshold (and the baseline), cost, the cases
  * that regressed against the baseline and the cases that errored with their cause. Markdown for GitHub.
  */
-export function toMarkdownComment(report: Report, options: { outcome?: GateOutcome; baseline?: Report; maxDrop?: number; title?: string } = {}): string {
+export function toMarkdownComment(
+  report: Report,
+  options: { outcome?: GateOutcome; baseline?: Report; maxDrop?: number; title?: string; links?: ReadonlyArray<{ suite: string; url: string; expires_at?: string; compares: boolean }> } = {},
+): string {
   const { outcome, baseline } = options;
   const ownPassed = report.gate?.passed !== false;
   const rulesPassed = outcome?.passed !== false;
@@ -29,6 +32,12 @@ export function toMarkdownComment(report: Report, options: { outcome?: GateOutco
   const lines = [COMMENT_MARKER, `### ${options.title ?? 'Evaluation'}: ${verdict}`, ''];
   const totals = report.totals;
   lines.push(`${totals.cases} cases: ${totals.passed} passed, ${totals.failed} failed, ${totals.errored} errored · LLM cost ${usd(report.usage.total_cost_usd)}${report.build?.git_sha ? ` · \`${report.build.git_sha.slice(0, 12)}\`` : ''}`, '');
+  for (const link of options.links ?? []) {
+    const what = link.compares ? 'the comparison with the baseline' : 'the run';
+    const how = link.expires_at ? ` (read-only link, valid until ${link.expires_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')})` : ' (sign in with a project key)';
+    lines.push(`🔎 [${cell(link.suite)}: open ${what} in the viewer](${link.url})${how}`);
+  }
+  if (options.links?.length) lines.push('');
 
   const header = baseline ? '| metric | mean | baseline | Δ | threshold | passed |' : '| metric | mean | threshold | passed |';
   lines.push(header, header.replace(/[^|]+/g, '---'));

@@ -23,7 +23,26 @@ export const METRIC_NAMES = {
   clickhouseRows: 'eval_clickhouse_rows_written_total',
   clickhouseRetries: 'eval_clickhouse_insert_retries_total',
   httpRequests: 'eval_http_requests_total',
+  judgeAgreement: 'eval_judge_agreement_ratio',
+  judgeKappa: 'eval_judge_cohen_kappa',
+  judgeReviews: 'eval_judge_reviews',
 } as const;
+
+/** One judged metric of one project, as people reviewed it (the viewer's agreement figures). */
+export interface JudgeAgreementSample {
+  project: string;
+  metric: string;
+  reviews: number;
+  agreement_rate: number;
+  kappa: number | null;
+}
+
+/**
+ * The judge agreement series are labelled by project and metric id, the one exception to the rule above: the
+ * figure means nothing across projects. Metric ids come from tenants' suites, so the series are capped: the
+ * most reviewed first, at most this many.
+ */
+export const MAX_AGREEMENT_SERIES = 500;
 
 export type ServiceRole = 'orchestrator' | 'worker' | 'dev';
 
@@ -100,6 +119,36 @@ export class PlatformMetrics {
     this.clickhouseRows = new Counter({ name: METRIC_NAMES.clickhouseRows, help: 'Rows written to ClickHouse.', labelNames: ['table'], registers: [registry] });
     this.clickhouseRetries = new Counter({ name: METRIC_NAMES.clickhouseRetries, help: 'Failed ClickHouse insert attempts (retried).', labelNames: ['table'], registers: [registry] });
     this.httpRequests = new Counter({ name: METRIC_NAMES.httpRequests, help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] });
+  }
+
+  /**
+   * Exports the judges' agreement with human reviews, read (from Postgres, by the orchestrator) at scrape time
+   * and kept for 15 s, so every replica reports the same figures without a query per scrape.
+   */
+  exportJudgeAgreement(read: () => Promise<JudgeAgreementSample[]>): void {
+    let cached: { at: number; samples: Promise<JudgeAgreementSample[]> } | undefined;
+    const samples = () => {
+      if (!cached || Date.now() - cached.at > 15_000) cached = { at: Date.now(), samples: read().catch(() => []) };
+      return cached.samples;
+    };
+    const labelNames = ['project', 'metric'] as const;
+    const gauge = (name: string, help: string, value: (sample: JudgeAgreementSample) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const sample of (await samples()).slice(0, MAX_AGREEMENT_SERIES)) {
+            const v = value(sample);
+            if (v !== null) this.set({ project: sample.project, metric: sample.metric }, v);
+          }
+        },
+      });
+    gauge(METRIC_NAMES.judgeAgreement, 'Share of human reviews that agreed with an LLM-judged metric, per project and metric.', (s) => s.agreement_rate);
+    gauge(METRIC_NAMES.judgeKappa, "Cohen's kappa of an LLM judge's pass/fail against human reviewers (absent unless both verdicts occur).", (s) => s.kappa);
+    gauge(METRIC_NAMES.judgeReviews, 'Human reviews of an LLM-judged metric, per project and metric.', (s) => s.reviews);
   }
 
   recordLlmCall(event: LlmCallEvent): void {

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '../../src/contracts/report';
@@ -10,8 +10,9 @@ import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/f
  * the installed bin, and finds none of the platform's server dependencies in its node_modules.
  */
 const root = join(__dirname, '../..');
+// hono is not among them: `evalctl view` renders the viewer's pages with it (node:http serves them).
 const SERVER_DEPENDENCIES = [
-  'chdb', 'bee-queue', 'hono', '@hono/node-server', 'kysely', '@clickhouse/client', 'redis', 'pg', '@electric-sql/pglite', 'prom-client',
+  'chdb', 'bee-queue', '@hono/node-server', 'kysely', '@clickhouse/client', 'redis', 'pg', '@electric-sql/pglite', 'prom-client',
   'cdktf', 'cdk8s', 'constructs', '@ai-eval-platform/constructs', 'tsx', 'typescript',
 ];
 
@@ -111,6 +112,23 @@ cases:
     expect(spawnSync('jq', ['-e', '.summary.faithfulness > 0.9', 'report.json'], { cwd: app }).status).toBe(0);
     const gate = await run('evalctl', ['gate', 'report.json', '--min', 'faithfulness=0.95'], env);
     expect(gate.status).toBe(0);
+    // `evalctl view` serves the viewer's pages over the report, from the installed package alone.
+    const viewer = spawn(join(app, 'node_modules/.bin/evalctl'), ['view', 'report.json', '--port', '0'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((done, failed) => {
+        viewer.stdout!.on('data', (chunk: Buffer) => {
+          const match = /evalctl view: (http\S+)/.exec(chunk.toString());
+          if (match) done(match[1]);
+        });
+        viewer.once('exit', (code) => failed(new Error(`evalctl view exited ${code}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+      expect(await page.text()).toMatch(/<h1>support <span class="badge pass">completed<\/span><\/h1>/);
+    } finally {
+      viewer.kill('SIGINT');
+    }
     // The programmatic API is the same package.
     const api = execFileSync(process.execPath, ['-e', "const e = require('@ai-eval-platform/evalctl'); console.log(typeof e.runSuites, typeof e.defineSuite, e.METRICS.size)"], { cwd: app, encoding: 'utf8' });
     expect(api.trim()).toMatch(/^function function \d+$/);

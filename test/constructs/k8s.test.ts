@@ -176,9 +176,9 @@ describe.each(['dev', 'prod'] as const)('Kubernetes manifests (%s)', (name) => {
     expect(values('kube-prometheus-stack').prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName).toBe('gp3');
   });
 
-  it('routes only the API through the Ingress, with a certificate from cert-manager', () => {
+  it('routes only the API and the viewer through the Ingress, with a certificate from cert-manager', () => {
     const ingress = find(objs, 'Ingress', 'orchestrator');
-    expect(ingress.spec.rules[0].http.paths.map((p: Obj) => [p.path, p.pathType])).toEqual([['/v1', 'Prefix'], ['/openapi.json', 'Exact']]);
+    expect(ingress.spec.rules[0].http.paths.map((p: Obj) => [p.path, p.pathType])).toEqual([['/v1', 'Prefix'], ['/openapi.json', 'Exact'], ['/ui', 'Prefix']]);
     expect(ingress.metadata.annotations['cert-manager.io/cluster-issuer']).toBe('letsencrypt');
     expect(ingress.spec.tls[0].secretName).toBe('orchestrator-tls');
     expect(find(objs, 'ClusterIssuer', 'letsencrypt').spec.acme).toMatchObject({

@@ -21,15 +21,18 @@ const SRC_LAYERS: Record<string, number> = {
   targets: 3,
   runner: 4,
   platform: 5,
-  cli: 6,
-  index: 7,
+  // The viewer's pages: above the platform because the orchestrator serves them, but importing from it (and
+  // from the stores) only types, so `evalctl view` ships without the platform.
+  viewer: 6,
+  cli: 7,
+  index: 8,
 };
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return sources(path);
-    return name.endsWith('.ts') ? [path] : [];
+    return /\.tsx?$/.test(name) ? [path] : [];
   });
 }
 
@@ -39,7 +42,7 @@ function importsOf(file: string): string[] {
   const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/g)].map((m) => m[1]);
   return specifiers.map((spec) => {
     const base = resolve(dirname(file), spec);
-    for (const candidate of [`${base}.ts`, join(base, 'index.ts')]) {
+    for (const candidate of [`${base}.ts`, `${base}.tsx`, join(base, 'index.ts')]) {
       try {
         if (statSync(candidate).isFile()) return candidate;
       } catch {
@@ -102,6 +105,13 @@ test('the worker imports nothing of the orchestrator, and src/ nothing of servic
       .map((target) => `${relative(ROOT, file)} → ${relative(ROOT, target)}`),
   );
   expect(crossings).toEqual([]);
+});
+
+test('the viewer imports nothing of the stores or the platform, so `evalctl view` ships without them', () => {
+  const reached = srcFiles
+    .filter((file) => layerOf(file) === 'viewer')
+    .flatMap((file) => graph.get(file)!.filter((target) => ['store', 'platform', 'queue', 'telemetry'].includes(layerOf(target))).map((target) => `${relative(ROOT, file)} → ${relative(ROOT, target)}`));
+  expect(reached).toEqual([]);
 });
 
 test('the shipped files hold no test harness', () => {

@@ -202,4 +202,12 @@ test('the orchestrator image migrates, serves /healthz and /readyz, and a run su
   }, 'the result row in ClickHouse', 60_000);
   await client.close();
   expect(rows).toBe(2); // one per metric of the case
+
+  // The viewer ships in the image: sign in with the key, and the run's page is served with its policy.
+  const login = await fetch(`${orchestrator.url}/ui/login`, { method: 'POST', redirect: 'manual', body: new URLSearchParams({ key, reviewer: 'image test', next: `/ui/runs/${id}` }) });
+  expect([login.status, login.headers.get('location')]).toEqual([303, `/ui/runs/${id}`]);
+  const page = await fetch(`${orchestrator.url}/ui/runs/${id}`, { headers: { cookie: login.headers.get('set-cookie')!.split(';')[0] } });
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+  expect(await page.text()).toMatch(/<h1>image-smoke <span class="badge pass">completed<\/span><\/h1>/);
 });

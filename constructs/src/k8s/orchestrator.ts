@@ -35,11 +35,11 @@ export interface OrchestratorProps {
 }
 
 /**
- * Paths the Ingress routes to the orchestrator: the API and its description. `/metrics`, `/healthz` and
- * `/readyz` are served on the same port for Prometheus (through the Service) and the kubelet, never
- * routed from outside.
+ * Paths the Ingress routes to the orchestrator: the API, its description and the viewer's pages. `/metrics`,
+ * `/healthz` and `/readyz` are served on the same port for Prometheus (through the Service) and the kubelet,
+ * never routed from outside.
  */
-export const PUBLIC_PATHS = ['/v1', '/openapi.json'] as const;
+export const PUBLIC_PATHS = ['/v1', '/openapi.json', '/ui'] as const;
 
 /** The orchestrator API: Deployment, the brief's api-service, and an Ingress with TLS for the API paths only. */
 export class Orchestrator extends Construct {
@@ -86,7 +86,7 @@ export class Orchestrator extends Construct {
             http: {
               paths: PUBLIC_PATHS.map((path) => ({
                 path,
-                pathType: path === '/v1' ? 'Prefix' : 'Exact',
+                pathType: path === '/openapi.json' ? 'Exact' : 'Prefix',
                 backend: { service: { name, port: { name: 'http' } } },
               })),
             },

@@ -225,6 +225,15 @@ export function platformDashboards(props: Omit<PlatformDashboardsProps, 'sidecar
         )
         .span(12)
         .height(9),
+    )
+    .withPanel(
+      new table.PanelBuilder()
+        .title('Judge agreement with human reviews (per project and metric; κ: Cohen’s kappa)')
+        .withTarget(prom(qualityUid, `max by (project, metric) (${M.judgeAgreement}{${ns}})`, 'agreement {{project}} {{metric}}', 'A'))
+        .withTarget(prom(qualityUid, `max by (project, metric) (${M.judgeKappa}{${ns}})`, 'kappa {{project}} {{metric}}', 'B'))
+        .withTarget(prom(qualityUid, `max by (project, metric) (${M.judgeReviews}{${ns}})`, 'reviews {{project}} {{metric}}', 'C'))
+        .span(24)
+        .height(8),
     );
 
   const spec = (uid: string, builder: InstanceType<typeof dashboard.DashboardBuilder>): DashboardSpec => {

@@ -13,4 +13,7 @@ export const PLATFORM_METRICS = {
   llmLatency: 'eval_llm_request_duration_seconds',
   runs: 'eval_runs_finished_total',
   buildInfo: 'eval_build_info',
+  judgeAgreement: 'eval_judge_agreement_ratio',
+  judgeKappa: 'eval_judge_cohen_kappa',
+  judgeReviews: 'eval_judge_reviews',
 } as const;

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { compareQuery, topicsQuery, trendsQuery } from '../../../src/contracts/api';
 import { headerRunReport } from '../../../src/platform/run-results';
-import { groupByTopic } from '../../../src/platform/topics';
+import { groupByTopic } from '../../../src/runner/topics';
 import { evaluateGateRules } from '../../../src/runner/gate';
 import { metricTrend, runCaseOutcomes } from '../../../src/store/clickhouse/queries';
 import { fail, ownRun, parse, type AppEnv, type RouteDeps } from '../http';

@@ -125,6 +125,7 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
     const query = parse(listRunsQuery, c.req.query(), 'query');
     if (query.project !== undefined && query.project !== project.name) return c.json({ runs: [], next_cursor: null });
     const runs = await listRuns(db, project.id, {
+      suite: query.suite,
       branch: query.branch,
       status: query.status,
       cursor: query.cursor ? decodeCursor(query.cursor) : undefined,

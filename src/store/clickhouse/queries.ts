@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { TrendPoint } from '../../contracts/api';
+import type { CaseOutcome, LlmCallView, TrendPoint } from '../../contracts/api';
 import { checkDatabaseName } from './connect';
 
 /** A run's mean score of one metric per run, oldest run first: the points of a trend line. */
@@ -24,16 +24,7 @@ export async function metricTrend(
   return rows.reverse().map((row) => ({ ...row, scored: Number(row.scored) }));
 }
 
-/** How each case of a run went, with the labels it was written with. */
-export interface CaseOutcomeRow {
-  case_index: number;
-  /** True when every metric of the case passed. */
-  passed: boolean;
-  topic: string;
-  tags: string[];
-}
-
-export async function runCaseOutcomes(client: ClickHouseClient, database: string, filter: { project: string; runId: string }): Promise<CaseOutcomeRow[]> {
+export async function runCaseOutcomes(client: ClickHouseClient, database: string, filter: { project: string; runId: string }): Promise<CaseOutcome[]> {
   const result = await client.query({
     query: `SELECT case_index, min(passed) AS case_passed, any(topic) AS topic, any(tags) AS tags
             FROM ${checkDatabaseName(database)}.results FINAL
@@ -44,4 +35,29 @@ export async function runCaseOutcomes(client: ClickHouseClient, database: string
   });
   const rows = (await result.json()) as Array<{ case_index: number; case_passed: number | string; topic: string; tags: string[] }>;
   return rows.map((row) => ({ case_index: Number(row.case_index), passed: Boolean(Number(row.case_passed)), topic: row.topic, tags: row.tags }));
+}
+
+/** The LLM calls one case made (target and judges), in the order they were made; at most 500. */
+export async function caseLlmCalls(client: ClickHouseClient, database: string, filter: { project: string; runId: string; caseIndex: number }): Promise<LlmCallView[]> {
+  const result = await client.query({
+    query: `SELECT kind, provider, model, status, error_status, cached, attempts, rate_limited, input_tokens, output_tokens, cost_usd, latency_ms, created_at
+            FROM ${checkDatabaseName(database)}.llm_calls
+            WHERE project = {project:String} AND run_id = {run:String} AND case_index = {case:UInt32}
+            ORDER BY created_at LIMIT 500`,
+    query_params: { project: filter.project, run: filter.runId, case: filter.caseIndex },
+    format: 'JSONEachRow',
+  });
+  const rows = (await result.json()) as LlmCallView[];
+  // UInt64 and Decimal columns arrive quoted in JSON.
+  return rows.map((row) => ({
+    ...row,
+    error_status: Number(row.error_status),
+    cached: Number(row.cached) ? 1 : 0,
+    attempts: Number(row.attempts),
+    rate_limited: Number(row.rate_limited),
+    input_tokens: Number(row.input_tokens),
+    output_tokens: Number(row.output_tokens),
+    cost_usd: row.cost_usd === null ? null : Number(row.cost_usd),
+    latency_ms: Number(row.latency_ms),
+  }));
 }

@@ -37,12 +37,12 @@ export async function revokeApiKey(db: Kysely<Database>, keyOrPrefix: string): P
   return rows.length > 0;
 }
 
-/** The project a key belongs to, unless the key is unknown or revoked. */
-export async function projectForKey(db: Kysely<Database>, key: string): Promise<Project | undefined> {
+/** The project a key belongs to, with the key's id, unless the key is unknown or revoked. */
+export async function projectForKey(db: Kysely<Database>, key: string): Promise<(Project & { key_id: string }) | undefined> {
   return db
     .selectFrom('api_keys')
     .innerJoin('projects', 'projects.id', 'api_keys.project_id')
-    .select(['projects.id', 'projects.name', 'projects.created_at'])
+    .select(['projects.id', 'projects.name', 'projects.created_at', 'api_keys.id as key_id'])
     .where('api_keys.key_hash', '=', hashApiKey(key))
     .where('api_keys.revoked_at', 'is', null)
     .executeTakeFirst();

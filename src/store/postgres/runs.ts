@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { BuildMetadata } from '../../contracts/build';
 import type { CaseResult, ReportSummary } from '../../contracts/report';
 import type { LlmCallRow, ResultRow } from '../clickhouse/tables';
-import type { Database, Run, RunStatus } from './schema';
+import type { Database, Run, RunCase, RunStatus } from './schema';
 
 const INSERT_CHUNK = 5_000;
 
@@ -118,6 +118,7 @@ export async function getRunSuite(db: Kysely<Database>, runId: string): Promise<
 }
 
 export interface RunListFilter {
+  suite?: string;
   branch?: string;
   status?: RunStatus;
   /** Opaque: `<created_at ISO>|<id>` of the last run of the previous page. */
@@ -145,8 +146,13 @@ export async function listRuns(db: Kysely<Database>, projectId: string, filter: 
       'created_at',
       'started_at',
       'finished_at',
+      // The metric means and totals of a finished run, without the rest of its summary (topic labels can be long).
+      sql<Record<string, number | null> | null>`summary->'summary'`.as('means'),
+      sql<{ cases: number; passed: number; failed: number; errored: number; pass_rate: number } | null>`summary->'totals'`.as('totals'),
+      sql<number | null>`(summary->>'duration_ms')::float8`.as('duration_ms'),
     ])
     .where('project_id', '=', projectId);
+  if (filter.suite) query = query.where('suite_name', '=', filter.suite);
   if (filter.branch) query = query.where('branch', '=', filter.branch);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.cursor) {
@@ -156,6 +162,86 @@ export async function listRuns(db: Kysely<Database>, projectId: string, filter: 
     );
   }
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+/** The suites and branches a project's runs have used (newest first), to offer as filters. */
+export async function runFacets(db: Kysely<Database>, projectId: string): Promise<{ suites: string[]; branches: string[] }> {
+  const recent = (column: 'suite_name' | 'branch') =>
+    sql<{ value: string }>`SELECT ${sql.ref(column)} AS value FROM runs WHERE project_id = ${projectId} AND ${sql.ref(column)} IS NOT NULL
+      GROUP BY 1 ORDER BY max(created_at) DESC LIMIT 200`.execute(db);
+  const [suites, branches] = await Promise.all([recent('suite_name'), recent('branch')]);
+  return { suites: suites.rows.map((r) => r.value), branches: branches.rows.map((r) => r.value) };
+}
+
+export interface CasePageFilter {
+  status?: 'passed' | 'failed' | 'errored' | 'pending';
+  /** Cases where this metric did not pass (failed or errored). */
+  metric?: string;
+  topic?: string;
+  tag?: string;
+  offset: number;
+  limit: number;
+}
+
+/** One case of a page: its state, labels and per-metric verdicts (not its texts). */
+export interface CasePageRow {
+  case_index: number;
+  case_id: string;
+  status: RunCase['status'];
+  error: string | null;
+  topic: string | null;
+  tags: string[] | null;
+  metrics: Record<string, { score: number | null; passed: boolean; error: string | null }> | null;
+}
+
+/**
+ * A page of a run's cases, errored and failed first, then unfinished, then passed, each by index; with the
+ * number of cases the filter matches. The page's indexes are chosen first from the narrow columns, and only
+ * those rows' results are read.
+ */
+export async function listCasePage(db: Kysely<Database>, runId: string, filter: CasePageFilter): Promise<{ rows: CasePageRow[]; total: number }> {
+  const conditions = [sql`run_id = ${runId}`];
+  if (filter.status === 'pending') conditions.push(sql`status IN ('queued', 'running', 'cancelled')`);
+  else if (filter.status) conditions.push(sql`status = ${filter.status}`);
+  if (filter.metric) conditions.push(sql`(result->'metrics'->${filter.metric}::text->>'passed') = 'false'`);
+  if (filter.topic) conditions.push(sql`result->>'topic' = ${filter.topic}::text`);
+  if (filter.tag) conditions.push(sql`result->'tags' ? ${filter.tag}::text`);
+  const where = sql.join(conditions, sql` AND `);
+  const rank = sql`CASE status WHEN 'errored' THEN 0 WHEN 'failed' THEN 1 WHEN 'passed' THEN 3 ELSE 2 END`;
+  const [page, count] = await Promise.all([
+    sql<CasePageRow>`
+      WITH page AS (
+        SELECT case_index, ${rank} AS rank FROM run_cases WHERE ${where} ORDER BY 2, 1 LIMIT ${filter.limit} OFFSET ${filter.offset}
+      )
+      SELECT rc.case_index, rc.case_id, rc.status, rc.error, rc.result->>'topic' AS topic, rc.result->'tags' AS tags,
+        (SELECT jsonb_object_agg(m.key, jsonb_build_object('score', m.value->'score', 'passed', m.value->'passed', 'error', m.value->'error'))
+           FROM jsonb_each(rc.result->'metrics') m) AS metrics
+      FROM page JOIN run_cases rc ON rc.run_id = ${runId} AND rc.case_index = page.case_index
+      ORDER BY page.rank, page.case_index`.execute(db),
+    sql<{ n: number }>`SELECT count(*)::int AS n FROM run_cases WHERE ${where}`.execute(db),
+  ]);
+  return { rows: page.rows, total: count.rows[0].n };
+}
+
+/** The topics and tags a run's cases carry, most frequent first (at most 200 of each), to offer as filters. */
+export async function caseFacets(db: Kysely<Database>, runId: string): Promise<{ topics: string[]; tags: string[] }> {
+  const [topics, tags] = await Promise.all([
+    sql<{ value: string }>`SELECT result->>'topic' AS value FROM run_cases WHERE run_id = ${runId} AND result->>'topic' IS NOT NULL
+      GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 200`.execute(db),
+    sql<{ value: string }>`SELECT t AS value FROM run_cases, jsonb_array_elements_text(CASE WHEN jsonb_typeof(result->'tags') = 'array' THEN result->'tags' ELSE '[]'::jsonb END) t
+      WHERE run_id = ${runId} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 200`.execute(db),
+  ]);
+  return { topics: topics.rows.map((r) => r.value), tags: tags.rows.map((r) => r.value) };
+}
+
+/** One case of a run: its state and result (null until it ended with one). */
+export async function getRunCase(db: Kysely<Database>, runId: string, caseIndex: number) {
+  return db
+    .selectFrom('run_cases')
+    .select(['case_index', 'case_id', 'status', 'attempts', 'error', 'result'])
+    .where('run_id', '=', runId)
+    .where('case_index', '=', caseIndex)
+    .executeTakeFirst();
 }
 
 export async function listCaseResults(

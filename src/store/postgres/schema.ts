@@ -109,6 +109,40 @@ export interface ProjectEndpointTable {
   updated_at: Generated<Timestamp>;
 }
 
+export interface CaseReviewTable {
+  id: Generated<string>;
+  project_id: string;
+  run_id: string;
+  case_index: number;
+  /** The metric's id in the run (its key in the case's metrics). */
+  metric: string;
+  reviewer: string;
+  agree: boolean;
+  /** The judge's pass/fail when the review was made. */
+  judge_passed: boolean;
+  /** The reviewer's pass/fail; null: the judge's when agreeing, the opposite when disagreeing. */
+  corrected_passed: boolean | null;
+  comment: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ViewerTokenTable {
+  /** sha256 of the token, hex; the token itself lives only in the cookie or the link. */
+  token_hash: string;
+  /** `session`: a browser after a key was entered; `link`: a signed-in link a pull-request comment carries. */
+  kind: 'session' | 'link';
+  project_id: string;
+  /** The key that opened it: revoking the key ends its sessions and links. */
+  api_key_id: string;
+  /** Who reviews in this session; null: read only. */
+  reviewer: string | null;
+  /** null: every run of the project; else only these. */
+  run_ids: string[] | null;
+  expires_at: Timestamp;
+  created_at: Generated<Timestamp>;
+}
+
 export interface Database {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -118,6 +152,8 @@ export interface Database {
   run_cases: RunCaseTable;
   clickhouse_outbox: ClickhouseOutboxTable;
   project_endpoints: ProjectEndpointTable;
+  case_reviews: CaseReviewTable;
+  viewer_tokens: ViewerTokenTable;
 }
 
 export type Project = Selectable<ProjectTable>;
@@ -126,3 +162,4 @@ export type NewRun = Insertable<RunTable>;
 export type RunUpdate = Updateable<RunTable>;
 export type RunCase = Selectable<RunCaseTable>;
 export type DatasetVersion = Selectable<DatasetVersionTable>;
+export type CaseReview = Selectable<CaseReviewTable>;

@@ -1,11 +1,10 @@
-import type { TopicGroup } from '../contracts/api';
-import type { CaseOutcomeRow } from '../store/clickhouse/queries';
+import type { CaseOutcome, TopicGroup } from '../contracts/api';
 
 /**
  * Groups a run's cases by topic, worst first: a case is labelled by its topic, else its first tag, else the
  * label the run's judge gave it when the run finished (`judgeLabels`, case index → label).
  */
-export function groupByTopic(cases: readonly CaseOutcomeRow[], judgeLabels: Readonly<Record<string, string>> = {}): TopicGroup[] {
+export function groupByTopic(cases: readonly CaseOutcome[], judgeLabels: Readonly<Record<string, string>> = {}): TopicGroup[] {
   const groups = new Map<string, { topic: string; cases: number; failed: number }>();
   for (const row of cases) {
     const label = row.topic || (row.tags.length ? `tag:${row.tags[0]}` : (judgeLabels[String(row.case_index)] ?? '(no topic or tag)'));

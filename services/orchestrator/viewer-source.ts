@@ -1,0 +1,186 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kysely } from 'kysely';
+import type { Report } from '../../src/contracts/report';
+import { headerRunReport, roundUsd } from '../../src/platform/run-results';
+import { groupByTopic } from '../../src/runner/topics';
+import { caseLlmCalls, metricTrend, runCaseOutcomes } from '../../src/store/clickhouse/queries';
+import { agreementCounts, listReviews, reviewView, saveReview } from '../../src/store/postgres/reviews';
+import { caseFacets, getRun, getRunCase, listCasePage, listRuns, runFacets, type RunHeader } from '../../src/store/postgres/runs';
+import type { Database, Project } from '../../src/store/postgres/schema';
+import { agreementOf, type CaseFilter, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
+import { setBounded } from './limits';
+import { UUID } from './http';
+
+const iso = (date: Date | null): string | null => (date === null ? null : new Date(date).toISOString());
+
+const RUNS_PER_PAGE = 50;
+
+/** The reports of finished runs, which do not change: a comparison of two 10,000-case runs reads them once. */
+const reports = new Map<string, Promise<Report>>();
+
+
+function detail(run: RunHeader): RunDetail {
+  const started = run.started_at ?? run.created_at;
+  return {
+    id: run.id,
+    suite: run.suite_name,
+    status: run.status,
+    branch: run.branch,
+    build: run.build,
+    created_at: iso(run.created_at)!,
+    finished_at: iso(run.finished_at),
+    duration_ms: run.finished_at ? new Date(run.finished_at).getTime() - new Date(started).getTime() : null,
+    progress: { total: run.total_cases, completed: run.completed_cases, passed: run.passed_cases, failed: run.failed_cases, errored: run.errored_cases },
+    means: run.summary?.summary ?? null,
+    cost_usd: roundUsd(run.cost_usd),
+    summary: run.summary,
+    max_cost_usd: run.max_cost_usd,
+  };
+}
+
+const encodeCursor = (run: { created_at: string; id: string }) => Buffer.from(`${run.created_at}|${run.id}`).toString('base64url');
+
+function decodeCursor(cursor: string | undefined): { createdAt: string; id: string } | undefined {
+  if (!cursor) return undefined;
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  return createdAt && id && UUID.test(id) && !Number.isNaN(Date.parse(createdAt)) ? { createdAt, id } : undefined;
+}
+
+/**
+ * The viewer over one project's runs on the platform: Postgres for runs, cases and reviews, ClickHouse for LLM
+ * calls, trends and topics (the dashboards' data). A link's session sees only the runs it names (`runIds`);
+ * reviews are recorded only with a reviewer (a session opened with a key).
+ */
+export class PlatformViewerSource implements ViewerSource {
+  readonly mode = 'platform' as const;
+  readonly title: string;
+  readonly saveReview?: ViewerSource['saveReview'];
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clickhouse: ClickHouseClient,
+    private readonly clickhouseDatabase: string,
+    private readonly project: Project,
+    private readonly runIds: readonly string[] | null,
+    reviewer: string | null,
+  ) {
+    this.title = project.name;
+    if (reviewer !== null) {
+      this.saveReview = async (runId, index, review) =>
+        reviewView(
+          await saveReview(this.db, {
+            projectId: this.project.id,
+            runId,
+            caseIndex: index,
+            metric: review.metric,
+            reviewer: review.reviewer,
+            agree: review.agree,
+            judgePassed: review.judge_passed,
+            correctedPassed: review.corrected_passed,
+            comment: review.comment,
+          }),
+        );
+    }
+  }
+
+  private inScope(id: string): boolean {
+    return UUID.test(id) && (this.runIds === null || this.runIds.includes(id));
+  }
+
+  async runs(filter: RunFilter) {
+    if (this.runIds !== null) {
+      const runs = (await Promise.all(this.runIds.map((id) => this.run(id)))).filter((run): run is RunDetail => run !== undefined);
+      const shown = runs.filter((run) => (!filter.suite || run.suite === filter.suite) && (!filter.branch || run.branch === filter.branch) && (!filter.status || run.status === filter.status));
+      return { runs: shown, nextCursor: null, suites: [...new Set(runs.map((r) => r.suite))], branches: [...new Set(runs.flatMap((r) => (r.branch ? [r.branch] : [])))] };
+    }
+    const [rows, facets] = await Promise.all([
+      listRuns(this.db, this.project.id, { suite: filter.suite, branch: filter.branch, status: filter.status, cursor: decodeCursor(filter.cursor), limit: RUNS_PER_PAGE }),
+      runFacets(this.db, this.project.id),
+    ]);
+    const runs: RunRow[] = rows.map((row) => {
+      const started = row.started_at ?? row.created_at;
+      return {
+        id: row.id,
+        suite: row.suite_name,
+        status: row.status,
+        branch: row.branch,
+        build: row.build,
+        created_at: iso(row.created_at)!,
+        finished_at: iso(row.finished_at),
+        duration_ms: row.finished_at ? new Date(row.finished_at).getTime() - new Date(started).getTime() : null,
+        progress: { total: row.total_cases, completed: row.completed_cases, passed: row.passed_cases, failed: row.failed_cases, errored: row.errored_cases },
+        means: row.means,
+        cost_usd: roundUsd(row.cost_usd),
+      };
+    });
+    const last = runs.at(-1);
+    return { runs, nextCursor: runs.length === RUNS_PER_PAGE && last ? encodeCursor(last) : null, suites: facets.suites, branches: facets.branches };
+  }
+
+  async run(id: string) {
+    if (!this.inScope(id)) return undefined;
+    const run = await getRun(this.db, this.project.id, id);
+    return run ? detail(run) : undefined;
+  }
+
+  async cases(runId: string, filter: CaseFilter) {
+    const { rows, total } = await listCasePage(this.db, runId, filter);
+    return {
+      total,
+      cases: rows.map((row) => ({
+        index: row.case_index,
+        id: row.case_id,
+        status: row.status,
+        error: row.error,
+        topic: row.topic,
+        tags: Array.isArray(row.tags) ? row.tags : [],
+        metrics: row.metrics ?? {},
+      })),
+    };
+  }
+
+  caseFacets(runId: string) {
+    return caseFacets(this.db, runId);
+  }
+
+  async caseDetail(runId: string, index: number) {
+    const row = await getRunCase(this.db, runId, index);
+    return row ? { index: row.case_index, id: row.case_id, status: row.status, attempts: row.attempts, error: row.error, result: row.result } : undefined;
+  }
+
+  async llmCalls(runId: string, index: number) {
+    // ClickHouse is not required for the platform to work; without it the page shows the per-model totals.
+    return caseLlmCalls(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId, caseIndex: index }).catch(() => null);
+  }
+
+  async report(runId: string): Promise<Report> {
+    const run = await getRun(this.db, this.project.id, runId);
+    if (!run) throw new Error(`no run ${runId}`);
+    const cached = reports.get(run.id);
+    if (cached) return cached;
+    const built = headerRunReport(this.db, run);
+    if (run.finished_at) setBounded(reports, run.id, built, 4);
+    built.catch(() => reports.delete(run.id));
+    return built;
+  }
+
+  async topics(runId: string) {
+    const run = await getRun(this.db, this.project.id, runId);
+    const cases = await runCaseOutcomes(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId }).catch(() => []);
+    return groupByTopic(cases, run?.summary?.topic_labels);
+  }
+
+  async trends(metric: string, branch?: string) {
+    const points = await metricTrend(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, metric, branch, limit: 100 }).catch(() => []);
+    return this.runIds === null ? points : points.filter((point) => this.runIds!.includes(point.run_id));
+  }
+
+  async reviews(runId: string, index?: number) {
+    return (await listReviews(this.db, this.project.id, runId, index)).map(reviewView);
+  }
+
+  async agreement(filter: { metric?: string; runId?: string }) {
+    const rows = await agreementCounts(this.db, { projectId: this.project.id, metric: filter.metric, runId: filter.runId });
+    return rows.map((row) => agreementOf(row.metric, row));
+  }
+}

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { isWellFormedApiKey, projectForKey } from '../../src/store/postgres/projects';
+import { issueViewerToken, revokeViewerToken, viewerGrant, type ViewerGrant } from '../../src/store/postgres/viewer-tokens';
+import { viewerAssets, viewerPages, type ViewerEnv } from '../../src/viewer/app';
+import { SECURITY_HEADERS } from '../../src/viewer/assets';
+import { LoginPage } from '../../src/viewer/login-page';
+import { ViewerPaths } from '../../src/viewer/model';
+import { checkReviewer } from '../../src/viewer/reviews';
+import type { RouteDeps } from './http';
+import { setBounded } from './limits';
+import { PlatformViewerSource } from './viewer-source';
+
+/** Where the viewer lives on the orchestrator; the Ingress routes it beside `/v1`. */
+export const VIEWER_BASE = '/ui';
+const COOKIE = 'eval_viewer';
+/** A browser session opened with a key lasts this long. */
+export const SESSION_HOURS = 12;
+
+const paths = new ViewerPaths(VIEWER_BASE);
+
+/** The form token of a session: derived from the session's own token, which only its cookie holds. */
+const csrfFor = (token: string): string => createHash('sha256').update(`csrf:${token}`).digest('base64url').slice(0, 32);
+
+/** Where to go after signing in: only a page of the viewer (never another site: no open redirect). */
+const safeNext = (next: unknown): string => (typeof next === 'string' && next.startsWith(`${VIEWER_BASE}/`) && !next.startsWith('//') && !/[\\\r\n]/.test(next) ? next : `${VIEWER_BASE}/`);
+
+const isHttps = (c: Context): boolean => c.req.header('x-forwarded-proto') === 'https' || new URL(c.req.url).protocol === 'https:';
+
+function setSession(c: Context, token: string, expiresAt: Date): void {
+  setCookie(c, COOKIE, token, {
+    path: VIEWER_BASE,
+    httpOnly: true,
+    // Lax: the cookie goes along when a reader follows a link to the viewer; forms also carry the session's own token.
+    sameSite: 'Lax',
+    secure: isHttps(c),
+    expires: expiresAt,
+  });
+}
+
+/** A form posted from another site (or a page of another origin) is refused, whatever cookie it carries. */
+function crossSite(c: Context): boolean {
+  const origin = c.req.header('origin');
+  if (!origin || origin === 'null') return c.req.header('sec-fetch-site') === 'cross-site';
+  try {
+    return new URL(origin).host !== new URL(c.req.url).host && new URL(origin).host !== c.req.header('x-forwarded-host');
+  } catch {
+    return true;
+  }
+}
+
+/** The sign-in page, with the problem of the last attempt (naming the field) when there was one. */
+const login = (c: Context, status: 200 | 400 | 401 | 403, next: string, problem?: { field: string; message: string }, reviewer?: string) =>
+  c.html(LoginPage({ paths, action: `${VIEWER_BASE}/login`, next, problem, reviewer }), status);
+
+/**
+ * The viewer on the orchestrator: sign-in with a project key (a session cookie that holds a random token; only its
+ * hash is stored, beside the key that opened it, so revoking the key ends it), the landing of a link from a
+ * pull-request comment (read only, limited to the runs it names), and the pages, each reading only the session's
+ * project through `PlatformViewerSource`.
+ */
+export function viewerRoutes(deps: RouteDeps): Hono {
+  const { db, clickhouse, clickhouseDatabase } = deps;
+  const app = new Hono();
+  const grants = new Map<string, { grant: ViewerGrant | undefined; until: number }>();
+
+  const grantFor = async (token: string | undefined): Promise<ViewerGrant | undefined> => {
+    if (!token) return undefined;
+    const now = Date.now();
+    const cached = grants.get(token);
+    if (cached && cached.until > now) return cached.grant && cached.grant.expiresAt.getTime() > now ? cached.grant : undefined;
+    const grant = await viewerGrant(db, token);
+    setBounded(grants, token, { grant, until: now + deps.limits.apiKeyCacheMs });
+    return grant;
+  };
+
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
+  });
+
+  app.route('/assets', viewerAssets());
+
+  app.get('/login', (c) => login(c, 200, safeNext(c.req.query('next'))));
+
+  app.post('/login', async (c) => {
+    const form = await c.req.parseBody();
+    const next = safeNext(form.next);
+    if (crossSite(c)) return login(c, 403, next, { field: 'origin', message: 'This sign-in came from another site and was refused.' });
+    const key = typeof form.key === 'string' ? form.key.trim() : '';
+    const reviewer = checkReviewer(form.reviewer);
+    const shownName = typeof form.reviewer === 'string' ? form.reviewer.slice(0, 200) : undefined;
+    if ('field' in reviewer) return login(c, 400, next, { field: 'reviewer', message: reviewer.message.replace(/^reviewer:/, 'Your name:') }, shownName);
+    const project = isWellFormedApiKey(key) ? await projectForKey(db, key) : undefined;
+    if (!project) return login(c, 401, next, { field: 'key', message: 'Project API key: unknown or revoked (a key looks like aiev_ followed by 32 characters).' }, shownName);
+    const expiresAt = new Date(Date.now() + SESSION_HOURS * 3_600_000);
+    const token = await issueViewerToken(db, { kind: 'session', projectId: project.id, apiKeyId: project.key_id, reviewer: reviewer.reviewer, runIds: null, expiresAt });
+    setSession(c, token, expiresAt);
+    return c.redirect(next, 303);
+  });
+
+  // A link from a pull-request comment: its token becomes this browser's session (read only, its runs only), and
+  // the address bar loses it at once.
+  app.get('/l/:token', async (c) => {
+    const token = c.req.param('token');
+    const grant = await grantFor(token);
+    if (!grant || grant.kind !== 'link') {
+      return login(c, 401, `${VIEWER_BASE}/`, { field: 'link', message: 'This link has expired or was revoked. Sign in with a project key instead.' });
+    }
+    setSession(c, token, grant.expiresAt);
+    const [head, base] = grant.runIds ?? [];
+    return c.redirect(head && base ? paths.compare(base, head) : head ? paths.run(head) : paths.runs(), 303);
+  });
+
+  app.post('/logout', async (c) => {
+    const token = getCookie(c, COOKIE);
+    const form = await c.req.parseBody();
+    if (token && !crossSite(c) && form.csrf === csrfFor(token)) {
+      await revokeViewerToken(db, token);
+      grants.delete(token);
+    }
+    deleteCookie(c, COOKIE, { path: VIEWER_BASE });
+    return c.redirect(`${VIEWER_BASE}/login`, 303);
+  });
+
+  const pages = new Hono<ViewerEnv>();
+  pages.use('*', async (c, next) => {
+    const token = getCookie(c, COOKIE);
+    const grant = await grantFor(token);
+    if (!grant || !token) {
+      if (c.req.method !== 'GET') return login(c, 401, `${VIEWER_BASE}/`, { field: 'session', message: 'Your session has ended. Sign in again.' });
+      const url = new URL(c.req.url);
+      return c.redirect(`${VIEWER_BASE}/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+    }
+    const csrf = csrfFor(token);
+    if (c.req.method === 'POST') {
+      const form = await c.req.parseBody();
+      if (crossSite(c) || form.csrf !== csrf) return c.text('refused: this form did not come from your session (reload the page and try again)', 403);
+    }
+    c.set('viewerSource', new PlatformViewerSource(db, clickhouse, clickhouseDatabase, grant.project, grant.runIds, grant.reviewer));
+    c.set('viewer', { paths, title: grant.project.name, mode: 'platform', reviewer: grant.reviewer, csrf, logoutPath: `${VIEWER_BASE}/logout` });
+    await next();
+  });
+  pages.route('/', viewerPages());
+  app.route('/', pages);
+  return app;
+}

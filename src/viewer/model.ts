@@ -1,0 +1,152 @@
+import type { AgreementView, LlmCallView, ReviewView, TopicGroup, TrendPoint } from '../contracts/api';
+import type { BuildMetadata } from '../contracts/build';
+import type { CaseResult, Report, ReportSummary } from '../contracts/report';
+
+export type { AgreementView, ReviewView };
+
+/**
+ * What the viewer's pages read, whoever stores it: the platform (Postgres and ClickHouse, one project, through
+ * the orchestrator) or report files on disk (`evalctl view`). Every method answers for the caller's scope only:
+ * a run outside it is `undefined`, exactly like a missing one.
+ */
+export interface ViewerSource {
+  /** `files`: `evalctl view` over reports (no reviews, no per-call records); `platform`: a project's runs. */
+  readonly mode: 'platform' | 'files';
+  /** The project's name, or the first report's file name. */
+  readonly title: string;
+  runs(filter: RunFilter): Promise<{ runs: RunRow[]; nextCursor: string | null; suites: string[]; branches: string[] }>;
+  run(id: string): Promise<RunDetail | undefined>;
+  cases(runId: string, filter: CaseFilter): Promise<{ cases: CaseRow[]; total: number }>;
+  caseFacets(runId: string): Promise<{ topics: string[]; tags: string[] }>;
+  caseDetail(runId: string, index: number): Promise<CaseDetail | undefined>;
+  /** The case's LLM calls one by one; null where only the per-model totals are known (a report file). */
+  llmCalls(runId: string, index: number): Promise<LlmCallView[] | null>;
+  /** The whole report of a finished run, for comparisons. */
+  report(runId: string): Promise<Report>;
+  topics(runId: string): Promise<TopicGroup[]>;
+  trends(metric: string, branch?: string): Promise<TrendPoint[]>;
+  reviews(runId: string, index?: number): Promise<ReviewView[]>;
+  agreement(filter: { metric?: string; runId?: string }): Promise<AgreementView[]>;
+  /** Absent where reviews cannot be recorded (report files, a read-only link). */
+  saveReview?(runId: string, index: number, review: ReviewInput & { judge_passed: boolean }): Promise<ReviewView>;
+}
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'completed_with_errors', 'cancelled', 'budget_exceeded'] as const;
+
+export interface RunFilter {
+  suite?: string;
+  branch?: string;
+  status?: (typeof RUN_STATUSES)[number];
+  cursor?: string;
+}
+
+/** A run as the list shows it. */
+export interface RunRow {
+  id: string;
+  suite: string;
+  status: string;
+  branch: string | null;
+  build: BuildMetadata;
+  created_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  progress: { total: number; completed: number; passed: number; failed: number; errored: number };
+  /** Metric id → mean, once the run has finished. */
+  means: Record<string, number | null> | null;
+  cost_usd: number | null;
+}
+
+export interface RunDetail extends RunRow {
+  /** The report without its cases, once the run has finished. */
+  summary: ReportSummary | null;
+  max_cost_usd: number | null;
+}
+
+export const CASE_STATUSES = ['errored', 'failed', 'pending', 'passed'] as const;
+
+export interface CaseFilter {
+  status?: (typeof CASE_STATUSES)[number];
+  /** Cases where this metric did not pass. */
+  metric?: string;
+  topic?: string;
+  tag?: string;
+  offset: number;
+  limit: number;
+}
+
+/** A case as a run's list shows it: state, labels and per-metric verdicts, not its texts. */
+export interface CaseRow {
+  index: number;
+  id: string;
+  status: string;
+  error: string | null;
+  topic: string | null;
+  tags: string[];
+  metrics: Record<string, { score: number | null; passed: boolean; error: string | null }>;
+}
+
+export interface CaseDetail {
+  index: number;
+  id: string;
+  status: string;
+  /** Times a worker took it up; null for a report file. */
+  attempts: number | null;
+  error: string | null;
+  /** null until it ended with a result. */
+  result: CaseResult | null;
+}
+
+export interface ReviewInput {
+  metric: string;
+  reviewer: string;
+  agree: boolean;
+  /** The reviewer's verdict when disagreeing; null: the opposite of the judge's. */
+  corrected_passed: boolean | null;
+  comment: string | null;
+}
+
+/**
+ * The agreement figures from a 2 × 2 table of judge against reviewer. Cohen's kappa is (po − pe) / (1 − pe):
+ * the observed agreement corrected for what two raters with these pass rates would agree by chance. It is
+ * undefined when only one class occurs (pe = 1), and reported as null then.
+ */
+export function agreementOf(metric: string, counts: { reviews: number; agreed: number; pass_pass: number; pass_fail: number; fail_pass: number; fail_fail: number }): AgreementView {
+  const { pass_pass, pass_fail, fail_pass, fail_fail } = counts;
+  const n = pass_pass + pass_fail + fail_pass + fail_fail;
+  let kappa: number | null = null;
+  if (n > 0) {
+    const observed = (pass_pass + fail_fail) / n;
+    const judgePass = (pass_pass + pass_fail) / n;
+    const humanPass = (pass_pass + fail_pass) / n;
+    const chance = judgePass * humanPass + (1 - judgePass) * (1 - humanPass);
+    if (chance < 1) kappa = Math.round(((observed - chance) / (1 - chance)) * 10_000) / 10_000;
+  }
+  return {
+    metric,
+    reviews: counts.reviews,
+    agreed: counts.agreed,
+    agreement_rate: counts.reviews ? Math.round((counts.agreed / counts.reviews) * 10_000) / 10_000 : 0,
+    kappa,
+    confusion: { pass_pass, pass_fail, fail_pass, fail_fail },
+  };
+}
+
+/** Where the viewer is mounted (`/ui` on the orchestrator, `` for `evalctl view`), and how to reach its pages. */
+export class ViewerPaths {
+  constructor(readonly base: string) {}
+  runs = (query: Record<string, string | undefined> = {}) => `${this.base}/${queryString(query)}`;
+  run = (id: string, query: Record<string, string | number | undefined> = {}) => `${this.base}/runs/${encodeURIComponent(id)}${queryString(query)}`;
+  case = (runId: string, index: number) => `${this.base}/runs/${encodeURIComponent(runId)}/cases/${index}`;
+  compare = (base: string, head: string, query: Record<string, string | number | undefined> = {}) => `${this.comparePage()}${queryString({ base, head, ...query })}`;
+  comparePage = () => `${this.base}/compare`;
+  trends = (query: Record<string, string | undefined> = {}) => `${this.base}/trends${queryString(query)}`;
+  agreement = () => `${this.base}/agreement`;
+  asset = (name: string) => `${this.base}/assets/${name}`;
+}
+
+export function queryString(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
