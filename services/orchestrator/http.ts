@@ -80,6 +80,16 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | '
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The cursor of a list of runs: the last run's `<created_at ISO>|<id>`, opaque to clients. */
+export const encodeCursor = (run: { created_at: Date | string; id: string }): string => Buffer.from(`${new Date(run.created_at).toISOString()}|${run.id}`).toString('base64url');
+
+/** A cursor back into its parts; anything else gets `refused()`'s answer (an error, or no cursor). */
+export function decodeCursor<T>(cursor: string, refused: () => T): { createdAt: string; id: string } | T {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) return refused();
+  return { createdAt, id };
+}
+
 /** A run of the caller's project; another project's run is indistinguishable from a missing one. */
 export async function ownRun(db: Kysely<Database>, c: Context<AppEnv>, id: string): Promise<RunHeader> {
   if (!UUID.test(id)) fail(404, `no run ${id}`, 'id');

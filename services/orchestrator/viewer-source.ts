@@ -9,7 +9,7 @@ import { caseFacets, getRun, getRunCase, listCasePage, listRuns, runFacets, type
 import type { Database, Project } from '../../src/store/postgres/schema';
 import { agreementOf, type CaseFilter, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
 import { setBounded } from './limits';
-import { UUID } from './http';
+import { decodeCursor, encodeCursor, UUID } from './http';
 
 const iso = (date: Date | null): string | null => (date === null ? null : new Date(date).toISOString());
 
@@ -19,7 +19,10 @@ const RUNS_PER_PAGE = 50;
 const reports = new Map<string, Promise<Report>>();
 
 
-function detail(run: RunHeader): RunDetail {
+type ListedRun = Awaited<ReturnType<typeof listRuns>>[number];
+
+/** A run as the list shows it, from a listed row or a run's header. */
+function runRow(run: Omit<ListedRun, 'means' | 'totals' | 'duration_ms'>, means: RunRow['means']): RunRow {
   const started = run.started_at ?? run.created_at;
   return {
     id: run.id,
@@ -31,20 +34,12 @@ function detail(run: RunHeader): RunDetail {
     finished_at: iso(run.finished_at),
     duration_ms: run.finished_at ? new Date(run.finished_at).getTime() - new Date(started).getTime() : null,
     progress: { total: run.total_cases, completed: run.completed_cases, passed: run.passed_cases, failed: run.failed_cases, errored: run.errored_cases },
-    means: run.summary?.summary ?? null,
+    means,
     cost_usd: roundUsd(run.cost_usd),
-    summary: run.summary,
-    max_cost_usd: run.max_cost_usd,
   };
 }
 
-const encodeCursor = (run: { created_at: string; id: string }) => Buffer.from(`${run.created_at}|${run.id}`).toString('base64url');
-
-function decodeCursor(cursor: string | undefined): { createdAt: string; id: string } | undefined {
-  if (!cursor) return undefined;
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  return createdAt && id && UUID.test(id) && !Number.isNaN(Date.parse(createdAt)) ? { createdAt, id } : undefined;
-}
+const detail = (run: RunHeader): RunDetail => ({ ...runRow(run, run.summary?.summary ?? null), summary: run.summary, max_cost_usd: run.max_cost_usd });
 
 /**
  * The viewer over one project's runs on the platform: Postgres for runs, cases and reviews, ClickHouse for LLM
@@ -94,25 +89,10 @@ export class PlatformViewerSource implements ViewerSource {
       return { runs: shown, nextCursor: null, suites: [...new Set(runs.map((r) => r.suite))], branches: [...new Set(runs.flatMap((r) => (r.branch ? [r.branch] : [])))] };
     }
     const [rows, facets] = await Promise.all([
-      listRuns(this.db, this.project.id, { suite: filter.suite, branch: filter.branch, status: filter.status, cursor: decodeCursor(filter.cursor), limit: RUNS_PER_PAGE }),
+      listRuns(this.db, this.project.id, { suite: filter.suite, branch: filter.branch, status: filter.status, cursor: filter.cursor ? decodeCursor(filter.cursor, () => undefined) : undefined, limit: RUNS_PER_PAGE }),
       runFacets(this.db, this.project.id),
     ]);
-    const runs: RunRow[] = rows.map((row) => {
-      const started = row.started_at ?? row.created_at;
-      return {
-        id: row.id,
-        suite: row.suite_name,
-        status: row.status,
-        branch: row.branch,
-        build: row.build,
-        created_at: iso(row.created_at)!,
-        finished_at: iso(row.finished_at),
-        duration_ms: row.finished_at ? new Date(row.finished_at).getTime() - new Date(started).getTime() : null,
-        progress: { total: row.total_cases, completed: row.completed_cases, passed: row.passed_cases, failed: row.failed_cases, errored: row.errored_cases },
-        means: row.means,
-        cost_usd: roundUsd(row.cost_usd),
-      };
-    });
+    const runs = rows.map((row) => runRow(row, row.means));
     const last = runs.at(-1);
     return { runs, nextCursor: runs.length === RUNS_PER_PAGE && last ? encodeCursor(last) : null, suites: facets.suites, branches: facets.branches };
   }
@@ -149,8 +129,12 @@ export class PlatformViewerSource implements ViewerSource {
   }
 
   async llmCalls(runId: string, index: number) {
+    const run = await getRun(this.db, this.project.id, runId);
+    if (!run) return null;
+    // The calls' times are the workers' clocks: an hour's margin before the run covers any skew.
+    const since = new Date(new Date(run.created_at).getTime() - 3_600_000);
     // ClickHouse is not required for the platform to work; without it the page shows the per-model totals.
-    return caseLlmCalls(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId, caseIndex: index }).catch(() => null);
+    return caseLlmCalls(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId, caseIndex: index, since }).catch(() => null);
   }
 
   async report(runId: string): Promise<Report> {

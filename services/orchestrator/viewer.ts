@@ -4,8 +4,7 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { isWellFormedApiKey, projectForKey } from '../../src/store/postgres/projects';
 import { issueViewerToken, revokeViewerToken, viewerGrant, type ViewerGrant } from '../../src/store/postgres/viewer-tokens';
-import { viewerAssets, viewerPages, type ViewerEnv } from '../../src/viewer/app';
-import { SECURITY_HEADERS } from '../../src/viewer/assets';
+import { securityHeaders, viewerAssets, viewerPages, type ViewerEnv } from '../../src/viewer/app';
 import { LoginPage } from '../../src/viewer/login-page';
 import { ViewerPaths } from '../../src/viewer/model';
 import { checkReviewer } from '../../src/viewer/reviews';
@@ -76,11 +75,8 @@ export function viewerRoutes(deps: RouteDeps): Hono {
     return grant;
   };
 
-  app.use('*', async (c, next) => {
-    await next();
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
-    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
-  });
+  // Sign-in, links and sign-out; the pages set the same headers themselves (they are mounted by evalctl view too).
+  app.use('*', securityHeaders);
 
   app.route('/assets', viewerAssets());
 

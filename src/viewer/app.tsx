@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { CaseResult } from '../contracts/report';
@@ -78,15 +78,18 @@ async function comparable(source: ViewerSource, run: RunDetail): Promise<{ other
   return { others, suggested: (main ?? older[0] ?? others[0])?.id ?? null };
 }
 
+/** Every viewer response's security headers (`SECURITY_HEADERS`), and no caching of pages that hold data. */
+export const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await next();
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
+};
+
 /** The viewer's pages, mounted by a host that sets `viewerSource` and `viewer` first (the orchestrator at `/ui`, `evalctl view` at the root). */
 export function viewerPages(): Hono<ViewerEnv> {
   const pages = new Hono<ViewerEnv>();
 
-  pages.use('*', async (c, next) => {
-    await next();
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
-    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
-  });
+  pages.use('*', securityHeaders);
 
   pages.onError((error, c) => {
     if (error instanceof PageProblem) return c.html(<Problem viewer={c.get('viewer')} title={error.title} message={error.message} />, error.status);

@@ -154,6 +154,11 @@ test('sign in, open a run with failures, drill into a case, review it and watch 
   const statuses = await caseRows.locator('td:nth-child(3)').allInnerTexts();
   expect(statuses.slice(0, 5)).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
   expect(statuses.slice(5)).toEqual(Array(7).fill('passed'));
+  // The topics come from ClickHouse, which the outbox fills shortly after the run's last case.
+  await until(async () => {
+    await page.reload();
+    return (await page.getByRole('region', { name: 'Fail rate by topic' }).count()) === 1;
+  }, 'the run’s topics in the viewer', 30_000, 500);
   expect(await page.getByRole('region', { name: 'Fail rate by topic' }).innerText()).toMatch(/shipping\s+4\s+2\s+50\.0 %/);
   // The stylesheet came from the viewer itself under its policy, and nothing was refused.
   expect(await page.evaluate(`getComputedStyle(document.querySelector('header.top')).display`)).toBe('flex');
@@ -239,9 +244,11 @@ test('compare two runs: deltas, regressed cases and their outputs side by side',
   expect(await regressions.locator('details').first().innerText()).toMatch(/Base[\s\S]*Answer: your order ships[\s\S]*Head[\s\S]*Answer: your order ships/);
   await screenshot(page, 'compare');
   // Trends: faithfulness by build.
-  await page.goto(ui('/trends?metric=faithfulness'));
+  await until(async () => {
+    await page.goto(ui('/trends?metric=faithfulness'));
+    return (await page.getByRole('region', { name: 'Mean faithfulness per run' }).locator('tbody tr').count()) === 3;
+  }, 'three runs in the trend', 30_000, 500);
   expect(await page.getByRole('img', { name: 'Mean faithfulness per run' }).count()).toBe(1);
-  expect(await page.getByRole('region', { name: 'Mean faithfulness per run' }).locator('tbody tr').count()).toBe(3);
   await screenshot(page, 'trends');
   await context.close();
 });

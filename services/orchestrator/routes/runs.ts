@@ -8,7 +8,7 @@ import { headerRunReport, roundUsd } from '../../../src/platform/run-results';
 import { resolveSuite, SuiteError } from '../../../src/suite/load';
 import { getDatasetVersion } from '../../../src/store/postgres/projects';
 import { cancelRun, createRun, listCaseResults, listRuns, type RunHeader } from '../../../src/store/postgres/runs';
-import { fail, ownRun, parse, readJson, UUID, type AppEnv, type RouteDeps } from '../http';
+import { decodeCursor, encodeCursor, fail, ownRun, parse, readJson, type AppEnv, type RouteDeps } from '../http';
 
 type ViewedRun = Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: RunHeader['summary'] };
 
@@ -36,14 +36,6 @@ function runView(run: ViewedRun): RunView {
     finished_at: run.finished_at === null ? null : iso(run.finished_at),
     summary: run.summary,
   };
-}
-
-const encodeCursor = (run: { created_at: Date; id: string }) => Buffer.from(`${new Date(run.created_at).toISOString()}|${run.id}`).toString('base64url');
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || !UUID.test(id) || Number.isNaN(Date.parse(createdAt))) fail(400, 'cursor: not a cursor this API returned', 'cursor');
-  return { createdAt, id };
 }
 
 /** Submitting, listing, following and cancelling runs; their results and reports. */
@@ -128,7 +120,7 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
       suite: query.suite,
       branch: query.branch,
       status: query.status,
-      cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
+      cursor: query.cursor ? decodeCursor(query.cursor, () => fail(400, 'cursor: not a cursor this API returned', 'cursor')) : undefined,
       limit: query.limit,
     });
     const last = runs.at(-1);

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CaseOutcome, LlmCallView, TrendPoint } from '../../contracts/api';
 import { checkDatabaseName } from './connect';
+import { clickhouseTime } from './tables';
 
 /** A run's mean score of one metric per run, oldest run first: the points of a trend line. */
 export async function metricTrend(
@@ -37,14 +38,21 @@ export async function runCaseOutcomes(client: ClickHouseClient, database: string
   return rows.map((row) => ({ case_index: Number(row.case_index), passed: Boolean(Number(row.case_passed)), topic: row.topic, tags: row.tags }));
 }
 
-/** The LLM calls one case made (target and judges), in the order they were made; at most 500. */
-export async function caseLlmCalls(client: ClickHouseClient, database: string, filter: { project: string; runId: string; caseIndex: number }): Promise<LlmCallView[]> {
+/**
+ * The LLM calls one case made (target and judges), in the order they were made; at most 500. A call is never
+ * older than its run, so the run's creation time (`since`) prunes the table's monthly partitions.
+ */
+export async function caseLlmCalls(
+  client: ClickHouseClient,
+  database: string,
+  filter: { project: string; runId: string; caseIndex: number; since: Date },
+): Promise<LlmCallView[]> {
   const result = await client.query({
     query: `SELECT kind, provider, model, status, error_status, cached, attempts, rate_limited, input_tokens, output_tokens, cost_usd, latency_ms, created_at
             FROM ${checkDatabaseName(database)}.llm_calls
-            WHERE project = {project:String} AND run_id = {run:String} AND case_index = {case:UInt32}
+            WHERE project = {project:String} AND created_at >= {since:DateTime64(3)} AND run_id = {run:String} AND case_index = {case:UInt32}
             ORDER BY created_at LIMIT 500`,
-    query_params: { project: filter.project, run: filter.runId, case: filter.caseIndex },
+    query_params: { project: filter.project, since: clickhouseTime(filter.since), run: filter.runId, case: filter.caseIndex },
     format: 'JSONEachRow',
   });
   const rows = (await result.json()) as LlmCallView[];
