@@ -28,6 +28,23 @@ function Text(props: { label: string; value: string | null | undefined }) {
   );
 }
 
+/** A numbered list of passages (retrieval context, ground truth); nothing when the case has none. */
+function Texts(props: { label: string; values: string[] | undefined }) {
+  if (!props.values) return null;
+  return (
+    <>
+      <h3>{props.label}</h3>
+      <ol>
+        {props.values.map((text) => (
+          <li>
+            <div class="text">{text}</div>
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
 const json = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value, null, 2));
 
 function Tools(props: { label: string; tools: ToolCallSpec[] | undefined }) {
@@ -324,30 +341,8 @@ export function CasePage(props: { viewer: Viewer; data: CasePageData }) {
                 <Text label="Expected output" value={result.expected_output} />
               </div>
             </div>
-            {result.retrieval_context ? (
-              <>
-                <h3>Retrieval context</h3>
-                <ol>
-                  {result.retrieval_context.map((text) => (
-                    <li>
-                      <div class="text">{text}</div>
-                    </li>
-                  ))}
-                </ol>
-              </>
-            ) : null}
-            {result.context ? (
-              <>
-                <h3>Context (ground truth)</h3>
-                <ol>
-                  {result.context.map((text) => (
-                    <li>
-                      <div class="text">{text}</div>
-                    </li>
-                  ))}
-                </ol>
-              </>
-            ) : null}
+            <Texts label="Retrieval context" values={result.retrieval_context} />
+            <Texts label="Context (ground truth)" values={result.context} />
             {result.tools_called?.length || result.expected_tools?.length ? (
               <div class="grid2">
                 <Tools label="Tools called" tools={result.tools_called} />

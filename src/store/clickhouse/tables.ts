@@ -1,3 +1,5 @@
+import type { LlmCallView } from '../../contracts/api';
+
 /**
  * The rows of the ClickHouse tables as the platform writes them. The DDL is frozen in `migrations.ts`; the
  * column lists below are checked against these row types by the compiler, and against the live tables by the
@@ -36,25 +38,12 @@ export interface ResultRow {
   version: number;
 }
 
-/** One `llm_calls` row: one LLM call a case made, as target or judge. */
-export interface LlmCallRow {
+/** One `llm_calls` row: one LLM call a case made, as target or judge (the viewer shows its `LlmCallView` part). */
+export interface LlmCallRow extends LlmCallView {
   project: string;
   run_id: string;
   case_index: number;
-  kind: 'target' | 'judge';
-  provider: string;
-  model: string;
-  status: 'ok' | 'error';
-  error_status: number;
-  cached: 0 | 1;
-  attempts: number;
-  rate_limited: number;
-  input_tokens: number;
-  output_tokens: number;
   cached_input_tokens: number;
-  cost_usd: number | null;
-  latency_ms: number;
-  created_at: string;
 }
 
 export interface TableRows {
