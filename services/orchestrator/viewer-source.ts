@@ -22,7 +22,7 @@ const reports = new Map<string, Promise<Report>>();
 type ListedRun = Awaited<ReturnType<typeof listRuns>>[number];
 
 /** A run as the list shows it, from a listed row or a run's header. */
-function runRow(run: Omit<ListedRun, 'means' | 'totals' | 'duration_ms'>, means: RunRow['means']): RunRow {
+function runRow(run: Omit<ListedRun, 'means'>, means: RunRow['means']): RunRow {
   const started = run.started_at ?? run.created_at;
   return {
     id: run.id,

@@ -75,7 +75,7 @@ export class FileViewerSource implements ViewerSource {
     const picked = cases
       .map((result, at) => ({ result, at }))
       .filter(({ result }) => {
-        if (filter.status === 'pending') return false;
+        if (filter.status === 'unfinished') return false;
         if (filter.status && result.status !== filter.status) return false;
         if (filter.metric && result.metrics[filter.metric]?.passed !== false) return false;
         if (filter.topic && result.topic !== filter.topic) return false;

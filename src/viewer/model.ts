@@ -62,7 +62,8 @@ export interface RunDetail extends RunRow {
   max_cost_usd: number | null;
 }
 
-export const CASE_STATUSES = ['errored', 'failed', 'pending', 'passed'] as const;
+/** A case's state as the run page filters it; `unfinished`: queued, running, or cancelled before it was evaluated. */
+export const CASE_STATUSES = ['errored', 'failed', 'unfinished', 'passed'] as const;
 
 export interface CaseFilter {
   status?: (typeof CASE_STATUSES)[number];

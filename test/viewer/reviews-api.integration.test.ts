@@ -232,7 +232,7 @@ test('the pages: escaped tenant text, security headers, form tokens, and a revie
   // Bad queries name the parameter; another project's run is a missing run.
   const badQuery = await browser.get(`/ui/runs/${run}?status=everything`);
   expect(badQuery.status).toBe(400);
-  expect(await badQuery.text()).toMatch(/status: expected one of errored, failed, pending, passed/);
+  expect(await badQuery.text()).toMatch(/status: expected one of errored, failed, unfinished, passed/);
   expect((await browser.get(`/ui/runs/${otherRun}`)).status).toBe(404);
   expect((await browser.get(`/ui/runs/${run}/cases/abc`)).status).toBe(404);
   // Signing out ends the session in the database, not only in this browser.

@@ -146,10 +146,8 @@ export async function listRuns(db: Kysely<Database>, projectId: string, filter: 
       'created_at',
       'started_at',
       'finished_at',
-      // The metric means and totals of a finished run, without the rest of its summary (topic labels can be long).
+      // The metric means of a finished run, without the rest of its summary (topic labels can be long).
       sql<Record<string, number | null> | null>`summary->'summary'`.as('means'),
-      sql<{ cases: number; passed: number; failed: number; errored: number; pass_rate: number } | null>`summary->'totals'`.as('totals'),
-      sql<number | null>`(summary->>'duration_ms')::float8`.as('duration_ms'),
     ])
     .where('project_id', '=', projectId);
   if (filter.suite) query = query.where('suite_name', '=', filter.suite);
@@ -174,7 +172,8 @@ export async function runFacets(db: Kysely<Database>, projectId: string): Promis
 }
 
 export interface CasePageFilter {
-  status?: 'passed' | 'failed' | 'errored' | 'pending';
+  /** `unfinished`: queued, running, or cancelled before it was evaluated. */
+  status?: 'passed' | 'failed' | 'errored' | 'unfinished';
   /** Cases where this metric did not pass (failed or errored). */
   metric?: string;
   topic?: string;
@@ -201,7 +200,7 @@ export interface CasePageRow {
  */
 export async function listCasePage(db: Kysely<Database>, runId: string, filter: CasePageFilter): Promise<{ rows: CasePageRow[]; total: number }> {
   const conditions = [sql`run_id = ${runId}`];
-  if (filter.status === 'pending') conditions.push(sql`status IN ('queued', 'running', 'cancelled')`);
+  if (filter.status === 'unfinished') conditions.push(sql`status IN ('queued', 'running', 'cancelled')`);
   else if (filter.status) conditions.push(sql`status = ${filter.status}`);
   if (filter.metric) conditions.push(sql`(result->'metrics'->${filter.metric}::text->>'passed') = 'false'`);
   if (filter.topic) conditions.push(sql`result->>'topic' = ${filter.topic}::text`);
