@@ -108,10 +108,15 @@ export const faithfulness: MetricDefinition<z.infer<typeof faithfulnessParams>> 
   params: faithfulnessParams,
   renamedOptions: RENAMED_STRICT,
   async evaluate({ testCase, params, judge }) {
-    const [claims, truths] = await Promise.all([
+    // Both questions at once, as DeepEval asks them; when both fail, the claims' failure is the one reported,
+    // whichever came first, so the same judge gives the same error every time.
+    const [claimsAsked, truthsAsked] = await Promise.allSettled([
       listOf(judge, 'claims', CLAIMS_PROMPT(testCase.actual_output ?? ''), 'claims'),
       listOf(judge, 'truths', TRUTHS_PROMPT(testCase.retrieval_context ?? [], params.truths_extraction_limit), 'truths'),
     ]);
+    if (claimsAsked.status === 'rejected') throw claimsAsked.reason;
+    if (truthsAsked.status === 'rejected') throw truthsAsked.reason;
+    const [claims, truths] = [claimsAsked.value, truthsAsked.value];
     if (claims.length === 0) return { score: 1, reason: 'The output makes no factual claims.', details: { claims, truths } };
     const verdicts = await verdictsFor(
       judge,
