@@ -5,6 +5,8 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { CaseQueue } from '../../src/queue/types';
 import { getRun, type RunHeader } from '../../src/store/postgres/runs';
+import type { RunView } from '../../src/contracts/api';
+import { roundUsd } from '../../src/platform/run-results';
 import type { Database, Project } from '../../src/store/postgres/schema';
 import type { PlatformMetrics } from '../../src/telemetry/metrics';
 import type { ApiLimits } from '../../src/platform/config';
@@ -96,4 +98,32 @@ export async function ownRun(db: Kysely<Database>, c: Context<AppEnv>, id: strin
   const run = await getRun(db, c.get('project').id, id);
   if (!run) fail(404, `no run ${id}`, 'id');
   return run;
+}
+
+type ViewedRun = Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: RunHeader['summary'] };
+
+/** Dates travel as ISO strings, which is what JSON makes of them. */
+const iso = (date: Date): string => new Date(date).toISOString();
+
+/** A run's status view; the list leaves out the summary. */
+export function runView(run: ViewedRun): RunView {
+  return {
+    id: run.id,
+    suite: run.suite_name,
+    status: run.status,
+    branch: run.branch,
+    build: run.build,
+    progress: {
+      total: run.total_cases,
+      completed: run.completed_cases,
+      passed: run.passed_cases,
+      failed: run.failed_cases,
+      errored: run.errored_cases,
+    },
+    cost: { spent_usd: roundUsd(run.cost_usd), max_usd: run.max_cost_usd },
+    created_at: iso(run.created_at),
+    started_at: run.started_at === null ? null : iso(run.started_at),
+    finished_at: run.finished_at === null ? null : iso(run.finished_at),
+    summary: run.summary,
+  };
 }

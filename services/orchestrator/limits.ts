@@ -1,3 +1,4 @@
+import { unstorableText } from '../../src/contracts/text';
 /**
  * The orchestrator's own protections: per-key token buckets (a project's request rate) and a budget of request-body bytes being read at once. In-process, per replica: the request
  * rate a project gets from the whole API is the replica count times PROJECT_REQUESTS_PER_SECOND.
@@ -92,10 +93,8 @@ export function jsonDepth(text: string, limit: number): number {
  */
 export function badString(value: unknown, path = ''): { path: string; problem: string } | undefined {
   const check = (text: string, where: string) => {
-    if (text.includes('\u0000')) return { path: where || 'body', problem: 'contains a NUL character (\\u0000)' };
-    // String.prototype.isWellFormed: Node 20's V8 has it; the compiler's ES2022 library does not declare it.
-    if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return { path: where || 'body', problem: 'contains a lone UTF-16 surrogate (not valid Unicode)' };
-    return undefined;
+    const problem = unstorableText(text);
+    return problem ? { path: where || 'body', problem } : undefined;
   };
   // Iterative: the depth was bounded before parsing, but a wide document should not cost stack either.
   const stack: Array<[unknown, string]> = [[value, path]];

@@ -1,42 +1,28 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kysely } from 'kysely';
 import type { Report } from '../../src/contracts/report';
-import { headerRunReport, roundUsd } from '../../src/platform/run-results';
+import { headerRunReport } from '../../src/platform/run-results';
 import { groupByTopic } from '../../src/runner/topics';
 import { caseLlmCalls, metricTrend, runCaseOutcomes } from '../../src/store/clickhouse/queries';
 import { agreementCounts, listReviews, reviewView, saveReview } from '../../src/store/postgres/reviews';
 import { caseFacets, getRun, getRunCase, listCasePage, listRuns, runFacets, type RunHeader } from '../../src/store/postgres/runs';
 import type { Database, Project } from '../../src/store/postgres/schema';
-import { agreementOf, type CaseFilter, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
+import { agreementOf, facetsOf, runMatches, type CaseFilter, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
 import { setBounded } from './limits';
-import { decodeCursor, encodeCursor, UUID } from './http';
-
-const iso = (date: Date | null): string | null => (date === null ? null : new Date(date).toISOString());
+import { decodeCursor, encodeCursor, runView, UUID } from './http';
 
 const RUNS_PER_PAGE = 50;
 
 /** The reports of finished runs, which do not change: a comparison of two 10,000-case runs reads them once. */
 const reports = new Map<string, Promise<Report>>();
 
-
 type ListedRun = Awaited<ReturnType<typeof listRuns>>[number];
 
-/** A run as the list shows it, from a listed row or a run's header. */
+/** A run as the viewer lists it: the API's view of it, with its duration and metric means. */
 function runRow(run: Omit<ListedRun, 'means'>, means: RunRow['means']): RunRow {
-  const started = run.started_at ?? run.created_at;
-  return {
-    id: run.id,
-    suite: run.suite_name,
-    status: run.status,
-    branch: run.branch,
-    build: run.build,
-    created_at: iso(run.created_at)!,
-    finished_at: iso(run.finished_at),
-    duration_ms: run.finished_at ? new Date(run.finished_at).getTime() - new Date(started).getTime() : null,
-    progress: { total: run.total_cases, completed: run.completed_cases, passed: run.passed_cases, failed: run.failed_cases, errored: run.errored_cases },
-    means,
-    cost_usd: roundUsd(run.cost_usd),
-  };
+  const view = runView(run);
+  const { id, suite, status, branch, build, created_at, finished_at, progress } = view;
+  return { id, suite, status, branch, build, created_at, finished_at, progress, means, cost_usd: view.cost.spent_usd, duration_ms: finished_at ? Date.parse(finished_at) - Date.parse(view.started_at ?? created_at) : null };
 }
 
 const detail = (run: RunHeader): RunDetail => ({ ...runRow(run, run.summary?.summary ?? null), summary: run.summary, max_cost_usd: run.max_cost_usd });
@@ -82,19 +68,22 @@ export class PlatformViewerSource implements ViewerSource {
     return UUID.test(id) && (this.runIds === null || this.runIds.includes(id));
   }
 
+  /** A link's runs, which are all it may list. */
+  private async linkedRuns(): Promise<RunDetail[]> {
+    return (await Promise.all((this.runIds ?? []).map((id) => this.run(id)))).filter((run): run is RunDetail => run !== undefined);
+  }
+
   async runs(filter: RunFilter) {
-    if (this.runIds !== null) {
-      const runs = (await Promise.all(this.runIds.map((id) => this.run(id)))).filter((run): run is RunDetail => run !== undefined);
-      const shown = runs.filter((run) => (!filter.suite || run.suite === filter.suite) && (!filter.branch || run.branch === filter.branch) && (!filter.status || run.status === filter.status));
-      return { runs: shown, nextCursor: null, suites: [...new Set(runs.map((r) => r.suite))], branches: [...new Set(runs.flatMap((r) => (r.branch ? [r.branch] : [])))] };
-    }
-    const [rows, facets] = await Promise.all([
-      listRuns(this.db, this.project.id, { suite: filter.suite, branch: filter.branch, status: filter.status, cursor: filter.cursor ? decodeCursor(filter.cursor, () => undefined) : undefined, limit: RUNS_PER_PAGE }),
-      runFacets(this.db, this.project.id),
-    ]);
+    if (this.runIds !== null) return { runs: (await this.linkedRuns()).filter((run) => runMatches(run, filter)), nextCursor: null };
+    const cursor = filter.cursor ? decodeCursor(filter.cursor, () => undefined) : undefined;
+    const rows = await listRuns(this.db, this.project.id, { suite: filter.suite, branch: filter.branch, status: filter.status, cursor, limit: RUNS_PER_PAGE });
     const runs = rows.map((row) => runRow(row, row.means));
     const last = runs.at(-1);
-    return { runs, nextCursor: runs.length === RUNS_PER_PAGE && last ? encodeCursor(last) : null, suites: facets.suites, branches: facets.branches };
+    return { runs, nextCursor: runs.length === RUNS_PER_PAGE && last ? encodeCursor(last) : null };
+  }
+
+  async runFacets() {
+    return this.runIds !== null ? facetsOf(await this.linkedRuns()) : runFacets(this.db, this.project.id);
   }
 
   async run(id: string) {
@@ -128,13 +117,11 @@ export class PlatformViewerSource implements ViewerSource {
     return row ? { index: row.case_index, id: row.case_id, status: row.status, attempts: row.attempts, error: row.error, result: row.result } : undefined;
   }
 
-  async llmCalls(runId: string, index: number) {
-    const run = await getRun(this.db, this.project.id, runId);
-    if (!run) return null;
+  async llmCalls(run: RunDetail, index: number) {
     // The calls' times are the workers' clocks: an hour's margin before the run covers any skew.
-    const since = new Date(new Date(run.created_at).getTime() - 3_600_000);
+    const since = new Date(Date.parse(run.created_at) - 3_600_000);
     // ClickHouse is not required for the platform to work; without it the page shows the per-model totals.
-    return caseLlmCalls(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId, caseIndex: index, since }).catch(() => null);
+    return caseLlmCalls(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId: run.id, caseIndex: index, since }).catch(() => null);
   }
 
   async report(runId: string): Promise<Report> {
@@ -148,10 +135,9 @@ export class PlatformViewerSource implements ViewerSource {
     return built;
   }
 
-  async topics(runId: string) {
-    const run = await getRun(this.db, this.project.id, runId);
-    const cases = await runCaseOutcomes(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId }).catch(() => []);
-    return groupByTopic(cases, run?.summary?.topic_labels);
+  async topics(run: RunDetail) {
+    const cases = await runCaseOutcomes(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, runId: run.id }).catch(() => []);
+    return groupByTopic(cases, run.summary?.topic_labels);
   }
 
   async trends(metric: string, branch?: string) {

@@ -16,7 +16,7 @@ import { PlatformViewerSource } from './viewer-source';
 export const VIEWER_BASE = '/ui';
 const COOKIE = 'eval_viewer';
 /** A browser session opened with a key lasts this long. */
-export const SESSION_HOURS = 12;
+const SESSION_HOURS = 12;
 
 const paths = new ViewerPaths(VIEWER_BASE);
 

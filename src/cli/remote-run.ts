@@ -18,20 +18,17 @@ export class RemoteError extends Error {
 }
 
 /**
- * `evalctl run --server`: submits each suite as a run, waits for all of them, and builds the same report a
- * local run writes from the cases the platform evaluated.
+ * Requests to a platform's API with a project key: the JSON answer, or a `RemoteError` with the platform's own
+ * message (or why it could not be reached).
  */
-export async function runOnServer(
-  suites: readonly LoadedSuite[],
-  options: { server: string; apiKey: string; build: BuildMetadata; onProgress?: (p: Progress) => void; pollMs?: number },
-): Promise<Report> {
-  const base = options.server.replace(/\/+$/, '');
-  const request = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+export function platformRequest(server: string, apiKey: string): <T>(method: string, path: string, body?: unknown) => Promise<T> {
+  const base = server.replace(/\/+$/, '');
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${options.apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
       });
     } catch (error) {
@@ -49,6 +46,18 @@ export async function runOnServer(
     }
     return JSON.parse(text) as T;
   };
+}
+
+/**
+ * `evalctl run --server`: submits each suite as a run, waits for all of them, and builds the same report a
+ * local run writes from the cases the platform evaluated.
+ */
+export async function runOnServer(
+  suites: readonly LoadedSuite[],
+  options: { server: string; apiKey: string; build: BuildMetadata; onProgress?: (p: Progress) => void; pollMs?: number },
+): Promise<Report> {
+  const base = options.server.replace(/\/+$/, '');
+  const request = platformRequest(base, options.apiKey);
 
   const startedAt = new Date();
   const runs: RunView[] = [];

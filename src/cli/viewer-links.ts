@@ -1,5 +1,7 @@
 import type { LinkView } from '../contracts/api';
 import type { Report } from '../contracts/report';
+import { ViewerPaths } from '../viewer/model';
+import { platformRequest } from './remote-run';
 
 /** A link to a run's pages in the platform's viewer, for the pull-request comment. */
 export interface ViewerLink {
@@ -22,23 +24,20 @@ export async function viewerLinks(report: Report, baseline: Report | undefined, 
   if (!platform) return [];
   const server = platform.server.replace(/\/+$/, '');
   const baseRuns = baseline?.platform?.server.replace(/\/+$/, '') === server ? baseline.platform.runs : [];
+  const paths = new ViewerPaths(`${server}/ui`);
+  const request = options.apiKey ? platformRequest(server, options.apiKey) : undefined;
   const links: ViewerLink[] = [];
   for (const run of platform.runs) {
     const base = baseRuns.find((candidate) => candidate.suite === run.suite)?.run_id;
-    const fallback: ViewerLink = { suite: run.suite, url: `${server}/ui/${base ? `compare?base=${base}&head=${run.run_id}` : `runs/${run.run_id}`}`, compares: base !== undefined };
-    if (!options.apiKey) {
+    const compares = base !== undefined;
+    const fallback: ViewerLink = { suite: run.suite, url: base ? paths.compare(base, run.run_id) : paths.run(run.run_id), compares };
+    if (!request) {
       links.push(fallback);
       continue;
     }
     try {
-      const response = await fetch(`${server}/v1/links`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${options.apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ run: run.run_id, ...(base ? { baseline: base } : {}), ...(options.ttlHours ? { ttl_hours: options.ttlHours } : {}) }),
-      });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const link = (await response.json()) as LinkView;
-      links.push({ suite: run.suite, url: `${server}${link.path}`, expires_at: link.expires_at, compares: base !== undefined });
+      const link = await request<LinkView>('POST', '/v1/links', { run: run.run_id, ...(base ? { baseline: base } : {}), ...(options.ttlHours ? { ttl_hours: options.ttlHours } : {}) });
+      links.push({ suite: run.suite, url: `${server}${link.path}`, expires_at: link.expires_at, compares });
     } catch (error) {
       options.warn(`evalctl gate: no signed viewer link for ${run.suite} (${(error as Error).message}); the comment links to the page behind sign-in`);
       links.push(fallback);

@@ -153,15 +153,19 @@ export interface EndpointView {
   key_hint?: string;
 }
 
+/** The longest reviewer name and review comment the platform keeps. */
+export const MAX_REVIEWER_LENGTH = 200;
+export const MAX_COMMENT_LENGTH = 5_000;
+
 /** `PUT /v1/runs/{id}/cases/{index}/reviews/{metric}`: a person's verdict on one LLM-judged metric of a case. */
 export const putReviewSchema = z
   .object({
     /** Who reviews (a name or an e-mail address); one review per reviewer and metric of a case, replaced when sent again. */
-    reviewer: z.string().min(1).max(200),
+    reviewer: z.string().min(1).max(MAX_REVIEWER_LENGTH),
     agree: z.boolean(),
     /** When disagreeing: what the verdict should have been; absent or null: the opposite of the judge's. */
     corrected_passed: z.boolean().nullable().optional(),
-    comment: z.string().max(5_000).nullable().optional(),
+    comment: z.string().max(MAX_COMMENT_LENGTH).nullable().optional(),
   })
   .strict();
 

@@ -50,7 +50,7 @@ class PageProblem extends Error {
 }
 
 /** Parses a query or form with its schema; the first problem becomes a page naming the field. */
-function parseOr404<T>(schema: z.ZodType<T>, value: unknown): T {
+function parseOrRefuse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -98,20 +98,20 @@ export function viewerPages(): Hono<ViewerEnv> {
 
   pages.get('/', async (c) => {
     const source = c.get('viewerSource');
-    const filter = parseOr404(runsQuery, c.req.query());
-    const { runs, nextCursor, suites, branches } = await source.runs(filter);
+    const filter = parseOrRefuse(runsQuery, c.req.query());
+    const [{ runs, nextCursor }, { suites, branches }] = await Promise.all([source.runs(filter), source.runFacets()]);
     return c.html(<RunsPage viewer={c.get('viewer')} filter={filter} runs={runs} nextCursor={nextCursor} suites={suites} branches={branches} />);
   });
 
   pages.get('/runs/:id', async (c) => {
     const source = c.get('viewerSource');
     const run = await ownRun(source, c.req.param('id'));
-    const query = parseOr404(runQuery, c.req.query());
+    const query = parseOrRefuse(runQuery, c.req.query());
     const filter = { ...query, limit: CASES_PER_PAGE };
     const [page, facets, topics, agreement, compare] = await Promise.all([
       source.cases(run.id, filter),
       source.caseFacets(run.id),
-      run.finished_at ? source.topics(run.id) : Promise.resolve([]),
+      run.finished_at ? source.topics(run) : Promise.resolve([]),
       source.agreement({}),
       comparable(source, run),
     ]);
@@ -129,8 +129,8 @@ export function viewerPages(): Hono<ViewerEnv> {
     const index = caseIndex(c.req.param('index')!);
     const detail = await source.caseDetail(run.id, index);
     if (!detail) throw new PageProblem(404, 'No such case', `There is no case ${index} in this run.`);
-    const query = parseOr404(caseQuery, c.req.query());
-    const [calls, reviews, agreement] = await Promise.all([source.llmCalls(run.id, index), source.reviews(run.id, index), source.agreement({})]);
+    const query = parseOrRefuse(caseQuery, c.req.query());
+    const [calls, reviews, agreement] = await Promise.all([source.llmCalls(run, index), source.reviews(run.id, index), source.agreement({})]);
     const result: CaseResult | null = detail.result;
     const judged = new Set(result ? Object.keys(result.metrics).filter((id) => isJudged(id, result, run.summary)) : []);
     return c.html(
@@ -147,7 +147,7 @@ export function viewerPages(): Hono<ViewerEnv> {
     if (!source.saveReview || !viewer.reviewer) throw new PageProblem(409, 'Read only', 'This session cannot record reviews: sign in with a project key and your name.');
     const run = await ownRun(source, c.req.param('id'));
     const index = caseIndex(c.req.param('index'));
-    const form = parseOr404(reviewForm, Object.fromEntries(Object.entries(await c.req.parseBody()).map(([k, v]) => [k, typeof v === 'string' ? v : ''])));
+    const form = parseOrRefuse(reviewForm, Object.fromEntries(Object.entries(await c.req.parseBody()).map(([k, v]) => [k, typeof v === 'string' ? v : ''])));
     const detail = await source.caseDetail(run.id, index);
     if (!detail) throw new PageProblem(404, 'No such case', `There is no case ${index} in this run.`);
     const checked = checkReview(
@@ -168,7 +168,7 @@ export function viewerPages(): Hono<ViewerEnv> {
 
   pages.get('/compare', async (c) => {
     const source = c.get('viewerSource');
-    const query = parseOr404(compareQuery, c.req.query());
+    const query = parseOrRefuse(compareQuery, c.req.query());
     const [base, head] = await Promise.all([ownRun(source, query.base), ownRun(source, query.head)]);
     for (const run of [base, head]) if (!run.finished_at) throw new PageProblem(409, 'Not finished', `Run ${run.suite} (${run.id}) is ${run.status}: compare it once it has finished.`);
     const [baseReport, headReport] = await Promise.all([source.report(base.id), source.report(head.id)]);
@@ -194,8 +194,8 @@ export function viewerPages(): Hono<ViewerEnv> {
 
   pages.get('/trends', async (c) => {
     const source = c.get('viewerSource');
-    const query = parseOr404(trendsQuery, c.req.query());
-    const { runs, branches } = await source.runs({});
+    const query = parseOrRefuse(trendsQuery, c.req.query());
+    const [{ runs }, { branches }] = await Promise.all([source.runs({}), source.runFacets()]);
     const metrics = [...new Set(runs.flatMap((run) => Object.keys(run.means ?? {})))];
     const metric = query.metric ?? metrics[0];
     const points = metric ? await source.trends(metric, query.branch) : [];

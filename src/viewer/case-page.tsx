@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { LlmCallView } from '../contracts/api';
+import { MAX_COMMENT_LENGTH, type LlmCallView } from '../contracts/api';
 import type { ToolCallSpec } from '../contracts/case';
 import type { CaseResult, MetricResult } from '../contracts/report';
 import { duration, Layout, percent, score, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
@@ -172,7 +172,7 @@ function ReviewForm(props: { viewer: Viewer; runId: string; index: number; metri
         </div>
         <div class="field">
           <label for={`${id}-comment`}>Comment (optional)</label>
-          <textarea id={`${id}-comment`} name="comment" maxlength={5000}>
+          <textarea id={`${id}-comment`} name="comment" maxlength={MAX_COMMENT_LENGTH}>
             {own?.comment ?? ''}
           </textarea>
         </div>

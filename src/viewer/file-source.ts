@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { TopicGroup, TrendPoint } from '../contracts/api';
 import type { CaseResult, Report } from '../contracts/report';
 import { groupByTopic } from '../runner/topics';
-import type { CaseFilter, CaseRow, RunDetail, RunFilter, RunRow, ViewerSource } from './model';
+import { facetsOf, runMatches, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type ViewerSource } from './model';
 
 /** A report file as a run of the viewer: `report`, then `baseline`. */
 export interface ReportFile {
@@ -49,20 +49,12 @@ export class FileViewerSource implements ViewerSource {
     this.title = basename(files[0].file);
   }
 
-  private matches(row: RunRow, filter: RunFilter): boolean {
-    if (filter.suite && !row.suite.split(', ').includes(filter.suite)) return false;
-    if (filter.branch && row.branch !== filter.branch) return false;
-    return !filter.status || row.status === filter.status;
+  async runs(filter: RunFilter) {
+    return { runs: [...this.files.values()].map(runRow).filter((row) => runMatches(row, filter)), nextCursor: null };
   }
 
-  async runs(filter: RunFilter) {
-    const rows = [...this.files.values()].map(runRow);
-    return {
-      runs: rows.filter((row) => this.matches(row, filter)),
-      nextCursor: null,
-      suites: [...new Set(rows.flatMap((row) => row.suite.split(', ')))],
-      branches: [...new Set(rows.map((row) => row.branch).filter((b): b is string => b !== null))],
-    };
+  async runFacets() {
+    return facetsOf([...this.files.values()].map(runRow));
   }
 
   async run(id: string) {
@@ -108,8 +100,8 @@ export class FileViewerSource implements ViewerSource {
     return this.files.get(runId)!.report;
   }
 
-  async topics(runId: string): Promise<TopicGroup[]> {
-    const cases = this.files.get(runId)?.report.cases ?? [];
+  async topics(run: RunDetail): Promise<TopicGroup[]> {
+    const cases = this.files.get(run.id)?.report.cases ?? [];
     return groupByTopic(cases.map((c, at) => ({ case_index: at, passed: c.status === 'passed', topic: c.topic ?? '', tags: c.tags })));
   }
 

@@ -1,4 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { MAX_REVIEWER_LENGTH } from '../contracts/api';
 import { ASSETS } from './assets';
 import type { ViewerPaths } from './model';
 
@@ -41,7 +42,7 @@ export function LoginPage(props: { paths: ViewerPaths; action: string; next: str
               name="reviewer"
               type="text"
               required
-              maxlength={200}
+              maxlength={MAX_REVIEWER_LENGTH}
               autocomplete="name"
               value={props.reviewer ?? ''}
               aria-invalid={problem?.field === 'reviewer' ? 'true' : undefined}

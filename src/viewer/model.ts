@@ -14,16 +14,18 @@ export interface ViewerSource {
   readonly mode: 'platform' | 'files';
   /** The project's name, or the first report's file name. */
   readonly title: string;
-  runs(filter: RunFilter): Promise<{ runs: RunRow[]; nextCursor: string | null; suites: string[]; branches: string[] }>;
+  runs(filter: RunFilter): Promise<{ runs: RunRow[]; nextCursor: string | null }>;
+  /** The suites and branches the runs have used, newest first: what the filters offer. */
+  runFacets(): Promise<{ suites: string[]; branches: string[] }>;
   run(id: string): Promise<RunDetail | undefined>;
   cases(runId: string, filter: CaseFilter): Promise<{ cases: CaseRow[]; total: number }>;
   caseFacets(runId: string): Promise<{ topics: string[]; tags: string[] }>;
   caseDetail(runId: string, index: number): Promise<CaseDetail | undefined>;
   /** The case's LLM calls one by one; null where only the per-model totals are known (a report file). */
-  llmCalls(runId: string, index: number): Promise<LlmCallView[] | null>;
+  llmCalls(run: RunDetail, index: number): Promise<LlmCallView[] | null>;
   /** The whole report of a finished run, for comparisons. */
   report(runId: string): Promise<Report>;
-  topics(runId: string): Promise<TopicGroup[]>;
+  topics(run: RunDetail): Promise<TopicGroup[]>;
   trends(metric: string, branch?: string): Promise<TrendPoint[]>;
   reviews(runId: string, index?: number): Promise<ReviewView[]>;
   agreement(filter: { metric?: string; runId?: string }): Promise<AgreementView[]>;
@@ -55,6 +57,18 @@ export interface RunRow {
   means: Record<string, number | null> | null;
   cost_usd: number | null;
 }
+
+/** Whether a run passes the list's filters (a report of several suites names them joined by ", "). */
+export const runMatches = (row: RunRow, filter: RunFilter): boolean =>
+  (!filter.suite || row.suite === filter.suite || row.suite.split(', ').includes(filter.suite)) &&
+  (!filter.branch || row.branch === filter.branch) &&
+  (!filter.status || row.status === filter.status);
+
+/** The suites and branches of runs held in memory (report files, a link's runs). */
+export const facetsOf = (rows: readonly RunRow[]): { suites: string[]; branches: string[] } => ({
+  suites: [...new Set(rows.flatMap((row) => row.suite.split(', ')))],
+  branches: [...new Set(rows.flatMap((row) => (row.branch ? [row.branch] : [])))],
+});
 
 export interface RunDetail extends RunRow {
   /** The report without its cases, once the run has finished. */

@@ -1,13 +1,15 @@
 import type { CaseResult, ReportSummary } from '../contracts/report';
+import { MAX_COMMENT_LENGTH, MAX_REVIEWER_LENGTH } from '../contracts/api';
+import { unstorableText } from '../contracts/text';
 import { METRICS } from '../metrics/registry';
 import type { ReviewInput } from './model';
 
-/** A reviewer's name: who they are to their team (a name or an e-mail address), printable, at most 200 characters. */
-export const MAX_REVIEWER_LENGTH = 200;
-export const MAX_COMMENT_LENGTH = 5_000;
 
-/** Control characters (line breaks allowed in comments only), NUL included: nothing a page or a database should hold. */
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+/** Control characters other than line breaks (allowed in comments only) and tabs: nothing a page should show. */
+const CONTROL = /[\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** Text a reviewer may give: storable (`unstorableText`) and free of control characters. */
+const printable = (text: string): boolean => unstorableText(text) === undefined && !CONTROL.test(text);
 
 /** Whether a metric of the run is judged by an LLM, and so open to review. */
 export function isJudged(metric: string, result: CaseResult, summary: ReportSummary | null): boolean {
@@ -17,11 +19,12 @@ export function isJudged(metric: string, result: CaseResult, summary: ReportSumm
   return name !== undefined && METRICS.get(name)?.needsLlm === true;
 }
 
+/** A reviewer's name: who they are to their team (a name or an e-mail address), printable, on one line. */
 export function checkReviewer(reviewer: unknown, field = 'reviewer'): { reviewer: string } | { field: string; message: string } {
   if (typeof reviewer !== 'string' || reviewer.trim() === '') return { field, message: `${field}: give your name or e-mail address` };
   const trimmed = reviewer.trim();
   if (trimmed.length > MAX_REVIEWER_LENGTH) return { field, message: `${field}: at most ${MAX_REVIEWER_LENGTH} characters` };
-  if (/[\r\n]/.test(trimmed) || CONTROL.test(trimmed) || /[\ud800-\udfff]/.test(trimmed.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) {
+  if (/[\r\n]/.test(trimmed) || !printable(trimmed)) {
     return { field, message: `${field}: only printable characters` };
   }
   return { reviewer: trimmed };
@@ -46,7 +49,7 @@ export function checkReview(
   if (metric.score === null) return { field: 'metric', message: `metric: ${review.metric} errored in this case; there is no verdict to review` };
   const comment = review.comment?.trim() ? review.comment.trim() : null;
   if (comment !== null && comment.length > MAX_COMMENT_LENGTH) return { field: 'comment', message: `comment: at most ${MAX_COMMENT_LENGTH} characters` };
-  if (comment !== null && (CONTROL.test(comment) || /[\ud800-\udfff]/.test(comment.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')))) {
+  if (comment !== null && !printable(comment)) {
     return { field: 'comment', message: 'comment: only printable characters and line breaks' };
   }
   if (review.agree && review.corrected_passed !== null && review.corrected_passed !== metric.passed) {

@@ -2,41 +2,13 @@ import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { egressGuardFor, projectEndpointPolicy, tenantSuiteProblems } from '../../../src/platform/tenancy';
 import { listProjectEndpoints } from '../../../src/store/postgres/endpoints';
-import { listRunsQuery, resultsQuery, submitRunSchema, type RunView } from '../../../src/contracts/api';
+import { listRunsQuery, resultsQuery, submitRunSchema } from '../../../src/contracts/api';
 import { UNKNOWN_BUILD, type BuildMetadata } from '../../../src/contracts/build';
-import { headerRunReport, roundUsd } from '../../../src/platform/run-results';
+import { headerRunReport } from '../../../src/platform/run-results';
 import { resolveSuite, SuiteError } from '../../../src/suite/load';
 import { getDatasetVersion } from '../../../src/store/postgres/projects';
-import { cancelRun, createRun, listCaseResults, listRuns, type RunHeader } from '../../../src/store/postgres/runs';
-import { decodeCursor, encodeCursor, fail, ownRun, parse, readJson, type AppEnv, type RouteDeps } from '../http';
-
-type ViewedRun = Omit<RunHeader, 'project_id' | 'dataset_version_id' | 'idempotency_key' | 'summary'> & { summary?: RunHeader['summary'] };
-
-/** Dates travel as ISO strings, which is what JSON makes of them. */
-const iso = (date: Date): string => new Date(date).toISOString();
-
-/** A run's status view; the list leaves out the summary. */
-function runView(run: ViewedRun): RunView {
-  return {
-    id: run.id,
-    suite: run.suite_name,
-    status: run.status,
-    branch: run.branch,
-    build: run.build,
-    progress: {
-      total: run.total_cases,
-      completed: run.completed_cases,
-      passed: run.passed_cases,
-      failed: run.failed_cases,
-      errored: run.errored_cases,
-    },
-    cost: { spent_usd: roundUsd(run.cost_usd), max_usd: run.max_cost_usd },
-    created_at: iso(run.created_at),
-    started_at: run.started_at === null ? null : iso(run.started_at),
-    finished_at: run.finished_at === null ? null : iso(run.finished_at),
-    summary: run.summary,
-  };
-}
+import { cancelRun, createRun, listCaseResults, listRuns } from '../../../src/store/postgres/runs';
+import { decodeCursor, encodeCursor, fail, ownRun, parse, readJson, runView, type AppEnv, type RouteDeps } from '../http';
 
 /** Submitting, listing, following and cancelling runs; their results and reports. */
 export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
