@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { storableText, unstorableText } from '../../src/contracts/text';
 import { checkDatabaseName } from '../../src/store/clickhouse/connect';
 import { isWellFormedApiKey, projectForKey } from '../../src/store/postgres/projects';
 import type { Project } from '../../src/store/postgres/schema';
@@ -52,6 +53,18 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  // A query parameter is text the stores will be asked about: one they cannot hold (a NUL, a lone surrogate)
+  // is the client's mistake, answered 400 naming the parameter, never a database error.
+  app.use('*', async (c, next) => {
+    for (const [name, values] of Object.entries(c.req.queries())) {
+      for (const text of [name, ...values]) {
+        const problem = unstorableText(text);
+        if (problem) fail(400, `query parameter ${JSON.stringify(storableText(name))}: ${problem}`, storableText(name));
+      }
+    }
+    await next();
+  });
 
   app.route(
     '/',

@@ -11,6 +11,7 @@ import { checkReviewer } from '../../src/viewer/reviews';
 import type { RouteDeps } from './http';
 import { setBounded } from './limits';
 import { PlatformViewerSource } from './viewer-source';
+import { clipText } from '../../src/contracts/text';
 
 /** Where the viewer lives on the orchestrator; the Ingress routes it beside `/v1`. */
 export const VIEWER_BASE = '/ui';
@@ -88,7 +89,7 @@ export function viewerRoutes(deps: RouteDeps): Hono {
     if (crossSite(c)) return login(c, 403, next, { field: 'origin', message: 'This sign-in came from another site and was refused.' });
     const key = typeof form.key === 'string' ? form.key.trim() : '';
     const reviewer = checkReviewer(form.reviewer);
-    const shownName = typeof form.reviewer === 'string' ? form.reviewer.slice(0, 200) : undefined;
+    const shownName = typeof form.reviewer === 'string' ? clipText(form.reviewer, 200) : undefined;
     if ('field' in reviewer) return login(c, 400, next, { field: 'reviewer', message: reviewer.message.replace(/^reviewer:/, 'Your name:') }, shownName);
     const project = isWellFormedApiKey(key) ? await projectForKey(db, key) : undefined;
     if (!project) return login(c, 401, next, { field: 'key', message: 'Project API key: unknown or revoked (a key looks like aiev_ followed by 32 characters).' }, shownName);
@@ -114,7 +115,9 @@ export function viewerRoutes(deps: RouteDeps): Hono {
   app.post('/logout', async (c) => {
     const token = getCookie(c, COOKIE);
     const form = await c.req.parseBody();
-    if (token && !crossSite(c) && form.csrf === csrfFor(token)) {
+    // A sign-out another site posted changes nothing: the session and its cookie stay as they were.
+    if (token && (crossSite(c) || form.csrf !== csrfFor(token))) return c.text('refused: this sign-out did not come from your session (reload the page and try again)', 403);
+    if (token) {
       await revokeViewerToken(db, token);
       grants.delete(token);
     }

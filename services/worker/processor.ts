@@ -2,9 +2,11 @@ import type { Kysely } from 'kysely';
 import type { CaseJob } from '../../src/contracts/jobs';
 import type { CaseResult } from '../../src/contracts/report';
 import type { CaseCompletion } from '../../src/store/postgres/runs';
-import type { LlmCallEvent, LlmGateway } from '../../src/providers/llm-gateway';
-import { evaluateCase, judgeSettings, type CaseContext } from '../../src/runner/evaluate-case';
-import { configureGateway } from '../../src/runner/run-suites';
+import { BudgetSpentError, llmCallScope, type LlmCallEvent, type LlmGateway } from '../../src/providers/llm-gateway';
+import { storableDeep } from '../../src/contracts/text';
+import { evaluateCase, judgeSettings, tenantCallScope, type TenantBoundary } from '../../src/runner/evaluate-case';
+import { suiteModelLimits } from '../../src/runner/run-suites';
+import { isDataError } from '../../src/store/postgres/errors';
 import { llmCallRows, resultRows } from '../../src/platform/result-rows';
 import { Judge } from '../../src/metrics/judge';
 import { CaseCompletionBatcher, writeCaseOutcomes, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
@@ -32,10 +34,34 @@ export interface WorkerDeps {
 
 /** A run's tenant boundary in this worker, and what it has spent as far as this worker has seen. */
 interface Boundary {
-  readonly tenant: NonNullable<CaseContext['tenant']>;
+  readonly tenant: TenantBoundary;
   readonly secrets: string[];
+  /** What the run had spent when this worker last counted a case of it. */
   spentUsd: number;
+  /** What this worker's calls for the run cost since, in cases not yet counted. */
+  pendingUsd: number;
+  /** The worst case of this worker's calls for the run in flight (held until each ends). */
+  heldUsd: number;
 }
+
+/**
+ * The budget check before each call: refused once what is spent, pending and held reaches `budgetUsd`; otherwise
+ * the call's worst case is held until it ends. Concurrent calls (a case's metrics together) see each other's
+ * holds, so the spend passes the budget by at most one call's worst case.
+ */
+function holdWithin(budgetUsd: number | null, spend: { heldUsd: number }, committedUsd: () => number): NonNullable<TenantBoundary['beforeCall']> {
+  return (worstCaseUsd) => {
+    if (budgetUsd !== null && committedUsd() + spend.heldUsd >= budgetUsd) throw new BudgetSpentError(budgetUsd);
+    spend.heldUsd += worstCaseUsd;
+    return () => {
+      spend.heldUsd -= worstCaseUsd;
+    };
+  };
+}
+
+/** Whether the budget refused one of the case's calls (its error, or a metric's, says so). */
+const refusedByBudget = (result: CaseResult): boolean =>
+  [result.error, ...Object.values(result.metrics).map((m) => m.error)].some((error) => error?.includes(BudgetSpentError.MESSAGE));
 
 /** USD a case's LLM calls cost (unknown prices count as 0). */
 const caseCost = (result: CaseResult): number => result.usage.reduce((sum, u) => sum + (u.cost_usd ?? 0), 0);
@@ -43,6 +69,7 @@ const caseCost = (result: CaseResult): number => result.usage.reduce((sum, u) =>
 /**
  * Retries a store operation (Postgres restarting, a failover, a terminated connection) with capped backoff
  * for up to `forMs`; the last error is thrown after that. Results already paid for wait in memory meanwhile.
+ * An error of the data itself is no outage: it is thrown at once (waiting would not make it storable).
  */
 async function retryStore<T>(forMs: number, operation: () => Promise<T>, onRetry?: (error: unknown) => void): Promise<T> {
   const deadline = Date.now() + forMs;
@@ -50,7 +77,7 @@ async function retryStore<T>(forMs: number, operation: () => Promise<T>, onRetry
     try {
       return await operation();
     } catch (error) {
-      if (Date.now() + delay > deadline) throw error;
+      if (isDataError(error) || Date.now() + delay > deadline) throw error;
       onRetry?.(error);
       await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random() / 2)));
     }
@@ -70,10 +97,21 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
   const storeRetryMs = deps.storeRetryMs ?? 120_000;
   const stored = <T>(operation: () => Promise<T>) =>
     retryStore(storeRetryMs, operation, (error) => deps.log?.('postgres write failed; retrying', { error: (error as Error).message }));
-  // Cases without topic or tags get a label from the run's judge when the run finishes (the topic view).
-  const labeler: TopicLabeler = async (suite, cases) => {
+  // Cases without topic or tags get a label from the run's judge when the run finishes (the topic view), inside
+  // the run's boundary, under what is left of its budget, and billed to it.
+  const labeler: TopicLabeler = async (suite, cases, run) => {
     const settings = judgeSettings(suite.suite.judge);
-    return settings ? labelTopics(new Judge(gateway, settings), cases) : {};
+    const entry = settings ? await runs.get(run.id) : undefined;
+    if (!settings || !entry) return { labels: {}, costUsd: 0 };
+    let costUsd = 0;
+    const spend = { heldUsd: 0 };
+    const tenant: TenantBoundary = { ...entry.extra.tenant, beforeCall: holdWithin(run.budgetLeftUsd, spend, () => costUsd) };
+    const record = (event: LlmCallEvent) => {
+      costUsd += event.cost_usd ?? 0;
+      metrics?.recordLlmCall(event);
+    };
+    const labels = await llmCallScope.run(tenantCallScope(tenant, 'judge', record), () => labelTopics(new Judge(gateway, settings), cases));
+    return { labels, costUsd };
   };
   const completions = new CaseCompletionBatcher(db, { labeler });
   /**
@@ -82,11 +120,23 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
    */
   const runs = new RunCache<Boundary>(db, async (run, loaded) => {
     const endpoints = projectEndpointPolicy(tenancy, await listProjectEndpoints(db, run.project_id), true);
-    return {
-      tenant: { endpoints, fetch: egressGuardFor(tenancy, run.project_name).fetch },
+    const budget = run.max_cost_usd;
+    const boundary: Boundary = {
+      tenant: {
+        endpoints,
+        fetch: egressGuardFor(tenancy, run.project_name).fetch,
+        // The suite's `providers[]` limits bind this run only (fleet-wide, under the run's key in Redis).
+        limiters: gateway.runLimiters(`run:${run.id}`, suiteModelLimits(loaded.suite)),
+        cacheScope: `project:${run.project_id}`,
+        // Checked before every call, inside a case too.
+        beforeCall: (worstCaseUsd) => holdWithin(budget, boundary, () => boundary.spentUsd + boundary.pendingUsd)(worstCaseUsd),
+      },
       secrets: secretValues(loaded.suite, process.env, endpoints.keys()),
       spentUsd: run.cost_usd,
+      pendingUsd: 0,
+      heldUsd: 0,
     };
+    return boundary;
   });
 
   const finished = (boundary: Boundary | undefined, runId: string, outcome: CaseOutcome) => {
@@ -110,11 +160,15 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       tenant: boundary.tenant,
       onLlmCall: (event) => {
         calls.push(event);
+        boundary.pendingUsd += event.cost_usd ?? 0;
         metrics?.recordLlmCall(event);
       },
     });
-    // Whatever the target or a judge echoed, no key or secret header value is stored.
-    const result = redactDeep(evaluated, boundary.secrets);
+    // A case whose every call the budget refused was not evaluated: it ends as the cases never started do.
+    if (calls.length === 0 && refusedByBudget(evaluated)) return { status: 'errored', result: null, error: BUDGET_SPENT_ERROR };
+    // Whatever the target or a judge echoed, no key or secret header value is stored; and the text is made
+    // storable (no NUL, no lone surrogate), so the write cannot fail on what a tenant's target returned.
+    const result = storableDeep(redactDeep(evaluated, boundary.secrets));
     const context = {
       project: run.project_name,
       runId: run.id,
@@ -122,7 +176,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       build: run.build,
       judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
     };
-    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex) };
+    const rows = storableDeep({ results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex) });
     return { status: result.status, result, error: result.error, costUsd: caseCost(result), rows };
   };
 
@@ -133,9 +187,12 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     const outcome = await stored(() => completions.complete({ runId: run.id, caseIndex, ...ended }));
     if (outcome.counted) {
       metrics?.jobs.inc({ outcome: 'completed', reason: ended.result ? ended.status : 'budget_spent' });
-      for (const m of Object.values(ended.result?.metrics ?? {})) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.metric }, m.score);
+      // Labelled by the metric's kind (the registry's name), never by the suite's id for it: a tenant's string.
+      for (const m of Object.values(ended.result?.metrics ?? {})) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.name }, m.score);
     }
+    // The run's spend now counts the case (spentUsd, in `finished`): it is no longer pending.
     finished(boundary, run.id, outcome);
+    boundary.pendingUsd = Math.max(0, boundary.pendingUsd - (ended.costUsd ?? 0));
   };
 
   /** One case of a started job: evaluated in a slot (unless the run's budget is spent), then counted. */
@@ -165,7 +222,6 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       const unknown = job.cases.find((index) => index >= loaded.suite.cases.length);
       if (unknown !== undefined) throw new Error(`run ${run.id} has no case ${unknown}`);
       const firstOfRun = runs.markStarted(job.runId);
-      if (firstOfRun) configureGateway(gateway, loaded.suite);
       // One claim for the job's cases; those done already (a retried job) or cancelled are left out.
       const started = await stored(() => startCases(db, job.runId, job.cases, firstOfRun));
       const settled = await Promise.allSettled(started.map((caseIndex) => runCase(entry, caseIndex, slot)));

@@ -139,7 +139,11 @@ export const putEndpointSchema = z
     provider: z.enum(['openai', 'anthropic']),
     base_url: z.url({ protocol: /^https?$/ }),
     api_key: z.string().min(8).max(4096),
-    models: z.array(z.string().min(1).max(200)).max(100).optional(),
+    /** Model names or `*` patterns (matched in linear time; at most 8 wildcards each). */
+    models: z
+      .array(z.string().min(1).max(200).refine((p) => p.split('*').length - 1 <= 8, 'at most 8 * wildcards in a pattern'))
+      .max(100)
+      .optional(),
   })
   .strict();
 

@@ -5,9 +5,26 @@ import { PROVIDER_NAMES } from './report';
 
 const providerSchema = z.enum(PROVIDER_NAMES);
 
+/**
+ * The bounds on what a suite may ask of the engine (the local CLI and the platform alike): each is far above
+ * what a real suite needs, and each keeps one suite from costing unbounded time, calls or memory.
+ */
+export const SUITE_BOUNDS = {
+  /** Characters in a model name (every model name the providers use is under 100). */
+  modelNameChars: 200,
+  /** Entries in `metrics`. */
+  metrics: 50,
+  /** A conversation's turns times the suite's metrics: the judge calls one case may make grow with both. */
+  turnMetricPairs: 2_000,
+  /** Entries in `providers`. */
+  providers: 100,
+} as const;
+
+const modelName = z.string().min(1).max(SUITE_BOUNDS.modelNameChars);
+
 /** A model as a judge or as the agent under test. */
 const modelFields = {
-  model: z.string().min(1),
+  model: modelName,
   /** Where to call: on the platform, one of its configured endpoints' URLs only (better: name the endpoint). */
   base_url: z.url().optional(),
   /** A named endpoint of the platform (`LLM_ENDPOINTS`) or of the project; it brings its URL and key. */
@@ -79,7 +96,7 @@ export const metricEntrySchema = z.union([
     .object({
       name: z.string().min(1),
       /** The key in the report's summary; defaults to the name. Two entries of one metric need distinct ids. */
-      id: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ (a jq-friendly key)').optional(),
+      id: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'letters, digits and _ (a jq-friendly key), at most 64').optional(),
       threshold: z.number().optional(),
       /** DeepEval's strict_mode: pass/fail, the score 1 only when perfect (0 only when none, if lower is better). */
       strict_mode: z.boolean().optional(),
@@ -90,7 +107,7 @@ export const metricEntrySchema = z.union([
 export const modelLimitsSchema = z
   .object({
     provider: providerSchema,
-    model: z.string().min(1),
+    model: modelName,
     requests_per_minute: z.number().positive().optional(),
     tokens_per_minute: z.number().positive().optional(),
     max_concurrency: z.number().int().positive().optional(),
@@ -127,8 +144,8 @@ export const suiteSchema = z
      */
     targets: z.array(matrixTargetSchema).min(2).max(20).optional(),
     judge: judgeSchema.optional(),
-    metrics: z.array(metricEntrySchema).min(1),
-    providers: z.array(modelLimitsSchema).default([]),
+    metrics: z.array(metricEntrySchema).min(1).max(SUITE_BOUNDS.metrics, `at most ${SUITE_BOUNDS.metrics} metrics in one suite`),
+    providers: z.array(modelLimitsSchema).max(SUITE_BOUNDS.providers).default([]),
     gate: gateSchema.default({ min_pass_rate: 1, max_errored: 0 }),
     concurrency: z.number().int().positive().max(1000).optional(),
     /** The most this run may spend on LLM calls, in USD; past it no new case is started and the run ends budget_exceeded. */
@@ -137,6 +154,16 @@ export const suiteSchema = z
   })
   .strict()
   .superRefine((suite, ctx) => {
+    suite.cases.forEach((c, index) => {
+      const pairs = (c.turns?.length ?? 1) * suite.metrics.length;
+      if (pairs > SUITE_BOUNDS.turnMetricPairs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cases', index, 'turns'],
+          message: `${c.turns!.length} turns × ${suite.metrics.length} metrics is ${pairs}; at most ${SUITE_BOUNDS.turnMetricPairs} (fewer turns or metrics)`,
+        });
+      }
+    });
     if (!suite.targets) return;
     if (suite.target.type !== 'none') ctx.addIssue({ code: 'custom', path: ['targets'], message: 'give either target or targets, not both' });
     const seen = new Set<string>();

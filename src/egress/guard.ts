@@ -136,6 +136,9 @@ export interface EgressOptions {
 const systemLookup = (host: string): Promise<LookupAddress[]> =>
   new Promise((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))));
 
+/** Header names whose values are credentials (authorization, x-api-key, cookie, an agent's token…). */
+export const CREDENTIAL_HEADER = /authorization|api[-_]?key|token|secret|password|cookie|session|credential/i;
+
 /** The policy a worker applies to one project's requests. */
 export class EgressGuard {
   private readonly allow: readonly AllowRule[];
@@ -208,6 +211,9 @@ export class EgressGuard {
     let method = (init.method ?? 'GET').toUpperCase();
     let body = init.body as string | Uint8Array | undefined | null;
     const headers = headerRecord(init.headers);
+    // The Host header follows the URL (the host the guard checked); a tenant's own would send the request to
+    // one virtual host under another's name.
+    if (Object.keys(headers).some((name) => name.toLowerCase() === 'host')) throw new EgressBlockedError(url.href, 'a Host header is not allowed (it is taken from the URL)');
     for (let redirects = 0; ; redirects++) {
       const target = await this.resolve(url);
       const response = await this.once(url, target, method, headers, body ?? undefined, init.signal ?? undefined);
@@ -215,6 +221,8 @@ export class EgressGuard {
       if (![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
       if (redirects >= this.maxRedirects) throw new EgressBlockedError(url.href, `more than ${this.maxRedirects} redirects`);
       const next = new URL(location, url);
+      // As fetch does: credentials go no further than the origin they were given for.
+      if (next.origin !== url.origin) for (const name of Object.keys(headers)) if (CREDENTIAL_HEADER.test(name)) delete headers[name];
       url = this.checkUrl(next.href);
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
         method = 'GET';

@@ -1,10 +1,12 @@
 import type AjvType from 'ajv';
 import { z } from 'zod';
+import { clipText } from '../contracts/text';
+import { compileLinearRegex, LINEAR_REGEX_NOTE } from './linear-regex';
 import type { MetricDefinition, MetricOutcome } from './types';
 
 const binary = (ok: boolean, yes: string, no: string): MetricOutcome => ({ score: ok ? 1 : 0, reason: ok ? yes : no });
 
-const clip = (text: string, max = 80): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+const clip = (text: string): string => clipText(text, 80);
 
 /** Metrics that compare with `value` when given, else with the case's expected_output. */
 const expectedUnlessValue = {
@@ -73,10 +75,10 @@ function containsMetric(name: 'contains' | 'icontains', ignoreCase: boolean): Me
 export const contains = containsMetric('contains', false);
 export const icontains = containsMetric('icontains', true);
 
-/** A suite's `pattern` that the RegExp constructor refuses, reported at the field with the constructor's words. */
+/** A suite's `pattern` that RE2 refuses (invalid, or not matchable in linear time), reported at the field. */
 function checkPattern(pattern: string, flags: string, ctx: z.RefinementCtx): void {
   try {
-    new RegExp(pattern, flags);
+    compileLinearRegex(pattern, flags);
   } catch (error) {
     ctx.addIssue({ code: 'custom', path: ['pattern'], message: `invalid regular expression: ${(error as Error).message}` });
   }
@@ -84,7 +86,7 @@ function checkPattern(pattern: string, flags: string, ctx: z.RefinementCtx): voi
 
 const regexParams = z
   .object({
-    pattern: z.string().min(1).describe('a JavaScript regular expression the output must match'),
+    pattern: z.string().min(1).max(2_000).describe(`a regular expression the output must match (${LINEAR_REGEX_NOTE})`),
     flags: z.string().regex(/^[dgimsuvy]*$/, 'regular expression flags').default('').describe('regular expression flags, e.g. "i"'),
   })
   .strict()
@@ -101,14 +103,14 @@ export const regex: MetricDefinition<z.infer<typeof regexParams>> = {
   requires: ['actual_output'],
   params: regexParams as z.ZodType<z.infer<typeof regexParams>>,
   async evaluate({ testCase, params }) {
-    const ok = new RegExp(params.pattern, params.flags).test(testCase.actual_output ?? '');
+    const ok = compileLinearRegex(params.pattern, params.flags).test(testCase.actual_output ?? '');
     return binary(ok, `The output matches /${params.pattern}/.`, `The output does not match /${params.pattern}/.`);
   },
 };
 
 const patternParams = z
   .object({
-    pattern: z.string().min(1).describe('a regular expression the whole (trimmed) output must match'),
+    pattern: z.string().min(1).max(2_000).describe(`a regular expression the whole (trimmed) output must match (${LINEAR_REGEX_NOTE})`),
     ignore_case: z.boolean().default(false).describe('match case-insensitively'),
   })
   .strict()
@@ -129,7 +131,7 @@ export const patternMatch: MetricDefinition<z.infer<typeof patternParams>> = {
   params: patternParams as z.ZodType<z.infer<typeof patternParams>>,
   async evaluate({ testCase, params }) {
     const pattern = params.pattern.trim();
-    const ok = new RegExp(`^(?:${pattern})$`, params.ignore_case ? 'i' : '').test((testCase.actual_output ?? '').trim());
+    const ok = compileLinearRegex(pattern, params.ignore_case ? 'i' : '').fullMatch((testCase.actual_output ?? '').trim());
     return binary(ok, `The output fully matches /${pattern}/.`, `The output does not fully match /${pattern}/.`);
   },
 };

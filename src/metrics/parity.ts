@@ -109,7 +109,7 @@ export const PARITY: readonly ParityRow[] = [
     metric: 'pattern_match',
     deepeval: 'PatternMatchMetric',
     formula: '1 if re.fullmatch(pattern.strip(), actual.strip()) else 0',
-    ours: 'the same (a JavaScript regular expression: Python-only syntax such as (?P<name>…) is refused when the suite loads)',
+    ours: 'the same (RE2 syntax, matched in linear time: Python’s (?P<name>…) works; backreferences and lookaround are refused when the suite loads)',
     same: true,
     note: '`regex` is a different metric: a match anywhere in the output.',
   },

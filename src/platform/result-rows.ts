@@ -2,6 +2,7 @@ import type { BuildMetadata } from '../contracts/build';
 import type { LlmCallEvent } from '../providers/llm-gateway';
 import type { CaseResult } from '../contracts/report';
 import { clickhouseTime, type LlmCallRow, type ResultRow } from '../store/clickhouse/tables';
+import { clipText } from '../contracts/text';
 
 export interface RowContext {
   project: string;
@@ -60,7 +61,7 @@ export function resultRows(result: CaseResult, context: RowContext): ResultRow[]
     passed: m.passed ? 1 : 0,
     errored: m.error ? 1 : 0,
     threshold: m.threshold,
-    reason: m.reason.slice(0, 2_000),
+    reason: clipText(m.reason, 2_000),
     judge_model: context.judgeModel,
     judge_input_tokens: m.judge_input_tokens,
     judge_output_tokens: m.judge_output_tokens,

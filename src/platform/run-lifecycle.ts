@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CaseResult } from '../contracts/report';
+import { storableDeep } from '../contracts/text';
+import { isDataError } from '../store/postgres/errors';
 import { countCaseOutcomes, finalizeRun, getRunWithProject, setTopicLabels, type CaseCompletion } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
@@ -94,13 +96,45 @@ export class CaseCompletionBatcher {
   }
 
   private async write(batch: PendingCompletion[]): Promise<void> {
-    const outcomes = await writeCaseOutcomes(this.db, batch, this.options.labeler);
-    batch.forEach((p, i) => p.resolve(outcomes[i]));
+    try {
+      const outcomes = await writeCaseOutcomes(this.db, batch, this.options.labeler);
+      batch.forEach((p, i) => p.resolve(outcomes[i]));
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      // One case's data failed the group's transaction: each is written alone, so only that case pays for it.
+      for (const p of batch) {
+        try {
+          p.resolve((await writeCaseOutcomes(this.db, [p], this.options.labeler))[0]);
+        } catch (alone) {
+          if (!isDataError(alone)) throw alone;
+          p.resolve((await writeCaseOutcomes(this.db, [unstoredCompletion(p, alone)], this.options.labeler))[0]);
+        }
+      }
+    }
   }
 }
 
-/** Labels cases that have no topic and no tags, for the topic view; given by the workers, which hold a judge. */
-export type TopicLabeler = (suite: LoadedSuite, cases: ReadonlyArray<{ index: number; input: string }>) => Promise<Record<number, string>>;
+/** A case whose result Postgres refused: counted as errored with the database's reason, without the result or its rows. */
+function unstoredCompletion(completion: CaseCompletion, error: unknown): CaseCompletion {
+  return {
+    runId: completion.runId,
+    caseIndex: completion.caseIndex,
+    status: 'errored',
+    result: null,
+    error: storableDeep(`the case's result could not be stored: ${(error as Error).message}`),
+    costUsd: completion.costUsd,
+  };
+}
+
+/**
+ * Labels cases that have no topic and no tags, for the topic view; given by the workers, which hold a judge.
+ * Its calls are the run's: made within what is left of its budget, and their cost is added to it.
+ */
+export type TopicLabeler = (
+  suite: LoadedSuite,
+  cases: ReadonlyArray<{ index: number; input: string }>,
+  run: { id: string; maxCostUsd: number | null; budgetLeftUsd: number | null },
+) => Promise<{ labels: Record<number, string>; costUsd: number }>;
 
 async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabeler): Promise<RunStatus | undefined> {
   const run = await getRunWithProject(db, runId);
@@ -112,8 +146,10 @@ async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabe
   // Topic labels come after the run is finished, so labelling never delays a run's result.
   const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));
   if (labeler && unlabelled.length > 0) {
-    const labels = await labeler(loaded, unlabelled).catch(() => ({}));
-    await setTopicLabels(db, runId, labels);
+    const maxCostUsd = run.max_cost_usd;
+    const budgetLeftUsd = maxCostUsd === null ? null : Math.max(0, maxCostUsd - run.cost_usd);
+    const { labels, costUsd } = await labeler(loaded, unlabelled, { id: runId, maxCostUsd, budgetLeftUsd }).catch(() => ({ labels: {}, costUsd: 0 }));
+    await setTopicLabels(db, runId, storableDeep(labels), costUsd);
   }
   return final;
 }

@@ -1,6 +1,8 @@
 import type { Suite } from '../contracts/suite';
-import { EgressBlockedError, EgressGuard, type AllowRule } from '../egress/guard';
+import { mapStrings } from '../contracts/text';
+import { CREDENTIAL_HEADER, EgressBlockedError, EgressGuard, type AllowRule } from '../egress/guard';
 import { EndpointPolicyError, type EndpointPolicy } from '../providers/endpoints';
+import { PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { StoredEndpoint } from '../store/postgres/endpoints';
 import type { SecretBox } from './secret-box';
 import { environmentSecrets } from '../providers/redact';
@@ -62,9 +64,17 @@ export function tenantSuiteProblems(suite: Suite, endpoints: EndpointPolicy, gua
     }
   };
   if (suite.judge) check('judge', suite.judge);
+  // Prices are the operator's (the price table): a tenant's price would change what its budget and every
+  // report say it spent. Its rate limits are accepted: they bind its own run only.
+  suite.providers.forEach((entry, i) => {
+    if (entry.price) problems.push({ field: `suite.providers[${i}].price`, message: `prices are set by the platform's operator (price table ${PRICE_TABLE_VERSION}); leave price out` });
+  });
   const target = suite.target;
   if (target.type === 'openai' || target.type === 'anthropic') check('target', { ...target, provider: target.type });
   if (target.type === 'http') {
+    for (const name of Object.keys(target.headers)) {
+      if (name.toLowerCase() === 'host') problems.push({ field: `suite.target.headers.${name}`, message: 'the Host header is taken from the URL; leave it out' });
+    }
     try {
       guard.checkUrl(target.url);
     } catch (error) {
@@ -75,8 +85,6 @@ export function tenantSuiteProblems(suite: Suite, endpoints: EndpointPolicy, gua
   return problems;
 }
 
-/** Header names whose values are credentials: never stored, whatever the target echoes. */
-const SECRET_HEADER = /authorization|api[-_]?key|token|secret|password|cookie|session|credential/i;
 
 /**
  * The values to redact from one run's stored results: the environment's secrets (LLM keys, store passwords),
@@ -88,7 +96,7 @@ export function secretValues(suite: Suite, env: NodeJS.ProcessEnv, endpointKeys:
   for (const key of endpointKeys) if (key) values.add(key);
   if (suite.target.type === 'http') {
     for (const [name, value] of Object.entries(suite.target.headers)) {
-      if (!SECRET_HEADER.test(name)) continue;
+      if (!CREDENTIAL_HEADER.test(name)) continue;
       values.add(value);
       // `Bearer <token>`: the token alone is as secret as the whole value.
       const token = /^\S+\s+(\S{8,})$/.exec(value)?.[1];
@@ -105,33 +113,9 @@ export function secretValues(suite: Suite, env: NodeJS.ProcessEnv, endpointKeys:
  */
 export function redactDeep<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
-  const redactString = (text: string): string => {
+  return mapStrings(value, (text) => {
     let result = text;
     for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join('[REDACTED]');
     return result;
-  };
-  const walk = (node: unknown): unknown => {
-    if (typeof node === 'string') return redactString(node);
-    let changed = false;
-    if (Array.isArray(node)) {
-      const items = node.map((item) => {
-        const redacted = walk(item);
-        changed ||= redacted !== item;
-        return redacted;
-      });
-      return changed ? items : node;
-    }
-    if (node && typeof node === 'object' && !(node instanceof Date)) {
-      const copy: Record<string, unknown> = {};
-      for (const [key, inner] of Object.entries(node)) {
-        const redactedKey = redactString(key);
-        const redacted = walk(inner);
-        changed ||= redactedKey !== key || redacted !== inner;
-        copy[redactedKey] = redacted;
-      }
-      return changed ? copy : node;
-    }
-    return node;
-  };
-  return walk(value) as T;
+  });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clipText } from '../contracts/text';
 import type { Judge } from '../metrics/judge';
 
 const BATCH = 40;
@@ -23,7 +24,7 @@ async function labelBatch(judge: Judge, batch: ReadonlyArray<{ index: number; in
       system: 'You organise support and evaluation data. Answer in JSON.',
       prompt:
         `Give each user input below a topic label of 1 to 4 words, in order, as "labels". Inputs about the same ` +
-        `subject get exactly the same label.\n\n${batch.map((c, i) => `${i + 1}. ${c.input.slice(0, 500)}`).join('\n')}`,
+        `subject get exactly the same label.\n\n${batch.map((c, i) => `${i + 1}. ${clipText(c.input, 500)}`).join('\n')}`,
       schema,
     });
     answer.value.labels.forEach((label, i) => (labels[batch[i].index] = label.toLowerCase()));

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { ClientPool } from './client-pool';
 import { leanFetch } from './lean-fetch';
 import { toCallError } from './provider-errors';
 import { ProviderCallError } from './retry';
@@ -10,20 +11,15 @@ import type { CallTarget, ChatProvider, ChatRequest, ChatResponse, ModelSettings
  */
 export class AnthropicProvider implements ChatProvider {
   readonly name = 'anthropic' as const;
-  private readonly clients = new Map<string, Anthropic>();
+  private readonly clients = new ClientPool<Anthropic>();
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
-  /** One client per endpoint: the endpoint's URL with the endpoint's key, never another's. */
+  /** One client per endpoint, key and fetch: the endpoint's URL with the caller's key, never another's. */
   private client(target: CallTarget): Anthropic {
-    const key = `${target.name}|${target.baseUrl ?? ''}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      if (!target.apiKey) throw new Error('ANTHROPIC_API_KEY is not set');
-      client = new Anthropic({ apiKey: target.apiKey, baseURL: target.baseUrl, maxRetries: 0, fetch: target.fetch ?? leanFetch });
-      this.clients.set(key, client);
-    }
-    return client;
+    if (!target.apiKey) throw new Error('ANTHROPIC_API_KEY is not set');
+    const apiKey = target.apiKey;
+    return this.clients.get(target, () => new Anthropic({ apiKey, baseURL: target.baseUrl, maxRetries: 0, fetch: target.fetch ?? leanFetch }));
   }
 
   async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number, target: CallTarget): Promise<ChatResponse> {

@@ -9,9 +9,13 @@ export interface ResponseCache {
   set(key: string, response: ChatResponse): Promise<void>;
 }
 
-/** A key over everything that shapes the reply: provider, base URL, model, sampling settings and the request. */
-export function responseCacheKey(settings: ModelSettings, request: ChatRequest): string {
-  const material = JSON.stringify({ v: 1, settings, request });
+/**
+ * A key over everything that shapes the reply (provider, base URL, model, sampling settings and the request) and,
+ * on the platform, whose it is: the caller's scope (its project) and a digest of the key the call went out with.
+ * A developer's own cache (no scope) keeps its keys across a change of API key.
+ */
+export function responseCacheKey(settings: ModelSettings, request: ChatRequest, owner?: { scope: string; key: string }): string {
+  const material = JSON.stringify(owner ? { v: 2, settings, request, scope: owner.scope, key: owner.key } : { v: 1, settings, request });
   return createHash('sha256').update(material).digest('hex');
 }
 

@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ModelUsage } from '../contracts/report';
 import { responseCacheKey, type ResponseCache } from './cache';
-import { EndpointPolicy } from './endpoints';
+import { keyDigest } from './client-pool';
+import { EndpointPolicy, type LlmEndpoint } from './endpoints';
 import { addUsd, costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits, type SharedBudget } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
-import { ZERO_USAGE, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
+import { ZERO_USAGE, type CallTarget, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
 
 export interface GatewayOptions {
   readonly retry?: RetryPolicy;
@@ -64,14 +65,76 @@ export interface LlmCallEvent {
  * The case (and role) on whose behalf calls are made. evaluateCase sets it around the target and the metrics,
  * so a gateway shared by concurrent cases still attributes every call to the right one.
  */
-export const llmCallScope = new AsyncLocalStorage<{
+export const llmCallScope = new AsyncLocalStorage<CallScope>();
+
+/** What `llmCallScope` holds around a case's (or a run's) calls. */
+export interface CallScope {
   kind: 'target' | 'judge';
   record: (event: LlmCallEvent) => void;
   /** The run's own endpoint policy (the platform's endpoints plus its project's), overriding the gateway's. */
   endpoints?: EndpointPolicy;
   /** How a project's own endpoint is reached (the worker's egress guard for the run's project). */
   projectFetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-}>();
+  /** The run's own rate limiters (its suite's `providers[]` limits), instead of the gateway's. */
+  limiters?: ModelLimiters;
+  /** Whose cached responses these calls may read and write (the project): another scope's are never served. */
+  cacheScope?: string;
+  /**
+   * Called before every call leaves (and before a cache read) with the most it can cost (the prompt and the
+   * whole `max_tokens` at the model's price); throws to refuse it (a spent budget), else holds that amount until
+   * the returned release is called, when the call has ended and its real cost is recorded.
+   */
+  beforeCall?: (worstCaseUsd: number) => () => void;
+}
+
+/** A call refused before it was made: the run that would pay for it has spent its budget. */
+export class BudgetSpentError extends Error {
+  /** The start of every such error's message (a case's error carries it). */
+  static readonly MESSAGE = 'not called: the run has spent its budget';
+
+  constructor(budgetUsd: number) {
+    super(`${BudgetSpentError.MESSAGE} (max_cost_usd ${budgetUsd})`);
+    this.name = 'BudgetSpentError';
+  }
+}
+
+/**
+ * Rate limiters per `provider/model` under one set of limits: the gateway's own (a developer's run, every
+ * suite's `providers[]` together) or one run's (the platform: a suite's limits bind its own run only, fleet-wide
+ * through the shared budget under the run's key).
+ */
+export class ModelLimiters {
+  private readonly limiters = new Map<string, ModelRateLimiter>();
+  private readonly limits: Map<string, ModelLimits>;
+
+  constructor(
+    limits: ReadonlyMap<string, ModelLimits> | undefined,
+    private readonly shared?: { budget: SharedBudget; keyPrefix: string },
+  ) {
+    this.limits = new Map(limits);
+  }
+
+  /** Adds limits for a model not configured yet; the first configuration wins, a limiter in use keeps its limits. */
+  configure(key: string, limits: ModelLimits): void {
+    if (!this.limits.has(key)) this.limits.set(key, limits);
+  }
+
+  limiter(settings: Pick<ModelSettings, 'provider' | 'model'>): ModelRateLimiter {
+    const key = `${settings.provider}/${settings.model}`;
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      const limits = this.limits.get(key) ?? {};
+      limiter = new ModelRateLimiter(limits, Date.now, this.shared ? { budget: this.shared.budget, key: `${this.shared.keyPrefix}${key}` } : undefined);
+      this.limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  /** The current concurrency limit of a model's limiter, when it has one. */
+  concurrencyOf(provider: ProviderName, model: string): number | undefined {
+    return this.limiters.get(`${provider}/${model}`)?.concurrency;
+  }
+}
 
 /** The event of one finished call, attributed to the current case and role where there is one. */
 function callEvent(
@@ -146,10 +209,9 @@ export function mergeUsage(lists: Iterable<readonly ModelUsage[]>): ModelUsage[]
 export class LlmGateway {
   readonly retry: RetryPolicy;
   readonly priceTableVersion = PRICE_TABLE_VERSION;
-  private readonly limiters = new Map<string, ModelRateLimiter>();
+  private readonly limiters: ModelLimiters;
   private readonly ledger = new Map<string, ModelUsage>();
   private readonly providers: Partial<Record<ProviderName, ChatProvider>>;
-  private readonly limits: Map<string, ModelLimits>;
   private readonly prices: Map<string, ModelPrice>;
   private readonly endpoints: EndpointPolicy;
 
@@ -157,17 +219,24 @@ export class LlmGateway {
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.endpoints = options.endpoints ?? EndpointPolicy.local(options.env ?? process.env);
     this.providers = { ...options.providers };
-    this.limits = new Map(options.limits);
+    this.limiters = new ModelLimiters(options.limits, options.sharedBudget ? { budget: options.sharedBudget, keyPrefix: '' } : undefined);
     this.prices = new Map(options.prices);
   }
 
   /**
-   * Adds limits and prices for models this gateway has not configured yet (a worker learns them from each
-   * run's suite). The first configuration of a model wins; a limiter already in use keeps its limits.
+   * Adds limits and prices for models this gateway has not configured yet (a developer's run learns them from
+   * its suites' `providers[]`). The first configuration of a model wins; a limiter already in use keeps its
+   * limits. The platform never calls this: its prices are the operator's, and a suite's limits are its run's
+   * (`runLimiters`).
    */
   configureModel(key: string, limits: ModelLimits | undefined, price: ModelPrice | undefined): void {
-    if (limits && !this.limits.has(key)) this.limits.set(key, limits);
+    if (limits) this.limiters.configure(key, limits);
     if (price && !this.prices.has(key)) this.prices.set(key, price);
+  }
+
+  /** Limiters for one run's calls under its own limits, sharing this gateway's fleet-wide budget under `scope`. */
+  runLimiters(scope: string, limits: ReadonlyMap<string, ModelLimits>): ModelLimiters {
+    return new ModelLimiters(limits, this.options.sharedBudget ? { budget: this.options.sharedBudget, keyPrefix: `${scope}:` } : undefined);
   }
 
   private provider(name: ProviderName): ChatProvider {
@@ -184,16 +253,6 @@ export class LlmGateway {
     return provider;
   }
 
-  private limiter(settings: ModelSettings): ModelRateLimiter {
-    const key = `${settings.provider}/${settings.model}`;
-    let limiter = this.limiters.get(key);
-    if (!limiter) {
-      limiter = new ModelRateLimiter(this.limits.get(key) ?? {}, Date.now, this.options.sharedBudget ? { budget: this.options.sharedBudget, key } : undefined);
-      this.limiters.set(key, limiter);
-    }
-    return limiter;
-  }
-
   /** Every finished call goes through here: into this gateway's totals and to the case it was made for. */
   private record(event: LlmCallEvent): void {
     addUsage(this.ledger, eventUsage(event));
@@ -207,8 +266,36 @@ export class LlmGateway {
     const endpoint = (scope?.endpoints ?? this.endpoints).resolve(settings);
     const target = { name: endpoint.name, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey, fetch: endpoint.owner === 'project' ? scope?.projectFetch : undefined };
     if (endpoint.owner === 'project' && !target.fetch) throw new Error(`endpoint "${endpoint.name}" is a project's own and needs the egress guard`);
-    // The endpoint actually called is part of the key: another server's answers are never served from the cache.
-    const cacheKey = this.options.cache && settings.temperature === 0 ? responseCacheKey({ ...settings, endpoint: endpoint.name, baseUrl: endpoint.baseUrl }, request) : undefined;
+    const inputTokens = estimateTokens((request.system ?? '') + request.messages.map((message) => message.content).join(''), 0);
+    const price = findPrice(settings.provider, settings.model, this.prices);
+    const release = scope?.beforeCall?.(costOf(price, { ...ZERO_USAGE, inputTokens, outputTokens: settings.maxTokens }) ?? 0);
+    try {
+      return await this.call(settings, request, endpoint, target, scope, started, inputTokens + settings.maxTokens, price);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async call(
+    settings: ModelSettings,
+    request: ChatRequest,
+    endpoint: LlmEndpoint,
+    target: CallTarget,
+    scope: CallScope | undefined,
+    started: number,
+    estimate: number,
+    price: ModelPrice | undefined,
+  ): Promise<LlmCall> {
+    // The endpoint actually called, its key and the caller's scope (the project) are part of the key: another
+    // server's answers, or another project's, are never served from the cache.
+    const cacheKey =
+      this.options.cache && settings.temperature === 0
+        ? responseCacheKey(
+            { ...settings, endpoint: endpoint.name, baseUrl: endpoint.baseUrl },
+            request,
+            scope?.cacheScope === undefined ? undefined : { scope: scope.cacheScope, key: keyDigest(endpoint.apiKey) },
+          )
+        : undefined;
     if (cacheKey) {
       const hit = await this.options.cache!.get(cacheKey);
       if (hit) {
@@ -217,12 +304,8 @@ export class LlmGateway {
         return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs };
       }
     }
-    const limiter = this.limiter(settings);
+    const limiter = (scope?.limiters ?? this.limiters).limiter(settings);
     const provider = this.provider(settings.provider);
-    const estimate = estimateTokens(
-      (request.system ?? '') + request.messages.map((message) => message.content).join(''),
-      settings.maxTokens,
-    );
     let rateLimitedHere = 0;
     let limiterWaitMs = 0;
     const attempt = async (): Promise<ChatResponse> => {
@@ -261,7 +344,7 @@ export class LlmGateway {
       throw error;
     }
     const { value: response, attempts } = outcome;
-    const costUsd = costOf(findPrice(settings.provider, settings.model, this.prices), response.usage);
+    const costUsd = costOf(price, response.usage);
     if (cacheKey) await this.options.cache!.set(cacheKey, response);
     const durationMs = performance.now() - started;
     this.record(callEvent(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs }));
@@ -275,6 +358,6 @@ export class LlmGateway {
 
   /** The current concurrency limit of a model's limiter (for tests and progress output). */
   concurrencyOf(provider: ProviderName, model: string): number | undefined {
-    return this.limiters.get(`${provider}/${model}`)?.concurrency;
+    return this.limiters.concurrencyOf(provider, model);
   }
 }

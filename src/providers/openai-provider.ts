@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { ClientPool } from './client-pool';
 import { leanFetch } from './lean-fetch';
 import { toCallError } from './provider-errors';
 import { ProviderCallError } from './retry';
@@ -10,23 +11,17 @@ import type { CallTarget, ChatProvider, ChatRequest, ChatResponse, ModelSettings
  */
 export class OpenAiProvider implements ChatProvider {
   readonly name = 'openai' as const;
-  private readonly clients = new Map<string, OpenAI>();
+  private readonly clients = new ClientPool<OpenAI>();
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
-  /** One client per endpoint: the endpoint's URL with the endpoint's key, never another's. */
+  /** One client per endpoint, key and fetch: the endpoint's URL with the caller's key, never another's. */
   private client(target: CallTarget): OpenAI {
-    const key = `${target.name}|${target.baseUrl ?? ''}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      if (!target.apiKey && !target.baseUrl) {
-        throw new Error('OPENAI_API_KEY is not set (and no base URL names another OpenAI-compatible server)');
-      }
-      // A local OpenAI-compatible server (vLLM, Ollama) needs no key; the SDK insists on one, so a placeholder is sent.
-      client = new OpenAI({ apiKey: target.apiKey ?? 'unset', baseURL: target.baseUrl, maxRetries: 0, fetch: target.fetch ?? leanFetch });
-      this.clients.set(key, client);
+    if (!target.apiKey && !target.baseUrl) {
+      throw new Error('OPENAI_API_KEY is not set (and no base URL names another OpenAI-compatible server)');
     }
-    return client;
+    // A local OpenAI-compatible server (vLLM, Ollama) needs no key; the SDK insists on one, so a placeholder is sent.
+    return this.clients.get(target, () => new OpenAI({ apiKey: target.apiKey ?? 'unset', baseURL: target.baseUrl, maxRetries: 0, fetch: target.fetch ?? leanFetch }));
   }
 
   async complete(settings: ModelSettings, request: ChatRequest, timeoutMs: number, target: CallTarget): Promise<ChatResponse> {

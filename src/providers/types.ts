@@ -70,7 +70,7 @@ export interface ChatResponse {
 
 /** Where one call goes: the endpoint the policy resolved (URL and key), and the fetch to reach it with. */
 export interface CallTarget {
-  /** Clients are kept per endpoint name. */
+  /** The endpoint's name (clients are kept per name, URL, key and fetch). */
   readonly name: string;
   readonly baseUrl?: string;
   readonly apiKey?: string;

@@ -1,6 +1,6 @@
 import { JudgeReplyError, Judge } from '../metrics/judge';
 import { passes, requiredFields, strictScore, type ConfiguredMetric, type EvaluatedCase } from '../metrics/types';
-import { llmCallScope, usageByModel, type LlmCallEvent, type LlmGateway } from '../providers/llm-gateway';
+import { llmCallScope, usageByModel, type CallScope, type LlmCallEvent, type LlmGateway, type ModelLimiters } from '../providers/llm-gateway';
 import type { EndpointPolicy } from '../providers/endpoints';
 import { redactSecrets } from '../providers/redact';
 import { errorCause } from '../providers/retry';
@@ -18,10 +18,34 @@ export interface CaseContext {
   readonly env?: NodeJS.ProcessEnv;
   /** Sees every LLM call the case makes (the workers write them to ClickHouse). */
   readonly onLlmCall?: (event: LlmCallEvent) => void;
-  /** The platform's tenant boundary: the run's endpoint policy and the egress guard for its `http` target and own endpoints. */
-  readonly tenant?: {
-    readonly endpoints: EndpointPolicy;
-    readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /** The platform's tenant boundary: everything a run's calls are made with, none of it shared with another run's project. */
+  readonly tenant?: TenantBoundary;
+}
+
+/** What a platform run's LLM and HTTP calls are made with. */
+export interface TenantBoundary {
+  /** The run's endpoint policy: the platform's endpoints and its project's own. */
+  readonly endpoints: EndpointPolicy;
+  /** The egress guard for the run's `http` target and its project's own endpoints. */
+  readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /** The run's own rate limiters (its suite's `providers[]` limits bind this run only). */
+  readonly limiters?: ModelLimiters;
+  /** The response cache's scope: the project (its cached answers are never another project's). */
+  readonly cacheScope?: string;
+  /** Before each LLM call (inside a case too): throws when the run's budget is spent, else holds the call's worst case. */
+  readonly beforeCall?: CallScope['beforeCall'];
+}
+
+/** The `llmCallScope` of calls made for `kind` inside a tenant boundary (none: a developer's run). */
+export function tenantCallScope(tenant: TenantBoundary | undefined, kind: 'target' | 'judge', record: (event: LlmCallEvent) => void): CallScope {
+  return {
+    kind,
+    record,
+    endpoints: tenant?.endpoints,
+    projectFetch: tenant?.fetch,
+    limiters: tenant?.limiters,
+    cacheScope: tenant?.cacheScope,
+    beforeCall: tenant?.beforeCall,
   };
 }
 
@@ -155,7 +179,7 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
   let evaluated: EvaluatedCase = testCase;
   if (targetRunsFor(loaded.suite.target, testCase)) {
     try {
-      const output = await llmCallScope.run({ kind: 'target', record, endpoints: context.tenant?.endpoints, projectFetch: context.tenant?.fetch }, () =>
+      const output = await llmCallScope.run(tenantCallScope(context.tenant, 'target', record), () =>
         runTarget(loaded.suite.target, testCase, context.gateway, context.tenant ? { fetch: context.tenant.fetch, hideBodies: true } : {}),
       );
       evaluated = { ...testCase, ...output };
@@ -176,7 +200,7 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
     }
   }
   const caseJudge = judge ?? new Judge(context.gateway, judgeSettings(loaded.suite.judge));
-  const results = await llmCallScope.run({ kind: 'judge', record, endpoints: context.tenant?.endpoints, projectFetch: context.tenant?.fetch }, () =>
+  const results = await llmCallScope.run(tenantCallScope(context.tenant, 'judge', record), () =>
     Promise.all(
       loaded.metrics.map((metric) =>
         evaluateMetric(metric, evaluated, caseJudge, context.thresholds?.[metric.id] ?? metric.threshold, context.env),

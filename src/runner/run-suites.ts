@@ -3,6 +3,7 @@ import { detectBuildMetadata } from '../build-metadata';
 import { Judge } from '../metrics/judge';
 import type { ResponseCache } from '../providers/cache';
 import { LlmGateway } from '../providers/llm-gateway';
+import type { ModelLimits } from '../providers/rate-limiter';
 import type { RetryPolicy } from '../providers/retry';
 import type { LoadedSuite } from '../suite/load';
 import { evaluateCase, judgeSettings } from './evaluate-case';
@@ -33,12 +34,24 @@ export interface RunOptions {
   readonly gateway?: LlmGateway;
 }
 
-/** Registers a suite's `providers` entries (limits and prices) with a gateway; the first entry for a model wins. */
-export function configureGateway(gateway: LlmGateway, suite: LoadedSuite['suite']): void {
+/** A suite's `providers[]` rate limits, per `provider/model` (the first entry for a model wins). */
+export function suiteModelLimits(suite: LoadedSuite['suite']): Map<string, ModelLimits> {
+  const limits = new Map<string, ModelLimits>();
   for (const entry of suite.providers) {
+    const key = `${entry.provider}/${entry.model}`;
+    if (!limits.has(key)) limits.set(key, { requestsPerMinute: entry.requests_per_minute, tokensPerMinute: entry.tokens_per_minute, maxConcurrency: entry.max_concurrency });
+  }
+  return limits;
+}
+
+/** Registers a suite's `providers` entries (limits and prices) with a developer's gateway; the first entry for a model wins. */
+export function configureGateway(gateway: LlmGateway, suite: LoadedSuite['suite']): void {
+  const limits = suiteModelLimits(suite);
+  for (const entry of suite.providers) {
+    const key = `${entry.provider}/${entry.model}`;
     gateway.configureModel(
-      `${entry.provider}/${entry.model}`,
-      { requestsPerMinute: entry.requests_per_minute, tokensPerMinute: entry.tokens_per_minute, maxConcurrency: entry.max_concurrency },
+      key,
+      limits.get(key),
       entry.price
         ? { inputPerMTok: entry.price.input_per_mtok, outputPerMTok: entry.price.output_per_mtok, cachedInputPerMTok: entry.price.cached_input_per_mtok }
         : undefined,

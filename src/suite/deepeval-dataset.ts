@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { SuiteError, type SuiteProblem } from './problems';
+import { parse } from 'csv-parse/sync';
 
 /**
  * DeepEval's dataset files read as they are: the goldens (or test cases) that `EvaluationDataset.save_as` writes
@@ -392,67 +393,42 @@ function jsonlRecords(text: string, file: string, reading: Reading): RawRecord[]
 }
 
 /**
- * RFC 4180 CSV (what Python's csv module writes): "," between cells, quoted cells with "" for a quote and line
- * breaks inside, rows ending in \n or \r\n. Each row with the line it starts on; blank lines are skipped, as
- * pandas skips them.
+ * RFC 4180 CSV (what Python's csv module writes), read by csv-parse in one linear pass: "," between cells,
+ * quoted cells with "" for a quote and line breaks inside, rows ending in \n, \r\n or \r. Each row with the
+ * line it starts on; blank lines are skipped, as pandas skips them. What csv.writer never writes is a problem at
+ * its line, not a guess: a quote left open, text after a closing quote, a quote inside an unquoted cell.
  */
+/** csv-parse's errors in a dataset author's words. */
+const CSV_PROBLEMS: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted cell is never closed',
+  CSV_INVALID_CLOSING_QUOTE: 'text after a quoted cell’s closing quote (a quote inside a quoted cell is written "")',
+  INVALID_OPENING_QUOTE: 'a quote inside a cell that does not start with one (quote the cell and write the quote as "")',
+};
+
 export function parseCsv(text: string, file: string): Array<{ cells: string[]; quoted: boolean[]; line: number }> {
-  const rows: Array<{ cells: string[]; quoted: boolean[]; line: number }> = [];
-  const n = text.length;
-  const delimiter = /[,\r\n]/g;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  let cells: string[] = [];
-  let quoted: boolean[] = [];
-  let rowLine = 1;
-  const countLines = (from: number, to: number) => {
-    for (let k = text.indexOf('\n', from); k >= 0 && k < to; k = text.indexOf('\n', k + 1)) line++;
-  };
-  while (i <= n) {
-    let cell = '';
-    let isQuoted = false;
-    if (text[i] === '"') {
-      // A quoted cell: runs between quotes, "" for a quote; line breaks inside belong to the cell.
-      isQuoted = true;
-      const opened = line;
-      let from = i + 1;
-      for (;;) {
-        const quote = text.indexOf('"', from);
-        if (quote < 0) throw new SuiteError([{ file, line: opened, path: '', message: 'a quoted cell is never closed' }]);
-        countLines(from, quote);
-        cell += text.slice(from, quote);
-        if (text[quote + 1] === '"') {
-          cell += '"';
-          from = quote + 2;
-        } else {
-          i = quote + 1;
-          break;
-        }
-      }
-    }
-    // Up to the next delimiter: the whole of an unquoted cell, whatever follows a closing quote (kept, as Python's csv keeps it).
-    delimiter.lastIndex = i;
-    const found = delimiter.exec(text);
-    const end = found ? found.index : n;
-    cell += text.slice(i, end);
-    cells.push(cell);
-    quoted.push(isQuoted);
-    const c = found?.[0];
-    if (c === ',') {
-      i = end + 1;
-      continue;
-    }
-    // The end of a row (or of the text); a blank line is no row, as pandas skips it.
-    if (!(cells.length === 1 && cells[0] === '' && !quoted[0])) rows.push({ cells, quoted, line: rowLine });
-    cells = [];
-    quoted = [];
-    if (c === undefined) break;
-    i = c === '\r' && text[end + 1] === '\n' ? end + 2 : end + 1;
-    line++;
-    rowLine = line;
-    if (i === n) break;
+  let records: Array<{ record: Array<{ value: string; quoted: boolean }>; info: { lines: number } }>;
+  try {
+    // With `info` and `cast` each record is { record, info }, which csv-parse's types do not express.
+    records = parse(text, {
+      bom: true,
+      info: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      relax_column_count: true,
+      skip_empty_lines: true,
+      cast: (value, context) => ({ value, quoted: context.quoting }),
+    }) as unknown as typeof records;
+  } catch (error) {
+    const { code, lines, message } = error as { code?: string; lines?: number; message: string };
+    const reason = CSV_PROBLEMS[code ?? ''] ?? message.replace(/ at line \d+/, '');
+    throw new SuiteError([{ file, line: lines ?? 1, path: '', message: reason }]);
   }
-  return rows;
+  return records.map(({ record, info }) => {
+    const cells = record.map((cell) => cell.value);
+    // csv-parse counts lines to a row's end; the row starts as many lines earlier as its cells hold line breaks.
+    let breaks = 0;
+    for (const cell of cells) for (let k = cell.indexOf('\n'); k >= 0; k = cell.indexOf('\n', k + 1)) breaks++;
+    return { cells, quoted: record.map((cell) => cell.quoted), line: info.lines - breaks };
+  });
 }
 
 function csvRecords(text: string, file: string): RawRecord[] {

@@ -8,6 +8,7 @@ import type { TestCase, ToolCallSpec, Turn } from '../contracts/case';
 import type { TargetSpec } from '../contracts/suite';
 import { selectJsonPath } from './json-path';
 import { renderJson, renderText } from './template';
+import { clipText } from '../contracts/text';
 
 /** What the agent under test produced for one case. */
 export interface TargetOutput {
@@ -116,7 +117,7 @@ async function callHttpTarget(target: HttpTarget, testCase: TestCase, gateway: L
   const started = performance.now();
   const host = new URL(target.url).host;
   const fetchFn = access.fetch ?? leanFetch;
-  const shown = (body: string) => (access.hideBodies ? '(body not shown)' : redactSecrets(body.slice(0, 200)));
+  const shown = (body: string) => (access.hideBodies ? '(body not shown)' : redactSecrets(clipText(body, 200)));
   const { value: document } = await withRetry(gateway.retry, async () => {
     let response: Response;
     try {

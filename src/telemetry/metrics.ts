@@ -44,6 +44,25 @@ export interface JudgeAgreementSample {
  */
 export const MAX_AGREEMENT_SERIES = 500;
 
+/**
+ * Model names come from tenants' suites: a process labels series with the first this many it sees, and every
+ * later one as `other`, so no suite can grow /metrics without bound (each model adds about 40 series).
+ */
+export const MAX_MODEL_LABELS = 50;
+
+/** The label a model's series carry: its name while fewer than MAX_MODEL_LABELS are known, else `other`. */
+class ModelLabels {
+  private readonly known = new Set<string>();
+
+  of(provider: string, model: string): string {
+    const key = `${provider}/${model}`;
+    if (this.known.has(key)) return model;
+    if (this.known.size >= MAX_MODEL_LABELS || model.length > 100) return 'other';
+    this.known.add(key);
+    return model;
+  }
+}
+
 export type ServiceRole = 'orchestrator' | 'worker' | 'dev';
 
 /** One registry per process, with the metrics of its role and Node's defaults. */
@@ -61,6 +80,7 @@ export class PlatformMetrics {
   readonly clickhouseRows: Counter<'table'>;
   readonly clickhouseRetries: Counter<'table'>;
   readonly httpRequests: Counter<'route' | 'status'>;
+  private readonly modelLabels = new ModelLabels();
 
   constructor(role: ServiceRole, version: string, queueStats?: () => Promise<QueueStats>) {
     const registry = this.registry;
@@ -152,7 +172,7 @@ export class PlatformMetrics {
   }
 
   recordLlmCall(event: LlmCallEvent): void {
-    const model = { provider: event.provider, model: event.model };
+    const model = { provider: event.provider, model: this.modelLabels.of(event.provider, event.model) };
     this.llmTokens.inc({ ...model, kind: event.kind, type: 'input' }, event.input_tokens);
     this.llmTokens.inc({ ...model, kind: event.kind, type: 'output' }, event.output_tokens);
     this.llmTokens.inc({ ...model, kind: event.kind, type: 'cached_input' }, event.cached_input_tokens);

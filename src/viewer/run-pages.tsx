@@ -3,6 +3,7 @@ import type { TopicGroup } from '../contracts/api';
 import type { BuildMetadata } from '../contracts/build';
 import { duration, Layout, Pager, percent, ScoreCell, score, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
 import { CASE_STATUSES, RUN_STATUSES, type AgreementView, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type RunRow } from './model';
+import { clipText } from '../contracts/text';
 
 /** The build a run came from, in a few words: branch, short commit, pull request. */
 export function BuildLine(props: { build: BuildMetadata }) {
@@ -370,7 +371,7 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
                     {metricIds.map((id) => (
                       <ScoreCell value={row.metrics[id]} />
                     ))}
-                    <td>{row.error ? <span class="muted">{row.error.length > 140 ? `${row.error.slice(0, 140)}…` : row.error}</span> : ''}</td>
+                    <td>{row.error ? <span class="muted">{clipText(row.error, 140)}</span> : ''}</td>
                   </tr>
                 ))}
               </tbody>

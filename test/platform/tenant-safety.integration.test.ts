@@ -7,7 +7,7 @@ import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-serv
 import { startRecordingServer, type RecordingServer } from '../support/recording-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import { deployedContainers } from '../support/environments';
-import { createTestDatabase, deleteRedisPrefix, evalctlSync, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
+import { createTestDatabase, deleteRedisPrefix, spawnClickhouse, spawnService, tenantPlatformEnv, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
  * A hostile tenant against real services (an orchestrator and a worker over Postgres, Redis, chdb and the fake
@@ -65,15 +65,9 @@ beforeAll(async () => {
       ? { status: 302, body: '', headers: { location: `${internal.url}/latest/meta-data/iam/security-credentials/` } }
       : { body: JSON.stringify({ answer: `seen authorization=${headers.authorization} and the platform key ${TEST_OPENAI_KEY}` }) },
   );
-  const env = {
-    ...serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: fake.openaiBaseUrl, apiKey: TEST_OPENAI_KEY }),
-    EGRESS_ALLOW: '127.0.0.2/32',
-    ENDPOINT_KEYS_SECRET: randomBytes(32).toString('base64'),
-    LLM_RETRY_BASE_DELAY_MS: '5',
-    LLM_RETRY_MAX_DELAY_MS: '20',
-  };
-  evalctlSync(['migrate'], env);
-  key = evalctlSync(['keys', 'create', '--project', 'tenant'], env).trim();
+  const platform = tenantPlatformEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: fake.openaiBaseUrl, apiKey: TEST_OPENAI_KEY }, ['tenant']);
+  const env = platform.env;
+  [key] = platform.keys;
   // Each service as the dev Deployment runs it: with its NODE_OPTIONS (the heap cap its memory limit sets).
   services = await Promise.all([
     spawnService('serve', { ...env, NODE_OPTIONS: devOrchestrator.env.NODE_OPTIONS }),

@@ -199,3 +199,24 @@ export function serviceEnv(stores: { databaseUrl: string; clickhouseUrl: string;
 export function evalctlSync(args: string[], env: NodeJS.ProcessEnv): string {
   return execFileSync(process.execPath, [join(ROOT, 'bin/evalctl.js'), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/**
+ * A migrated platform environment for tenant tests, with an API key for each project: 127.0.0.2 stands for the
+ * outside the operator allowed (EGRESS_ALLOW), projects may register their own endpoints (a fresh
+ * ENDPOINT_KEYS_SECRET), and LLM retries are fast.
+ */
+export function tenantPlatformEnv(
+  stores: Parameters<typeof serviceEnv>[0],
+  llm: Parameters<typeof serviceEnv>[1],
+  projects: readonly string[],
+): { env: NodeJS.ProcessEnv; keys: string[] } {
+  const env = {
+    ...serviceEnv(stores, llm),
+    EGRESS_ALLOW: '127.0.0.2/32',
+    ENDPOINT_KEYS_SECRET: randomBytes(32).toString('base64'),
+    LLM_RETRY_BASE_DELAY_MS: '5',
+    LLM_RETRY_MAX_DELAY_MS: '20',
+  };
+  evalctlSync(['migrate'], env);
+  return { env, keys: projects.map((project) => evalctlSync(['keys', 'create', '--project', project], env).trim()) };
+}

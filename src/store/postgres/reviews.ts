@@ -71,7 +71,8 @@ const HUMAN_PASSED = sql<boolean>`CASE WHEN agree THEN judge_passed ELSE coalesc
  */
 export async function agreementCounts(
   db: Kysely<Database>,
-  filter: { projectId: string | null; metric?: string; runId?: string; limit?: number },
+  /** `runIds`: only reviews of these runs (a read-only link's). */
+  filter: { projectId: string | null; metric?: string; runId?: string; runIds?: readonly string[]; limit?: number },
 ): Promise<Array<AgreementCounts & { project: string }>> {
   const rows = await sql<AgreementCounts & { project: string }>`
     SELECT p.name AS project, r.metric,
@@ -85,6 +86,7 @@ export async function agreementCounts(
     WHERE (${filter.projectId}::uuid IS NULL OR r.project_id = ${filter.projectId}::uuid)
       AND (${filter.metric ?? null}::text IS NULL OR r.metric = ${filter.metric ?? null}::text)
       AND (${filter.runId ?? null}::uuid IS NULL OR r.run_id = ${filter.runId ?? null}::uuid)
+      AND (${filter.runIds ? [...filter.runIds] : null}::uuid[] IS NULL OR r.run_id = ANY(${filter.runIds ? [...filter.runIds] : null}::uuid[]))
     GROUP BY p.name, r.metric
     ORDER BY count(*) DESC, p.name, r.metric
     LIMIT ${filter.limit ?? 1_000}`.execute(db);

@@ -425,7 +425,7 @@ export async function countCaseOutcomes(
   });
 }
 
-/** Adds the judge's topic labels (case index → label) to a finished run's summary. */
-export async function setTopicLabels(db: Kysely<Database>, runId: string, labels: Record<string, string>): Promise<void> {
-  await sql`UPDATE runs SET summary = jsonb_set(summary, '{topic_labels}', ${JSON.stringify(labels)}::jsonb) WHERE id = ${runId}`.execute(db);
+/** Adds the judge's topic labels (case index → label) to a finished run's summary, and what labelling cost to the run's spend. */
+export async function setTopicLabels(db: Kysely<Database>, runId: string, labels: Record<string, string>, costUsd = 0): Promise<void> {
+  await sql`UPDATE runs SET summary = jsonb_set(summary, '{topic_labels}', ${JSON.stringify(labels)}::jsonb), cost_usd = cost_usd + ${costUsd} WHERE id = ${runId}`.execute(db);
 }

@@ -1,0 +1,71 @@
+import type { Kysely } from 'kysely';
+import { UNKNOWN_BUILD } from '../../src/contracts/build';
+import type { CaseResult } from '../../src/contracts/report';
+import { CaseCompletionBatcher } from '../../src/platform/run-lifecycle';
+import { connectPostgres, migratePostgres } from '../../src/store/postgres/connect';
+import { caseRows, createRun, startCases } from '../../src/store/postgres/runs';
+import { ensureProject } from '../../src/store/postgres/projects';
+import type { Database } from '../../src/store/postgres/schema';
+import { createTestDatabase } from '../support/platform';
+
+/**
+ * A case write that Postgres refuses for its data (here a NUL, which jsonb cannot hold) is that case's error,
+ * counted at once: never retried, and never a reason for the other cases of the same group commit (another
+ * project's among them) to fail with it.
+ */
+let postgres: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: Kysely<Database>;
+
+beforeAll(async () => {
+  postgres = await createTestDatabase();
+  db = await connectPostgres({ kind: 'url', url: postgres.url });
+  await migratePostgres(db);
+}, 60_000);
+
+afterAll(async () => {
+  await db?.destroy();
+  await postgres?.drop();
+});
+
+async function startedRun(projectName: string, cases: number): Promise<string> {
+  const project = await ensureProject(db, projectName);
+  const created = await createRun(db, {
+    projectId: project.id,
+    suiteName: 's',
+    suite: { name: 's', metrics: ['json_valid'], cases: Array.from({ length: cases }, () => ({ input: 'q', actual_output: '{}' })) },
+    caseIds: Array.from({ length: cases }, (_, i) => `c${i}`),
+    build: UNKNOWN_BUILD,
+    branch: null,
+    idempotencyKey: null,
+    datasetVersionId: null,
+  });
+  if (created.kind !== 'created') throw new Error(created.kind);
+  await startCases(db, created.run.id, Array.from({ length: cases }, (_, i) => i), true);
+  return created.run.id;
+}
+
+const result = (index: number, output: string): CaseResult => ({
+  suite: 's', id: `c${index}`, index, status: 'passed', error: null, input: 'q', actual_output: output, expected_output: null,
+  topic: null, tags: [], target: null, duration_ms: 1, metrics: {}, usage: [],
+});
+
+test('a result Postgres cannot store errors its own case at once; the rest of its group commit, another project’s too, is stored', async () => {
+  const attacker = await startedRun('attacker', 1);
+  const victim = await startedRun('victim', 2);
+  const batcher = new CaseCompletionBatcher(db, { maxDelayMs: 50 });
+  // A result that reached the write without being made storable (a path that forgot to): jsonb refuses its NUL.
+  const outcomes = await Promise.all([
+    batcher.complete({ runId: victim, caseIndex: 0, status: 'passed', result: result(0, 'fine'), error: null, costUsd: 0.01 }),
+    batcher.complete({ runId: attacker, caseIndex: 0, status: 'passed', result: result(0, 'x\u0000y'), error: null, costUsd: 0.02 }),
+    batcher.complete({ runId: victim, caseIndex: 1, status: 'passed', result: result(1, 'also fine'), error: null }),
+  ]);
+  expect(outcomes.map((o) => o.counted)).toEqual([true, true, true]);
+  expect(outcomes[0].finished).toBeUndefined();
+  const [victimRows, attackerRows] = await Promise.all([caseRows(db, victim), caseRows(db, attacker)]);
+  expect(victimRows.map((r) => [r.status, r.result?.actual_output])).toEqual([['passed', 'fine'], ['passed', 'also fine']]);
+  expect(attackerRows[0]).toMatchObject({ status: 'errored', result: null, error: expect.stringMatching(/^the case's result could not be stored: .*unsupported Unicode escape sequence/) });
+  // What the refused case cost is still the run's, and both runs are finished.
+  const runs = await db.selectFrom('runs').select(['id', 'cost_usd', 'finished_at', 'errored_cases']).where('id', 'in', [attacker, victim]).execute();
+  expect(runs.find((r) => r.id === attacker)).toMatchObject({ cost_usd: 0.02, errored_cases: 1, finished_at: expect.any(Date) });
+  expect(runs.find((r) => r.id === victim)).toMatchObject({ errored_cases: 0, finished_at: expect.any(Date) });
+});
