@@ -143,13 +143,16 @@ async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabe
   const report = await runReport(db, { ...run, finished_at: new Date() }, loaded);
   const final = finalStatus(report);
   if (!(await finalizeRun(db, runId, final, reportSummary(report)))) return undefined;
-  // Topic labels come after the run is finished, so labelling never delays a run's result.
+  // Topic labels come after the run is finished, and off the write path: labelling (its judge slow, or held by
+  // the run's own rate limits) never delays a run's result, nor the other runs a group commit finishes with it.
   const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));
   if (labeler && unlabelled.length > 0) {
     const maxCostUsd = run.max_cost_usd;
     const budgetLeftUsd = maxCostUsd === null ? null : Math.max(0, maxCostUsd - run.cost_usd);
-    const { labels, costUsd } = await labeler(loaded, unlabelled, { id: runId, maxCostUsd, budgetLeftUsd }).catch(() => ({ labels: {}, costUsd: 0 }));
-    await setTopicLabels(db, runId, storableDeep(labels), costUsd);
+    void labeler(loaded, unlabelled, { id: runId, maxCostUsd, budgetLeftUsd })
+      .then(({ labels, costUsd }) => setTopicLabels(db, runId, storableDeep(labels), costUsd))
+      // Unlabelled cases are still counted, under "(no topic or tag)".
+      .catch(() => undefined);
   }
   return final;
 }

@@ -6,7 +6,7 @@ import { connectPostgres, migratePostgres } from '../../src/store/postgres/conne
 import { caseRows, createRun, startCases } from '../../src/store/postgres/runs';
 import { ensureProject } from '../../src/store/postgres/projects';
 import type { Database } from '../../src/store/postgres/schema';
-import { createTestDatabase } from '../support/platform';
+import { createTestDatabase, until } from '../support/platform';
 
 /**
  * A case write that Postgres refuses for its data (here a NUL, which jsonb cannot hold) is that case's error,
@@ -32,7 +32,7 @@ async function startedRun(projectName: string, cases: number): Promise<string> {
   const created = await createRun(db, {
     projectId: project.id,
     suiteName: 's',
-    suite: { name: 's', metrics: ['json_valid'], cases: Array.from({ length: cases }, () => ({ input: 'q', actual_output: '{}' })) },
+    suite: { name: 's', judge: { provider: 'openai', model: 'gpt-4o-mini' }, metrics: ['json_valid'], cases: Array.from({ length: cases }, () => ({ input: 'q', actual_output: '{}' })) },
     caseIds: Array.from({ length: cases }, (_, i) => `c${i}`),
     build: UNKNOWN_BUILD,
     branch: null,
@@ -68,4 +68,31 @@ test('a result Postgres cannot store errors its own case at once; the rest of it
   const runs = await db.selectFrom('runs').select(['id', 'cost_usd', 'finished_at', 'errored_cases']).where('id', 'in', [attacker, victim]).execute();
   expect(runs.find((r) => r.id === attacker)).toMatchObject({ cost_usd: 0.02, errored_cases: 1, finished_at: expect.any(Date) });
   expect(runs.find((r) => r.id === victim)).toMatchObject({ errored_cases: 0, finished_at: expect.any(Date) });
+});
+
+test('a run’s topic labelling that never ends (its judge held by its own rate limit) delays no run finished in the same group commit', async () => {
+  const slow = await startedRun('attacker', 1);
+  const other = await startedRun('victim', 1);
+  const labelled: string[] = [];
+  const batcher = new CaseCompletionBatcher(db, {
+    maxDelayMs: 50,
+    labeler: async (_suite, cases, run) => {
+      labelled.push(run.id);
+      // The slow run's judge never answers; the other's labels at once.
+      if (run.id === slow) await new Promise(() => undefined);
+      return { labels: Object.fromEntries(cases.map((c) => [c.index, 'refunds'])), costUsd: 0.001 };
+    },
+  });
+  const outcomes = await Promise.all([
+    batcher.complete({ runId: slow, caseIndex: 0, status: 'passed', result: result(0, 'a'), error: null }),
+    batcher.complete({ runId: other, caseIndex: 0, status: 'passed', result: result(0, 'b'), error: null }),
+  ]);
+  expect(outcomes.map((o) => o.finished)).toEqual(['completed', 'completed']);
+  expect(labelled.sort()).toEqual([slow, other].sort());
+  // The other run's labels arrive, billed to it; the slow one's never do, and hold nothing up.
+  const labels = await until(async () => {
+    const row = await db.selectFrom('runs').select(['summary', 'cost_usd']).where('id', '=', other).executeTakeFirstOrThrow();
+    return (row.summary as { topic_labels?: Record<string, string> } | null)?.topic_labels ? row : undefined;
+  }, 'the other run’s labels');
+  expect(labels).toMatchObject({ cost_usd: 0.001, summary: { topic_labels: { 0: 'refunds' } } });
 });
