@@ -154,8 +154,9 @@ test('2. a suite cannot set prices; its rate limit binds its own run: B’s run 
 }, 120_000);
 
 test('3 and 4. a backtracking model pattern and a 10 MB CSV of escaped quotes: B’s requests meanwhile answer within a second', async () => {
-  expect((await api('A', 'PUT', '/v1/endpoints/stars', { provider: 'openai', base_url: projectLlm.openaiBaseUrl, api_key: 'sk-a-stars-key-0123456789', models: ['*a*a*a*a*a*a*a*b'] })).status).toBe(200);
-  const tooMany = await api('A', 'PUT', '/v1/endpoints/stars2', { provider: 'openai', base_url: projectLlm.openaiBaseUrl, api_key: 'sk-a-stars-key-0123456789', models: ['*a*a*a*a*a*a*a*a*a*b'] });
+  const starsKey = `stars-key-${randomBytes(12).toString('hex')}`;
+  expect((await api('A', 'PUT', '/v1/endpoints/stars', { provider: 'openai', base_url: projectLlm.openaiBaseUrl, api_key: starsKey, models: ['*a*a*a*a*a*a*a*b'] })).status).toBe(200);
+  const tooMany = await api('A', 'PUT', '/v1/endpoints/stars2', { provider: 'openai', base_url: projectLlm.openaiBaseUrl, api_key: starsKey, models: ['*a*a*a*a*a*a*a*a*a*b'] });
   expect(tooMany).toMatchObject({ status: 400, body: { error: { field: 'models[0]', message: expect.stringContaining('at most 8') } } });
   const csv = `input,expected_output\n"${'""'.repeat(5_000_000)}",x\n`;
   const attack = await slowestWhile(async () => {
