@@ -3,7 +3,6 @@ import type { CaseJob } from '../../src/contracts/jobs';
 import type { CaseResult } from '../../src/contracts/report';
 import type { CaseCompletion } from '../../src/store/postgres/runs';
 import { BudgetSpentError, llmCallScope, type LlmCallEvent, type LlmGateway } from '../../src/providers/llm-gateway';
-import { storableDeep } from '../../src/contracts/text';
 import { evaluateCase, judgeSettings, tenantCallScope, type TenantBoundary } from '../../src/runner/evaluate-case';
 import { suiteModelLimits } from '../../src/runner/run-suites';
 import { isDataError } from '../../src/store/postgres/errors';
@@ -13,7 +12,7 @@ import { CaseCompletionBatcher, writeCaseOutcomes, type CaseOutcome, type TopicL
 import { BUDGET_SPENT_ERROR } from '../../src/platform/run-results';
 import { labelTopics } from '../../src/platform/topic-labels';
 import { RunCache, type CachedRun } from '../../src/platform/run-cache';
-import { egressGuardFor, projectEndpointPolicy, redactDeep, secretValues, type TenancyConfig } from '../../src/platform/tenancy';
+import { egressGuardFor, projectEndpointPolicy, secretValues, storedForm, type TenancyConfig } from '../../src/platform/tenancy';
 import { listProjectEndpoints } from '../../src/store/postgres/endpoints';
 import type { CaseSlot, ConsumerHandlers } from '../../src/queue/types';
 import { startCases } from '../../src/store/postgres/runs';
@@ -168,7 +167,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     if (calls.length === 0 && refusedByBudget(evaluated)) return { status: 'errored', result: null, error: BUDGET_SPENT_ERROR };
     // Whatever the target or a judge echoed, no key or secret header value is stored; and the text is made
     // storable (no NUL, no lone surrogate), so the write cannot fail on what a tenant's target returned.
-    const result = storableDeep(redactDeep(evaluated, boundary.secrets));
+    const result = storedForm(evaluated, boundary.secrets);
     const context = {
       project: run.project_name,
       runId: run.id,
@@ -176,7 +175,8 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       build: run.build,
       judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
     };
-    const rows = storableDeep({ results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex) });
+    // Made of the stored result and the suite's validated names: storable as they are.
+    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex) };
     return { status: result.status, result, error: result.error, costUsd: caseCost(result), rows };
   };
 

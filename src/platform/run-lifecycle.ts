@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CaseResult } from '../contracts/report';
-import { storableDeep } from '../contracts/text';
+import { storableDeep, storableText } from '../contracts/text';
 import { isDataError } from '../store/postgres/errors';
 import { countCaseOutcomes, finalizeRun, getRunWithProject, setTopicLabels, type CaseCompletion } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
@@ -121,7 +121,7 @@ function unstoredCompletion(completion: CaseCompletion, error: unknown): CaseCom
     caseIndex: completion.caseIndex,
     status: 'errored',
     result: null,
-    error: storableDeep(`the case's result could not be stored: ${(error as Error).message}`),
+    error: storableText(`the case's result could not be stored: ${(error as Error).message}`),
     costUsd: completion.costUsd,
   };
 }

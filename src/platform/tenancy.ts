@@ -1,5 +1,5 @@
 import type { Suite } from '../contracts/suite';
-import { mapStrings } from '../contracts/text';
+import { mapStrings, storableText } from '../contracts/text';
 import { CREDENTIAL_HEADER, EgressBlockedError, EgressGuard, type AllowRule } from '../egress/guard';
 import { EndpointPolicyError, type EndpointPolicy } from '../providers/endpoints';
 import { PRICE_TABLE_VERSION } from '../providers/pricing';
@@ -107,15 +107,18 @@ export function secretValues(suite: Suite, env: NodeJS.ProcessEnv, endpointKeys:
   return [...values].filter((v) => v.length >= 8).sort((a, b) => b.length - a.length);
 }
 
+/** `text` with every secret replaced by `[REDACTED]`. */
+function redactText(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join('[REDACTED]');
+  return result;
+}
+
 /**
- * `value` with every secret replaced by `[REDACTED]` in every string (keys included). Only what holds a secret
- * is copied: a result with none (the usual case, on every case a worker stores) comes back as it was.
+ * What a worker stores of a case's result, in one pass: every secret redacted, and every string made storable
+ * (`storableText`: no NUL, no lone surrogate), so neither a key nor what a tenant's target returned can reach
+ * Postgres as it was.
  */
-export function redactDeep<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.length === 0) return value;
-  return mapStrings(value, (text) => {
-    let result = text;
-    for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join('[REDACTED]');
-    return result;
-  });
+export function storedForm<T>(value: T, secrets: readonly string[]): T {
+  return mapStrings(value, (text) => storableText(secrets.length === 0 ? text : redactText(text, secrets)));
 }

@@ -1,8 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { CallTarget } from './types';
 
-/** A short digest of a key: enough to tell two keys apart in a map or cache key, never the key. */
-export const keyDigest = (apiKey: string | undefined): string => (apiKey ? createHash('sha256').update(apiKey).digest('hex').slice(0, 32) : '');
+const digests = new Map<string, string>();
+
+/**
+ * A short digest of a key: enough to tell two keys apart in a map or cache key, never the key. Asked on every
+ * call, of a handful of keys: remembered (at most 256, then forgotten and computed again).
+ */
+export function keyDigest(apiKey: string | undefined): string {
+  if (!apiKey) return '';
+  let digest = digests.get(apiKey);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(apiKey).digest('hex').slice(0, 32);
+    if (digests.size >= 256) digests.clear();
+    digests.set(apiKey, digest);
+  }
+  return digest;
+}
 
 /** Clients kept per fetch (a run's egress guard) before the oldest are let go. */
 const MAX_CLIENTS = 64;
