@@ -60,7 +60,9 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
     for (const [name, values] of Object.entries(c.req.queries())) {
       for (const text of [name, ...values]) {
         const problem = unstorableText(text);
-        if (problem) fail(400, `query parameter ${JSON.stringify(storableText(name))}: ${problem}`, storableText(name));
+        if (!problem) continue;
+        const field = storableText(name);
+        fail(400, `query parameter ${JSON.stringify(field)}: ${problem}`, field);
       }
     }
     await next();

@@ -151,7 +151,6 @@ export class PlatformViewerSource implements ViewerSource {
 
   async agreement(filter: { metric?: string; runId?: string }) {
     // A link's session sees the agreement of its runs only, not the project's.
-    if (this.runIds !== null && filter.runId !== undefined && !this.runIds.includes(filter.runId)) return [];
     const rows = await agreementCounts(this.db, { projectId: this.project.id, metric: filter.metric, runId: filter.runId, runIds: this.runIds ?? undefined });
     return rows.map((row) => agreementOf(row.metric, row));
   }

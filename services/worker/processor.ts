@@ -39,21 +39,20 @@ interface Boundary {
   spentUsd: number;
   /** What this worker's calls for the run cost since, in cases not yet counted. */
   pendingUsd: number;
-  /** The worst case of this worker's calls for the run in flight (held until each ends). */
-  heldUsd: number;
 }
 
 /**
- * The budget check before each call: refused once what is spent, pending and held reaches `budgetUsd`; otherwise
- * the call's worst case is held until it ends. Concurrent calls (a case's metrics together) see each other's
- * holds, so the spend passes the budget by at most one call's worst case.
+ * The budget check before each call: refused once what is spent (`committedUsd`) and what this worker's calls in
+ * flight hold reach `budgetUsd`; otherwise the call's worst case is held until it ends. Concurrent calls (a case's
+ * metrics together) see each other's holds, so the spend passes the budget by at most one call's worst case.
  */
-function holdWithin(budgetUsd: number | null, spend: { heldUsd: number }, committedUsd: () => number): NonNullable<TenantBoundary['beforeCall']> {
+function holdWithin(budgetUsd: number | null, committedUsd: () => number): NonNullable<TenantBoundary['beforeCall']> {
+  let heldUsd = 0;
   return (worstCaseUsd) => {
-    if (budgetUsd !== null && committedUsd() + spend.heldUsd >= budgetUsd) throw new BudgetSpentError(budgetUsd);
-    spend.heldUsd += worstCaseUsd;
+    if (budgetUsd !== null && committedUsd() + heldUsd >= budgetUsd) throw new BudgetSpentError(budgetUsd);
+    heldUsd += worstCaseUsd;
     return () => {
-      spend.heldUsd -= worstCaseUsd;
+      heldUsd -= worstCaseUsd;
     };
   };
 }
@@ -103,8 +102,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     const entry = settings ? await runs.get(run.id) : undefined;
     if (!settings || !entry) return { labels: {}, costUsd: 0 };
     let costUsd = 0;
-    const spend = { heldUsd: 0 };
-    const tenant: TenantBoundary = { ...entry.extra.tenant, beforeCall: holdWithin(run.budgetLeftUsd, spend, () => costUsd) };
+    const tenant: TenantBoundary = { ...entry.extra.tenant, beforeCall: holdWithin(run.budgetLeftUsd, () => costUsd) };
     const record = (event: LlmCallEvent) => {
       costUsd += event.cost_usd ?? 0;
       metrics?.recordLlmCall(event);
@@ -119,7 +117,8 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
    */
   const runs = new RunCache<Boundary>(db, async (run, loaded) => {
     const endpoints = projectEndpointPolicy(tenancy, await listProjectEndpoints(db, run.project_id), true);
-    const budget = run.max_cost_usd;
+    // Checked before every call, inside a case too, against what the run has spent and this worker has pending.
+    const beforeCall = holdWithin(run.max_cost_usd, () => boundary.spentUsd + boundary.pendingUsd);
     const boundary: Boundary = {
       tenant: {
         endpoints,
@@ -127,13 +126,11 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
         // The suite's `providers[]` limits bind this run only (fleet-wide, under the run's key in Redis).
         limiters: gateway.runLimiters(`run:${run.id}`, suiteModelLimits(loaded.suite)),
         cacheScope: `project:${run.project_id}`,
-        // Checked before every call, inside a case too.
-        beforeCall: (worstCaseUsd) => holdWithin(budget, boundary, () => boundary.spentUsd + boundary.pendingUsd)(worstCaseUsd),
+        beforeCall,
       },
       secrets: secretValues(loaded.suite, process.env, endpoints.keys()),
       spentUsd: run.cost_usd,
       pendingUsd: 0,
-      heldUsd: 0,
     };
     return boundary;
   });

@@ -2,11 +2,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ModelUsage } from '../contracts/report';
 import { responseCacheKey, type ResponseCache } from './cache';
 import { keyDigest } from './client-pool';
-import { EndpointPolicy, type LlmEndpoint } from './endpoints';
+import { EndpointPolicy } from './endpoints';
 import { addUsd, costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits, type SharedBudget } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
-import { ZERO_USAGE, type CallTarget, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
+import { ZERO_USAGE, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
 
 export interface GatewayOptions {
   readonly retry?: RetryPolicy;
@@ -268,87 +268,76 @@ export class LlmGateway {
     if (endpoint.owner === 'project' && !target.fetch) throw new Error(`endpoint "${endpoint.name}" is a project's own and needs the egress guard`);
     const inputTokens = estimateTokens((request.system ?? '') + request.messages.map((message) => message.content).join(''), 0);
     const price = findPrice(settings.provider, settings.model, this.prices);
+    const estimate = inputTokens + settings.maxTokens;
+    // The run's budget may refuse the call here; what it holds for the call is given back however the call ends.
     const release = scope?.beforeCall?.(costOf(price, { ...ZERO_USAGE, inputTokens, outputTokens: settings.maxTokens }) ?? 0);
     try {
-      return await this.call(settings, request, endpoint, target, scope, started, inputTokens + settings.maxTokens, price);
+      // The endpoint actually called, its key and the caller's scope (the project) are part of the key: another
+      // server's answers, or another project's, are never served from the cache.
+      const cacheKey =
+        this.options.cache && settings.temperature === 0
+          ? responseCacheKey(
+              { ...settings, endpoint: endpoint.name, baseUrl: endpoint.baseUrl },
+              request,
+              scope?.cacheScope === undefined ? undefined : { scope: scope.cacheScope, key: keyDigest(endpoint.apiKey) },
+            )
+          : undefined;
+      if (cacheKey) {
+        const hit = await this.options.cache!.get(cacheKey);
+        if (hit) {
+          const durationMs = performance.now() - started;
+          this.record(callEvent(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, limiter_wait_ms: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs }));
+          return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs };
+        }
+      }
+      const limiter = (scope?.limiters ?? this.limiters).limiter(settings);
+      const provider = this.provider(settings.provider);
+      let rateLimitedHere = 0;
+      let limiterWaitMs = 0;
+      const attempt = async (): Promise<ChatResponse> => {
+        const waitStarted = performance.now();
+        await limiter.acquire(estimate);
+        limiterWaitMs += performance.now() - waitStarted;
+        try {
+          const reply = await provider.complete(settings, request, this.retry.timeoutMs, target);
+          limiter.release(estimate, reply.usage.inputTokens + reply.usage.cachedInputTokens + reply.usage.outputTokens, 'ok');
+          return reply;
+        } catch (error) {
+          const rateLimited = error instanceof ProviderCallError && error.rateLimited;
+          if (rateLimited) rateLimitedHere++;
+          limiter.release(estimate, undefined, rateLimited ? 'rate-limited' : 'failed');
+          throw error;
+        }
+      };
+      let outcome: { value: ChatResponse; attempts: number };
+      try {
+        outcome = await withRetry(this.retry, attempt);
+      } catch (error) {
+        const exhausted = error instanceof RetriesExhaustedError ? error : undefined;
+        this.record(
+          callEvent(settings, {
+            status: 'error',
+            error_status: exhausted?.status ?? null,
+            cached: false,
+            attempts: exhausted?.attempts ?? 1,
+            rate_limited: rateLimitedHere,
+            limiter_wait_ms: limiterWaitMs,
+            usage: ZERO_USAGE,
+            cost_usd: 0,
+            latency_ms: performance.now() - started,
+          }),
+        );
+        throw error;
+      }
+      const { value: response, attempts } = outcome;
+      const costUsd = costOf(price, response.usage);
+      if (cacheKey) await this.options.cache!.set(cacheKey, response);
+      const durationMs = performance.now() - started;
+      this.record(callEvent(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs }));
+      return { response, usage: response.usage, costUsd, cached: false, attempts, durationMs };
     } finally {
       release?.();
     }
-  }
-
-  private async call(
-    settings: ModelSettings,
-    request: ChatRequest,
-    endpoint: LlmEndpoint,
-    target: CallTarget,
-    scope: CallScope | undefined,
-    started: number,
-    estimate: number,
-    price: ModelPrice | undefined,
-  ): Promise<LlmCall> {
-    // The endpoint actually called, its key and the caller's scope (the project) are part of the key: another
-    // server's answers, or another project's, are never served from the cache.
-    const cacheKey =
-      this.options.cache && settings.temperature === 0
-        ? responseCacheKey(
-            { ...settings, endpoint: endpoint.name, baseUrl: endpoint.baseUrl },
-            request,
-            scope?.cacheScope === undefined ? undefined : { scope: scope.cacheScope, key: keyDigest(endpoint.apiKey) },
-          )
-        : undefined;
-    if (cacheKey) {
-      const hit = await this.options.cache!.get(cacheKey);
-      if (hit) {
-        const durationMs = performance.now() - started;
-        this.record(callEvent(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, limiter_wait_ms: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs }));
-        return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs };
-      }
-    }
-    const limiter = (scope?.limiters ?? this.limiters).limiter(settings);
-    const provider = this.provider(settings.provider);
-    let rateLimitedHere = 0;
-    let limiterWaitMs = 0;
-    const attempt = async (): Promise<ChatResponse> => {
-      const waitStarted = performance.now();
-      await limiter.acquire(estimate);
-      limiterWaitMs += performance.now() - waitStarted;
-      try {
-        const reply = await provider.complete(settings, request, this.retry.timeoutMs, target);
-        limiter.release(estimate, reply.usage.inputTokens + reply.usage.cachedInputTokens + reply.usage.outputTokens, 'ok');
-        return reply;
-      } catch (error) {
-        const rateLimited = error instanceof ProviderCallError && error.rateLimited;
-        if (rateLimited) rateLimitedHere++;
-        limiter.release(estimate, undefined, rateLimited ? 'rate-limited' : 'failed');
-        throw error;
-      }
-    };
-    let outcome: { value: ChatResponse; attempts: number };
-    try {
-      outcome = await withRetry(this.retry, attempt);
-    } catch (error) {
-      const exhausted = error instanceof RetriesExhaustedError ? error : undefined;
-      this.record(
-        callEvent(settings, {
-          status: 'error',
-          error_status: exhausted?.status ?? null,
-          cached: false,
-          attempts: exhausted?.attempts ?? 1,
-          rate_limited: rateLimitedHere,
-          limiter_wait_ms: limiterWaitMs,
-          usage: ZERO_USAGE,
-          cost_usd: 0,
-          latency_ms: performance.now() - started,
-        }),
-      );
-      throw error;
-    }
-    const { value: response, attempts } = outcome;
-    const costUsd = costOf(price, response.usage);
-    if (cacheKey) await this.options.cache!.set(cacheKey, response);
-    const durationMs = performance.now() - started;
-    this.record(callEvent(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs }));
-    return { response, usage: response.usage, costUsd, cached: false, attempts, durationMs };
   }
 
   /** Usage so far (failed calls included), one entry per provider and model, in first-use order. */
