@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { imageReference, RELEASE_IMAGES, resolveEnvironment } from '@ai-eval-platform/constructs';
+import type { EnvironmentInput } from '@ai-eval-platform/constructs';
 import { environments } from './environments';
-import { environmentNamed, makeReleaseRecord, pendingCopies, promote, withRelease } from './releases';
+import { environmentNamed, makeReleaseRecord, pendingCopies, promote, RELEASES_DIR, withRelease, type ReleaseSources } from './releases';
 
 /** `npm run release -- <command>`: release records, promotion and the image copies it needs (synth/releases.ts). */
 const USAGE = `npm run release -- <command>
@@ -24,7 +25,25 @@ function flags(args: string[]): Record<string, string> {
   return parsed;
 }
 
-export function main(argv: string[]): number {
+/** What a command reads and where it writes: the repository's by default; a test's scratch folder otherwise. */
+export interface ReleaseCliContext {
+  readonly environments: readonly EnvironmentInput[];
+  /** Pinned records (`synth/releases`) and the followed one (RELEASE_RECORD). */
+  readonly sources: ReleaseSources;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const repository: ReleaseCliContext = {
+  environments,
+  sources: {},
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** Runs one command; returns the exit code (2: usage). A refused input throws, naming what was wrong. */
+export function main(argv: string[], context: ReleaseCliContext = repository): number {
+  const { environments, sources, stdout: out } = context;
   const [command, ...rest] = argv;
   if (command === 'record') {
     const options = flags(rest);
@@ -33,33 +52,33 @@ export function main(argv: string[]): number {
     if (options.out) {
       mkdirSync(dirname(resolve(options.out)), { recursive: true });
       writeFileSync(options.out, text);
-    } else process.stdout.write(text);
+    } else out(text);
     return 0;
   }
   if (command === 'promote' && rest.length === 2) {
-    const { file, from, to } = promote(rest[0], rest[1], environments);
-    process.stdout.write(`${rest[0]}: ${from ?? 'no release'} -> ${to}\nwrote ${relative(process.cwd(), file)}: commit it; the GitOps publish copies the images and updates ${rest[0]}'s manifests\n`);
+    const { file, from, to } = promote(rest[0], rest[1], environments, sources.dir ?? RELEASES_DIR);
+    out(`${rest[0]}: ${from ?? 'no release'} -> ${to}\nwrote ${relative(process.cwd(), file)}: commit it; the GitOps publish copies the images and updates ${rest[0]}'s manifests\n`);
     return 0;
   }
   if (command === 'repositories' && rest.length === 1) {
     const env = resolveEnvironment(environmentNamed(environments, rest[0]));
-    for (const image of RELEASE_IMAGES) process.stdout.write(`${image}=${env.images[image].repository}\n`);
+    for (const image of RELEASE_IMAGES) out(`${image}=${env.images[image].repository}\n`);
     return 0;
   }
   if (command === 'copies') {
-    for (const copy of pendingCopies(environments)) process.stdout.write(`${copy.env} ${copy.image} ${copy.from} ${copy.to}\n`);
+    for (const copy of pendingCopies(environments, sources)) out(`${copy.env} ${copy.image} ${copy.from} ${copy.to}\n`);
     return 0;
   }
   if (command === 'show') {
     for (const unreleased of environments) {
-      const { release, source, file, input } = withRelease(unreleased);
+      const { release, source, file, input } = withRelease(unreleased, sources);
       const env = resolveEnvironment(input);
-      process.stdout.write(`${env.name}: ${source === 'none' ? 'no release (placeholder tag)' : `${source} ${relative(process.cwd(), file!)}${release?.version ? ` (version ${release.version})` : ''}`}\n`);
-      for (const image of RELEASE_IMAGES) process.stdout.write(`  ${image}: ${imageReference(env.images[image])}\n`);
+      out(`${env.name}: ${source === 'none' ? 'no release (placeholder tag)' : `${source} ${relative(process.cwd(), file!)}${release?.version ? ` (version ${release.version})` : ''}`}\n`);
+      for (const image of RELEASE_IMAGES) out(`  ${image}: ${imageReference(env.images[image])}\n`);
     }
     return 0;
   }
-  process.stderr.write(`${USAGE}\n`);
+  context.stderr(`${USAGE}\n`);
   return 2;
 }
 

@@ -4,7 +4,7 @@ import { CREDENTIAL_HEADER, EgressBlockedError, EgressGuard, type AllowRule } fr
 import { EndpointPolicyError, type EndpointPolicy } from '../providers/endpoints';
 import { PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { StoredEndpoint } from '../store/postgres/endpoints';
-import type { SecretBox } from './secret-box';
+import { SealedValueError, type SecretBox } from './secret-box';
 import { environmentSecrets } from '../providers/redact';
 
 /**
@@ -29,8 +29,16 @@ export interface TenancyConfig {
 export function projectEndpointPolicy(tenancy: TenancyConfig, stored: readonly StoredEndpoint[], withKeys: boolean): EndpointPolicy {
   if (!tenancy.keyBox || stored.length === 0) return tenancy.endpoints;
   const box = tenancy.keyBox;
+  const keyOf = (e: StoredEndpoint): string => {
+    try {
+      return box.open(e.sealed_key);
+    } catch (error) {
+      // The message a run's cases carry: which endpoint, and what its owner can do.
+      throw new SealedValueError(`endpoint "${e.name}": ${(error as Error).message}; register its key again (PUT /v1/endpoints/${e.name})`);
+    }
+  };
   return tenancy.endpoints.withProjectEndpoints(
-    stored.map((e) => ({ name: e.name, provider: e.provider, baseUrl: e.base_url, models: e.models ?? undefined, apiKey: withKeys ? box.open(e.sealed_key) : undefined })),
+    stored.map((e) => ({ name: e.name, provider: e.provider, baseUrl: e.base_url, models: e.models ?? undefined, apiKey: withKeys ? keyOf(e) : undefined })),
   );
 }
 

@@ -140,6 +140,7 @@ cases:
     const fakeBin = join(work, 'fake-gh');
     const ghLog = join(work, 'gh.log');
     let path = '';
+    let installed: ReturnType<typeof step>;
 
     /** One step of action.yml: `gate.sh <step>` with the runner's variables and the step's inputs. */
     const step = (name: string, env: Record<string, string>) => {
@@ -194,16 +195,18 @@ esac
       );
       chmodSync(join(fakeBin, 'gh'), 0o755);
       path = `${fakeBin}:${process.env.PATH}`;
-    });
+      // The action's first step, once for every test here (each runs alone too: `npx jest -t`).
+      writeFileSync(join(repo, 'package.json'), '{"name":"agent","private":true}');
+      installed = step('install', { INPUT_EVALCTL_PACKAGE: tarball });
+      // Later steps find it on the PATH the runner builds from GITHUB_PATH.
+      if (installed.status === 0) path = `${readFileSync(join(work, 'github-path'), 'utf8').trim()}:${path}`;
+    }, 120_000);
 
     it('installs the packed evalctl into a prefix of its own, leaving the repository untouched', () => {
-      writeFileSync(join(repo, 'package.json'), '{"name":"agent","private":true}');
-      const installed = step('install', { INPUT_EVALCTL_PACKAGE: tarball });
       expect(installed.status).toBe(0);
       expect(installed.stdout).toContain(`evalctl ${version} installed from`);
       expect(readFileSync(join(repo, 'package.json'), 'utf8')).toBe('{"name":"agent","private":true}');
-      // Later steps find it on the PATH the runner builds from GITHUB_PATH.
-      path = `${readFileSync(join(work, 'github-path'), 'utf8').trim()}:${path}`;
+      expect(path.split(':')[0]).toBe(readFileSync(join(work, 'github-path'), 'utf8').trim());
     });
 
     it('a fork pull request without secrets is skipped with a notice, not failed; a same-repository one without them fails', () => {
@@ -275,6 +278,8 @@ esac
 
     it('without a report on the base branch it says so and gates on thresholds only', () => {
       event(false);
+      suite('hello');
+      expect(step('run', { INPUT_SUITES: 'evals.yaml' }).outputs.status).toBe('0');
       rmSync(join(repo, 'baseline'), { recursive: true, force: true });
       const none = step('baseline', { FAKE_RUN_ID: '' });
       expect(none.outputs.found).toBe('false');

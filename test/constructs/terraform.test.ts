@@ -57,7 +57,11 @@ describe.each([
     // The Deployments' image repositories are these repositories' URLs.
     const env = environment(name as 'dev' | 'prod');
     expect(env.images.worker.repository).toBe(`${account}.dkr.ecr.eu-west-1.amazonaws.com/ai-eval-platform-${name}/worker`);
-    for (const lifecycle of s.all('aws_ecr_lifecycle_policy')) {
+    // One lifecycle policy per repository (counted first: a loop over none asserts nothing).
+    const repositoryIds = Object.keys(s.json.resource.aws_ecr_repository);
+    const lifecycles = s.all('aws_ecr_lifecycle_policy');
+    expect(lifecycles.map((l) => l.repository).sort()).toEqual(repositoryIds.map((id) => `\${aws_ecr_repository.${id}.name}`).sort());
+    for (const lifecycle of lifecycles) {
       const rules = JSON.parse(lifecycle.policy).rules as Array<{ rulePriority: number; selection: Record<string, unknown> }>;
       expect(rules.map((r) => [r.rulePriority, r.selection.tagStatus, r.selection.countType, r.selection.countNumber])).toEqual([
         [1, 'tagged', 'imageCountMoreThan', 10000],
@@ -82,8 +86,17 @@ describe.each([
   });
 
   it('requires IMDSv2 on every node and ClickHouse instance', () => {
-    for (const lt of s.all('aws_launch_template')) expect(lt.metadata_options.http_tokens).toBe('required');
-    for (const instance of s.all('aws_instance')) expect(instance.metadata_options.http_tokens).toBe('required');
+    // Every node group launches from a template of this stack, and ClickHouse runs on instances: counted first, so
+    // a stack that lost its templates or instances fails here instead of looping over nothing.
+    const groups = s.all('aws_eks_node_group');
+    const templates = Object.keys(s.json.resource.aws_launch_template ?? {});
+    expect(groups.map((g) => g.launch_template.id).sort()).toEqual(templates.map((id) => `\${aws_launch_template.${id}.id}`).sort());
+    expect(templates).toHaveLength(groups.length);
+    const instances = s.all('aws_instance');
+    expect(instances).toHaveLength(name === 'prod' ? 3 : 1);
+    // Hop limit 1: a pod (one hop further) cannot reach the node's credentials; pods use their IRSA roles.
+    for (const lt of s.all('aws_launch_template')) expect(lt.metadata_options).toMatchObject({ http_tokens: 'required', http_put_response_hop_limit: 1 });
+    for (const instance of instances) expect(instance.metadata_options.http_tokens).toBe('required');
   });
 
   it('runs a supported Kubernetes version with every control-plane log, KMS secrets, OIDC and the add-ons', () => {

@@ -78,7 +78,8 @@ test('concurrency bounds the cases in flight; progress reports every case', asyn
     { concurrency: 3, onProgress: (p) => progress.push(p.done) },
   );
   expect(report.totals.passed).toBe(12);
-  expect(peak).toBeLessThanOrEqual(3);
+  // Exactly the concurrency: never more, and not fewer (cases run side by side, not one after another).
+  expect(peak).toBe(3);
   expect(progress).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
 });
 

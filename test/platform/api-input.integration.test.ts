@@ -20,17 +20,12 @@ let clickhouse: ClickHouseClient;
 let app: ReturnType<typeof createApp>;
 let key: string;
 let queuedRun: string;
+let chDatabase: string;
 
 const validSuite = { name: 's', metrics: [{ name: 'icontains', value: 'x' }], cases: [{ input: 'q', actual_output: 'x' }] };
 
-beforeAll(async () => {
-  [database, clickhouseProcess] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
-  db = await connectPostgres({ kind: 'url', url: database.url, poolSize: 4 });
-  await migratePostgres(db);
-  clickhouse = createClient({ url: clickhouseProcess.url });
-  const chDatabase = uniqueName('evals');
-  await migrateClickhouse(clickhouse, chDatabase);
-  app = createApp({
+function appWith(tenancy: ReturnType<typeof readTenancyConfig>) {
+  return createApp({
     db,
     queue: new MemoryCaseQueue(1),
     clickhouse,
@@ -38,8 +33,18 @@ beforeAll(async () => {
     metrics: new PlatformMetrics('orchestrator', 'test'),
     version: 'test',
     limits: { maxBodyBytes: 64 * 1024, maxCasesPerRun: 10, requestsPerSecond: 1e6, requestBurst: 1e6 },
-    tenancy: readTenancyConfig({ ENDPOINT_KEYS_SECRET: randomBytes(32).toString('base64'), OPENAI_API_KEY: `sk-test-${randomBytes(8).toString('hex')}` }),
+    tenancy,
   });
+}
+
+beforeAll(async () => {
+  [database, clickhouseProcess] = await Promise.all([createTestDatabase(), spawnClickhouse()]);
+  db = await connectPostgres({ kind: 'url', url: database.url, poolSize: 4 });
+  await migratePostgres(db);
+  clickhouse = createClient({ url: clickhouseProcess.url });
+  chDatabase = uniqueName('evals');
+  await migrateClickhouse(clickhouse, chDatabase);
+  app = appWith(readTenancyConfig({ ENDPOINT_KEYS_SECRET: randomBytes(32).toString('base64'), OPENAI_API_KEY: `sk-test-${randomBytes(8).toString('hex')}` }));
   key = (await createApiKey(db, 'inputs')).key;
   const run = await app.request('/v1/runs', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ suite: validSuite }) });
   queuedRun = ((await run.json()) as { id: string }).id;
@@ -314,4 +319,15 @@ describe('per-project limits and keys', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     expect((await request('/v1/datasets', { key: doomed })).status).toBe(401);
   });
+});
+
+test('a platform without ENDPOINT_KEYS_SECRET: registering a project endpoint answers 503 naming it, and stores nothing', async () => {
+  const unsealed = appWith(readTenancyConfig({ OPENAI_API_KEY: `sk-test-${randomBytes(8).toString('hex')}` }));
+  const body = JSON.stringify({ provider: 'openai', base_url: 'https://llm.example.com/v1', api_key: `project-key-${randomBytes(8).toString('hex')}` });
+  const response = await unsealed.request('/v1/endpoints/unsealed', { method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+  expect(response.status).toBe(503);
+  expect(await response.json()).toMatchObject({ error: { field: 'name', message: expect.stringContaining('ENDPOINT_KEYS_SECRET') } });
+  const listed = (await (await unsealed.request('/v1/endpoints', { headers: { authorization: `Bearer ${key}` } })).json()) as { endpoints: { name: string }[] };
+  expect(listed.endpoints.map((e) => e.name)).not.toContain('unsealed');
+  expect(await db.selectFrom('project_endpoints').select('name').where('name', '=', 'unsealed').execute()).toEqual([]);
 });

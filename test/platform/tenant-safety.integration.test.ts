@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, get as httpGet } from 'node:http';
-import { hostname } from 'node:os';
+import { Agent as HttpAgent, get as httpGet, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { startRecordingServer, type RecordingServer } from '../support/recording-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
@@ -24,6 +22,8 @@ let key: string;
 const prefix = uniqueName('bqtenant');
 const deployed = deployedContainers('dev');
 const devOrchestrator = deployed.orchestrator;
+/** A name the tenant controls, which its DNS answers with this machine's loopback address. */
+const TENANT_NAME_FOR_LOOPBACK = 'agent.tenant-zone.example';
 
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -71,7 +71,7 @@ beforeAll(async () => {
   // Each service as the dev Deployment runs it: with its NODE_OPTIONS (the heap cap its memory limit sets).
   services = await Promise.all([
     spawnService('serve', { ...env, NODE_OPTIONS: devOrchestrator.env.NODE_OPTIONS }),
-    spawnService('work', { ...env, NODE_OPTIONS: deployed.worker.env.NODE_OPTIONS }),
+    spawnService('work', { ...env, NODE_OPTIONS: `${deployed.worker.env.NODE_OPTIONS} --require ${join(__dirname, '../support/dns-records.cjs')}`, TEST_DNS_RECORDS: `${TENANT_NAME_FOR_LOOPBACK}=127.0.0.1` }),
   ]);
   [orchestrator] = services;
 }, 180_000);
@@ -113,10 +113,8 @@ test.each([
 });
 
 test('a DNS name that resolves to this machine, and a redirect to it, are refused when the worker calls; nothing internal is read', async () => {
-  // This machine's own name resolves to a loopback address (it does in /etc/hosts here; the test says so if not).
-  const name = hostname();
-  const resolved = await lookup(name);
-  expect({ name, loopback: resolved.address.startsWith('127.') || resolved.address === '::1' }).toEqual({ name, loopback: true });
+  // The tenant's own zone points a public-looking name at this machine (the worker's DNS_RECORDS, above).
+  const name = TENANT_NAME_FOR_LOOPBACK;
   const viaDns = await api('POST', '/v1/runs', { suite: { ...base, name: 'dns', target: { type: 'http', url: `http://${name}:${new URL(internal.url).port}/latest/meta-data/`, output: '$.AccessKeyId' } } });
   const viaRedirect = await api('POST', '/v1/runs', { suite: { ...base, name: 'redirect', target: { type: 'http', url: `${agent.url}/redirect`, output: '$.AccessKeyId' } } });
   expect([viaDns.status, viaRedirect.status]).toEqual([202, 202]);
@@ -191,38 +189,49 @@ test('a project’s own endpoint: its key is sealed, never returned, sent only t
   expect((await api('DELETE', '/v1/endpoints/mine')).status).toBe(204);
 }, 60_000);
 
-test('six concurrent bodies of the maximum size keep the orchestrator under its memory limit', async () => {
+test('six bodies of the maximum size at once: one is read (and refused for its field), five are told to retry; the orchestrator lives on under its heap cap', async () => {
   // About 31 MB each: 300,000 small cases (the costly shape to parse), refused only after a full parse.
   const cases = Array.from({ length: 300_000 }, (_, i) => ({ id: `case-${i}`, input: `question number ${i} about refunds and shipping`, tags: ['a', 'b'] }));
-  const body = JSON.stringify({ suite: { name: 'big', metrics: ['json_valid'], cases }, priority: 1 });
+  const body = Buffer.from(JSON.stringify({ suite: { name: 'big', metrics: ['json_valid'], cases }, priority: 1 }));
   expect(body.length).toBeGreaterThan(25 * 1024 * 1024);
   expect(body.length).toBeLessThan(32 * 1024 * 1024);
-  const responses = await Promise.all(
-    Array.from({ length: 6 }, () =>
-      fetch(`${orchestrator.url}/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }).then(async (r) => ({
-        status: r.status,
-        retryAfter: r.headers.get('retry-after'),
-        body: (await r.json()) as { error: { field: string } },
-      })),
-    ),
-  );
-  // Each body is either read (and refused for its unknown field) or deferred with a retry-after; none breaks the server.
-  for (const response of responses) {
-    if (response.status === 503) expect(response.retryAfter).toBe('1');
-    else expect(response).toMatchObject({ status: 400, body: { error: { field: 'priority' } } });
-  }
-  expect(responses.filter((r) => r.status === 400).length).toBeGreaterThanOrEqual(1);
-  const status = readFileSync(`/proc/${orchestrator.child.pid}/status`, 'utf8');
-  const peakMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-  // The smallest orchestrator limit of the environments (the dev Deployment's 512 MiB). Without the body budget
-  // the six bodies took a process past 1.1 GiB; without the heap cap the Deployment sets, V8 let garbage
-  // pile up to 479–517 MiB.
-  expect(devOrchestrator.memoryLimitMiB).toBe(512);
-  expect(peakMiB).toBeLessThan(devOrchestrator.memoryLimitMiB);
+  // The orchestrator runs with the dev Deployment's NODE_OPTIONS (its heap cap). Its peak memory against the
+  // 512 MiB limit is measured by `npm run bench:ingest`; here, what the body budget does: all six requests are
+  // in flight at once (headers and a first megabyte sent), so whatever the machine's speed only one body may be
+  // read, and the others are answered before they are read.
+  expect(devOrchestrator.env.NODE_OPTIONS).toMatch(/--max-old-space-size=\d+/);
+  const { port } = new URL(orchestrator.url);
+  const requests = Array.from({ length: 6 }, () => {
+    let send!: () => void;
+    const answered = new Promise<{ status: number; retryAfter: string | undefined; body: string }>((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/runs', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': body.length } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, retryAfter: response.headers['retry-after'], body: Buffer.concat(chunks).toString() }));
+      });
+      request.on('error', reject);
+      request.write(body.subarray(0, 1024 * 1024));
+      send = () => request.end(body.subarray(1024 * 1024));
+    });
+    return { answered, send, done: false };
+  });
+  for (const r of requests) void r.answered.then(() => (r.done = true), () => (r.done = true));
+  const deferred = await until(async () => (requests.filter((r) => r.done).length >= 5 ? requests.filter((r) => r.done) : undefined), 'five requests answered before their bodies were sent', 60_000, 20);
+  for (const r of deferred) expect(await r.answered).toMatchObject({ status: 503, retryAfter: '1', body: expect.stringContaining('"field":"body"') });
+  const admitted = requests.filter((r) => !r.done);
+  expect(admitted).toHaveLength(1);
+  admitted[0].send();
+  const read = await admitted[0].answered;
+  expect({ status: read.status, field: JSON.parse(read.body).error.field }).toEqual({ status: 400, field: 'priority' });
+  // The budget is given back: the next body is read.
+  const again = await fetch(`${orchestrator.url}/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+  expect(again.status).toBe(400);
+  expect({ exitCode: orchestrator.child.exitCode, signal: orchestrator.child.signalCode }).toEqual({ exitCode: null, signal: null });
+  expect(orchestrator.log.filter((line) => /heap out of memory|FATAL ERROR/.test(line))).toEqual([]);
   expect((await api('GET', '/v1/runs')).status).toBe(200);
 }, 120_000);
 
-test('SIGTERM while a keep-alive client keeps polling: the orchestrator exits within seconds, not when the client stops', async () => {
+test('SIGTERM while a keep-alive client keeps polling: the orchestrator exits on its own within its pod’s grace period, not when the client stops', async () => {
   const agent = new HttpAgent({ keepAlive: true });
   let polling = true;
   let answered = 0;
@@ -254,5 +263,8 @@ test('SIGTERM while a keep-alive client keeps polling: the orchestrator exits wi
   polling = false;
   await poller;
   agent.destroy();
-  expect(took).toBeLessThan(5_000);
-}, 60_000);
+  // Before the kubelet's SIGKILL (the Deployment's terminationGracePeriodSeconds), while the clients were still
+  // polling: a server that waited for its keep-alive connections to close would still be running.
+  expect(devOrchestrator.terminationGracePeriodSeconds).toBeGreaterThan(0);
+  expect(took).toBeLessThan(devOrchestrator.terminationGracePeriodSeconds * 1000);
+}, 120_000);

@@ -13,10 +13,12 @@ export function rawEnvironment(name: 'dev' | 'prod'): EnvironmentInput {
   return structuredClone(name === 'dev' ? dev : prod) as EnvironmentInput;
 }
 
-/** What an environment's Deployment gives its container: the plain environment variables and the memory limit. */
+/** What an environment's Deployment gives its container: the plain environment variables, the memory limit, and the time its pod is given to exit. */
 export interface DeployedContainer {
   readonly env: Record<string, string>;
   readonly memoryLimitMiB: number;
+  /** After this, the kubelet kills the pod (SIGKILL): the process must have exited on its own by then. */
+  readonly terminationGracePeriodSeconds: number;
 }
 
 /**
@@ -34,6 +36,7 @@ export function deployedContainers(name: 'dev' | 'prod'): Record<'orchestrator' 
     return {
       env: Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value])),
       memoryLimitMiB: Number(limit[1]),
+      terminationGracePeriodSeconds: found.spec.template.spec.terminationGracePeriodSeconds ?? 30,
     };
   };
   return { orchestrator: containerOf('orchestrator'), worker: containerOf('worker') };

@@ -68,13 +68,13 @@ export const REQUIRED_RETRY_ENV: readonly string[] = Object.values(LLM_RETRY_ENV
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod', 'ReplicaSet']);
 
-interface SourceFile {
+export interface TextFile {
   readonly path: string;
   readonly text: string;
 }
 
 /** The YAML files of a synth output folder, read once. */
-export function readManifestFiles(dir: string): SourceFile[] {
+export function readManifestFiles(dir: string): TextFile[] {
   if (!existsSync(dir)) throw new Error(`${dir}: no synthesized manifests (run the Kubernetes synth first)`);
   return readdirSync(dir)
     .filter((f) => /\.ya?ml$/.test(f))
@@ -82,7 +82,7 @@ export function readManifestFiles(dir: string): SourceFile[] {
     .map((f) => ({ path: join(dir, f), text: readFileSync(join(dir, f), 'utf8') }));
 }
 
-export function loadManifests(files: SourceFile[]): K8sObject[] {
+export function loadManifests(files: readonly TextFile[]): K8sObject[] {
   const objects: K8sObject[] = [];
   for (const { path, text } of files) {
     parseAllDocuments(text).forEach((doc, i) => {
@@ -355,7 +355,7 @@ export function findSecrets(text: string, file: string): string[] {
   return findings;
 }
 
-function checkSecrets(objects: K8sObject[], files: SourceFile[]): CheckResult {
+function checkSecrets(objects: K8sObject[], files: TextFile[]): CheckResult {
   const findings = files.flatMap((f) => findSecrets(f.text, f.path));
   for (const o of objects.filter((x) => x.kind === 'Secret' && (x.data || x.stringData))) {
     findings.push(`${describe(o)}: a Secret with a value in the output; use an ExternalSecret`);
@@ -363,17 +363,32 @@ function checkSecrets(objects: K8sObject[], files: SourceFile[]): CheckResult {
   return check('secrets', 'Secrets: no secret value in the synthesized output', findings);
 }
 
-/** Runs every check on one environment's synthesized files. */
+/** One environment's synthesized files, as text: what `checkSynthesized` reads. */
+export interface SynthesizedFiles {
+  readonly name: string;
+  readonly production: boolean;
+  /** The Terraform JSON (`cdktf.out/stacks/<env>/cdk.tf.json`). */
+  readonly terraform: TextFile;
+  /** The Kubernetes YAML files (`dist/<env>/*.yaml`). */
+  readonly manifests: readonly TextFile[];
+}
+
+/** Runs every check on one environment's synthesized files, as written to disk. */
 export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport {
   if (!existsSync(env.terraformFile)) throw new Error(`${env.terraformFile}: no synthesized Terraform (run the Terraform synth first)`);
-  const manifestFiles = readManifestFiles(env.manifestDir);
-  const objects = loadManifests(manifestFiles);
-  const tfText = readFileSync(env.terraformFile, 'utf8');
+  const manifests = readManifestFiles(env.manifestDir);
+  return checkSynthesized({ name: env.name, production: env.production, terraform: { path: env.terraformFile, text: readFileSync(env.terraformFile, 'utf8') }, manifests });
+}
+
+/** Runs every check on one environment's synthesized files, given their text. */
+export function checkSynthesized(env: SynthesizedFiles): EnvironmentReport {
+  const objects = loadManifests(env.manifests);
+  const terraformFile = env.terraform.path;
   let tf: { resource?: TfResources; data?: TfResources };
   try {
-    tf = JSON.parse(tfText);
+    tf = JSON.parse(env.terraform.text);
   } catch (error) {
-    throw new Error(`${env.terraformFile}: not valid JSON: ${(error as Error).message}`);
+    throw new Error(`${terraformFile}: not valid JSON: ${(error as Error).message}`);
   }
   return {
     environment: env.name,
@@ -383,17 +398,18 @@ export function checkEnvironment(env: SynthesizedEnvironment): EnvironmentReport
       checkAutoscaling(objects),
       checkRetryPolicy(objects),
       checkAlerting(objects),
-      checkBackups(tf, env.production, env.terraformFile),
-      checkSecrets(objects, [{ path: env.terraformFile, text: tfText }, ...manifestFiles]),
+      checkBackups(tf, env.production, terraformFile),
+      checkSecrets(objects, [env.terraform, ...env.manifests]),
       checkImages(objects, env.production),
-      checkNodeAutoscaling(objects, tf, env.terraformFile),
-      checkNetworkPolicyEnforcement(objects, tf, env.terraformFile),
-      checkClusterAccess(tf, env.production, env.terraformFile),
+      checkNodeAutoscaling(objects, tf, terraformFile),
+      checkNetworkPolicyEnforcement(objects, tf, terraformFile),
+      checkClusterAccess(tf, env.production, terraformFile),
     ],
   };
 }
 
-const IGNORED_DIRS = new Set(['node_modules', '.git', 'cdktf.out', 'dist', 'lib', 'coverage', '.tmp']);
+// .stryker-tmp: StrykerJS's sandbox copies of the tree; reports: its HTML report, which embeds the sources.
+const IGNORED_DIRS = new Set(['node_modules', '.git', 'cdktf.out', 'dist', 'lib', 'coverage', '.tmp', '.stryker-tmp', 'reports']);
 
 /** Scans a source tree (not the build output, not dependencies) for secret-looking values. */
 export function scanTreeForSecrets(root: string): string[] {

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { RELEASE_SCHEMA, ReleaseRecordError } from '@ai-eval-platform/constructs';
+import { environments } from '../../synth/environments';
+import { main, type ReleaseCliContext } from '../../synth/release-cli';
+
+/**
+ * `npm run release -- <command>`, run in this process against a scratch folder of pinned records with the
+ * repository's environments: what the release and GitOps workflows and an operator promoting a release see.
+ * (release-workflow.test.ts runs the same commands through npm on a scratch git repository.)
+ */
+
+const work = mkdtempSync(join(tmpdir(), 'release-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+let n = 0;
+
+const BUILD = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/ai-eval-platform-dev';
+const sha = () => randomBytes(20).toString('hex');
+const digest = () => `sha256:${randomBytes(32).toString('hex')}`;
+
+function cli(options: { followed?: string } = {}) {
+  const dir = mkdtempSync(join(work, `pinned-${n++}-`));
+  const out: string[] = [];
+  const err: string[] = [];
+  const context: ReleaseCliContext = { environments, sources: { dir, followed: options.followed }, stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
+  const run = (...argv: string[]) => {
+    out.length = 0;
+    err.length = 0;
+    const code = main(argv, context);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  };
+  return { dir, run };
+}
+
+/** `record`, as the release workflow runs it after pushing both images. */
+function recorded(options: { commit?: string; version?: string; registry?: string } = {}) {
+  const commit = options.commit ?? sha();
+  const images = { orchestrator: digest(), worker: digest() };
+  const file = join(work, `release-${n++}.json`);
+  const registry = options.registry ?? BUILD;
+  const args = ['record', '--commit', commit, ...(options.version ? ['--version', options.version] : []), '--orchestrator', `${registry}/orchestrator:${commit}@${images.orchestrator}`, '--worker', `${registry}/worker@${images.worker}`, '--out', file];
+  expect(cli().run(...args)).toEqual({ code: 0, stdout: '', stderr: '' });
+  return { commit, images, file };
+}
+
+describe('record', () => {
+  test('writes the release record: commit, version without its v, each image by repository and digest (a tag dropped)', () => {
+    const { commit, images, file } = recorded({ version: 'v1.4.0' });
+    const record = JSON.parse(readFileSync(file, 'utf8'));
+    expect(record).toEqual({
+      schema: RELEASE_SCHEMA,
+      commit,
+      version: '1.4.0',
+      builtAt: expect.any(String),
+      images: { orchestrator: { repository: `${BUILD}/orchestrator`, digest: images.orchestrator }, worker: { repository: `${BUILD}/worker`, digest: images.worker } },
+    });
+    expect(Date.now() - Date.parse(record.builtAt)).toBeGreaterThanOrEqual(0);
+    expect(readFileSync(file, 'utf8').endsWith('}\n')).toBe(true);
+  });
+
+  test('without --out, prints it; without --version, has none', () => {
+    const commit = sha();
+    const { code, stdout } = cli().run('record', '--commit', commit, '--orchestrator', `${BUILD}/orchestrator@${digest()}`, '--worker', `${BUILD}/worker@${digest()}`);
+    expect(code).toBe(0);
+    const record = JSON.parse(stdout);
+    expect(record.commit).toBe(commit);
+    expect(record).not.toHaveProperty('version');
+  });
+
+  test.each([
+    ['an image without its digest', ['--worker', `${BUILD}/worker:abc`], '--worker', 'expected <repository>@sha256:<digest> (got "111111111111.dkr.ecr.eu-west-1.amazonaws.com/ai-eval-platform-dev/worker:abc")'],
+    ['an image left out', [], '--worker', 'expected <repository>@sha256:<digest> (got null)'],
+    ['a short commit', ['--commit', 'abc1234', '--worker', `${BUILD}/worker@${digest()}`], 'the release being recorded', 'commit: a full 40-character git commit SHA'],
+    ['a digest that is not sha256', ['--worker', `${BUILD}/worker@md5:abc`], 'the release being recorded', 'images.worker.digest: sha256:<64 hex digits>'],
+    ['a version that is not semantic', ['--version', 'latest', '--worker', `${BUILD}/worker@${digest()}`], 'the release being recorded', 'version: a semantic version such as 1.2.3'],
+  ])('refuses %s, naming it, and writes nothing', (_, extra, source, problem) => {
+    const out = join(work, `refused-${n++}.json`);
+    const base: Record<string, string> = { '--commit': sha(), '--orchestrator': `${BUILD}/orchestrator@${digest()}` };
+    for (let i = 0; i < extra.length; i += 2) base[extra[i]] = extra[i + 1];
+    const args = ['record', ...Object.entries(base).flat(), '--out', out];
+    let error: unknown;
+    try {
+      cli().run(...args);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ReleaseRecordError);
+    expect(error).toMatchObject({ source, problems: [problem] });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test.each([
+    ['a flag without its value', ['record', '--commit']],
+    ['a value without its flag', ['record', 'abc']],
+  ])('refuses %s with the usage', (_, argv) => {
+    expect(() => cli().run(...argv)).toThrow(/^expected --<name> <value>, got "(--commit|abc)"\nnpm run release -- <command>/);
+  });
+});
+
+describe('promote', () => {
+  test('pins the environment to the record: one file, the record as it was; says from which release to which', () => {
+    const { dir, run } = cli();
+    const first = recorded({ version: '1.4.0' });
+    const promoted = run('promote', 'prod', first.file);
+    expect(promoted.code).toBe(0);
+    expect(readdirSync(dir)).toEqual(['prod.json']);
+    expect(JSON.parse(readFileSync(join(dir, 'prod.json'), 'utf8'))).toEqual(JSON.parse(readFileSync(first.file, 'utf8')));
+    expect(promoted.stdout).toBe(`prod: no release -> ${first.commit}\nwrote ${relative(process.cwd(), join(dir, 'prod.json'))}: commit it; the GitOps publish copies the images and updates prod's manifests\n`);
+    const second = recorded();
+    expect(run('promote', 'prod', second.file).stdout).toMatch(new RegExp(`^prod: ${first.commit} -> ${second.commit}\n`));
+    expect(JSON.parse(readFileSync(join(dir, 'prod.json'), 'utf8')).commit).toBe(second.commit);
+  });
+
+  test('refuses an environment that does not exist, listing those that do, and writes nothing', () => {
+    const { dir, run } = cli();
+    expect(() => run('promote', 'staging', recorded().file)).toThrow('unknown environment "staging": expected one of dev, prod');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('refuses a record that is not one, naming its file and every problem, and keeps the pinned release', () => {
+    const { dir, run } = cli();
+    const good = recorded();
+    run('promote', 'prod', good.file);
+    const bad = join(work, `bad-${n++}.json`);
+    writeFileSync(bad, JSON.stringify({ schema: RELEASE_SCHEMA, commit: 'HEAD', builtAt: 'yesterday', images: {} }));
+    let error: unknown;
+    try {
+      run('promote', 'prod', bad);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ReleaseRecordError);
+    expect((error as ReleaseRecordError).source).toBe(bad);
+    expect((error as ReleaseRecordError).problems).toEqual(expect.arrayContaining([expect.stringMatching(/^commit: /), expect.stringMatching(/^builtAt: /), expect.stringMatching(/^images\.orchestrator: /)]));
+    expect(() => run('promote', 'prod', join(work, 'missing.json'))).toThrow(/no such file/);
+    writeFileSync(bad, '{ not json');
+    expect(() => run('promote', 'prod', bad)).toThrow(/not JSON/);
+    expect(JSON.parse(readFileSync(join(dir, 'prod.json'), 'utf8')).commit).toBe(good.commit);
+  });
+});
+
+describe('copies and show', () => {
+  test('a pinned environment needs its release copied, by digest, into its own repositories; nothing else does', () => {
+    const { run } = cli();
+    expect(run('copies')).toEqual({ code: 0, stdout: '', stderr: '' });
+    const release = recorded({ version: '2.0.0' });
+    run('promote', 'prod', release.file);
+    const lines = run('copies').stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    const repositories = Object.fromEntries(run('repositories', 'prod').stdout.trimEnd().split('\n').map((l) => l.split('=')));
+    expect(Object.keys(repositories)).toEqual(['orchestrator', 'worker']);
+    expect(repositories.orchestrator).not.toContain('ai-eval-platform-dev');
+    expect(lines).toEqual([
+      `prod orchestrator ${BUILD}/orchestrator@${release.images.orchestrator} ${repositories.orchestrator}:${release.commit}`,
+      `prod worker ${BUILD}/worker@${release.images.worker} ${repositories.worker}:${release.commit}`,
+    ]);
+  });
+
+  test('a release already in the environment’s repositories needs no copy', () => {
+    const { run } = cli();
+    const prodRepository = run('repositories', 'prod').stdout.split('\n')[0].split('=')[1];
+    const registry = prodRepository.slice(0, prodRepository.lastIndexOf('/'));
+    run('promote', 'prod', recorded({ registry }).file);
+    expect(run('copies').stdout).toBe('');
+  });
+
+  test('dev, which follows main, is never copied, even with a followed release', () => {
+    const { file } = recorded();
+    const { run } = cli({ followed: file });
+    expect(run('copies').stdout).toBe('');
+    run('promote', 'dev', file);
+    expect(run('copies').stdout).toBe('');
+  });
+
+  test('show: where each environment’s release comes from, and the image references its pods pull', () => {
+    const followed = recorded({ version: '3.1.0' });
+    const pinned = recorded();
+    const { dir, run } = cli({ followed: followed.file });
+    const before = run('show').stdout.split('\n');
+    expect(before).toEqual(expect.arrayContaining([`dev: followed ${relative(process.cwd(), followed.file)} (version 3.1.0)`, 'prod: no release (placeholder tag)']));
+    expect(before.find((l) => l.startsWith('  orchestrator: ') && l.includes(followed.commit))).toBe(`  orchestrator: ${BUILD}/orchestrator:${followed.commit}@${followed.images.orchestrator}`);
+    expect(before.filter((l) => l.endsWith(':unreleased'))).toHaveLength(2);
+    run('promote', 'prod', pinned.file);
+    const after = run('show').stdout.split('\n');
+    expect(after).toContain(`prod: pinned ${relative(process.cwd(), join(dir, 'prod.json'))}`);
+    expect(after.filter((l) => l.includes(`:${pinned.commit}@${pinned.images.worker}`))).toEqual([expect.stringMatching(/^ {2}worker: [^ ]+\/worker:/)]);
+    expect(after.filter((l) => l.endsWith(':unreleased'))).toHaveLength(0);
+  });
+
+  test('repositories: refuses an unknown environment', () => {
+    expect(() => cli().run('repositories', 'qa')).toThrow('unknown environment "qa": expected one of dev, prod');
+  });
+});
+
+test.each([[[]], [['deploy']], [['promote', 'prod']], [['promote', 'prod', 'a.json', 'b.json']], [['repositories']], [['repositories', 'dev', 'prod']]])('%j: the usage on stderr, exit 2, nothing written', (argv) => {
+  const { dir, run } = cli();
+  const { code, stdout, stderr } = run(...argv);
+  expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+  expect(stderr).toMatch(/^npm run release -- <command>\n {2}record --commit <sha>/);
+  expect(stderr).toContain('\n  copies ');
+  expect(readdirSync(dir)).toEqual([]);
+});
