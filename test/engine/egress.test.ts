@@ -176,3 +176,26 @@ describe('LLM keys are bound to endpoints', () => {
     ).rejects.toThrow('this platform has no openai endpoint');
   });
 });
+
+describe('credentials stay with their origin', () => {
+  test('a cross-origin redirect drops authorization, x-api-key, cookie and the agent’s token; the same origin keeps them', async () => {
+    const other = await startRecordingServer('127.0.0.2');
+    const agent = await startRecordingServer('127.0.0.3', (path) =>
+      path === '/away' ? { status: 307, body: '', headers: { location: `${other.url}/landed` } } : path === '/here' ? { status: 307, body: '', headers: { location: '/landed' } } : { body: '{}' },
+    );
+    try {
+      const guard = new EgressGuard({ allow: parseAllowList('127.0.0.2/32,127.0.0.3/32').all });
+      const headers = { authorization: 'Bearer agent-secret', 'x-api-key': 'agent-key', cookie: 'sid=1', 'x-agent-token': 'tok', 'x-trace': 'kept' };
+      await guard.fetch(`${agent.url}/away`, { method: 'POST', headers, body: '{}' });
+      await guard.fetch(`${agent.url}/here`, { method: 'POST', headers, body: '{}' });
+      const crossed = other.received[0].headers;
+      expect([crossed.authorization, crossed['x-api-key'], crossed.cookie, crossed['x-agent-token'], crossed['x-trace']]).toEqual([undefined, undefined, undefined, undefined, 'kept']);
+      const stayed = agent.received.find((r) => r.path === '/landed')!.headers;
+      expect([stayed.authorization, stayed['x-api-key'], stayed.cookie]).toEqual(['Bearer agent-secret', 'agent-key', 'sid=1']);
+      await expect(guard.fetch(`${agent.url}/`, { headers: { Host: 'internal.example' } })).rejects.toThrow(EgressBlockedError);
+      expect(agent.received.filter((r) => r.path === '/')).toHaveLength(0);
+    } finally {
+      await Promise.all([other.close(), agent.close()]);
+    }
+  });
+});

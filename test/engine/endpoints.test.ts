@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { EndpointPolicy, EndpointPolicyError, endpointsFromEnvironment, globMatches } from '../../src/providers/endpoints';
+import { parseSuiteText } from '../../src/suite/load';
 
 /**
  * Which endpoint, and so which key, an LLM call of a suite goes to: on the platform, only the operator's
@@ -153,5 +155,30 @@ describe('model patterns', () => {
     ['a*', 'ba', false],
   ])('%j against %j: %s', (pattern, name, expected) => {
     expect(globMatches(pattern, name)).toBe(expected);
+  });
+});
+
+describe('model patterns are matched without backtracking', () => {
+  test('a pattern of many wildcards against a long name answers at once (a RegExp would backtrack for ages)', () => {
+    const policy = EndpointPolicy.platform({ LLM_ENDPOINTS: JSON.stringify([{ name: 'own', provider: 'openai', models: ['*a*a*a*a*a*a*a*a*b'] }]) });
+    expect(() => policy.resolve({ provider: 'openai', model: 'a'.repeat(200), endpoint: 'own' })).toThrow(EndpointPolicyError);
+    expect(policy.resolve({ provider: 'openai', model: `${'a'.repeat(199)}b`, endpoint: 'own' }).name).toBe('own');
+  }, 10_000);
+
+  test('the matcher agrees with a regular expression on every small pattern and name', () => {
+    const unit = fc.constantFrom('a', 'b', '-', '.', '*');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 8 }), fc.string({ unit: fc.constantFrom('a', 'b', '-', '.'), maxLength: 10 }), (pattern, name) => {
+        const reference = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+        expect(globMatches(pattern, name)).toBe(reference.test(name));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test('model names and patterns have length limits, named in the error', () => {
+    const suite = (model: string) => `name: s\ntarget: { type: openai, model: "${model}" }\nmetrics: [json_valid]\ncases: [{ input: q }]\n`;
+    expect(() => parseSuiteText(suite('a'.repeat(201)), 's.yaml')).toThrow(/target\.model: .*200/);
+    expect(parseSuiteText(suite('a'.repeat(200)), 's.yaml').suite.target).toMatchObject({ model: 'a'.repeat(200) });
   });
 });

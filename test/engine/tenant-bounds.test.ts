@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { clipText, storableDeep, storableText, unstorableText } from '../../src/contracts/text';
-import { EgressBlockedError, EgressGuard, parseAllowList } from '../../src/egress/guard';
+import { EgressGuard, parseAllowList } from '../../src/egress/guard';
 import { METRICS } from '../../src/metrics/registry';
 import { Judge } from '../../src/metrics/judge';
 import type { ResponseCache } from '../../src/providers/cache';
-import { EndpointPolicy, EndpointPolicyError, globMatches } from '../../src/providers/endpoints';
+import { EndpointPolicy } from '../../src/providers/endpoints';
 import { LlmGateway, llmCallScope, type LlmCallEvent } from '../../src/providers/llm-gateway';
 import type { ChatResponse } from '../../src/providers/types';
 import { readDeepEvalDataset } from '../../src/suite/deepeval-dataset';
@@ -13,7 +13,6 @@ import { parseSuiteText, SuiteError } from '../../src/suite/load';
 import { MAX_MODEL_LABELS, PlatformMetrics } from '../../src/telemetry/metrics';
 import { FAST_RETRY } from '../support/engine';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
-import { startRecordingServer } from '../support/recording-server';
 
 /**
  * The bounds that keep one tenant's input from reaching another: state keyed by project and key, matching and
@@ -111,31 +110,6 @@ describe('two projects on one gateway (one worker)', () => {
   }, 30_000);
 });
 
-describe('model patterns are matched without backtracking', () => {
-  test('a pattern of many wildcards against a long name answers at once (a RegExp would backtrack for ages)', () => {
-    const policy = EndpointPolicy.platform({ LLM_ENDPOINTS: JSON.stringify([{ name: 'own', provider: 'openai', models: ['*a*a*a*a*a*a*a*a*b'] }]) });
-    expect(() => policy.resolve({ provider: 'openai', model: 'a'.repeat(200), endpoint: 'own' })).toThrow(EndpointPolicyError);
-    expect(policy.resolve({ provider: 'openai', model: `${'a'.repeat(199)}b`, endpoint: 'own' }).name).toBe('own');
-  }, 10_000);
-
-  test('the matcher agrees with a regular expression on every small pattern and name', () => {
-    const unit = fc.constantFrom('a', 'b', '-', '.', '*');
-    fc.assert(
-      fc.property(fc.string({ unit, maxLength: 8 }), fc.string({ unit: fc.constantFrom('a', 'b', '-', '.'), maxLength: 10 }), (pattern, name) => {
-        const reference = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
-        expect(globMatches(pattern, name)).toBe(reference.test(name));
-      }),
-      { numRuns: 2_000 },
-    );
-  });
-
-  test('model names and patterns have length limits, named in the error', () => {
-    const suite = (model: string) => `name: s\ntarget: { type: openai, model: "${model}" }\nmetrics: [json_valid]\ncases: [{ input: q }]\n`;
-    expect(() => parseSuiteText(suite('a'.repeat(201)), 's.yaml')).toThrow(/target\.model: .*200/);
-    expect(parseSuiteText(suite('a'.repeat(200)), 's.yaml').suite.target).toMatchObject({ model: 'a'.repeat(200) });
-  });
-});
-
 describe('the regex and pattern_match metrics run on RE2 (linear time)', () => {
   test('a catastrophic pattern over a long output answers at once (a backtracking engine would take days)', async () => {
     const { definition, params } = metric('regex', { pattern: '(a+)+$' });
@@ -228,29 +202,6 @@ describe('suites are bounded in what one case can cost', () => {
     const metrics = Array.from({ length: 41 }, (_, i) => `{ name: contains, id: m${i}, value: x }`).join(', ');
     const turns = Array.from({ length: 50 }, (_, i) => `{ role: ${i % 2 ? 'assistant' : 'user'}, content: t }`).join(', ');
     expect(problems(`name: s\nmetrics: [${metrics}]\ncases: [{ turns: [${turns}] }]\n`)).toMatch(/cases\[0\]\.turns: 50 turns × 41 metrics is 2050; at most 2000/);
-  });
-});
-
-describe('credentials stay with their origin', () => {
-  test('a cross-origin redirect drops authorization, x-api-key, cookie and the agent’s token; the same origin keeps them', async () => {
-    const other = await startRecordingServer('127.0.0.2');
-    const agent = await startRecordingServer('127.0.0.3', (path) =>
-      path === '/away' ? { status: 307, body: '', headers: { location: `${other.url}/landed` } } : path === '/here' ? { status: 307, body: '', headers: { location: '/landed' } } : { body: '{}' },
-    );
-    try {
-      const guard = new EgressGuard({ allow: parseAllowList('127.0.0.2/32,127.0.0.3/32').all });
-      const headers = { authorization: 'Bearer agent-secret', 'x-api-key': 'agent-key', cookie: 'sid=1', 'x-agent-token': 'tok', 'x-trace': 'kept' };
-      await guard.fetch(`${agent.url}/away`, { method: 'POST', headers, body: '{}' });
-      await guard.fetch(`${agent.url}/here`, { method: 'POST', headers, body: '{}' });
-      const crossed = other.received[0].headers;
-      expect([crossed.authorization, crossed['x-api-key'], crossed.cookie, crossed['x-agent-token'], crossed['x-trace']]).toEqual([undefined, undefined, undefined, undefined, 'kept']);
-      const stayed = agent.received.find((r) => r.path === '/landed')!.headers;
-      expect([stayed.authorization, stayed['x-api-key'], stayed.cookie]).toEqual(['Bearer agent-secret', 'agent-key', 'sid=1']);
-      await expect(guard.fetch(`${agent.url}/`, { headers: { Host: 'internal.example' } })).rejects.toThrow(EgressBlockedError);
-      expect(agent.received.filter((r) => r.path === '/')).toHaveLength(0);
-    } finally {
-      await Promise.all([other.close(), agent.close()]);
-    }
   });
 });
 

@@ -47,6 +47,14 @@ test('another secret cannot open it: the key is never recoverable without the op
   const sealed = new SecretBox(secret()).seal(plainKey());
   const attempt = () => new SecretBox(secret()).open(sealed);
   expect(attempt).toThrow(SealedValueError);
+  // What a log line starts with.
+  let thrown: unknown;
+  try {
+    attempt();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(String(thrown)).toBe('SealedValueError: cannot open a sealed value: it was altered, or sealed under another ENDPOINT_KEYS_SECRET');
   expect(attempt).toThrow('cannot open a sealed value: it was altered, or sealed under another ENDPOINT_KEYS_SECRET');
 });
 

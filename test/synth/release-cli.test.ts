@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { RELEASE_SCHEMA, ReleaseRecordError } from '@ai-eval-platform/constructs';
 import { environments } from '../../synth/environments';
 import { main, type ReleaseCliContext } from '../../synth/release-cli';
+import { releaseOf, withReleases } from '../../synth/releases';
 
 /**
  * `npm run release -- <command>`, run in this process against a scratch folder of pinned records with the
@@ -201,4 +202,29 @@ test.each([[[]], [['deploy']], [['promote', 'prod']], [['promote', 'prod', 'a.js
   expect(stderr).toMatch(/^npm run release -- <command>\n {2}record --commit <sha>/);
   expect(stderr).toContain('\n  copies ');
   expect(readdirSync(dir)).toEqual([]);
+});
+
+test('which release each environment runs: pinned first; production never follows main; the followed record otherwise', () => {
+  const followed = recorded();
+  const pinned = recorded();
+  const { dir, run } = cli();
+  const byName = (sources: Parameters<typeof withReleases>[1]) => Object.fromEntries(withReleases(environments, sources).map((e) => [e.name, e.images.release?.commit ?? null]));
+  expect(byName({ dir })).toEqual({ dev: null, prod: null });
+  expect(byName({ dir, followed: followed.file })).toEqual({ dev: followed.commit, prod: null });
+  run('promote', 'dev', pinned.file);
+  expect(byName({ dir, followed: followed.file })).toEqual({ dev: pinned.commit, prod: null });
+  expect(releaseOf({ name: 'dev', production: false }, { dir, followed: followed.file })).toMatchObject({ source: 'pinned', file: join(dir, 'dev.json') });
+  expect(releaseOf({ name: 'qa', production: false }, { dir, followed: followed.file })).toMatchObject({ source: 'followed', file: followed.file });
+  expect(releaseOf({ name: 'qa', production: true }, { dir, followed: followed.file })).toEqual({ source: 'none' });
+  // RELEASE_RECORD is the followed record when none is given; an empty one is none.
+  const saved = process.env.RELEASE_RECORD;
+  try {
+    process.env.RELEASE_RECORD = followed.file;
+    expect(releaseOf({ name: 'qa', production: false }, { dir })).toMatchObject({ source: 'followed', release: { commit: followed.commit } });
+    process.env.RELEASE_RECORD = '';
+    expect(releaseOf({ name: 'qa', production: false }, { dir })).toEqual({ source: 'none' });
+  } finally {
+    if (saved === undefined) delete process.env.RELEASE_RECORD;
+    else process.env.RELEASE_RECORD = saved;
+  }
 });
