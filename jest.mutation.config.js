@@ -17,6 +17,7 @@ module.exports = {
     '<rootDir>/test/engine/egress-fetch.test.ts',
     '<rootDir>/test/engine/endpoints.test.ts',
     '<rootDir>/test/engine/gate.test.ts',
+    '<rootDir>/test/engine/gate-boundaries.test.ts',
     '<rootDir>/test/engine/report-output.test.ts',
     '<rootDir>/test/constructs/golive-findings.test.ts',
     '<rootDir>/test/constructs/config.test.ts',

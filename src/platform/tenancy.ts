@@ -27,7 +27,7 @@ export interface TenancyConfig {
  * opened only where a call is made: `withKeys`, in the workers).
  */
 export function projectEndpointPolicy(tenancy: TenancyConfig, stored: readonly StoredEndpoint[], withKeys: boolean): EndpointPolicy {
-  if (!tenancy.keyBox || stored.length === 0) return tenancy.endpoints;
+  if (!tenancy.keyBox) return tenancy.endpoints;
   const box = tenancy.keyBox;
   const keyOf = (e: StoredEndpoint): string => {
     try {
@@ -118,6 +118,7 @@ export function secretValues(suite: Suite, env: NodeJS.ProcessEnv, endpointKeys:
 /** `text` with every secret replaced by `[REDACTED]`. */
 function redactText(text: string, secrets: readonly string[]): string {
   let result = text;
+  // Stryker disable next-line ConditionalExpression: equivalent; the check only spares a split and join that would change nothing.
   for (const secret of secrets) if (result.includes(secret)) result = result.split(secret).join('[REDACTED]');
   return result;
 }
@@ -128,5 +129,5 @@ function redactText(text: string, secrets: readonly string[]): string {
  * Postgres as it was.
  */
 export function storedForm<T>(value: T, secrets: readonly string[]): T {
-  return mapStrings(value, (text) => storableText(secrets.length === 0 ? text : redactText(text, secrets)));
+  return mapStrings(value, (text) => storableText(redactText(text, secrets)));
 }

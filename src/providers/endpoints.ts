@@ -55,11 +55,12 @@ export function globMatches(pattern: string, name: string): boolean {
   let n = 0;
   let star = -1;
   let resume = 0;
+  // Past the pattern's end, pattern[p] is undefined: it equals no character and is no star.
   while (n < name.length) {
-    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === name[n]) {
+    if (pattern[p] !== '*' && pattern[p] === name[n]) {
       p++;
       n++;
-    } else if (p < pattern.length && pattern[p] === '*') {
+    } else if (pattern[p] === '*') {
       star = p++;
       resume = n;
     } else if (star >= 0) {
@@ -67,7 +68,7 @@ export function globMatches(pattern: string, name: string): boolean {
       n = ++resume;
     } else return false;
   }
-  while (p < pattern.length && pattern[p] === '*') p++;
+  while (pattern[p] === '*') p++;
   return p === pattern.length;
 }
 

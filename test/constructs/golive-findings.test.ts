@@ -249,7 +249,7 @@ test('alerting is pending, not failed, before any monitoring object exists; pend
 
 test('findSecrets names the file and line of each kind, never the value', () => {
   const anthropic = ['sk', 'ant', 'api03', 'A1b2C3d4E5f6G7h8I9j0K1'].join('-');
-  const text = ['ok', `key: ${anthropic}`, 'also ok', '-----BEGIN OPENSSH PRIVATE KEY-----', `id: ${['ASIA', 'ABCDEFGHIJKLMNOP'].join('')}`].join('\n');
+  const text = ['ok', `key: ${anthropic}`, 'also ok', ['-----BEGIN OPENSSH', 'PRIVATE KEY-----'].join(' '), `id: ${['ASIA', 'ABCDEFGHIJKLMNOP'].join('')}`].join('\n');
   const found = findSecrets(text, 'values.yaml');
   // An Anthropic key also has the shape of an OpenAI one: both are named.
   expect(found).toEqual(['values.yaml:2: looks like a Anthropic API key', 'values.yaml:2: looks like a OpenAI API key', 'values.yaml:4: looks like a private key', 'values.yaml:5: looks like a AWS access key id']);

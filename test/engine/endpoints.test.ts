@@ -182,3 +182,40 @@ describe('model patterns are matched without backtracking', () => {
     expect(parseSuiteText(suite('a'.repeat(200)), 's.yaml').suite.target).toMatchObject({ model: 'a'.repeat(200) });
   });
 });
+
+describe('what the mutation run asked for', () => {
+  test('a star in a model name is a character like another; in a pattern it is a wildcard', () => {
+    expect([globMatches('a*', 'a*b'), globMatches('a*b', 'a*b'), globMatches('a', 'a*'), globMatches('*', '*')]).toEqual([true, true, false, true]);
+  });
+
+  test('the endpoint named after the provider is its default wherever it is listed', () => {
+    const policy = EndpointPolicy.platform({ LLM_ENDPOINTS: JSON.stringify([{ name: 'azure', provider: 'openai' }, { name: 'anthropic', provider: 'anthropic' }, { name: 'openai', provider: 'openai' }]) });
+    expect(policy.resolve({ provider: 'openai', model: 'm' }).name).toBe('openai');
+    expect(policy.resolve({ provider: 'anthropic', model: 'm' }).name).toBe('anthropic');
+  });
+
+  test('keys lists the keys there are, nothing for an endpoint without one', () => {
+    expect(EndpointPolicy.platform({ OPENAI_BASE_URL: 'http://fake:1/v1', ANTHROPIC_API_KEY: key('a') }).keys()).toEqual([key('a')]);
+    expect(EndpointPolicy.platform({ OPENAI_BASE_URL: 'http://fake:1/v1' }).keys()).toEqual([]);
+  });
+
+  test('the error names itself', () => {
+    expect(String(new EndpointPolicyError('model', 'no'))).toBe('EndpointPolicyError: no');
+  });
+
+  test.each([
+    [[{ name: 'Ab', provider: 'openai' }], /^LLM_ENDPOINTS\[0\]\.name: /],
+    [[{ name: 'a!', provider: 'openai' }], /^LLM_ENDPOINTS\[0\]\.name: /],
+    [[{ name: 'a', provider: 'openai', base_url: 'xhttps://llm.example/v1' }], /^LLM_ENDPOINTS\[0\]\.base_url: /],
+    [[{ name: 'a', provider: 'openai', base_url: 'httpx://llm.example/v1' }], /^LLM_ENDPOINTS\[0\]\.base_url: /],
+    [[{ name: 'a', provider: 'openai', api_key_env: 'lower_KEY' }], /^LLM_ENDPOINTS\[0\]\.api_key_env: /],
+    [[{ name: 'a', provider: 'openai', api_key_env: 'KEY-x' }], /^LLM_ENDPOINTS\[0\]\.api_key_env: /],
+  ])('LLM_ENDPOINTS %j is refused', (value, message) => {
+    expect(() => endpointsFromEnvironment({ LLM_ENDPOINTS: JSON.stringify(value) })).toThrow(message);
+  });
+
+  test('http and https base URLs, and key variables with digits and underscores, are accepted', () => {
+    const endpoints = endpointsFromEnvironment({ LLM_ENDPOINTS: JSON.stringify([{ name: 'a', provider: 'openai', base_url: 'http://fake:1/v1', api_key_env: '_KEY_2' }, { name: 'b-2_x', provider: 'openai', base_url: 'https://llm.example/v1' }]), _KEY_2: key('k') });
+    expect(endpoints.map((e) => [e.name, e.baseUrl, e.apiKey])).toEqual([['a', 'http://fake:1/v1', key('k')], ['b-2_x', 'https://llm.example/v1', undefined]]);
+  });
+});

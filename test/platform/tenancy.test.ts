@@ -86,6 +86,18 @@ describe('secretValues: what a worker redacts from a run’s stored results', ()
     expect(secretValues(http, {}, [])).toEqual(['Bearer abc']);
   });
 
+  test('the token of a credential header: after one or more spaces, alone on its line, 8 characters or more', () => {
+    const values = (value: string) => secretValues(suite({ target: { type: 'http', url: 'https://agent.example.com', output: '$.a', headers: { authorization: value } } }), {}, []);
+    expect(values('Bearer  abcdefgh1')).toEqual(['Bearer  abcdefgh1', 'abcdefgh1']);
+    expect(values('Bearer abcdefgh extra')).toEqual(['Bearer abcdefgh extra']);
+    expect(values('x Bearer abcdefgh')).toEqual(['x Bearer abcdefgh']);
+    expect(values('Bearer abcdefg')).toEqual(['Bearer abcdefg']);
+  });
+
+  test('a secret of exactly 8 characters is redacted; 7 is too short to redact without blanking words', () => {
+    expect(secretValues(suite({}), {}, ['12345678', '1234567'])).toEqual(['12345678']);
+  });
+
   test('a non-http target adds nothing of its own', () => {
     expect(secretValues(suite({}), {}, [])).toEqual([]);
   });
