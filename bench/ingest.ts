@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { peakRssMb } from './processes';
 import { deployedContainers } from '../test/support/environments';
-import { createTestDatabase, deleteRedisPrefix, spawnClickhouse, spawnService, tenantPlatformEnv, TEST_REDIS_URL, uniqueName } from '../test/support/platform';
+import { createTestDatabase, deleteRedisPrefix, largestRefusedSubmission, spawnClickhouse, spawnService, tenantPlatformEnv, TEST_REDIS_URL, uniqueName } from '../test/support/platform';
 
 /**
  * `npm run bench:ingest`: the orchestrator's memory under the largest submissions, as the dev Deployment runs
@@ -21,8 +21,7 @@ async function main(): Promise<void> {
   try {
     const platform = tenantPlatformEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: 'http://127.0.0.1:9/v1', apiKey: 'unused' }, ['ingest']);
     const [key] = platform.keys;
-    const cases = Array.from({ length: 300_000 }, (_, i) => ({ id: `case-${i}`, input: `question number ${i} about refunds and shipping`, tags: ['a', 'b'] }));
-    const body = JSON.stringify({ suite: { name: 'big', metrics: ['json_valid'], cases }, priority: 1 });
+    const body = largestRefusedSubmission();
     const peaks: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const orchestrator = await spawnService('serve', { ...platform.env, NODE_OPTIONS: deployed.env.NODE_OPTIONS });

@@ -33,7 +33,7 @@ for (const { id: name, mutate } of MODULES.filter((m) => only.length === 0 || on
     continue;
   }
   for (const [file, result] of Object.entries(report.files)) {
-    const path = relative(root, join(root, file)).split('\\').join('/');
+    const path = file.split('\\').join('/');
     if (!mutate.includes(path)) continue;
     for (const mutant of result.mutants) {
       if (DETECTED.has(mutant.status)) counts.detected++;

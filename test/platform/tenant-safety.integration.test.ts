@@ -5,7 +5,7 @@ import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-serv
 import { startRecordingServer, type RecordingServer } from '../support/recording-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import { deployedContainers } from '../support/environments';
-import { createTestDatabase, deleteRedisPrefix, spawnClickhouse, spawnService, tenantPlatformEnv, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
+import { createTestDatabase, deleteRedisPrefix, largestRefusedSubmission, spawnClickhouse, spawnService, tenantPlatformEnv, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
  * A hostile tenant against real services (an orchestrator and a worker over Postgres, Redis, chdb and the fake
@@ -190,9 +190,7 @@ test('a project’s own endpoint: its key is sealed, never returned, sent only t
 }, 60_000);
 
 test('six bodies of the maximum size at once: one is read (and refused for its field), five are told to retry; the orchestrator lives on under its heap cap', async () => {
-  // About 31 MB each: 300,000 small cases (the costly shape to parse), refused only after a full parse.
-  const cases = Array.from({ length: 300_000 }, (_, i) => ({ id: `case-${i}`, input: `question number ${i} about refunds and shipping`, tags: ['a', 'b'] }));
-  const body = Buffer.from(JSON.stringify({ suite: { name: 'big', metrics: ['json_valid'], cases }, priority: 1 }));
+  const body = Buffer.from(largestRefusedSubmission());
   expect(body.length).toBeGreaterThan(25 * 1024 * 1024);
   expect(body.length).toBeLessThan(32 * 1024 * 1024);
   // The orchestrator runs with the dev Deployment's NODE_OPTIONS (its heap cap). Its peak memory against the

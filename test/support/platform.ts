@@ -220,3 +220,12 @@ export function tenantPlatformEnv(
   evalctlSync(['migrate'], env);
   return { env, keys: projects.map((project) => evalctlSync(['keys', 'create', '--project', project], env).trim()) };
 }
+
+/**
+ * The costliest submission to parse within the body limit: 300,000 small cases (about 29 MB), with a field the
+ * API refuses (`priority`) only after a full parse. The tenant-safety test and `npm run bench:ingest` send it.
+ */
+export function largestRefusedSubmission(): string {
+  const cases = Array.from({ length: 300_000 }, (_, i) => ({ id: `case-${i}`, input: `question number ${i} about refunds and shipping`, tags: ['a', 'b'] }));
+  return JSON.stringify({ suite: { name: 'big', metrics: ['json_valid'], cases }, priority: 1 });
+}
