@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { imageReference, RELEASE_IMAGES, resolveEnvironment } from '@ai-eval-platform/constructs';
-import type { EnvironmentInput } from '@ai-eval-platform/constructs';
+import { imageReference, RELEASE_IMAGES, resolveEnvironment, type EnvironmentInput } from '@ai-eval-platform/constructs';
 import { environments } from './environments';
-import { environmentNamed, makeReleaseRecord, pendingCopies, promote, RELEASES_DIR, withRelease, type ReleaseSources } from './releases';
+import { environmentNamed, makeReleaseRecord, pendingCopies, promote, withRelease, type ReleaseSources } from './releases';
 
 /** `npm run release -- <command>`: release records, promotion and the image copies it needs (synth/releases.ts). */
 const USAGE = `npm run release -- <command>
@@ -56,7 +55,7 @@ export function main(argv: string[], context: ReleaseCliContext = repository): n
     return 0;
   }
   if (command === 'promote' && rest.length === 2) {
-    const { file, from, to } = promote(rest[0], rest[1], environments, sources.dir ?? RELEASES_DIR);
+    const { file, from, to } = promote(rest[0], rest[1], environments, sources.dir);
     out(`${rest[0]}: ${from ?? 'no release'} -> ${to}\nwrote ${relative(process.cwd(), file)}: commit it; the GitOps publish copies the images and updates ${rest[0]}'s manifests\n`);
     return 0;
   }
