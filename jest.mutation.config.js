@@ -20,8 +20,10 @@ module.exports = {
     '<rootDir>/test/engine/gate-boundaries.test.ts',
     '<rootDir>/test/engine/report-output.test.ts',
     '<rootDir>/test/constructs/golive-findings.test.ts',
+    '<rootDir>/test/constructs/golive-checks.test.ts',
     '<rootDir>/test/constructs/config.test.ts',
     '<rootDir>/test/constructs/capacity.test.ts',
+    '<rootDir>/test/constructs/release-record.test.ts',
     '<rootDir>/test/synth/release-cli.test.ts',
   ],
 };

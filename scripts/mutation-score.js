@@ -60,7 +60,7 @@ if (markdown) {
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`${'module'.padEnd(width)}  killed/valid  score    ignored  compile errors`);
   for (const r of rows) console.log(`${r.name.padEnd(width)}  ${`${r.detected}/${r.detected + r.undetected}`.padEnd(12)}  ${fmt(r.score).padEnd(7)}  ${String(r.ignored).padEnd(7)}  ${r.invalid}`);
-  if (equivalent.length) console.log(`\nLeft on purpose, equivalent to the code (${equivalent.length}):\n${equivalent.map((e) => `  ${e}`).join('\n')}`);
+  if (equivalent.length) console.log(`\nLeft on purpose, each with its reason (${equivalent.length}):\n${equivalent.map((e) => `  ${e}`).join('\n')}`);
   console.log(survivors.length ? `\nSurvivors (${survivors.length}):\n${survivors.map((s) => `  ${s}`).join('\n')}` : '\nNo survivors.');
 }
 const under = rows.filter((r) => r.score !== null && r.score < bar);

@@ -5,7 +5,7 @@
 // report lands when it is done, and a change to one module re-runs that module only.
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { MODULES } = require('./mutation-modules');
@@ -13,6 +13,14 @@ const { MODULES } = require('./mutation-modules');
 const root = join(__dirname, '..');
 const args = process.argv.slice(2);
 const force = args.includes('--force');
+// Stryker's incremental mode keeps a static mutant's "survived" (one in a module-level table or pattern) even after
+// a test that kills it was added: `--survivors` forgets every survivor of the module first, so each runs again.
+const survivors = args.includes('--survivors');
+const unknownFlags = args.filter((a) => a.startsWith('--') && a !== '--force' && a !== '--survivors');
+if (unknownFlags.length) {
+  console.error(`test:mutation: unknown option ${unknownFlags.join(', ')}; the options are --force and --survivors`);
+  process.exit(2);
+}
 const names = args.filter((a) => !a.startsWith('--'));
 const unknown = names.filter((n) => !MODULES.some((m) => m.id === n));
 if (unknown.length) {
@@ -33,6 +41,7 @@ try {
       // The bar is each module's, checked by mutation-score.js once every module has run.
       thresholds: { ...base.thresholds, break: null },
     };
+    if (survivors) forgetSurvivors(join(root, config.incrementalFile));
     const file = join(work, `${module.id}.config.json`);
     writeFileSync(file, JSON.stringify(config));
     console.log(`\n== ${module.id}: ${module.mutate.join(', ')}`);
@@ -42,5 +51,19 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+/** Drops the survived and uncovered mutants from an incremental report, so that Stryker tests them again. */
+function forgetSurvivors(file) {
+  if (!existsSync(file)) return;
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  let forgotten = 0;
+  for (const entry of Object.values(report.files)) {
+    const kept = entry.mutants.filter((m) => m.status !== 'Survived' && m.status !== 'NoCoverage');
+    forgotten += entry.mutants.length - kept.length;
+    entry.mutants = kept;
+  }
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  console.log(`${file}: ${forgotten} survivor(s) to test again`);
+}
+
 const score = spawnSync(process.execPath, [join(__dirname, 'mutation-score.js'), ...names], { cwd: root, stdio: 'inherit' });
 process.exitCode = failed > 0 ? 1 : (score.status ?? 1);

@@ -46,7 +46,7 @@ export function main(argv: string[], context: ReleaseCliContext = repository): n
   const [command, ...rest] = argv;
   if (command === 'record') {
     const options = flags(rest);
-    const record = makeReleaseRecord({ commit: options.commit ?? '', version: options.version, images: { orchestrator: options.orchestrator, worker: options.worker } });
+    const record = makeReleaseRecord({ commit: options.commit, version: options.version, images: { orchestrator: options.orchestrator, worker: options.worker } });
     const text = `${JSON.stringify(record, null, 2)}\n`;
     if (options.out) {
       mkdirSync(dirname(resolve(options.out)), { recursive: true });
@@ -81,11 +81,15 @@ export function main(argv: string[], context: ReleaseCliContext = repository): n
   return 2;
 }
 
-if (require.main === module) {
+/** The command line: `main`, with a refused input printed on stderr as `release: <why>` and exit code 1. */
+export function run(argv: string[], context: ReleaseCliContext = repository): number {
   try {
-    process.exitCode = main(process.argv.slice(2));
+    return main(argv, context);
   } catch (error) {
-    process.stderr.write(`release: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    context.stderr(`release: ${(error as Error).message}\n`);
+    return 1;
   }
 }
+
+// Stryker disable next-line all: run as a program only, which release-workflow.test.ts does through npm, in a child process whose coverage Stryker cannot see.
+if (require.main === module) process.exitCode = run(process.argv.slice(2));

@@ -57,12 +57,12 @@ export function withReleases(envs: readonly EnvironmentInput[], sources: Release
 }
 
 /** The release record the release workflow writes after pushing both images. */
-export function makeReleaseRecord(options: { commit: string; version?: string; images: Record<string, string>; builtAt?: string }): ReleaseRecord {
+export function makeReleaseRecord(options: { commit?: string; version?: string; images: Record<string, string>; builtAt?: string }): ReleaseRecord {
   const images: Record<string, { repository: string; digest: string }> = {};
   for (const image of RELEASE_IMAGES) {
     const reference = options.images[image];
-    const at = reference?.lastIndexOf('@') ?? -1;
-    if (!reference || at < 0) throw new ReleaseRecordError('--' + image, [`expected <repository>@sha256:<digest> (got ${JSON.stringify(reference ?? null)})`]);
+    const at = reference === undefined ? -1 : reference.lastIndexOf('@');
+    if (at < 0) throw new ReleaseRecordError('--' + image, [`expected <repository>@sha256:<digest> (got ${JSON.stringify(reference ?? null)})`]);
     images[image] = { repository: reference.slice(0, at).replace(/:[^/:]+$/, ''), digest: reference.slice(at + 1) };
   }
   return validateReleaseRecord(

@@ -83,7 +83,7 @@ describe('quantities, as Kubernetes writes them', () => {
   });
   test.each([
     ['160Gi', 163840], ['512Mi', 512], ['1Ti', 1048576], ['1024Ki', 1], ['2048', 2048 / 1048576], [' 1Gi ', 1024],
-    ['1G', 1e9 / 1048576], ['1M', 1e6 / 1048576], ['1000K', 1e6 / 1048576], ['0.5Gi', 512], [256, 256 / 1048576],
+    ['1G', 1e9 / 1048576], ['1M', 1e6 / 1048576], ['1000K', 1e6 / 1048576], ['0.5Gi', 512], ['1.25Gi', 1280], [256, 256 / 1048576],
   ])('memory %j is %d MiB', (quantity, expected) => {
     expect(memoryMiB(quantity)).toBeCloseTo(expected, 9);
   });
@@ -164,6 +164,8 @@ describe('capacityProblems', () => {
         message: 'worker.maxReplicas 10 (+3 surge = 13 pods) do not fit nodeGroups.spot.maxSize 2: 3 workers per node (requests 500m / 512Mi on c5.xlarge|m5.xlarge|c5.large, beside the DaemonSets) × 2 = 6',
       },
     ]);
+    // 11 workers (+3 surge) are exactly the 14 that 7 per node × 2 nodes hold: they fit.
+    expect(problems((v) => (v.worker.maxReplicas = 11)).filter((p) => p.path[0] === 'worker')).toEqual([]);
     // 7 per node × 2 = 14 ≥ 13: fits; 7 × 2 = 14 < 17 (13 + 4 surge) does not.
     expect(problems((v) => (v.worker.maxReplicas = 13))).toEqual(expect.arrayContaining([expect.objectContaining({ path: ['worker', 'maxReplicas'], message: expect.stringContaining('× 2 = 14') })]));
   });

@@ -105,6 +105,7 @@ describe('EGRESS_ALLOW', () => {
     ['team-a=http://agent', 'EGRESS_ALLOW: "http://agent" is neither a host name nor a network'],
     ['*.', 'EGRESS_ALLOW: "*." is neither a host name nor a network'],
     ['-agent.internal', 'EGRESS_ALLOW: "-agent.internal" is neither a host name nor a network'],
+    ['=10.9.8.7', 'EGRESS_ALLOW: "=10.9.8.7" is neither a host name nor a network'],
   ])('%j is refused by name', (text, message) => {
     expect(() => parseAllowList(text)).toThrow(message);
   });
@@ -129,6 +130,21 @@ describe('EGRESS_ALLOW', () => {
     await expect(g.resolve(new URL('http://agent.internal/'))).resolves.toMatchObject({ address: '127.0.0.1' });
     await expect(g.resolve(new URL('http://svc.cluster.local/'))).rejects.toThrow(EgressBlockedError);
     await expect(g.resolve(new URL('http://evilsvc.cluster.local/'))).rejects.toThrow(EgressBlockedError);
+  });
+
+  test('a wildcard never covers its own suffix written with the dot, and an exact name never covers a longer one', async () => {
+    // WHATWG URLs keep a leading dot: http://.svc.cluster.local/ has the host ".svc.cluster.local".
+    const g = guard('*.svc.cluster.local, agent.internal', { '.svc.cluster.local': ['10.0.0.2'], 'evilagent.internal': ['10.0.0.4'], 'x.agent.internal': ['10.0.0.5'] });
+    expect(new URL('http://.svc.cluster.local/').hostname).toBe('.svc.cluster.local');
+    await expect(g.resolve(new URL('http://.svc.cluster.local/'))).rejects.toThrow('.svc.cluster.local resolves to 10.0.0.2');
+    await expect(g.resolve(new URL('http://evilagent.internal/'))).rejects.toThrow('evilagent.internal resolves to 10.0.0.4');
+    await expect(g.resolve(new URL('http://x.agent.internal/'))).rejects.toThrow('x.agent.internal resolves to 10.0.0.5');
+  });
+
+  test('without a resolver of its own, the guard asks the system for every address of a name (localhost: loopback, allowed by name)', async () => {
+    const g = new EgressGuard({ allow: parseAllowList('localhost').all });
+    await expect(g.resolve(new URL('http://localhost/'))).resolves.toEqual({ address: expect.stringMatching(/^(127\.\d+\.\d+\.\d+|::1)$/), family: expect.any(Number) });
+    await expect(new EgressGuard().resolve(new URL('http://localhost/'))).rejects.toThrow(EgressBlockedError);
   });
 
   test('a name resolving to one public and one private address is refused (a DNS answer may pick either)', async () => {

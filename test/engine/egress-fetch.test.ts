@@ -58,6 +58,18 @@ describe('redirects, as fetch follows them', () => {
     else expect(landed.headers['content-type']).toBe('application/json');
   });
 
+  test('a redirect to GET drops the headers that describe the body, in whatever case they were given, and keeps the rest', async () => {
+    handler = redirectingTo(303);
+    const body = '{"q":1}';
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': String(body.length), 'Content-Encoding': 'identity', 'content-language': 'en', 'Content-Location': '/q', 'X-Kept': 'yes' };
+    expect((await guard().fetch(`${base}/start`, { method: 'POST', headers, body })).status).toBe(200);
+    expect(seen.map((s) => [s.method, s.body])).toEqual([['POST', body], ['GET', '']]);
+    expect(seen[0].headers).toMatchObject({ 'content-type': 'application/json', 'content-length': '7', 'content-encoding': 'identity', 'content-language': 'en', 'content-location': '/q' });
+    const landed = Object.keys(seen[1].headers);
+    expect(landed.filter((name) => name.startsWith('content-'))).toEqual([]);
+    expect(seen[1].headers['x-kept']).toBe('yes');
+  });
+
   test('a method in lower case is sent in upper case, and a redirect of it is still a POST', async () => {
     handler = redirectingTo(302);
     await guard().fetch(`${base}/start`, { method: 'post', body: 'x' });
@@ -149,6 +161,18 @@ describe('aborts', () => {
     expect([error.name, error.message]).toEqual(['AbortError', 'The operation was aborted']);
   });
 
+  test('an abort whose reason is not an error object (null, a class named AbortError) rejects with a plain AbortError', async () => {
+    class AbortError extends Error {}
+    for (const reason of [null, AbortError]) {
+      const controller = new AbortController();
+      controller.abort(reason);
+      const error = (await guard().fetch(`${base}/never`, { signal: controller.signal }).catch((e: Error) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect([error.name, error.message]).toEqual(['AbortError', 'The operation was aborted']);
+    }
+    expect(seen).toEqual([]);
+  });
+
   test('an already aborted signal sends nothing', async () => {
     handler = (_req, res) => res.end('{}');
     const controller = new AbortController();
@@ -164,6 +188,13 @@ describe('aborts', () => {
       setTimeout(() => res.destroy(), 20);
     };
     await expect(guard().fetch(`${base}/`)).rejects.toThrow(/aborted|ECONNRESET|socket hang up/);
+  });
+
+  test('an https URL speaks TLS: a server that answers in plain HTTP is a protocol error, not an answer', async () => {
+    const error = (await guard().fetch(`${base.replace('http:', 'https:')}/`).catch((e: Error) => e)) as Error & { code?: string };
+    // A node:tls error comes from outside the test's realm: read by its code and message, not instanceof.
+    expect([error.code, /wrong version number/.test(String(error.message))]).toEqual(['EPROTO', true]);
+    expect(seen.filter((s) => s.path === '/')).toEqual([]);
   });
 
   test('a connection refused rejects with its error', async () => {

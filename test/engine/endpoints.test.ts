@@ -194,6 +194,12 @@ describe('what the mutation run asked for', () => {
     expect(policy.resolve({ provider: 'anthropic', model: 'm' }).name).toBe('anthropic');
   });
 
+  test('an endpoint named after another provider is never that provider’s default', () => {
+    const policy = EndpointPolicy.platform({ LLM_ENDPOINTS: JSON.stringify([{ name: 'anthropic', provider: 'openai' }, { name: 'claude', provider: 'anthropic' }]) });
+    expect(policy.resolve({ provider: 'anthropic', model: 'm' })).toMatchObject({ name: 'claude', provider: 'anthropic' });
+    expect(policy.resolve({ provider: 'openai', model: 'm' })).toMatchObject({ name: 'anthropic', provider: 'openai' });
+  });
+
   test('keys lists the keys there are, nothing for an endpoint without one', () => {
     expect(EndpointPolicy.platform({ OPENAI_BASE_URL: 'http://fake:1/v1', ANTHROPIC_API_KEY: key('a') }).keys()).toEqual([key('a')]);
     expect(EndpointPolicy.platform({ OPENAI_BASE_URL: 'http://fake:1/v1' }).keys()).toEqual([]);

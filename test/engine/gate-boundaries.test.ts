@@ -39,4 +39,6 @@ test('the text says nothing of added or removed cases when there are none, and n
   expect(failing).toMatch(/^g +0\.5000 +>= 0\.5 +pass$/m);
   const withBase = formatGateOutcome(evaluateGateRules(report({ f: 0.1 }), { baseline: report({ f: 0.1 }), min: { f: 0.5 } }), true);
   expect(withBase).toMatch(/^f +0\.1000 +0\.1000 +\+0\.0000 +>= 0\.5 +FAIL$/m);
+  const passingWithBase = formatGateOutcome(evaluateGateRules(report({ f: 0.9 }), { baseline: report({ f: 0.9 }), min: { f: 0.5 } }), true);
+  expect(passingWithBase).toMatch(/^f +0\.9000 +0\.9000 +\+0\.0000 +>= 0\.5 +pass$/m);
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { RELEASE_SCHEMA, ReleaseRecordError } from '@ai-eval-platform/constructs';
 import { environments } from '../../synth/environments';
-import { main, type ReleaseCliContext } from '../../synth/release-cli';
+import { main, run as runCli, type ReleaseCliContext } from '../../synth/release-cli';
 import { releaseOf, withReleases } from '../../synth/releases';
 
 /**
@@ -61,6 +61,14 @@ describe('record', () => {
     expect(readFileSync(file, 'utf8').endsWith('}\n')).toBe(true);
   });
 
+  test('a registry port stays, the tag after the path goes; a v inside a version stays', () => {
+    const commit = sha();
+    const worker = digest();
+    const { stdout } = cli().run('record', '--commit', commit, '--version', '1.0.0-rev.1', '--orchestrator', `registry.example:5000/ai-eval/orchestrator:${commit}@${digest()}`, '--worker', `registry.example:5000/ai-eval/worker@${worker}`);
+    const record = JSON.parse(stdout);
+    expect([record.version, record.images.orchestrator.repository, record.images.worker]).toEqual(['1.0.0-rev.1', 'registry.example:5000/ai-eval/orchestrator', { repository: 'registry.example:5000/ai-eval/worker', digest: worker }]);
+  });
+
   test('without --out, prints it; without --version, has none', () => {
     const commit = sha();
     const { code, stdout } = cli().run('record', '--commit', commit, '--orchestrator', `${BUILD}/orchestrator@${digest()}`, '--worker', `${BUILD}/worker@${digest()}`);
@@ -76,10 +84,15 @@ describe('record', () => {
     ['a short commit', ['--commit', 'abc1234', '--worker', `${BUILD}/worker@${digest()}`], 'the release being recorded', 'commit: a full 40-character git commit SHA'],
     ['a digest that is not sha256', ['--worker', `${BUILD}/worker@md5:abc`], 'the release being recorded', 'images.worker.digest: sha256:<64 hex digits>'],
     ['a version that is not semantic', ['--version', 'latest', '--worker', `${BUILD}/worker@${digest()}`], 'the release being recorded', 'version: a semantic version such as 1.2.3'],
+    ['a build without its commit', ['--commit', undefined, '--worker', `${BUILD}/worker@${digest()}`], 'the release being recorded', 'commit: Invalid input: expected string, received undefined'],
+    ['a digest without its repository', ['--worker', `@${digest()}`], 'the release being recorded', 'images.worker.repository: a registry host and repository path, without tag or digest'],
   ])('refuses %s, naming it, and writes nothing', (_, extra, source, problem) => {
     const out = join(work, `refused-${n++}.json`);
     const base: Record<string, string> = { '--commit': sha(), '--orchestrator': `${BUILD}/orchestrator@${digest()}` };
-    for (let i = 0; i < extra.length; i += 2) base[extra[i]] = extra[i + 1];
+    for (let i = 0; i < extra.length; i += 2) {
+      if (extra[i + 1] === undefined) delete base[extra[i]!];
+      else base[extra[i]!] = extra[i + 1]!;
+    }
     const args = ['record', ...Object.entries(base).flat(), '--out', out];
     let error: unknown;
     try {
@@ -95,6 +108,7 @@ describe('record', () => {
   test.each([
     ['a flag without its value', ['record', '--commit']],
     ['a value without its flag', ['record', 'abc']],
+    ['a value without its flag, then another', ['record', 'abc', 'def']],
   ])('refuses %s with the usage', (_, argv) => {
     expect(() => cli().run(...argv)).toThrow(/^expected --<name> <value>, got "(--commit|abc)"\nnpm run release -- <command>/);
   });
@@ -135,7 +149,7 @@ describe('promote', () => {
     expect(error).toBeInstanceOf(ReleaseRecordError);
     expect((error as ReleaseRecordError).source).toBe(bad);
     expect((error as ReleaseRecordError).problems).toEqual(expect.arrayContaining([expect.stringMatching(/^commit: /), expect.stringMatching(/^builtAt: /), expect.stringMatching(/^images\.orchestrator: /)]));
-    expect(() => run('promote', 'prod', join(work, 'missing.json'))).toThrow(/no such file/);
+    expect(() => run('promote', 'prod', join(work, 'missing.json'))).toThrow(new ReleaseRecordError(join(work, 'missing.json'), ['no such file']));
     writeFileSync(bad, '{ not json');
     expect(() => run('promote', 'prod', bad)).toThrow(/not JSON/);
     expect(JSON.parse(readFileSync(join(dir, 'prod.json'), 'utf8')).commit).toBe(good.commit);
@@ -165,6 +179,11 @@ describe('copies and show', () => {
     const registry = prodRepository.slice(0, prodRepository.lastIndexOf('/'));
     run('promote', 'prod', recorded({ registry }).file);
     expect(run('copies').stdout).toBe('');
+  });
+
+  test('a followed release is never copied, even from another registry', () => {
+    const { file } = recorded({ registry: 'elsewhere.example/builds' });
+    expect(cli({ followed: file }).run('copies').stdout).toBe('');
   });
 
   test('dev, which follows main, is never copied, even with a followed release', () => {
@@ -204,6 +223,11 @@ test.each([[[]], [['deploy']], [['promote', 'prod']], [['promote', 'prod', 'a.js
   expect(readdirSync(dir)).toEqual([]);
 });
 
+test('without a folder given, the pinned records are the repository’s synth/releases, where the workflows read them', () => {
+  const prod = environments.find((e) => e.name === 'prod')!;
+  expect(releaseOf(prod)).toMatchObject({ source: 'pinned', file: join(__dirname, '../../synth/releases/prod.json') });
+});
+
 test('which release each environment runs: pinned first; production never follows main; the followed record otherwise', () => {
   const followed = recorded();
   const pinned = recorded();
@@ -227,4 +251,31 @@ test('which release each environment runs: pinned first; production never follow
     if (saved === undefined) delete process.env.RELEASE_RECORD;
     else process.env.RELEASE_RECORD = saved;
   }
+});
+
+describe('as a program', () => {
+  test('a refused input is one line on stderr, "release: <why>", exit 1, nothing on stdout', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const context: ReleaseCliContext = { environments, sources: { dir: mkdtempSync(join(work, 'program-')) }, stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
+    expect(runCli(['repositories', 'qa'], context)).toBe(1);
+    expect([out, err]).toEqual([[], ['release: unknown environment "qa": expected one of dev, prod\n']]);
+    expect(runCli(['repositories', 'dev'], context)).toBe(0);
+    expect(out.join('')).toMatch(/^orchestrator=\S+\nworker=\S+\n$/);
+  });
+
+  test('by default it reads the repository’s environments and writes to the process’s stdout and stderr', () => {
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(runCli(['repositories', 'prod'])).toBe(0);
+      expect(stdout.mock.calls.map(([text]) => String(text))).toEqual([expect.stringMatching(/^orchestrator=\S+\n$/), expect.stringMatching(/^worker=\S+\n$/)]);
+      expect(runCli(['deploy'])).toBe(2);
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual([expect.stringMatching(/^npm run release -- <command>\n/)]);
+      expect(stdout).toHaveBeenCalledTimes(2);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+  });
 });
