@@ -20,7 +20,7 @@ const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
 const rows = [];
 const survivors = [];
-const equivalent = [];
+const leftOnPurpose = [];
 for (const { id: name, mutate } of MODULES.filter((m) => only.length === 0 || only.includes(m.id))) {
   const counts = { detected: 0, undetected: 0, ignored: 0, invalid: 0 };
   const reportFile = join(root, 'reports/mutation', `${name}.json`);
@@ -43,7 +43,7 @@ for (const { id: name, mutate } of MODULES.filter((m) => only.length === 0 || on
         survivors.push(`${path}:${mutant.location.start.line}:${mutant.location.start.column} ${mutant.mutatorName} (${mutant.status}): ${line.trim().slice(0, 100)}${mutant.replacement !== undefined ? `  →  ${String(mutant.replacement).replace(/\s+/g, ' ').slice(0, 60)}` : ''}`);
       } else if (mutant.status === 'Ignored') {
         counts.ignored++;
-        equivalent.push(`${path}:${mutant.location.start.line} ${mutant.mutatorName}: ${mutant.statusReason ?? '(no reason given)'}`);
+        leftOnPurpose.push(`${path}:${mutant.location.start.line} ${mutant.mutatorName}: ${mutant.statusReason ?? '(no reason given)'}`);
       }
       else counts.invalid++;
     }
@@ -54,13 +54,13 @@ for (const { id: name, mutate } of MODULES.filter((m) => only.length === 0 || on
 
 const fmt = (score) => (score === null ? 'n/a' : `${score.toFixed(1)} %`);
 if (markdown) {
-  console.log('| module | mutants killed / valid | score | ignored (equivalent) |\n|---|---|---|---|');
+  console.log('| module | mutants killed / valid | score | ignored (left on purpose) |\n|---|---|---|---|');
   for (const r of rows) console.log(`| \`${r.name}\` | ${r.detected} / ${r.detected + r.undetected} | ${fmt(r.score)} | ${r.ignored} |`);
 } else {
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(`${'module'.padEnd(width)}  killed/valid  score    ignored  compile errors`);
   for (const r of rows) console.log(`${r.name.padEnd(width)}  ${`${r.detected}/${r.detected + r.undetected}`.padEnd(12)}  ${fmt(r.score).padEnd(7)}  ${String(r.ignored).padEnd(7)}  ${r.invalid}`);
-  if (equivalent.length) console.log(`\nLeft on purpose, each with its reason (${equivalent.length}):\n${equivalent.map((e) => `  ${e}`).join('\n')}`);
+  if (leftOnPurpose.length) console.log(`\nLeft on purpose, each with its reason (${leftOnPurpose.length}):\n${leftOnPurpose.map((e) => `  ${e}`).join('\n')}`);
   console.log(survivors.length ? `\nSurvivors (${survivors.length}):\n${survivors.map((s) => `  ${s}`).join('\n')}` : '\nNo survivors.');
 }
 const under = rows.filter((r) => r.score !== null && r.score < bar);

@@ -27,6 +27,21 @@ if (unknown.length) {
   console.error(`test:mutation: unknown module ${unknown.join(', ')}; the modules are ${MODULES.map((m) => m.id).join(', ')}`);
   process.exit(2);
 }
+
+/** Drops the survived and uncovered mutants from an incremental report, so that Stryker tests them again. */
+function forgetSurvivors(file) {
+  if (!existsSync(file)) return;
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  let forgotten = 0;
+  for (const entry of Object.values(report.files)) {
+    const kept = entry.mutants.filter((m) => m.status !== 'Survived' && m.status !== 'NoCoverage');
+    forgotten += entry.mutants.length - kept.length;
+    entry.mutants = kept;
+  }
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  console.log(`${file}: ${forgotten} survivor(s) to test again`);
+}
+
 const base = JSON.parse(readFileSync(join(root, 'stryker.config.json'), 'utf8'));
 const work = mkdtempSync(join(tmpdir(), 'stryker-config-'));
 let failed = 0;
@@ -51,19 +66,5 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-/** Drops the survived and uncovered mutants from an incremental report, so that Stryker tests them again. */
-function forgetSurvivors(file) {
-  if (!existsSync(file)) return;
-  const report = JSON.parse(readFileSync(file, 'utf8'));
-  let forgotten = 0;
-  for (const entry of Object.values(report.files)) {
-    const kept = entry.mutants.filter((m) => m.status !== 'Survived' && m.status !== 'NoCoverage');
-    forgotten += entry.mutants.length - kept.length;
-    entry.mutants = kept;
-  }
-  writeFileSync(file, JSON.stringify(report, null, 2));
-  console.log(`${file}: ${forgotten} survivor(s) to test again`);
-}
-
 const score = spawnSync(process.execPath, [join(__dirname, 'mutation-score.js'), ...names], { cwd: root, stdio: 'inherit' });
 process.exitCode = failed > 0 ? 1 : (score.status ?? 1);

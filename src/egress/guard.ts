@@ -145,6 +145,15 @@ const SYSTEM_LOOKUP_OPTIONS = {
 const systemLookup = (host: string): Promise<LookupAddress[]> =>
   new Promise((resolve, reject) => dnsLookup(host, SYSTEM_LOOKUP_OPTIONS, (error, addresses) => (error ? reject(error) : resolve(addresses))));
 
+/** A URL's host name as an address or a name: an IPv6 address without its brackets. */
+function hostOf(url: URL): string {
+  // Stryker disable next-line Regex: equivalent; a URL's host name holds brackets only around an IPv6 address, at both ends.
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
+
+// Stryker disable next-line StringLiteral: equivalent; node:http sends an empty method as GET.
+const GET = 'GET';
+
 /** The headers that describe a request's body, which a redirect to GET drops with the body (as fetch does). */
 const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location']);
 
@@ -183,8 +192,7 @@ export class EgressGuard {
       throw new EgressBlockedError(raw, 'not a URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EgressBlockedError(raw, `${url.protocol} URLs are not allowed (http and https only)`);
-    // Stryker disable next-line Regex: equivalent; a URL's host name holds brackets only around an IPv6 address, at both ends.
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = hostOf(url);
     if (isIP(host)) {
       const reason = blockedReason(host);
       if (reason && !this.allowedAddress(host)) throw new EgressBlockedError(raw, reason);
@@ -196,8 +204,7 @@ export class EgressGuard {
 
   /** The address to connect to: the host's first address, once every address it resolves to is allowed. */
   async resolve(url: URL): Promise<{ address: string; family: 4 | 6 }> {
-    // Stryker disable next-line Regex: equivalent; a URL's host name holds brackets only around an IPv6 address, at both ends.
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = hostOf(url);
     if (isIP(host)) return { address: host, family: isIP(host) as 4 | 6 };
     let addresses: LookupAddress[];
     try {
@@ -222,8 +229,7 @@ export class EgressGuard {
   readonly fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     if (input instanceof Request) throw new EgressBlockedError(input.url, 'a Request object is not supported');
     let url = this.checkUrl(String(input));
-    // Stryker disable next-line StringLiteral: equivalent; node:http sends an empty method as GET.
-    let method = (init.method ?? 'GET').toUpperCase();
+    let method = (init.method ?? GET).toUpperCase();
     let body = init.body as string | Uint8Array | undefined | null;
     const headers = headerRecord(init.headers);
     // The Host header follows the URL (the host the guard checked); a tenant's own would send the request to
@@ -240,8 +246,7 @@ export class EgressGuard {
       if (next.origin !== url.origin) for (const name of Object.keys(headers)) if (CREDENTIAL_HEADER.test(name)) delete headers[name];
       url = this.checkUrl(next.href);
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
-        // Stryker disable next-line StringLiteral: equivalent; node:http sends an empty method as GET.
-        method = 'GET';
+        method = GET;
         body = undefined;
         // Header names keep the case the caller gave them: `Content-Type` is dropped as `content-type` is.
         for (const name of Object.keys(headers)) if (BODY_HEADERS.has(name.toLowerCase())) delete headers[name];
