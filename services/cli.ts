@@ -45,7 +45,7 @@ const platformCommands: Record<string, Command> = {
     const stores = await openStores(settings);
     try {
       const ran = await migrateStores(stores, settings);
-      io.stdout.write(`postgres: ${ran.postgres.length ? ran.postgres.join(', ') : 'up to date'}\nclickhouse: ${ran.clickhouse.length ? ran.clickhouse.map((v) => `version ${v}`).join(', ') : 'up to date'}\n`);
+      io.stdout.write(`postgres: ${ran.postgres.length ? ran.postgres.join(', ') : 'up to date'}\nclickhouse: ${ran.clickhouse.length ? ran.clickhouse.map((v) => `version ${v}`).join(', ') : 'up to date'}\n${ran.appRole ? `application role: ${ran.appRole}\n` : ''}`);
       return 0;
     } finally {
       await stores.close();

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { PlatformConfig } from '../src/platform/config';
 import { connectClickhouse } from '../src/store/clickhouse/connect';
 import { migrateClickhouse } from '../src/store/clickhouse/migrations';
+import { grantApplicationRole } from '../src/store/postgres/app-role';
 import { connectPostgres, migratePostgres } from '../src/store/postgres/connect';
 import type { Database } from '../src/store/postgres/schema';
 
@@ -26,8 +27,13 @@ export async function openStores(config: PlatformConfig, log?: (message: string,
 }
 
 /** Postgres first (kysely's Migrator), then ClickHouse's versioned migrations. */
-export async function migrateStores(stores: Stores, config: PlatformConfig): Promise<{ postgres: string[]; clickhouse: number[] }> {
+export async function migrateStores(stores: Stores, config: PlatformConfig): Promise<{ postgres: string[]; clickhouse: number[]; appRole?: string }> {
   const postgres = await migratePostgres(stores.db);
+  let appRole: string | undefined;
+  if (config.postgresAppUser) {
+    const granted = await grantApplicationRole(stores.db, config.postgresAppUser);
+    appRole = `${config.postgresAppUser} (${granted.created ? 'created' : 'granted'}${granted.iam ? ', IAM authentication' : ''})`;
+  }
   const clickhouse = await migrateClickhouse(stores.clickhouse, config.clickhouseDatabase, config.clickhouseTopology);
-  return { postgres, clickhouse };
+  return { postgres, clickhouse, appRole };
 }

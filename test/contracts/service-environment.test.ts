@@ -1,3 +1,4 @@
+import { rdsCaBundle } from '../../src/store/postgres/credentials';
 import { Testing as Cdk8sTesting } from 'cdk8s';
 import { Testing as CdktfTesting } from 'cdktf';
 import { LLM_RETRY_ENV, platformNames, POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV, type LlmRetryPolicy } from '@ai-eval-platform/constructs';
@@ -90,8 +91,8 @@ test('the constructs’ defaults are the services’ defaults', () => {
   // The two declarations of the retry policy have the same fields, or this does not compile.
   const sameShape: [RetryPolicy, LlmRetryPolicy] extends [LlmRetryPolicy, RetryPolicy] ? true : false = true;
   expect(sameShape).toBe(true);
-  const viaPieces = readPlatformConfig({ POSTGRES_HOST: 'db', REDIS_HOST: 'redis', CLICKHOUSE_URL: 'http://ch:8123' }, { embedded: false });
-  expect(new URL(viaPieces.postgres.kind === 'url' ? viaPieces.postgres.url : '').port).toBe(String(SERVICE_DEFAULTS.postgresPort));
+  const viaPieces = readPlatformConfig({ POSTGRES_HOST: 'db', PGUSER: 'u', PGPASSWORD: 'p', REDIS_HOST: 'redis', CLICKHOUSE_URL: 'http://ch:8123' }, { embedded: false });
+  expect(viaPieces.postgres).toMatchObject({ kind: 'server', port: SERVICE_DEFAULTS.postgresPort, tls: { mode: 'verify-full' } });
   expect(viaPieces.queue.target).toEqual({ kind: 'redis', url: `redis://redis:${SERVICE_DEFAULTS.redisPort}` });
 });
 
@@ -111,7 +112,16 @@ describe.each(['dev', 'prod'] as const)('the synthesized %s pods start the servi
 
   it.each(['Deployment/orchestrator', 'Deployment/worker', 'Job/migrations'])('%s: the services’ parser accepts it and finds every store', (pod) => {
     const config: PlatformConfig = readPlatformConfig(byName(pod).env, { embedded: false });
-    expect(config.postgres).toEqual({ kind: 'url', url: expect.stringMatching(new RegExp(`^postgres://.+@${RESOLVED_HOST}:5432/${env.database.databaseName}\\?sslmode=require$`)) });
+    // TLS verified against Amazon RDS's CAs (never Node's store, which has none of them), and the host name.
+    expect(config.postgres).toMatchObject({ kind: 'server', host: RESOLVED_HOST, port: 5432, database: env.database.databaseName, tls: { mode: 'verify-full', ca: rdsCaBundle() } });
+    // The services log in as the application role with an IAM token; only the migration Job uses the (rotating) master password.
+    if (pod === 'Job/migrations') {
+      expect(config.postgres).toMatchObject({ user: SECRET_VALUE, password: { kind: 'static', password: SECRET_VALUE } });
+      expect(config.postgresAppUser).toBe(SERVICE_DEFAULTS.postgresAppUser);
+    } else {
+      expect(config.postgres).toMatchObject({ user: SERVICE_DEFAULTS.postgresAppUser, password: { kind: 'iam', region: env.region } });
+      expect(byName(pod).provided).not.toContain(SERVICE_ENV.postgresPassword);
+    }
     expect(config.queue.target).toEqual({ kind: 'redis', url: expect.stringMatching(new RegExp(`^rediss://:.+@${RESOLVED_HOST}:6379$`)) });
     expect(config.clickhouse).toEqual({ kind: 'url', url: expect.stringMatching(/^http:\/\/clickhouse\..+:8123$/), username: SECRET_VALUE, password: SECRET_VALUE });
   });

@@ -36,6 +36,12 @@ export const SERVICE_ENV = {
   postgresDatabase: 'POSTGRES_DB',
   postgresUser: 'PGUSER',
   postgresPassword: 'PGPASSWORD',
+  /** `iam`: the services log in with an RDS IAM token per connection (no password anywhere). */
+  postgresAuth: 'POSTGRES_AUTH',
+  /** `verify-full`: TLS verified against the RDS CA bundle and the host name. */
+  postgresSslMode: 'POSTGRES_SSL_MODE',
+  /** Read by the migration Job: the application role it creates and grants the tables to. */
+  postgresAppUser: 'POSTGRES_APP_USER',
   redisHost: 'REDIS_HOST',
   redisPort: 'REDIS_PORT',
   redisTls: 'REDIS_TLS',
@@ -77,6 +83,8 @@ export const SERVICE_DEFAULTS = {
   /** The ClickHouse database of `results` and `llm_calls` (the dashboards query it). */
   clickhouseDatabase: 'evals',
   postgresPort: 5432,
+  /** The role the services log in as (IAM authentication); the migration Job creates it. Only the Job uses the master user. */
+  postgresAppUser: 'eval_app',
   redisPort: 6379,
   clickhouseHttpPort: 8123,
   /** `remote_servers` name of a replicated ClickHouse (the nodes' config and the migrations agree on it). */

@@ -14,6 +14,8 @@ export interface MigrationJobProps {
   readonly serviceAccountName: string;
   /** Secrets with the database credentials and hosts. */
   readonly envFromSecrets: string[];
+  /** Literal environment variables. @default {} */
+  readonly env?: Record<string, string>;
   /** @default 600 */
   readonly timeoutSeconds?: number;
 }
@@ -61,7 +63,7 @@ export class MigrationJob extends Construct {
                 name: 'migrate',
                 image: props.image,
                 args: ['migrate'],
-                env: [{ name: POD_ENV.nodeOptions, value: nodeOptionsFor(MIGRATION_JOB_RESOURCES.memoryLimitMiB) }],
+                env: Object.entries({ ...props.env, [POD_ENV.nodeOptions]: nodeOptionsFor(MIGRATION_JOB_RESOURCES.memoryLimitMiB) }).map(([name, value]) => ({ name, value })),
                 envFrom: props.envFromSecrets.map((name) => ({ secretRef: { name } })),
                 resources: {
                   requests: { cpu: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.cpuRequestMilli}m`), memory: k8s.Quantity.fromString(`${MIGRATION_JOB_RESOURCES.memoryRequestMiB}Mi`) },

@@ -54,14 +54,22 @@ export class PlatformChart extends Chart {
       slackWebhookSecret: names.slackWebhookSecret,
       postgresSecretTag: names.postgresSecretTag,
     });
-    const dataStoreSecrets = [PLATFORM_SECRETS.connections, PLATFORM_SECRETS.postgres, PLATFORM_SECRETS.redis, PLATFORM_SECRETS.clickhouse];
+    // Only the migration Job reads the RDS master secret (RDS rotates it every 7 days; a Job reads it fresh each
+    // sync). The services log in as the application role with an IAM token per connection: nothing to rotate.
+    const dataStoreSecrets = [PLATFORM_SECRETS.connections, PLATFORM_SECRETS.redis, PLATFORM_SECRETS.clickhouse];
     const serviceSecrets = [...dataStoreSecrets, PLATFORM_SECRETS.llmKeys];
+    const database = {
+      [SERVICE_ENV.postgresUser]: SERVICE_DEFAULTS.postgresAppUser,
+      [SERVICE_ENV.postgresAuth]: 'iam',
+      [SERVICE_ENV.postgresSslMode]: 'verify-full',
+    };
 
     new MigrationJob(this, 'migrations', {
       namespace: ns,
       image: imageReference(env.images.orchestrator),
       serviceAccountName: SERVICE_ACCOUNTS.migrations,
-      envFromSecrets: dataStoreSecrets,
+      envFromSecrets: [PLATFORM_SECRETS.connections, PLATFORM_SECRETS.postgres, PLATFORM_SECRETS.redis, PLATFORM_SECRETS.clickhouse],
+      env: { [SERVICE_ENV.postgresAppUser]: SERVICE_DEFAULTS.postgresAppUser, [SERVICE_ENV.postgresSslMode]: 'verify-full' },
     });
     const issuer = new AcmeClusterIssuer(this, 'issuer', {
       server: env.addons.acmeServer,
@@ -91,7 +99,7 @@ export class PlatformChart extends Chart {
       },
       roleArn: names.orchestratorRoleArn,
       envFromSecrets: serviceSecrets,
-      env: { [SERVICE_ENV.queueName]: env.worker.queueName, [SERVICE_ENV.casesPerJob]: String(env.worker.casesPerJob), [POD_ENV.environment]: env.name },
+      env: { ...database, [SERVICE_ENV.queueName]: env.worker.queueName, [SERVICE_ENV.casesPerJob]: String(env.worker.casesPerJob), [POD_ENV.environment]: env.name },
     });
     const spot = Object.values(env.nodeGroups).find((group) => group.capacityType === 'SPOT');
     const spotTaint = spot?.taints[0];
@@ -113,6 +121,7 @@ export class PlatformChart extends Chart {
       llmRetry: env.worker.llmRetry,
       roleArn: names.workerRoleArn,
       envFromSecrets: serviceSecrets,
+      env: database,
       redisPasswordSecret: { name: PLATFORM_SECRETS.redis, key: SERVICE_ENV.redisPassword },
       spotTaint,
       poolLabel: { key: poolKey, value: poolValue },

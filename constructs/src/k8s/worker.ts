@@ -29,6 +29,8 @@ export interface WorkerProps {
   readonly roleArn: string;
   /** Secrets exposed as environment variables; must provide REDIS_HOST, REDIS_PORT. */
   readonly envFromSecrets: string[];
+  /** More literal environment variables (the database login). @default {} */
+  readonly env?: Record<string, string>;
   /** Secret and key holding the Redis AUTH token, for KEDA. */
   readonly redisPasswordSecret: { readonly name: string; readonly key: string };
   /** The taint of the SPOT pool; workers tolerate it and prefer that pool. */
@@ -83,6 +85,7 @@ export class Worker extends Construct {
       roleArn: props.roleArn,
       envFromSecrets: props.envFromSecrets,
       env: {
+        ...props.env,
         [SERVICE_ENV.port]: String(port),
         [SERVICE_ENV.queueName]: props.queueName,
         [SERVICE_ENV.workerConcurrency]: String(props.concurrency),

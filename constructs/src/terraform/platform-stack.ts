@@ -231,19 +231,21 @@ export class PlatformStack extends TerraformStack {
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket', 's3:GetBucketLocation'],
       resources: [this.bucket.bucket.arn, `${this.bucket.bucket.arn}/*`],
     };
+    // Logging in to Postgres as the application role, and as nothing else (IAM authentication: a token per connection).
+    const databaseLogin = { actions: ['rds-db:connect'], resources: [this.database.dbUserArn(env.region, env.accountId, SERVICE_DEFAULTS.postgresAppUser)] };
     const worker = new IrsaRole(this, 'worker-role', {
       ...irsa,
       roleName: names.workerRoleName,
       namespace: env.kubernetes.namespace,
       serviceAccount: SERVICE_ACCOUNTS.worker,
-      statements: [bucketAccess],
+      statements: [bucketAccess, databaseLogin],
     });
     const orchestrator = new IrsaRole(this, 'orchestrator-role', {
       ...irsa,
       roleName: names.orchestratorRoleName,
       namespace: env.kubernetes.namespace,
       serviceAccount: SERVICE_ACCOUNTS.orchestrator,
-      statements: [bucketAccess],
+      statements: [bucketAccess, databaseLogin],
     });
 
     // The node autoscaler: scales the managed node groups (whose auto-scaling groups EKS tags

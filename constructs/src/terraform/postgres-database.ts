@@ -45,7 +45,8 @@ export interface PostgresDatabaseProps {
 /**
  * A private, encrypted RDS PostgreSQL instance with automated backups. The master password is generated
  * and rotated by RDS in Secrets Manager (`manage_master_user_password`): it is never in code, in the
- * synthesized JSON or in Terraform state. TLS is enforced with `rds.force_ssl`.
+ * synthesized JSON or in Terraform state; only the migration Job uses it. The services log in with IAM
+ * authentication (`dbUserArn`). TLS is enforced with `rds.force_ssl`.
  */
 export class PostgresDatabase extends Construct {
   readonly instance: DbInstance;
@@ -54,6 +55,11 @@ export class PostgresDatabase extends Construct {
   readonly deletionProtection: boolean;
   readonly finalSnapshot: boolean;
   readonly engineVersion: string;
+
+  /** The `rds-db:connect` resource of a database user of this instance (IAM authentication). */
+  dbUserArn(region: string, accountId: string, user: string): string {
+    return `arn:aws:rds-db:${region}:${accountId}:dbuser:${this.instance.resourceId}/${user}`;
+  }
 
   constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id);
@@ -92,6 +98,8 @@ export class PostgresDatabase extends Construct {
       dbName: props.databaseName ?? 'evals',
       username: 'eval_admin',
       manageMasterUserPassword: true,
+      // The services log in as an application role with a token per connection (rds-db:connect through IRSA).
+      iamDatabaseAuthenticationEnabled: true,
       allocatedStorage: props.allocatedStorageGiB,
       maxAllocatedStorage: props.maxAllocatedStorageGiB,
       storageType: 'gp3',

@@ -2,19 +2,50 @@ import { Kysely, Migrator, PostgresDialect, type MigrationResultSet } from 'kyse
 import { POSTGRES_MIGRATIONS } from './migrations';
 import { PglitePool } from './pglite-pool';
 import type { Database } from './schema';
+import { passwordFunction, type PostgresPasswordSource, type PostgresTls } from './credentials';
 
-export type PostgresTarget = { kind: 'url'; url: string; poolSize?: number } | { kind: 'embedded'; dataDir?: string };
+/**
+ * `url`: one connection string (DATABASE_URL, local development and tests). `server`: the pieces a deployment
+ * injects, with TLS and the password source explicit (never implied by a connection string's `sslmode`).
+ */
+export type PostgresTarget =
+  | { kind: 'url'; url: string; poolSize?: number }
+  | {
+      kind: 'server';
+      host: string;
+      port: number;
+      database: string;
+      user: string;
+      password: PostgresPasswordSource;
+      tls: PostgresTls;
+      poolSize?: number;
+    }
+  | { kind: 'embedded'; dataDir?: string };
+
+/** The `pg` pool options of a server target: the password asked for on each new connection, TLS verified against the configured CAs. */
+export function poolOptions(target: Extract<PostgresTarget, { kind: 'server' }>) {
+  return {
+    host: target.host,
+    port: target.port,
+    database: target.database,
+    user: target.user,
+    password: passwordFunction(target.password, target),
+    // pg hands tls.connect the host, and SNI when it is a name: Node checks the certificate names that host.
+    ssl: target.tls.mode === 'disable' ? false : { ca: [...target.tls.ca], rejectUnauthorized: true },
+    max: target.poolSize ?? 10,
+  };
+}
 
 /**
  * A kysely instance on a real server (DATABASE_URL) or on embedded PGlite (a data folder, or memory).
  * The `pg` and PGlite modules load only for the one that is used.
  */
 export async function connectPostgres(target: PostgresTarget, onConnectionError?: (error: Error) => void): Promise<Kysely<Database>> {
-  if (target.kind === 'url') {
+  if (target.kind === 'url' || target.kind === 'server') {
     const { Pool, types } = await import('pg');
     // bigint counts (count(*)) as numbers; they stay far below 2^53.
     types.setTypeParser(20, (value: string) => Number(value));
-    const pool = new Pool({ connectionString: target.url, max: target.poolSize ?? 10 });
+    const pool = new Pool(target.kind === 'url' ? { connectionString: target.url, max: target.poolSize ?? 10 } : poolOptions(target));
     // A client whose connection the server ends (a restart, a failover, pg_terminate_backend) emits 'error':
     // while idle the pool re-emits it, while checked out (between the queries of a transaction) the client
     // does, with no listener; unhandled, either ends the process. Both are handled: the query in flight fails
