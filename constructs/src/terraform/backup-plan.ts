@@ -59,21 +59,26 @@ export class BackupPlan extends Construct {
         statement: [{ effect: 'Allow', actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['backup.amazonaws.com'] }] }],
       }).json,
     });
+    const policies: IamRolePolicyAttachment[] = [];
     for (const policy of [
       'service-role/AWSBackupServiceRolePolicyForBackup',
       'service-role/AWSBackupServiceRolePolicyForRestores',
       'AWSBackupServiceRolePolicyForS3Backup',
       'AWSBackupServiceRolePolicyForS3Restore',
     ]) {
-      new IamRolePolicyAttachment(this, `role-${policy.split('/').pop()}`, {
-        role: role.name,
-        policyArn: `arn:aws:iam::aws:policy/${policy}`,
-      });
+      policies.push(
+        new IamRolePolicyAttachment(this, `role-${policy.split('/').pop()}`, {
+          role: role.name,
+          policyArn: `arn:aws:iam::aws:policy/${policy}`,
+        }),
+      );
     }
     new BackupSelection(this, 'selection', {
       name: `${props.name}-resources`,
       planId: this.plan.id,
       iamRoleArn: role.arn,
+      // AWS Backup checks the role can back up the resources when the selection is created.
+      dependsOn: policies,
       resources: props.resourceArns,
       selectionTag: [{ type: 'STRINGEQUALS', key: props.selectionTag.key, value: props.selectionTag.value }],
     });

@@ -1,4 +1,4 @@
-import { Token } from 'cdktf';
+import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
@@ -41,6 +41,8 @@ export interface ClickhouseClusterProps extends ClickhouseInput {
   readonly passwordSecretName: string;
   /** ARN of the Secrets Manager secret holding the ClickHouse password, read by the nodes at boot. */
   readonly passwordSecretArn: string;
+  /** The password's secret version: a node boots after it exists (`depends_on`). */
+  readonly passwordVersion: ITerraformDependable;
   /** Tags put on the data volumes, e.g. the AWS Backup selection tag. @default {} */
   readonly dataVolumeTags?: Record<string, string>;
   /**
@@ -110,8 +112,8 @@ export class ClickhouseCluster extends Construct {
         statement: [{ effect: 'Allow', actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }],
       }).json,
     });
-    new IamRolePolicyAttachment(this, 'ssm', { role: role.name, policyArn: 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore' });
-    new IamRolePolicy(this, 'read-password', {
+    const ssm = new IamRolePolicyAttachment(this, 'ssm', { role: role.name, policyArn: 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore' });
+    const readPassword = new IamRolePolicy(this, 'read-password', {
       name: 'read-password',
       role: role.name,
       policy: new DataAwsIamPolicyDocument(this, 'read-password-policy', {
@@ -137,7 +139,13 @@ export class ClickhouseCluster extends Construct {
         monitoring: true,
         tags: { Name: `${name}-${i + 1}` },
         // The AMI parameter moves with every Ubuntu release; an instance is replaced deliberately, not by a plan.
-        lifecycle: { ignoreChanges: ['ami', 'user_data'] },
+        // A change of its configuration (version, replicas, hosts) does replace it: the boot script is the
+        // node's whole configuration, so a node never keeps running an old one. Data and Keeper state live on
+        // the separate volume, which the new instance mounts again (README: ClickHouse nodes).
+        lifecycle: { ignoreChanges: ['ami'] },
+        userDataReplaceOnChange: true,
+        // It reads its password at boot, through its role: both exist first.
+        dependsOn: [props.passwordVersion, ssm, readPassword],
       });
       const volume = new EbsVolume(this, `data-${i + 1}`, {
         availabilityZone: props.availabilityZones[i],

@@ -17,6 +17,26 @@ export interface ClickhouseNodeBoot {
 }
 
 /**
+ * The boot script's reading of the `eval` password into `$password`: retried (every `$retry_seconds`, 10 by
+ * default, 30 times) while the secret, its value or the role's permission is not there yet, as on a first
+ * apply; the error is logged, the password never. Exits non-zero when it never gets one.
+ */
+export function readPasswordScript(region: string, secretName: string): string {
+  return `password=""
+for attempt in $(seq 1 30); do
+  if secret=$(aws secretsmanager get-secret-value --region ${region} --secret-id '${secretName}' --query SecretString --output text 2>/tmp/secret-error); then
+    password=$(printf '%s' "$secret" | jq -r '.password // empty' 2>/dev/null || true)
+    [ -n "$password" ] && break
+    echo "ClickHouse password secret has no password yet (attempt $attempt)" >&2
+  else
+    echo "reading the ClickHouse password failed (attempt $attempt): $(head -c 300 /tmp/secret-error)" >&2
+  fi
+  sleep "$(printenv retry_seconds || echo 10)"
+done
+[ -n "$password" ] || { echo "no ClickHouse password after 30 attempts" >&2; exit 1; }`;
+}
+
+/**
  * The cloud-init script of a ClickHouse node: mounts the gp3 data volume at /var/lib/clickhouse, installs
  * the pinned server (and, on a replicated cluster, runs the embedded ClickHouse Keeper on every replica),
  * renders the cluster, macros and Keeper configuration from stable DNS names, and sets the `eval` user's
@@ -64,7 +84,7 @@ cat > /etc/clickhouse-server/config.d/platform.xml <<'XML'
   ${keeper}
 </clickhouse>
 XML
-password=$(aws secretsmanager get-secret-value --region ${node.region} --secret-id '${node.passwordSecretName}' --query SecretString --output text | jq -r .password)
+${readPasswordScript(node.region, node.passwordSecretName)}
 hash=$(printf '%s' "$password" | sha256sum | cut -d' ' -f1)
 cat > /etc/clickhouse-server/users.d/platform.xml <<XML
 <clickhouse>

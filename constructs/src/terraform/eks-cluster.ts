@@ -1,4 +1,4 @@
-import { Fn } from 'cdktf';
+import { Fn, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
@@ -17,6 +17,13 @@ import { IrsaRole } from './irsa-role';
 
 export const CONTROL_PLANE_LOG_TYPES = ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'];
 export const CLUSTER_ADDONS = ['vpc-cni', 'coredns', 'kube-proxy', 'eks-pod-identity-agent', 'aws-ebs-csi-driver'];
+
+/**
+ * Add-ons a node needs before it can become Ready (`bootstrap_self_managed_addons = false` installs none):
+ * created before the node groups, as terraform-aws-modules/eks's `before_compute`. The others (CoreDNS, the
+ * EBS CSI controller) need nodes to run on and come after them.
+ */
+export const BEFORE_COMPUTE_ADDONS = ['vpc-cni', 'kube-proxy', 'eks-pod-identity-agent'];
 
 export interface EksClusterProps {
   /** Name of the EKS cluster. */
@@ -78,6 +85,13 @@ export class EksCluster extends Construct {
   /** OIDC issuer without `https://`, the prefix of IRSA condition keys. */
   readonly oidcIssuerHost: string;
   readonly addons: Record<string, EksAddon> = {};
+  /** The node role's policy attachments: node groups are created after them. */
+  readonly nodeRolePolicies: IamRolePolicyAttachment[] = [];
+
+  /** What a node group must be created after: the node role's policies and the `BEFORE_COMPUTE_ADDONS`. */
+  get computePrerequisites(): ITerraformDependable[] {
+    return [...this.nodeRolePolicies, ...BEFORE_COMPUTE_ADDONS.map((addon) => this.addons[addon])];
+  }
   readonly publicEndpoint: boolean;
   readonly logRetentionDays: number;
   readonly enforceNetworkPolicies: boolean;
@@ -95,7 +109,7 @@ export class EksCluster extends Construct {
       name: `${name}-cluster`,
       assumeRolePolicy: servicePrincipalTrust(this, 'cluster-trust', 'eks.amazonaws.com', ['sts:AssumeRole', 'sts:TagSession']),
     });
-    new IamRolePolicyAttachment(this, 'cluster-policy', {
+    const clusterPolicy = new IamRolePolicyAttachment(this, 'cluster-policy', {
       role: clusterRole.name,
       policyArn: 'arn:aws:iam::aws:policy/AmazonEKSClusterPolicy',
     });
@@ -168,7 +182,9 @@ export class EksCluster extends Construct {
       enabledClusterLogTypes: CONTROL_PLANE_LOG_TYPES,
       encryptionConfig: { resources: ['secrets'], provider: { keyArn: secretsKey.arn } },
       bootstrapSelfManagedAddons: false,
-      dependsOn: [logGroup],
+      // After its role may act: a cluster created before AmazonEKSClusterPolicy is attached fails or comes up
+      // unable to manage its network interfaces (the provider's docs, terraform-aws-modules/eks).
+      dependsOn: [logGroup, clusterPolicy],
     });
 
     const issuer = this.cluster.identity.get(0).oidc.get(0).issuer;
@@ -188,10 +204,12 @@ export class EksCluster extends Construct {
       'AmazonEC2ContainerRegistryReadOnly',
       'AmazonSSMManagedInstanceCore',
     ]) {
-      new IamRolePolicyAttachment(this, `node-${policy}`, {
-        role: this.nodeRole.name,
-        policyArn: `arn:aws:iam::aws:policy/${policy}`,
-      });
+      this.nodeRolePolicies.push(
+        new IamRolePolicyAttachment(this, `node-${policy}`, {
+          role: this.nodeRole.name,
+          policyArn: `arn:aws:iam::aws:policy/${policy}`,
+        }),
+      );
     }
 
     const access = (entryId: string, principalArn: string, policy: string, scope: { type: 'cluster' } | { type: 'namespace'; namespaces: string[] }) => {
@@ -226,6 +244,8 @@ export class EksCluster extends Construct {
         serviceAccountRoleArn: addon === 'aws-ebs-csi-driver' ? ebsCsiRole.role.arn : undefined,
         // The VPC CNI's network policy agent: without it, NetworkPolicies are accepted and ignored.
         configurationValues: addon === 'vpc-cni' && this.enforceNetworkPolicies ? JSON.stringify({ enableNetworkPolicy: 'true' }) : undefined,
+        // The VPC CNI acts as the node role (AmazonEKS_CNI_Policy); the EBS CSI driver as its IRSA role.
+        dependsOn: addon === 'aws-ebs-csi-driver' ? ebsCsiRole.policies : addon === 'vpc-cni' ? this.nodeRolePolicies : undefined,
       });
     }
   }

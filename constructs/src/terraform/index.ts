@@ -12,3 +12,4 @@ export * from './backup-plan';
 export * from './platform-stack';
 export * from './client-security-group';
 export * from './container-registry';
+export { readPasswordScript } from './clickhouse-user-data';

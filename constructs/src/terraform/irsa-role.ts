@@ -1,3 +1,4 @@
+import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
@@ -38,6 +39,8 @@ export interface IrsaRoleProps {
 export class IrsaRole extends Construct {
   readonly role: IamRole;
   readonly subject: string;
+  /** The role's policies: whatever acts as the role is created after them (`depends_on`). */
+  readonly policies: ITerraformDependable[] = [];
 
   constructor(scope: Construct, id: string, props: IrsaRoleProps) {
     super(scope, id);
@@ -70,10 +73,10 @@ export class IrsaRole extends Construct {
           condition: s.conditions?.map((c) => ({ test: c.test, variable: c.variable, values: c.values })),
         })),
       });
-      new IamRolePolicy(this, 'policy', { name: 'permissions', role: this.role.name, policy: permissions.json });
+      this.policies.push(new IamRolePolicy(this, 'policy', { name: 'permissions', role: this.role.name, policy: permissions.json }));
     }
     managedPolicyArns.forEach((policyArn, i) => {
-      new IamRolePolicyAttachment(this, `managed-${i}`, { role: this.role.name, policyArn });
+      this.policies.push(new IamRolePolicyAttachment(this, `managed-${i}`, { role: this.role.name, policyArn }));
     });
   }
 }

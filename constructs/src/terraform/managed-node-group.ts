@@ -1,4 +1,4 @@
-import { Token } from 'cdktf';
+import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { EksNodeGroup } from '@cdktf/provider-aws/lib/eks-node-group';
 import { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template';
@@ -16,6 +16,11 @@ export interface ManagedNodeGroupProps extends NodeGroupInput {
   readonly subnetIds: string[];
   /** Security group of every node, attached through the launch template. */
   readonly nodeSecurityGroupId: string;
+  /**
+   * Created after these: the node role's policies and the add-ons a node needs to become Ready
+   * (`EksCluster.computePrerequisites`). @default []
+   */
+  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
@@ -69,6 +74,7 @@ export class ManagedNodeGroup extends Construct {
       taint: (props.taints ?? []).map((t) => ({ key: t.key, value: t.value ?? 'true', effect: t.effect })),
       lifecycle: { ignoreChanges: ['scaling_config[0].desired_size'] },
       tags: { Name: name },
+      dependsOn: props.dependsOn,
     });
   }
 }

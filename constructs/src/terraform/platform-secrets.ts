@@ -42,6 +42,8 @@ export class PlatformSecrets extends Construct {
   readonly redis: SecretsmanagerSecret;
   readonly clickhouse: SecretsmanagerSecret;
   readonly slackWebhook: SecretsmanagerSecret;
+  /** The ClickHouse password's version: the nodes that read it at boot are created after it. */
+  readonly clickhouseValue: SecretsmanagerSecretVersion;
   /** Terraform reference to the Redis AUTH token. */
   readonly redisAuthToken: string;
   readonly recoveryWindowDays: number;
@@ -66,7 +68,7 @@ export class PlatformSecrets extends Construct {
       secretStringWo: `\${jsonencode({password = ${redisToken}})}`,
       secretStringWoVersion: version,
     });
-    new SecretsmanagerSecretVersion(this, 'clickhouse-value', {
+    this.clickhouseValue = new SecretsmanagerSecretVersion(this, 'clickhouse-value', {
       secretId: this.clickhouse.id,
       secretStringWo: `\${jsonencode({username = "eval", password = ${clickhousePassword}})}`,
       secretStringWoVersion: version,

@@ -94,13 +94,14 @@ export class PlatformStack extends TerraformStack {
         nodeRoleArn: this.eks.nodeRole.arn,
         subnetIds: privateSubnetIds,
         nodeSecurityGroupId: this.eks.nodeSecurityGroup.id,
+        dependsOn: this.eks.computePrerequisites,
         ...group,
       });
     }
     // CoreDNS and the EBS CSI controller need nodes to become healthy. `depends_on` takes bare addresses
     // (`aws_eks_node_group.x`), never an interpolation: `dependable` renders them so.
     const nodeGroupRefs = Object.values(this.nodeGroups).map((group) => dependable(group.nodeGroup));
-    for (const addon of ['coredns', 'aws-ebs-csi-driver']) this.eks.addons[addon].dependsOn = nodeGroupRefs;
+    for (const addon of ['coredns', 'aws-ebs-csi-driver']) this.eks.addons[addon].dependsOn = [...(this.eks.addons[addon].dependsOn ?? []), ...nodeGroupRefs];
 
     const zone = new Route53Zone(this, 'private-zone', {
       name: env.dns.privateZone,
@@ -162,6 +163,7 @@ export class PlatformStack extends TerraformStack {
       serviceHost: names.clickhouseHost,
       passwordSecretName: names.clickhouseSecret,
       passwordSecretArn: this.secrets.clickhouse.arn,
+      passwordVersion: this.secrets.clickhouseValue,
       dataVolumeTags: env.backup.awsBackupPlan ? { [names.backupTag.key]: names.backupTag.value } : {},
       retainDataVolumes: env.production,
     });
