@@ -43,7 +43,7 @@ test('every check, its id and its title, as the report prints them', () => {
     '1 Resource quotas: requests and limits on every container; namespace quota',
     '2 Autoscaling: workers scale on queue depth; no fixed replicas under an autoscaler',
     '3 Rate limiting: backoff/retry policy configured for LLM calls',
-    '4 Alerting: Slack notification for queue lag',
+    '4 Alerting: every alert, queue lag included, routed to Slack',
     '5 Backup: automated backups for RDS and S3',
     'secrets Secrets: no secret value in the synthesized output',
     'images Images: a released tag with its digest',
@@ -138,22 +138,90 @@ test('3: two attempts are one retry, enough', () => {
 });
 
 describe('4: alerting', () => {
-  const rule = (alert: string, expr: string) => ({ alert, expr });
-  const rules = (...list: Obj[]) => ({ kind: 'PrometheusRule', metadata: { name: 'r', namespace: NS }, spec: { groups: [{ name: 'g', rules: list }] } });
-  const alertmanager = (...receivers: Obj[]) => ({ kind: 'AlertmanagerConfig', metadata: { name: 'am', namespace: NS }, spec: { receivers } });
+  const rule = (alert: string, expr: string, labels: Obj = { namespace: NS }) => ({ alert, expr, labels });
+  const rules = (...list: Obj[]) => ({ kind: 'PrometheusRule', metadata: { name: 'r', namespace: NS, labels: { release: 'kps' } }, spec: { groups: [{ name: 'g', rules: list }] } });
+  const alertmanager = (route: Obj, ...receivers: Obj[]) => ({ kind: 'AlertmanagerConfig', metadata: { name: 'am', namespace: NS, labels: { release: 'kps' } }, spec: { route, receivers } });
   const slack = { name: 'slack', slackConfigs: [{ channel: '#evals' }] };
+  const mail = { name: 'mail', emailConfigs: [{ to: 'a@b.c' }] };
+  const stack = (alertmanagerSpec: Obj, prometheusSpec: Obj = {}) => ({
+    kind: 'Application',
+    metadata: { name: 'kube-prometheus-stack', namespace: 'argocd' },
+    spec: { source: { chart: 'kube-prometheus-stack', helm: { valuesObject: { alertmanager: { alertmanagerSpec }, prometheus: { prometheusSpec } } } } },
+  });
+  const queue = rule('EvalQueueLag', 'eval_queue_oldest_waiting_seconds > 300');
+  const unrouted = (alert: string, labels: Obj, needs: string) => `PrometheusRule/r (${MANIFESTS}#0): alert ${alert} carries ${JSON.stringify({ ...labels, alertname: alert })} and reaches no Slack receiver (${needs})`;
 
-  test('one queue alert among others, one Slack receiver among others: a pass', () => {
-    expect(run([rules(rule('HighErrorRate', 'rate(errors[5m]) > 1'), rule('EvalQueueLag', 'eval_queue_oldest_waiting_seconds > 300')), alertmanager({ name: 'mail', emailConfigs: [{ to: 'a@b.c' }] }, slack)])['4']).toMatchObject({ status: 'pass', findings: [] });
+  test('one queue alert among others, routed to the Slack receiver among others: a pass', () => {
+    expect(run([rules(rule('HighErrorRate', 'rate(errors[5m]) > 1'), queue), alertmanager({ receiver: 'slack' }, mail, slack)])['4']).toMatchObject({ status: 'pass', findings: [] });
   });
 
-  test('an AlertmanagerConfig without any rule is a failure, not pending', () => {
-    expect(run([alertmanager(slack)])['4']).toMatchObject({ status: 'fail', findings: ['no alert rule on queue lag'] });
+  test('an AlertmanagerConfig without any rule is a failure, not pending; nothing at all is pending', () => {
+    expect(run([alertmanager({ receiver: 'slack' }, slack)])['4']).toMatchObject({ status: 'fail', findings: ['no alert rule on queue lag'] });
+    expect(run([rules(queue)])['4']).toMatchObject({ status: 'fail', findings: ['no AlertmanagerConfig route to a receiver with a Slack configuration'] });
+    expect(run([])['4'].status).toBe('pending');
   });
 
-  test('groups, rules and receivers that are not lists are read as none', () => {
-    const odd = [{ kind: 'PrometheusRule', metadata: { name: 'r' }, spec: { groups: { rules: [] } } }, { kind: 'PrometheusRule', metadata: { name: 'g' }, spec: { groups: [{ name: 'g', rules: 'x' }] } }, { kind: 'AlertmanagerConfig', metadata: { name: 'a' }, spec: { receivers: [{ name: 's', slackConfigs: 'x' }] } }];
-    expect(findings('4', odd)).toEqual(['no alert rule on queue lag', 'no AlertmanagerConfig receiver with a Slack configuration']);
+  test('under OnNamespace (the operator’s default) an alert needs the config’s namespace among its static labels', () => {
+    const bare = rule('EvalQueueLag', 'max(eval_queue_jobs) > 1', { team: 't' });
+    expect(findings('4', [rules(bare), alertmanager({ receiver: 'slack' }, slack)])).toEqual([unrouted('EvalQueueLag', { team: 't' }, `OnNamespace routes need am: namespace="${NS}"`)]);
+    // Another namespace is not this one.
+    expect(findings('4', [rules(rule('EvalQueueLag', 'x', { namespace: 'other' })), alertmanager({ receiver: 'slack' }, slack)])).toHaveLength(1);
+    // With the strategy None the operator adds no matcher, and the same alert is routed.
+    expect(findings('4', [stack({ alertmanagerConfigMatcherStrategy: { type: 'None' } }), rules(bare), alertmanager({ receiver: 'slack' }, slack)])).toEqual([]);
+    expect(findings('4', [stack({ alertmanagerConfigMatcherStrategy: { type: 'OnNamespace' } }), rules(bare), alertmanager({ receiver: 'slack' }, slack)])).toHaveLength(1);
+  });
+
+  test('the route’s matchers, each match type, against the alert’s labels (a missing label is empty)', () => {
+    const route = (matchers: Obj[]) => alertmanager({ receiver: 'slack', matchers }, slack);
+    const labelled = rules(rule('EvalQueueLag', 'x', { namespace: NS, team: 'evals', severity: 'warning' }));
+    const passes = (matchers: Obj[]) => findings('4', [labelled, route(matchers)]).length === 0;
+    expect(passes([{ name: 'team', value: 'evals' }])).toBe(true);
+    expect(passes([{ name: 'team', value: 'evals', matchType: '=' }])).toBe(true);
+    expect(passes([{ name: 'team', value: 'eval', matchType: '=' }])).toBe(false);
+    expect(passes([{ name: 'team', value: 'ops', matchType: '!=' }])).toBe(true);
+    expect(passes([{ name: 'team', value: 'evals', matchType: '!=' }])).toBe(false);
+    expect(passes([{ name: 'severity', value: 'warning|critical', matchType: '=~' }])).toBe(true);
+    expect(passes([{ name: 'severity', value: 'warn', matchType: '=~' }])).toBe(false);
+    expect(passes([{ name: 'severity', value: 'info|debug', matchType: '!~' }])).toBe(true);
+    expect(passes([{ name: 'severity', value: 'warn.*', matchType: '!~' }])).toBe(false);
+    expect(passes([{ name: 'severity', value: 'ing', matchType: '!~' }])).toBe(true);
+    expect(passes([{ name: 'owner', value: '', matchType: '=' }])).toBe(true);
+    expect(passes([{ name: 'owner', value: '.+', matchType: '=~' }])).toBe(false);
+    expect(passes([{ value: '' }])).toBe(true);
+    expect(passes([{ name: 'team' }])).toBe(false);
+    // The finding names the matchers of every Slack route, as Alertmanager writes them.
+    expect(findings('4', [labelled, route([{ name: 'team', value: 'ops', matchType: '=~' }])])).toEqual([
+      unrouted('EvalQueueLag', { namespace: NS, team: 'evals', severity: 'warning' }, `OnNamespace routes need am: namespace="${NS}", team=~"ops"`),
+    ]);
+  });
+
+  test('only what kube-prometheus-stack selects counts: rules by ruleSelector, configs by alertmanagerConfigSelector', () => {
+    const selecting = (labels: Obj, ruleLabels: Obj = { release: 'kps' }) => stack({ alertmanagerConfigSelector: { matchLabels: labels } }, { ruleSelector: { matchLabels: ruleLabels } });
+    expect(findings('4', [selecting({ release: 'kps' }), rules(queue), alertmanager({ receiver: 'slack' }, slack)])).toEqual([]);
+    expect(findings('4', [selecting({ release: 'other' }), rules(queue), alertmanager({ receiver: 'slack' }, slack)])).toEqual(['no AlertmanagerConfig route to a receiver with a Slack configuration']);
+    expect(findings('4', [selecting({ release: 'kps' }, { release: 'other' }), rules(queue), alertmanager({ receiver: 'slack' }, slack)])).toEqual(['no alert rule on queue lag']);
+  });
+
+  test('a second config routes what the first does not; recording rules are not alerts', () => {
+    const other = { ...alertmanager({ receiver: 'slack', matchers: [{ name: 'team', value: 'x' }] }, slack), metadata: { name: 'b', namespace: NS } };
+    expect(findings('4', [rules(queue, { record: 'r', expr: 'sum(x)' }), other, alertmanager({ receiver: 'slack' }, slack)])).toEqual([]);
+    // A route to the mail receiver beside a Slack one: the alert must reach the Slack one.
+    expect(findings('4', [rules(queue), alertmanager({ receiver: 'mail' }, mail, slack)])).toEqual(['no AlertmanagerConfig route to a receiver with a Slack configuration']);
+  });
+
+  test('groups, rules, receivers and matchers that are not lists are read as none', () => {
+    const odd = [
+      { kind: 'PrometheusRule', metadata: { name: 'r' }, spec: { groups: { rules: [] } } },
+      { kind: 'PrometheusRule', metadata: { name: 'g' }, spec: { groups: [{ name: 'g', rules: 'x' }] } },
+      { kind: 'AlertmanagerConfig', metadata: { name: 'a' }, spec: { route: { receiver: 's', matchers: 'x' }, receivers: [{ name: 's', slackConfigs: 'x' }] } },
+    ];
+    expect(findings('4', odd)).toEqual(['no alert rule on queue lag', 'no AlertmanagerConfig route to a receiver with a Slack configuration']);
+    const noSpec = { kind: 'AlertmanagerConfig', metadata: { name: 'a' } };
+    expect(findings('4', [rules(queue), noSpec])).toEqual(['no AlertmanagerConfig route to a receiver with a Slack configuration']);
+    const matchersOdd = { kind: 'AlertmanagerConfig', metadata: { name: 'a' }, spec: { route: { receiver: 's', matchers: 'x' }, receivers: [{ name: 's', slackConfigs: [{}] }] } };
+    // No namespace on the config: its namespace matcher is empty, which an alert with a namespace never meets.
+    expect(findings('4', [rules(queue), matchersOdd])).toHaveLength(1);
+    expect(findings('4', [rules(rule('EvalQueueLag', 'x', {})), matchersOdd])).toEqual([]);
   });
 });
 

@@ -52,11 +52,11 @@ function passing(): { objects: Obj[]; tf: Obj } {
     },
     {
       apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'alerts', namespace: ns },
-      spec: { groups: [{ name: 'platform', rules: [{ alert: 'EvalQueueLagHigh', expr: 'eval_queue_oldest_waiting_seconds > 300' }] }] },
+      spec: { groups: [{ name: 'platform', rules: [{ alert: 'EvalQueueLagHigh', expr: 'eval_queue_oldest_waiting_seconds > 300', labels: { namespace: ns } }] }] },
     },
     {
       apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig', metadata: { name: 'slack', namespace: ns },
-      spec: { receivers: [{ name: 'slack', slackConfigs: [{ channel: '#evals' }] }] },
+      spec: { route: { receiver: 'slack' }, receivers: [{ name: 'slack', slackConfigs: [{ channel: '#evals' }] }] },
     },
     {
       apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'cluster-autoscaler', namespace: 'argocd' },
@@ -149,8 +149,16 @@ const CASES: Array<[string, Parameters<typeof report>[0], string, Array<string |
   // 4: alerting
   ['no alert on queue lag', ({ find }) => Object.assign(find('PrometheusRule').spec.groups[0].rules[0], { alert: 'HighErrorRate', expr: 'rate(errors_total[5m]) > 1' }), '4', ['no alert rule on queue lag']],
   ['a queue expression in a recording rule, not an alert', ({ find }) => (find('PrometheusRule').spec.groups[0].rules[0] = { record: 'x', expr: 'eval_queue_waiting' }), '4', ['no alert rule on queue lag']],
-  ['no Slack receiver', ({ find }) => (find('AlertmanagerConfig').spec.receivers[0] = { name: 'email', emailConfigs: [{ to: 'a@b.c' }] }), '4', ['no AlertmanagerConfig receiver with a Slack configuration']],
-  ['no AlertmanagerConfig at all', ({ find }) => (find('AlertmanagerConfig').kind = 'ConfigMap'), '4', ['no AlertmanagerConfig receiver with a Slack configuration']],
+  ['no Slack receiver', ({ find }) => (find('AlertmanagerConfig').spec.receivers[0] = { name: 'slack', emailConfigs: [{ to: 'a@b.c' }] }), '4', ['no AlertmanagerConfig route to a receiver with a Slack configuration']],
+  ['no AlertmanagerConfig at all', ({ find }) => (find('AlertmanagerConfig').kind = 'ConfigMap'), '4', ['no AlertmanagerConfig route to a receiver with a Slack configuration']],
+  ['the route sends to another receiver than the Slack one', ({ find }) => (find('AlertmanagerConfig').spec.route.receiver = 'pager'), '4', ['no AlertmanagerConfig route to a receiver with a Slack configuration']],
+  [
+    'an alert without the namespace label its OnNamespace route needs',
+    ({ find }) => delete find('PrometheusRule').spec.groups[0].rules[0].labels.namespace,
+    '4',
+    [new RegExp(`^PrometheusRule/alerts \\(${MANIFESTS.replace(/\./g, '\\.')}#\\d+\\): alert EvalQueueLagHigh carries \\{"alertname":"EvalQueueLagHigh"\\} and reaches no Slack receiver \\(OnNamespace routes need slack: namespace="ai-eval"\\)$`)],
+  ],
+  ['a route matcher the alert does not meet', ({ find }) => (find('AlertmanagerConfig').spec.route.matchers = [{ name: 'team', value: 'evals' }]), '4', [/alert EvalQueueLagHigh carries .* reaches no Slack receiver \(OnNamespace routes need slack: namespace="ai-eval", team="evals"\)$/]],
   // 5: backups
   ['no RDS instance', ({ tf }) => delete tf.resource.aws_db_instance, '5', [`${TF}: no aws_db_instance`]],
   ['RDS backups off', ({ tf }) => (tf.resource.aws_db_instance.postgres.backup_retention_period = 0), '5', [`${TF}: aws_db_instance.postgres: automated backups off (backup_retention_period=0)`]],

@@ -128,7 +128,7 @@ describe('go-live checks', () => {
     const report = prodReport((o) => {
       if (o.kind === 'AlertmanagerConfig') o.spec.receivers[0].slackConfigs = [];
     });
-    expect(status(report, '4')).toMatchObject({ status: 'fail', findings: ['no AlertmanagerConfig receiver with a Slack configuration'] });
+    expect(status(report, '4')).toMatchObject({ status: 'fail', findings: ['no AlertmanagerConfig route to a receiver with a Slack configuration'] });
   });
 
   it('5 fails when RDS backups are off or the bucket leaves the backup plan', () => {

@@ -51,8 +51,9 @@ test('promtool accepts the rules and their unit tests pass: queue lag, job age, 
   expect(check.output).toContain('SUCCESS: 6 rules found');
   expect(check.status).toBe(0);
 
-  const labels = { severity: 'warning', team: 'ai-eval-platform', environment: 'prod' };
   const ns = env.kubernetes.namespace;
+  // Every alert carries the namespace its AlertmanagerConfig route matches on (test/platform/alert-routing.integration.test.ts).
+  const labels = { severity: 'warning', team: 'ai-eval-platform', environment: 'prod', namespace: ns };
   writeFileSync(
     join(work, 'tests.yml'),
     stringify({

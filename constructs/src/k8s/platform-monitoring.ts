@@ -150,7 +150,9 @@ export class PlatformMonitoring extends Construct {
               alert: a.alert,
               expr: a.expr,
               for: a.for,
-              labels: { severity: a.severity, team: 'ai-eval-platform', environment: props.environment },
+              // `namespace` is set on the rule, not left to the expression: the operator routes an
+              // AlertmanagerConfig's alerts by namespace (OnNamespace), and sum/max aggregate the label away.
+              labels: { severity: a.severity, team: 'ai-eval-platform', environment: props.environment, namespace: props.namespace },
               annotations: { summary: a.summary },
             })),
           },

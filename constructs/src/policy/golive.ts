@@ -213,19 +213,75 @@ function checkRetryPolicy(objects: K8sObject[]): CheckResult {
   return check('3', 'Rate limiting: backoff/retry policy configured for LLM calls', findings);
 }
 
-const ALERTING = 'Alerting: Slack notification for queue lag';
+const ALERTING = 'Alerting: every alert, queue lag included, routed to Slack';
 
+interface RouteMatcher {
+  readonly name?: string;
+  readonly value?: string;
+  readonly matchType?: string;
+}
+
+/** Whether an Alertmanager matcher holds for these labels (a missing label is the empty string, as in Alertmanager). */
+function matches(m: RouteMatcher, labels: Record<string, string>): boolean {
+  const value = labels[m.name ?? ''] ?? '';
+  const expected = m.value ?? '';
+  switch (m.matchType ?? '=') {
+    case '=':
+      return value === expected;
+    case '!=':
+      return value !== expected;
+    case '=~':
+      return new RegExp(`^(?:${expected})$`).test(value);
+    default:
+      return !new RegExp(`^(?:${expected})$`).test(value);
+  }
+}
+
+/** Whether an object's labels satisfy a selector's `matchLabels` (no selector: everything). */
+function selects(selector: { matchLabels?: Record<string, string> } | undefined, o: K8sObject): boolean {
+  return Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v);
+}
+
+/**
+ * Check 4 follows each alert to its receiver as prometheus-operator and Alertmanager would: only the
+ * PrometheusRules and AlertmanagerConfigs kube-prometheus-stack selects; each config's route with the matcher
+ * the operator adds under its matcher strategy (`OnNamespace`, the default: `namespace` = the config's own
+ * namespace); the labels an alert is sure to carry are its rule's static labels (an expression may aggregate
+ * any other away). An alert passes when a route takes it to a receiver with a Slack configuration.
+ */
 function checkAlerting(objects: K8sObject[]): CheckResult {
-  const rules = objects.filter((o) => o.kind === 'PrometheusRule');
-  const alertmanager = objects.filter((o) => o.kind === 'AlertmanagerConfig');
-  if (rules.length === 0 && alertmanager.length === 0) {
+  const stack = helmApplication(objects, 'kube-prometheus-stack')?.values;
+  const selected = (kind: string, selector: unknown) => objects.filter((o) => o.kind === kind && selects(selector as { matchLabels?: Record<string, string> }, o));
+  const rules = selected('PrometheusRule', stack?.prometheus?.prometheusSpec?.ruleSelector);
+  const configs = selected('AlertmanagerConfig', stack?.alertmanager?.alertmanagerSpec?.alertmanagerConfigSelector);
+  if (objects.every((o) => o.kind !== 'PrometheusRule' && o.kind !== 'AlertmanagerConfig')) {
     return pending('4', ALERTING, 'no PrometheusRule or AlertmanagerConfig in the output yet (monitoring resources are not built)');
   }
   const findings: string[] = [];
-  const alerts = rules.flatMap((r) => listOf<{ rules?: unknown }>(r.spec?.groups).flatMap((g) => listOf<{ alert?: string; expr?: string }>(g.rules)));
-  if (!alerts.some((a) => a.alert && /waiting|queue/i.test(`${a.alert} ${a.expr}`))) findings.push('no alert rule on queue lag');
-  const slack = alertmanager.some((a) => listOf<{ slackConfigs?: unknown }>(a.spec?.receivers).some((r) => listOf(r.slackConfigs).length > 0));
-  if (!slack) findings.push('no AlertmanagerConfig receiver with a Slack configuration');
+  const strategy = stack?.alertmanager?.alertmanagerSpec?.alertmanagerConfigMatcherStrategy?.type ?? 'OnNamespace';
+  const alerts = rules.flatMap((r) =>
+    listOf<{ rules?: unknown }>(r.spec?.groups).flatMap((g) => listOf<{ alert?: string; expr?: string; labels?: Record<string, string> }>(g.rules).filter((a) => a.alert).map((a) => ({ ...a, rule: r }))),
+  );
+  if (!alerts.some((a) => /waiting|queue/i.test(`${a.alert} ${a.expr}`))) findings.push('no alert rule on queue lag');
+  const routes = configs.map((c) => {
+    const route = (c.spec?.route ?? {}) as { receiver?: string; matchers?: unknown };
+    const matchers = listOf<RouteMatcher>(route.matchers);
+    const receiver = listOf<{ name?: string; slackConfigs?: unknown }>(c.spec?.receivers).find((r) => r.name === route.receiver);
+    return {
+      config: c,
+      matchers: strategy === 'OnNamespace' ? [{ name: 'namespace', value: c.metadata?.namespace ?? '', matchType: '=' }, ...matchers] : matchers,
+      slack: listOf(receiver?.slackConfigs).length > 0,
+    };
+  });
+  if (!routes.some((r) => r.slack)) findings.push('no AlertmanagerConfig route to a receiver with a Slack configuration');
+  else {
+    for (const a of alerts) {
+      const labels = { ...(a.labels ?? {}), alertname: a.alert! };
+      if (routes.some((r) => r.slack && r.matchers.every((m) => matches(m, labels)))) continue;
+      const needs = routes.filter((r) => r.slack).map((r) => `${r.config.metadata?.name}: ${r.matchers.map((m) => `${m.name}${m.matchType ?? '='}"${m.value}"`).join(', ')}`);
+      findings.push(`${describe(a.rule)}: alert ${a.alert} carries ${JSON.stringify(labels)} and reaches no Slack receiver (${strategy} routes need ${needs.join('; ')})`);
+    }
+  }
   return check('4', ALERTING, findings);
 }
 
