@@ -54,6 +54,16 @@ test('every check, its id and its title, as the report prints them', () => {
   expect(titles(false)[6]).toBe('images Images: a released tag, never latest');
 });
 
+test('1: a namespace this output runs pods in needs its quota and limit range; one it only creates for a chart does not', () => {
+  const ns = (name: string) => ({ kind: 'Namespace', metadata: { name } });
+  const quota = (kind: string, namespace: string) => ({ kind, metadata: { name: kind.toLowerCase(), namespace } });
+  expect(findings('1', [ns(NS), ns('monitoring'), worker(), quota('ResourceQuota', NS), quota('LimitRange', NS), { kind: 'ExternalSecret', metadata: { name: 's', namespace: 'monitoring' } }])).toEqual([]);
+  expect(findings('1', [ns(NS), ns('monitoring'), worker(), { ...worker(), metadata: { name: 'g', namespace: 'monitoring' } }, quota('ResourceQuota', NS), quota('LimitRange', NS)])).toEqual([
+    'namespace monitoring has no ResourceQuota',
+    'namespace monitoring has no LimitRange',
+  ]);
+});
+
 describe('1: every container of every kind of workload', () => {
   const bare = { name: 'c', image: 'x:1' };
   test.each<[string, Obj]>([

@@ -18,8 +18,8 @@ export interface AddonChart {
 export const ADDON_CHARTS = {
   /** Argo CD manages itself after the one `helm install` of the first deploy. */
   argoCd: { repoUrl: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', version: '10.8.1', wave: -30 },
-  /** CRDs of the ExternalSecrets and ClusterSecretStores the platform ships. */
-  externalSecrets: { repoUrl: 'https://charts.external-secrets.io', chart: 'external-secrets', version: '0.18.2', wave: -20 },
+  /** CRDs of the ExternalSecrets and ClusterSecretStores the platform ships; before kube-prometheus-stack, whose Grafana reads a synced Secret. */
+  externalSecrets: { repoUrl: 'https://charts.external-secrets.io', chart: 'external-secrets', version: '0.18.2', wave: -25 },
   /** Issues the Ingress certificate (`orchestrator-tls`) from an ACME ClusterIssuer. */
   certManager: { repoUrl: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.18.2', namespace: 'cert-manager', wave: -20 },
   /** ScaledObject and TriggerAuthentication of the workers. */
@@ -38,6 +38,9 @@ export const ADDON_CHARTS = {
 } as const satisfies Record<string, AddonChart>;
 
 export type AddonName = keyof typeof ADDON_CHARTS;
+
+/** Grafana's ClickHouse Secret (its namespace, store and ExternalSecret): after External Secrets, before kube-prometheus-stack. */
+export const GRAFANA_SECRET_WAVE = -22;
 
 /** The platform's own Application syncs after every add-on. */
 export const PLATFORM_WAVE = 0;

@@ -57,6 +57,11 @@ export interface GrafanaClickhouseCredentialsProps {
   readonly clickhouseSecret: string;
   /** Kubernetes Secret Grafana loads as environment (`CLICKHOUSE_PASSWORD`). */
   readonly secretName: string;
+  /**
+   * Sync wave. These objects ship with the add-ons (cluster-addons.k8s.yaml), in a wave after External Secrets'
+   * and before kube-prometheus-stack's: Grafana's pod needs the Secret to start. @default '-2'
+   */
+  readonly wave?: number;
 }
 
 /**
@@ -70,9 +75,14 @@ export class GrafanaClickhouseCredentials extends Construct {
   constructor(scope: Construct, id: string, props: GrafanaClickhouseCredentialsProps) {
     super(scope, id);
     const labels = componentLabels('grafana-clickhouse');
-    const annotations = { [SYNC_WAVE]: '-2' };
+    const wave = { [SYNC_WAVE]: String(props.wave ?? -2) };
+    // Synced by the root Application in the same pass as the chart that brings their CRDs: Argo CD's dry run
+    // would refuse the whole sync over a kind it does not know yet.
+    const annotations = { ...wave, 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' };
+    // The namespace exists before kube-prometheus-stack's Application would create it.
+    new k8s.KubeNamespace(this, 'namespace', { metadata: { name: props.namespace, labels, annotations: wave } });
     new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: props.serviceAccount, namespace: props.namespace, labels, annotations: { ...annotations, 'eks.amazonaws.com/role-arn': props.roleArn } },
+      metadata: { name: props.serviceAccount, namespace: props.namespace, labels, annotations: { ...wave, 'eks.amazonaws.com/role-arn': props.roleArn } },
       automountServiceAccountToken: false,
     });
     awsSecretsManagerStore(this, 'store', {

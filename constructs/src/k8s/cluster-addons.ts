@@ -1,11 +1,12 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ADDON_CHARTS, clusterAutoscalerImageTag, GRAFANA_CLICKHOUSE_PLUGIN, PLATFORM_WAVE, type AddonName } from '../config/cluster-addons';
+import { ADDON_CHARTS, clusterAutoscalerImageTag, GRAFANA_CLICKHOUSE_PLUGIN, GRAFANA_SECRET_WAVE, PLATFORM_WAVE, type AddonName } from '../config/cluster-addons';
 import type { EnvironmentConfig } from '../config/environment-config';
 import { platformNames } from '../config/names';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
 import { SERVICE_DEFAULTS } from '../config/service-environment';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { GrafanaClickhouseCredentials } from './addon-resources';
 import { ArgocdApplication } from './argocd-application';
 import { componentLabels, GENERAL_POOL, SYNC_WAVE } from './labels';
 
@@ -190,6 +191,17 @@ export class ClusterAddonsChart extends Chart {
       volumeBindingMode: 'WaitForFirstConsumer',
       allowVolumeExpansion: true,
       reclaimPolicy: 'Delete',
+    });
+    // Grafana (kube-prometheus-stack) starts with this Secret in its environment: it is synced first.
+    const names = platformNames(env);
+    new GrafanaClickhouseCredentials(this, 'grafana-clickhouse', {
+      namespace: env.kubernetes.monitoringNamespace,
+      region: env.region,
+      serviceAccount: SERVICE_ACCOUNTS.grafanaSecrets,
+      roleArn: names.grafanaSecretsRoleArn,
+      clickhouseSecret: names.clickhouseSecret,
+      secretName: GRAFANA_CLICKHOUSE_SECRET,
+      wave: GRAFANA_SECRET_WAVE,
     });
     for (const addon of Object.keys(ADDON_CHARTS) as AddonName[]) {
       const chart = ADDON_CHARTS[addon];

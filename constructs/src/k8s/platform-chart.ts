@@ -4,9 +4,8 @@ import { imageReference, type EnvironmentConfig } from '../config/environment-co
 import { platformNames } from '../config/names';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
 import { POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '../config/service-environment';
-import { AcmeClusterIssuer, GrafanaClickhouseCredentials } from './addon-resources';
+import { AcmeClusterIssuer } from './addon-resources';
 import { ArgocdApplication } from './argocd-application';
-import { GRAFANA_CLICKHOUSE_SECRET } from './cluster-addons';
 import { MigrationJob } from './migration-job';
 import { PlatformNetworkPolicies } from './network-policies';
 import { Orchestrator } from './orchestrator';
@@ -75,14 +74,6 @@ export class PlatformChart extends Chart {
       server: env.addons.acmeServer,
       email: env.addons.acmeEmail,
       ingressClassName: env.kubernetes.ingressClassName,
-    });
-    new GrafanaClickhouseCredentials(this, 'grafana-clickhouse', {
-      namespace: env.kubernetes.monitoringNamespace,
-      region: env.region,
-      serviceAccount: SERVICE_ACCOUNTS.grafanaSecrets,
-      roleArn: names.grafanaSecretsRoleArn,
-      clickhouseSecret: names.clickhouseSecret,
-      secretName: GRAFANA_CLICKHOUSE_SECRET,
     });
     this.orchestrator = new Orchestrator(this, 'orchestrator', {
       namespace: ns,

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 // The typed Kubernetes API alone: loading all of cdk8s-plus costs synth about 30 ms.
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { componentLabels } from './labels';
+import { componentLabels, SYNC_WAVE } from './labels';
 
 export interface PlatformNamespaceProps {
   /** Namespace name. */
@@ -40,9 +40,13 @@ export class PlatformNamespace extends Construct {
     this.defaultRequest = props.defaultRequest ?? { cpu: '100m', memory: '128Mi' };
     this.defaultLimit = props.defaultLimit ?? { cpu: '500m', memory: '512Mi' };
     const labels = componentLabels('namespace');
+    // Before everything in it: Argo CD orders a sync by wave first and by kind only within a wave, so a
+    // Namespace in wave 0 would come after the wave -2 secrets that live in it.
+    const annotations = { [SYNC_WAVE]: '-10' };
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: {
         name: this.name,
+        annotations,
         labels: {
           ...labels,
           'pod-security.kubernetes.io/enforce': 'restricted',
@@ -51,7 +55,7 @@ export class PlatformNamespace extends Construct {
       },
     });
     new k8s.KubeResourceQuota(this, 'quota', {
-      metadata: { name: 'platform-quota', namespace: this.name, labels },
+      metadata: { name: 'platform-quota', namespace: this.name, labels, annotations },
       spec: {
         hard: {
           'requests.cpu': k8s.Quantity.fromString(props.cpuRequests),
@@ -63,7 +67,7 @@ export class PlatformNamespace extends Construct {
       },
     });
     new k8s.KubeLimitRange(this, 'limits', {
-      metadata: { name: 'platform-limits', namespace: this.name, labels },
+      metadata: { name: 'platform-limits', namespace: this.name, labels, annotations },
       spec: {
         limits: [
           {

@@ -143,7 +143,10 @@ function checkResources(objects: K8sObject[]): CheckResult {
     }
   }
   const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata?.name));
-  for (const ns of namespaces) {
+  // The namespaces this output runs pods in; one it only creates for a chart (monitoring, for Grafana's secret)
+  // is the chart's to size.
+  const running = new Set(objects.filter((o) => containersOf(o).length > 0).map((o) => o.metadata?.namespace));
+  for (const ns of [...namespaces].filter((n) => running.has(n))) {
     for (const kind of ['ResourceQuota', 'LimitRange']) {
       if (!objects.some((o) => o.kind === kind && o.metadata?.namespace === ns)) findings.push(`namespace ${ns} has no ${kind}`);
     }
