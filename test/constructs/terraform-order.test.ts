@@ -150,3 +150,77 @@ describe('ClickHouse nodes converge', () => {
     }
   });
 });
+
+describe('the Redis AUTH token reaches ElastiCache without passing through Terraform', () => {
+  const g = graph('prod');
+
+  it('a terraform_data after the group and the token’s version, again when either changes, runs the script with where to find the token', () => {
+    const [address] = g.of('terraform_data');
+    const body = g.blocks.get(address)!;
+    const group = g.of('aws_elasticache_replication_group')[0];
+    const version = g.of('aws_secretsmanager_secret_version', (b) => String(b.secret_id).includes('redis'))[0];
+    expect(g.after(address).has(group) && g.after(address).has(version)).toBe(true);
+    expect(body.triggers_replace).toEqual([`\${${group}.id}`, `\${${version}.secret_string_wo_version}`]);
+    const exec = body.provisioner[0]['local-exec'];
+    const { setRedisAuthTokenScript } = require('@ai-eval-platform/constructs/terraform') as typeof import('@ai-eval-platform/constructs/terraform');
+    expect(exec).toEqual({ interpreter: ['/bin/bash', '-c'], command: setRedisAuthTokenScript(), environment: { REPLICATION_GROUP: `\${${group}.id}`, REGION: 'eu-west-1', SECRET_ID: 'prod/eval-platform/redis' } });
+  });
+
+  it('the script sets the token from the secret (SET on a group without AUTH, ROTATE on one with it), never on a command line or in its output', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const { join } = require('node:path') as typeof import('node:path');
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const { setRedisAuthTokenScript } = require('@ai-eval-platform/constructs/terraform') as typeof import('@ai-eval-platform/constructs/terraform');
+    const dir = fs.mkdtempSync(join(require('node:os').tmpdir(), 'redis-auth-'));
+    const token = 'tok-' + 'x'.repeat(40);
+    try {
+      // A fake AWS CLI: records each call's arguments; the secret, the group's AUTH state and the modify request are files.
+      fs.writeFileSync(
+        join(dir, 'aws'),
+        `#!/bin/bash\necho "$*" >> ${dir}/calls\n` +
+          `case "$1 $2" in\n` +
+          `  "secretsmanager get-secret-value") cat ${dir}/secret;;\n` +
+          `  "elasticache describe-replication-groups") cat ${dir}/enabled;;\n` +
+          `  "elasticache modify-replication-group") for a in "$@"; do case "$a" in file://*) cp "\${a#file://}" ${dir}/modify.json;; esac; done;;\n` +
+          `esac\n`,
+      );
+      fs.chmodSync(join(dir, 'aws'), 0o755);
+      const run = (enabled: string, secret: string) => {
+        fs.writeFileSync(join(dir, 'enabled'), `${enabled}\n`);
+        fs.writeFileSync(join(dir, 'secret'), secret);
+        fs.rmSync(join(dir, 'modify.json'), { force: true });
+        fs.rmSync(join(dir, 'calls'), { force: true });
+        return spawnSync('/bin/bash', ['-c', setRedisAuthTokenScript()], {
+          env: { PATH: `${dir}:${process.env.PATH}`, REPLICATION_GROUP: 'ai-eval-prod-queue', REGION: 'eu-west-1', SECRET_ID: 'prod/eval-platform/redis', TMPDIR: dir },
+          encoding: 'utf8',
+        });
+      };
+      const first = run('False', JSON.stringify({ password: token }));
+      expect(first.status).toBe(0);
+      expect(JSON.parse(fs.readFileSync(join(dir, 'modify.json'), 'utf8'))).toEqual({ ReplicationGroupId: 'ai-eval-prod-queue', AuthToken: token, AuthTokenUpdateStrategy: 'SET', ApplyImmediately: true });
+      expect(first.stdout.trim()).toBe('AUTH token of ai-eval-prod-queue set from prod/eval-platform/redis (SET)');
+      const calls = fs.readFileSync(join(dir, 'calls'), 'utf8');
+      expect(calls).not.toContain(token);
+      expect(calls.split('\n').filter(Boolean).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
+        'secretsmanager get-secret-value --region',
+        'elasticache wait replication-group-available',
+        'elasticache describe-replication-groups --region',
+        'elasticache modify-replication-group --region',
+        'elasticache wait replication-group-available',
+      ]);
+      // Its scratch files are gone (only the fake's own files are left).
+      expect(fs.readdirSync(dir).sort()).toEqual(['aws', 'calls', 'enabled', 'modify.json', 'secret']);
+
+      const rotate = run('True', JSON.stringify({ password: token }));
+      expect(rotate.status).toBe(0);
+      expect(JSON.parse(fs.readFileSync(join(dir, 'modify.json'), 'utf8')).AuthTokenUpdateStrategy).toBe('ROTATE');
+
+      const empty = run('False', '{}');
+      expect(empty.status).not.toBe(0);
+      expect(empty.stderr).toContain('secret prod/eval-platform/redis holds no password: nothing to set on ai-eval-prod-queue');
+      expect(fs.existsSync(join(dir, 'modify.json'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

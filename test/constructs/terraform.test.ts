@@ -131,12 +131,27 @@ describe.each([
   it('runs the queue on Redis with TLS, AUTH and noeviction', () => {
     const redis = s.one('aws_elasticache_replication_group');
     expect(redis).toMatchObject({ transit_encryption_enabled: true, at_rest_encryption_enabled: 'true' });
-    // Read back from the secret the write-only value went to (ElastiCache takes no write-only token).
-    expect(redis.auth_token).toMatch(/^\$\{jsondecode\(data\.aws_secretsmanager_secret_version\.[^.]+\.secret_string\)\.password\}$/);
+    expect(redis.transit_encryption_mode).toBe('required');
+    // No token argument (it would be stored in state): a provisioner sets it from its secret (terraform-order.test.ts).
+    expect(redis).not.toHaveProperty('auth_token');
+    expect(Object.keys(s.json.data.aws_secretsmanager_secret_version ?? {})).toEqual([]);
     expect(s.one('aws_elasticache_parameter_group').parameter).toEqual([{ name: 'maxmemory-policy', value: 'noeviction' }]);
     expect(Testing.toHaveResourceWithProperties(s.text, ElasticacheParameterGroup.tfResourceType, {
       parameter: [{ name: 'maxmemory-policy', value: 'noeviction' }],
     })).toBe(true);
+  });
+
+  it('the services log in to RDS with IAM: authentication on, each service role may connect as eval_app and as nothing else', () => {
+    expect(s.one('aws_db_instance')).toMatchObject({ iam_database_authentication_enabled: true, manage_master_user_password: true });
+    const documents = Object.entries(s.json.data.aws_iam_policy_document as Record<string, any>);
+    const connecting = documents.filter(([, d]) => JSON.stringify(d).includes('rds-db:connect')).map(([k]) => k.replace(/_[0-9A-F]{8}$/, ''));
+    expect(connecting.sort()).toEqual(['orchestrator-role_permissions', 'worker-role_permissions']);
+    for (const [key, d] of documents.filter(([k]) => /^(worker|orchestrator)-role_permissions/.test(k))) {
+      expect([key, d.statement.find((st: any) => st.actions.includes('rds-db:connect'))]).toEqual([
+        key,
+        { effect: 'Allow', actions: ['rds-db:connect'], resources: [expect.stringMatching(/^arn:aws:rds-db:[a-z0-9-]+:\d{12}:dbuser:\$\{aws_db_instance\.[^.]+\.resource_id\}\/eval_app$/)] },
+      ]);
+    }
   });
 
   it('protects the artifact bucket: versioning, KMS encryption, public access blocked, lifecycle rules', () => {

@@ -13,3 +13,4 @@ export * from './platform-stack';
 export * from './client-security-group';
 export * from './container-registry';
 export { readPasswordScript } from './clickhouse-user-data';
+export { setRedisAuthTokenScript } from './redis-auth-token';

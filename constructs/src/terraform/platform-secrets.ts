@@ -1,6 +1,5 @@
-import { Fn, TerraformStack } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { DataAwsSecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/data-aws-secretsmanager-secret-version';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 
@@ -45,7 +44,8 @@ export class PlatformSecrets extends Construct {
   /** The ClickHouse password's version: the nodes that read it at boot are created after it. */
   readonly clickhouseValue: SecretsmanagerSecretVersion;
   /** Terraform reference to the Redis AUTH token. */
-  readonly redisAuthToken: string;
+  /** The Redis token's version: `RedisQueue` sets the token on the group after each (never reading it into Terraform). */
+  readonly redisValue: SecretsmanagerSecretVersion;
   readonly recoveryWindowDays: number;
 
   constructor(scope: Construct, id: string, props: PlatformSecretsProps) {
@@ -73,11 +73,7 @@ export class PlatformSecrets extends Construct {
       secretStringWo: `\${jsonencode({username = "eval", password = ${clickhousePassword}})}`,
       secretStringWoVersion: version,
     });
-    const redisRead = new DataAwsSecretsmanagerSecretVersion(this, 'redis-read', {
-      secretId: this.redis.id,
-      versionId: redisValue.versionId,
-    });
-    this.redisAuthToken = Fn.lookup(Fn.jsondecode(redisRead.secretString), 'password');
+    this.redisValue = redisValue;
   }
 }
 

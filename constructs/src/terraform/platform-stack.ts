@@ -142,7 +142,8 @@ export class PlatformStack extends TerraformStack {
       nodeType: env.redis.nodeType,
       engineVersion: env.redis.engineVersion,
       nodes: env.redis.nodes,
-      authToken: this.secrets.redisAuthToken,
+      authTokenSecret: { name: names.redisAuthSecret, version: this.secrets.redisValue },
+      region: env.region,
       snapshotRetentionDays: env.redis.snapshotRetentionDays,
     });
     this.clickhouse = new ClickhouseCluster(this, 'clickhouse', {

@@ -1,4 +1,7 @@
+import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
+import type { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
+import { setRedisAuthTokenScript } from './redis-auth-token';
 import { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group';
 import { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
@@ -26,14 +29,19 @@ export interface RedisQueueProps {
    * @default 1
    */
   readonly nodes?: number;
-  /** AUTH token (a Terraform reference, never a literal). */
-  readonly authToken: string;
+  /**
+   * The Secrets Manager secret (`{"password": …}`) holding the AUTH token, and its version: the token is set on
+   * the group from there after each new version, by `setRedisAuthTokenScript`, never through Terraform.
+   */
+  readonly authTokenSecret: { readonly name: string; readonly version: SecretsmanagerSecretVersion };
+  /** Region of the secret and the group (the script's AWS CLI calls). */
+  readonly region: string;
   /** @default 0 */
   readonly snapshotRetentionDays?: number;
 }
 
 /**
- * ElastiCache Redis for the job queue: TLS in transit, AUTH, encryption at rest, and
+ * ElastiCache Redis for the job queue: TLS in transit, AUTH (its token never in Terraform state), encryption at rest, and
  * `maxmemory-policy noeviction` — a queue must fail writes when full rather than evict jobs.
  */
 export class RedisQueue extends Construct {
@@ -42,6 +50,8 @@ export class RedisQueue extends Construct {
   readonly securityGroup: SecurityGroup;
   readonly nodes: number;
   readonly engineVersion: string;
+  /** The `terraform_data` whose provisioner sets the AUTH token. */
+  readonly authToken: TerraformResource;
 
   constructor(scope: Construct, id: string, props: RedisQueueProps) {
     super(scope, id);
@@ -79,13 +89,26 @@ export class RedisQueue extends Construct {
       transitEncryptionEnabled: true,
       transitEncryptionMode: 'required',
       atRestEncryptionEnabled: 'true',
-      authToken: props.authToken,
-      authTokenUpdateStrategy: 'ROTATE',
       automaticFailoverEnabled: failover,
       multiAzEnabled: failover,
       snapshotRetentionLimit: props.snapshotRetentionDays ?? 0,
       autoMinorVersionUpgrade: 'true',
       applyImmediately: false,
     });
+    // The AUTH token, from its secret straight to ElastiCache: Terraform never holds it (no `auth_token`, whose
+    // value would be stored in state). Again whenever the group is replaced or the token has a new version.
+    this.authToken = new TerraformResource(this, 'auth-token', {
+      terraformResourceType: 'terraform_data',
+      provisioners: [
+        {
+          type: 'local-exec',
+          interpreter: ['/bin/bash', '-c'],
+          command: setRedisAuthTokenScript(),
+          environment: { REPLICATION_GROUP: this.replicationGroup.id, REGION: props.region, SECRET_ID: props.authTokenSecret.name },
+        },
+      ],
+      dependsOn: [this.replicationGroup, props.authTokenSecret.version],
+    });
+    this.authToken.addOverride('triggers_replace', [this.replicationGroup.id, props.authTokenSecret.version.secretStringWoVersion]);
   }
 }
