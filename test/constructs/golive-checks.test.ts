@@ -197,11 +197,33 @@ describe('4: alerting', () => {
     expect(passes([{ name: 'severity', value: 'ing', matchType: '!~' }])).toBe(true);
     expect(passes([{ name: 'owner', value: '', matchType: '=' }])).toBe(true);
     expect(passes([{ name: 'owner', value: '.+', matchType: '=~' }])).toBe(false);
-    expect(passes([{ value: '' }])).toBe(true);
+    expect(passes([{ value: '' }])).toBe(false);
     expect(passes([{ name: 'team' }])).toBe(false);
+    expect(passes([{ name: 'owner' }])).toBe(true);
+    // `!=` compares text; a value with regular-expression characters is not a pattern there.
+    expect(passes([{ name: 'team', value: 'eval.', matchType: '!=' }])).toBe(true);
+    expect(passes([{ name: 'team', value: 'eval.', matchType: '=' }])).toBe(false);
     // The finding names the matchers of every Slack route, as Alertmanager writes them.
     expect(findings('4', [labelled, route([{ name: 'team', value: 'ops', matchType: '=~' }])])).toEqual([
       unrouted('EvalQueueLag', { namespace: NS, team: 'evals', severity: 'warning' }, `OnNamespace routes need am: namespace="${NS}", team=~"ops"`),
+    ]);
+  });
+
+  test('kube-prometheus-stack values without the Prometheus or Alertmanager sections: everything selected, OnNamespace', () => {
+    const bare = rule('EvalQueueLag', 'x', { team: 't' });
+    for (const valuesObject of [{}, { prometheus: {}, alertmanager: {} }]) {
+      const app = { kind: 'Application', metadata: { name: 'kps' }, spec: { source: { chart: 'kube-prometheus-stack', helm: { valuesObject } } } };
+      expect(findings('4', [app, rules(queue), alertmanager({ receiver: 'slack' }, slack)])).toEqual([]);
+      expect(findings('4', [app, rules(bare), alertmanager({ receiver: 'slack' }, slack)])).toHaveLength(1);
+    }
+  });
+
+  test('a finding names every Slack route the alert missed, and no route that is not to Slack', () => {
+    const second = { ...alertmanager({ receiver: 'slack', matchers: [{ name: 'team', value: 'ops' }] }, slack), metadata: { name: 'b', namespace: NS } };
+    const mailOnly = { ...alertmanager({ receiver: 'mail' }, mail), metadata: { name: 'c', namespace: NS } };
+    const bare = rule('EvalQueueLag', 'x', { team: 't' });
+    expect(findings('4', [rules(bare), alertmanager({ receiver: 'slack' }, slack), second, mailOnly])).toEqual([
+      unrouted('EvalQueueLag', { team: 't' }, `OnNamespace routes need am: namespace="${NS}"; b: namespace="${NS}", team="ops"`),
     ]);
   });
 

@@ -224,9 +224,10 @@ interface RouteMatcher {
   readonly matchType?: string;
 }
 
-/** Whether an Alertmanager matcher holds for these labels (a missing label is the empty string, as in Alertmanager). */
+/** Whether an Alertmanager matcher holds for these labels (a missing label is the empty string, as in Alertmanager; a matcher without a name, which Alertmanager refuses, holds for nothing). */
 function matches(m: RouteMatcher, labels: Record<string, string>): boolean {
-  const value = labels[m.name ?? ''] ?? '';
+  if (m.name === undefined) return false;
+  const value = labels[m.name] ?? '';
   const expected = m.value ?? '';
   switch (m.matchType ?? '=') {
     case '=':
