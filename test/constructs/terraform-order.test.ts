@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Testing } from 'cdktf';
-import { PlatformStack } from '@ai-eval-platform/constructs/terraform';
+import { PlatformStack, readPasswordScript, setRedisAuthTokenScript } from '@ai-eval-platform/constructs/terraform';
 import { environment } from '../support/environments';
 
 /**
@@ -120,11 +124,7 @@ describe('ClickHouse nodes converge', () => {
   });
 
   it('the boot script waits for its password: retried while the secret or the permission is missing, never printed', () => {
-    const { mkdtempSync, writeFileSync, chmodSync, rmSync } = require('node:fs') as typeof import('node:fs');
-    const { join } = require('node:path') as typeof import('node:path');
-    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-    const { readPasswordScript } = require('@ai-eval-platform/constructs/terraform') as typeof import('@ai-eval-platform/constructs/terraform');
-    const dir = mkdtempSync(join(require('node:os').tmpdir(), 'ch-boot-'));
+    const dir = mkdtempSync(join(tmpdir(), 'ch-boot-'));
     try {
       // A fake `aws`: denied twice (the role's policy not there yet), then an empty secret, then the value.
       writeFileSync(
@@ -136,7 +136,7 @@ describe('ClickHouse nodes converge', () => {
       const script = `set -euo pipefail\n${readPasswordScript('eu-west-1', 'ai-eval/prod/clickhouse')}\nprintf '%s' "$password" > ${dir}/got\n`;
       const run = spawnSync('bash', ['-c', script], { env: { PATH: `${dir}:${process.env.PATH}`, retry_seconds: '0' }, encoding: 'utf8' });
       expect(run.status).toBe(0);
-      expect(require('node:fs').readFileSync(join(dir, 'got'), 'utf8')).toBe('s3cret-value');
+      expect(readFileSync(join(dir, 'got'), 'utf8')).toBe('s3cret-value');
       expect(run.stderr).toContain('reading the ClickHouse password failed (attempt 2): AccessDeniedException');
       expect(run.stderr).toContain('has no password yet (attempt 3)');
       expect(run.stderr).not.toContain('s3cret-value');
@@ -162,20 +162,15 @@ describe('the Redis AUTH token reaches ElastiCache without passing through Terra
     expect(g.after(address).has(group) && g.after(address).has(version)).toBe(true);
     expect(body.triggers_replace).toEqual([`\${${group}.id}`, `\${${version}.secret_string_wo_version}`]);
     const exec = body.provisioner[0]['local-exec'];
-    const { setRedisAuthTokenScript } = require('@ai-eval-platform/constructs/terraform') as typeof import('@ai-eval-platform/constructs/terraform');
     expect(exec).toEqual({ interpreter: ['/bin/bash', '-c'], command: setRedisAuthTokenScript(), environment: { REPLICATION_GROUP: `\${${group}.id}`, REGION: 'eu-west-1', SECRET_ID: 'prod/eval-platform/redis' } });
   });
 
   it('the script sets the token from the secret (SET on a group without AUTH, ROTATE on one with it), never on a command line or in its output', () => {
-    const fs = require('node:fs') as typeof import('node:fs');
-    const { join } = require('node:path') as typeof import('node:path');
-    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-    const { setRedisAuthTokenScript } = require('@ai-eval-platform/constructs/terraform') as typeof import('@ai-eval-platform/constructs/terraform');
-    const dir = fs.mkdtempSync(join(require('node:os').tmpdir(), 'redis-auth-'));
+    const dir = mkdtempSync(join(tmpdir(), 'redis-auth-'));
     const token = 'tok-' + 'x'.repeat(40);
     try {
       // A fake AWS CLI: records each call's arguments; the secret, the group's AUTH state and the modify request are files.
-      fs.writeFileSync(
+      writeFileSync(
         join(dir, 'aws'),
         `#!/bin/bash\necho "$*" >> ${dir}/calls\n` +
           `case "$1 $2" in\n` +
@@ -184,12 +179,12 @@ describe('the Redis AUTH token reaches ElastiCache without passing through Terra
           `  "elasticache modify-replication-group") for a in "$@"; do case "$a" in file://*) cp "\${a#file://}" ${dir}/modify.json;; esac; done;;\n` +
           `esac\n`,
       );
-      fs.chmodSync(join(dir, 'aws'), 0o755);
+      chmodSync(join(dir, 'aws'), 0o755);
       const run = (enabled: string, secret: string) => {
-        fs.writeFileSync(join(dir, 'enabled'), `${enabled}\n`);
-        fs.writeFileSync(join(dir, 'secret'), secret);
-        fs.rmSync(join(dir, 'modify.json'), { force: true });
-        fs.rmSync(join(dir, 'calls'), { force: true });
+        writeFileSync(join(dir, 'enabled'), `${enabled}\n`);
+        writeFileSync(join(dir, 'secret'), secret);
+        rmSync(join(dir, 'modify.json'), { force: true });
+        rmSync(join(dir, 'calls'), { force: true });
         return spawnSync('/bin/bash', ['-c', setRedisAuthTokenScript()], {
           env: { PATH: `${dir}:${process.env.PATH}`, REPLICATION_GROUP: 'ai-eval-prod-queue', REGION: 'eu-west-1', SECRET_ID: 'prod/eval-platform/redis', TMPDIR: dir },
           encoding: 'utf8',
@@ -197,9 +192,9 @@ describe('the Redis AUTH token reaches ElastiCache without passing through Terra
       };
       const first = run('False', JSON.stringify({ password: token }));
       expect(first.status).toBe(0);
-      expect(JSON.parse(fs.readFileSync(join(dir, 'modify.json'), 'utf8'))).toEqual({ ReplicationGroupId: 'ai-eval-prod-queue', AuthToken: token, AuthTokenUpdateStrategy: 'SET', ApplyImmediately: true });
+      expect(JSON.parse(readFileSync(join(dir, 'modify.json'), 'utf8'))).toEqual({ ReplicationGroupId: 'ai-eval-prod-queue', AuthToken: token, AuthTokenUpdateStrategy: 'SET', ApplyImmediately: true });
       expect(first.stdout.trim()).toBe('AUTH token of ai-eval-prod-queue set from prod/eval-platform/redis (SET)');
-      const calls = fs.readFileSync(join(dir, 'calls'), 'utf8');
+      const calls = readFileSync(join(dir, 'calls'), 'utf8');
       expect(calls).not.toContain(token);
       expect(calls.split('\n').filter(Boolean).map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
         'secretsmanager get-secret-value --region',
@@ -209,18 +204,18 @@ describe('the Redis AUTH token reaches ElastiCache without passing through Terra
         'elasticache wait replication-group-available',
       ]);
       // Its scratch files are gone (only the fake's own files are left).
-      expect(fs.readdirSync(dir).sort()).toEqual(['aws', 'calls', 'enabled', 'modify.json', 'secret']);
+      expect(readdirSync(dir).sort()).toEqual(['aws', 'calls', 'enabled', 'modify.json', 'secret']);
 
       const rotate = run('True', JSON.stringify({ password: token }));
       expect(rotate.status).toBe(0);
-      expect(JSON.parse(fs.readFileSync(join(dir, 'modify.json'), 'utf8')).AuthTokenUpdateStrategy).toBe('ROTATE');
+      expect(JSON.parse(readFileSync(join(dir, 'modify.json'), 'utf8')).AuthTokenUpdateStrategy).toBe('ROTATE');
 
       const empty = run('False', '{}');
       expect(empty.status).not.toBe(0);
       expect(empty.stderr).toContain('secret prod/eval-platform/redis holds no password: nothing to set on ai-eval-prod-queue');
-      expect(fs.existsSync(join(dir, 'modify.json'))).toBe(false);
+      expect(existsSync(join(dir, 'modify.json'))).toBe(false);
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

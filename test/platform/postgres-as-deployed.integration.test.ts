@@ -1,7 +1,7 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import type { Client } from 'pg';
+import { Client } from 'pg';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import { deleteRedisPrefix, evalctlSync, ROOT, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
@@ -89,8 +89,7 @@ test('TLS is verified against the configured CA and the host name; another CA, t
 
 test('the application role can read and write the tables, and nothing more', async () => {
   await admin.query(`ALTER ROLE ${appUser} PASSWORD 'probe-password'`);
-  const { Client } = await import('pg');
-  const app = new Client({ host: 'localhost', port: server.port, user: appUser, password: 'probe-password', database, ssl: { ca: require('node:fs').readFileSync(pki.caFile, 'utf8') } });
+  const app = new Client({ host: 'localhost', port: server.port, user: appUser, password: 'probe-password', database, ssl: { ca: readFileSync(pki.caFile, 'utf8') } });
   await app.connect();
   try {
     await app.query('SELECT count(*) FROM runs');

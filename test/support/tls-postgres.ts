@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from './platform';
@@ -54,7 +53,7 @@ export async function startTlsPostgres(pki: TestPki): Promise<{ port: number; su
     execFileSync(asRoot ? 'runuser' : postgresBin(tool), asRoot ? ['-u', 'postgres', '--', postgresBin(tool), ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   writeFileSync(join(dir, 'pwfile'), `${password}\n`);
   // The server's key must belong to the server's user and be private.
-  for (const [from, to] of [[pki.certFile, 'server.pem'], [pki.keyFile, 'server.key']]) writeFileSync(join(dir, to), execFileSync('cat', [from]));
+  for (const [from, to] of [[pki.certFile, 'server.pem'], [pki.keyFile, 'server.key']]) copyFileSync(from, join(dir, to));
   chmodSync(join(dir, 'server.key'), 0o600);
   if (owner) for (const f of ['', 'pwfile', 'server.pem', 'server.key']) chownSync(join(dir, f), Number(owner), Number(owner));
   chmodSync(dir, 0o700);
@@ -72,7 +71,7 @@ export async function startTlsPostgres(pki: TestPki): Promise<{ port: number; su
     port,
     superuser,
     async admin() {
-      const client = new Client({ host: 'localhost', port, user: 'postgres', password, database: 'postgres', ssl: { ca: execFileSync('cat', [pki.caFile], { encoding: 'utf8' }) } });
+      const client = new Client({ host: 'localhost', port, user: 'postgres', password, database: 'postgres', ssl: { ca: readFileSync(pki.caFile, 'utf8') } });
       await client.connect();
       return client;
     },

@@ -63,7 +63,7 @@ export const LLM_RETRY_ENV: { readonly [K in keyof LlmRetryPolicy]: string } = {
   rateLimitBudgetMs: 'LLM_RETRY_RATE_LIMIT_BUDGET_MS',
 };
 
-/** Set for the pods (logs, the AWS SDK, artifact uploads, Node itself), not read by the services' configuration. */
+/** Set for the pods (logs, the AWS SDK, artifact uploads, Node itself); of these the services' configuration reads only AWS_REGION (the region an RDS IAM token is signed for). */
 export const POD_ENV = {
   environment: 'ENVIRONMENT',
   /** Node's own options: the heap cap each container's memory limit sets (`nodeOptionsFor`). */

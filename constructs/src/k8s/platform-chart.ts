@@ -57,18 +57,15 @@ export class PlatformChart extends Chart {
     // sync). The services log in as the application role with an IAM token per connection: nothing to rotate.
     const dataStoreSecrets = [PLATFORM_SECRETS.connections, PLATFORM_SECRETS.redis, PLATFORM_SECRETS.clickhouse];
     const serviceSecrets = [...dataStoreSecrets, PLATFORM_SECRETS.llmKeys];
-    const database = {
-      [SERVICE_ENV.postgresUser]: SERVICE_DEFAULTS.postgresAppUser,
-      [SERVICE_ENV.postgresAuth]: 'iam',
-      [SERVICE_ENV.postgresSslMode]: 'verify-full',
-    };
+    const tls = { [SERVICE_ENV.postgresSslMode]: 'verify-full' };
+    const database = { ...tls, [SERVICE_ENV.postgresUser]: SERVICE_DEFAULTS.postgresAppUser, [SERVICE_ENV.postgresAuth]: 'iam' };
 
     new MigrationJob(this, 'migrations', {
       namespace: ns,
       image: imageReference(env.images.orchestrator),
       serviceAccountName: SERVICE_ACCOUNTS.migrations,
-      envFromSecrets: [PLATFORM_SECRETS.connections, PLATFORM_SECRETS.postgres, PLATFORM_SECRETS.redis, PLATFORM_SECRETS.clickhouse],
-      env: { [SERVICE_ENV.postgresAppUser]: SERVICE_DEFAULTS.postgresAppUser, [SERVICE_ENV.postgresSslMode]: 'verify-full' },
+      envFromSecrets: [...dataStoreSecrets, PLATFORM_SECRETS.postgres],
+      env: { ...tls, [SERVICE_ENV.postgresAppUser]: SERVICE_DEFAULTS.postgresAppUser },
     });
     const issuer = new AcmeClusterIssuer(this, 'issuer', {
       server: env.addons.acmeServer,

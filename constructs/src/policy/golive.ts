@@ -267,23 +267,21 @@ function checkAlerting(objects: K8sObject[]): CheckResult {
     listOf<{ rules?: unknown }>(r.spec?.groups).flatMap((g) => listOf<{ alert?: string; expr?: string; labels?: Record<string, string> }>(g.rules).filter((a) => a.alert).map((a) => ({ ...a, rule: r }))),
   );
   if (!alerts.some((a) => /waiting|queue/i.test(`${a.alert} ${a.expr}`))) findings.push('no alert rule on queue lag');
-  const routes = configs.map((c) => {
+  // The routes whose receiver posts to Slack, each with the matchers the operator gives it.
+  const slackRoutes = configs.flatMap((c) => {
     const route = (c.spec?.route ?? {}) as { receiver?: string; matchers?: unknown };
-    const matchers = listOf<RouteMatcher>(route.matchers);
     const receiver = listOf<{ name?: string; slackConfigs?: unknown }>(c.spec?.receivers).find((r) => r.name === route.receiver);
-    return {
-      config: c,
-      matchers: strategy === 'OnNamespace' ? [{ name: 'namespace', value: c.metadata?.namespace ?? '', matchType: '=' }, ...matchers] : matchers,
-      slack: listOf(receiver?.slackConfigs).length > 0,
-    };
+    if (listOf(receiver?.slackConfigs).length === 0) return [];
+    const matchers = listOf<RouteMatcher>(route.matchers);
+    return [{ config: c, matchers: strategy === 'OnNamespace' ? [{ name: 'namespace', value: c.metadata?.namespace ?? '', matchType: '=' }, ...matchers] : matchers }];
   });
-  if (!routes.some((r) => r.slack)) findings.push('no AlertmanagerConfig route to a receiver with a Slack configuration');
+  if (slackRoutes.length === 0) findings.push('no AlertmanagerConfig route to a receiver with a Slack configuration');
   else {
+    const needs = slackRoutes.map((r) => `${r.config.metadata?.name}: ${r.matchers.map((m) => `${m.name}${m.matchType ?? '='}"${m.value}"`).join(', ')}`).join('; ');
     for (const a of alerts) {
       const labels = { ...(a.labels ?? {}), alertname: a.alert! };
-      if (routes.some((r) => r.slack && r.matchers.every((m) => matches(m, labels)))) continue;
-      const needs = routes.filter((r) => r.slack).map((r) => `${r.config.metadata?.name}: ${r.matchers.map((m) => `${m.name}${m.matchType ?? '='}"${m.value}"`).join(', ')}`);
-      findings.push(`${describe(a.rule)}: alert ${a.alert} carries ${JSON.stringify(labels)} and reaches no Slack receiver (${strategy} routes need ${needs.join('; ')})`);
+      if (slackRoutes.some((r) => r.matchers.every((m) => matches(m, labels)))) continue;
+      findings.push(`${describe(a.rule)}: alert ${a.alert} carries ${JSON.stringify(labels)} and reaches no Slack receiver (${strategy} routes need ${needs})`);
     }
   }
   return check('4', ALERTING, findings);

