@@ -3,7 +3,8 @@
 // Installs the command-line tools the tests drive for real (jq, as the brief's CI gate uses it; promtool and
 // amtool for the monitoring objects; shellcheck for the gate action's script; chromium for the viewer) when they are missing, from
 // Debian's packages. Runs before `npm test`;
-// with the argument `images`, installs buildah and debootstrap before `npm run test:images`.
+// with the argument `images`, installs buildah and debootstrap before `npm run test:images`; with `apply`, the AWS CLI
+// and jq `npm run test:apply` runs against the AWS API simulator (moto, a python3 module, is the machine's own).
 const { execFileSync, spawnSync } = require('node:child_process');
 
 const SETS = {
@@ -21,6 +22,11 @@ const SETS = {
   images: [
     { command: 'buildah', debianPackage: 'buildah' },
     { command: 'debootstrap', debianPackage: 'debootstrap' },
+  ],
+  // `npm run test:apply`: the AWS CLI asks the simulator for its gaps and counts what is left; jq as the runbook uses it.
+  apply: [
+    { command: 'aws', debianPackage: 'awscli' },
+    { command: 'jq', debianPackage: 'jq' },
   ],
 };
 const TOOLS = SETS[process.argv[2] || 'tests'];

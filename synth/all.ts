@@ -11,9 +11,16 @@ export function synthAll(): boolean {
   synthKubernetes(undefined, envs);
   const { ok, text } = runGoLive(envs);
   process.stdout.write(text);
+  const examples = envs.filter((env) => env.example).map((env) => env.name);
+  if (examples.length > 0) {
+    process.stdout.write(
+      `${examples.join(', ')}: the repository's example environments (example: true); put in your own values before deploying (README, "Deploying an environment")\n`,
+    );
+  }
   const stacks = app.node.children.map((c) => c.node.id);
+  const bootstraps = stacks.filter((stack) => !envs.some((env) => env.name === stack));
   process.stdout.write(
-    `synthesized ${stacks.length} environments (${stacks.join(', ')}): cdktf.out/stacks/<env>/cdk.tf.json and dist/<env>/ in ${Date.now() - started} ms\n`,
+    `synthesized ${envs.length} environments (${envs.map((env) => env.name).join(', ')}) and ${bootstraps.length} account bootstraps (${bootstraps.join(', ')}): cdktf.out/stacks/<stack>/cdk.tf.json and dist/<env>/ in ${Date.now() - started} ms\n`,
   );
   return ok;
 }

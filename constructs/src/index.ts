@@ -2,6 +2,7 @@
 export * from './config/environment-config';
 export * from './config/release';
 export * from './config/names';
+export * from './config/bootstrap';
 export * from './config/capacity';
 export * from './config/cluster-addons';
 export * from './config/service-accounts';

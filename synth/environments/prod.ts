@@ -7,12 +7,8 @@ export const prodOverrides = {
   accountId: '222222222222',
   production: true,
   network: { vpcCidr: '10.30.0.0/16', singleNatGateway: false },
-  cluster: {
-    publicEndpoint: false,
-    adminRoleArns: ['arn:aws:iam::222222222222:role/platform-admin'],
-    // CI reaches the private endpoint from a runner in the VPC; see README, "Deploying an environment".
-    deployRoleArn: 'arn:aws:iam::222222222222:role/github-deploy',
-  },
+  // CI's deploy role (the bootstrap's) reaches the private endpoint from a runner in the VPC; see README, "Deploying an environment".
+  cluster: { publicEndpoint: false },
   kubernetes: {
     // Full scale, rollouts included: see README, "Capacity".
     quota: { cpuRequests: '40', memoryRequests: '80Gi', cpuLimits: '120', memoryLimits: '160Gi', pods: 200 },
@@ -29,8 +25,7 @@ export const prodOverrides = {
   redis: { nodeType: 'cache.r7g.large', nodes: 2, snapshotRetentionDays: 7 },
   clickhouse: { replicas: 3, instanceType: 'm6i.2xlarge', dataVolumeGiB: 500, dataVolumeIops: 6000, dataVolumeThroughputMiBps: 250 },
   backup: { awsBackupPlan: true, retentionDays: 35 },
-  // Releases are copied in by digest when promoted (synth/releases/prod.json); never built for prod.
-  images: { registry: { pushRoleArn: 'arn:aws:iam::222222222222:role/github-promote' } },
+  // Releases are copied in by digest when promoted (synth/releases/prod.json, the bootstrap's promote role); never built for prod.
   orchestrator: {
     replicas: 3,
     host: 'evals.example.com',

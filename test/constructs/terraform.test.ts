@@ -47,7 +47,7 @@ describe.each([
 
   it('creates the images’ ECR repositories: immutable tags, scan on push, KMS, pull for the nodes and push for one role only', () => {
     const account = name === 'dev' ? '111111111111' : '222222222222';
-    const pusher = name === 'dev' ? `arn:aws:iam::${account}:role/github-release` : `arn:aws:iam::${account}:role/github-promote`;
+    const pusher = name === 'dev' ? `arn:aws:iam::${account}:role/ai-eval-platform-github-release` : `arn:aws:iam::${account}:role/ai-eval-platform-github-promote`;
     const repos = s.all('aws_ecr_repository');
     expect(repos.map((r) => r.name).sort()).toEqual([`ai-eval-platform-${name}/orchestrator`, `ai-eval-platform-${name}/worker`]);
     for (const repo of repos) {

@@ -36,7 +36,7 @@ import { PlatformStack } from '@ai-eval-platform/constructs/terraform';
 import { ClusterAddonsChart, PlatformChart } from '@ai-eval-platform/constructs/k8s';
 
 const input = {
-  name: 'team-staging', accountId: '333333333333', region: 'us-east-1', state: { bucket: 'team-state' },
+  name: 'team-staging', accountId: '333333333333', region: 'us-east-1', state: { bucket: 'team-state' }, github: { repository: 'team/evals' },
   nodeGroups: {
     general: { instanceTypes: ['t3.large'], minSize: 1, maxSize: 3, desiredSize: 2, labels: { 'ai-eval-platform/pool': 'general' } },
     workers: { instanceTypes: ['c5.xlarge', 'c6i.xlarge'], capacityType: 'SPOT', minSize: 1, maxSize: 4, desiredSize: 1,
@@ -49,7 +49,7 @@ const input = {
   images: { registry: { pushRoleArn: 'arn:aws:iam::333333333333:role/ci-release' } },
   orchestrator: { replicas: 2, host: 'evals.team.example', resources: { cpuRequestMilli: 100, cpuLimitMilli: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 } },
   worker: { minReplicas: 1, maxReplicas: 5, resources: { cpuRequestMilli: 250, cpuLimitMilli: 1000, memoryRequestMiB: 256, memoryLimitMiB: 512 } },
-  addons: { acmeEmail: 'team@example.com' },
+  addons: { acmeEmail: 'platform@team.example' },
   gitops: { repoUrl: 'https://git.example/team/gitops.git' },
   alerting: { slackChannel: '#team-evals', dailyLlmBudgetUsd: 20 },
 } satisfies EnvironmentInput;

@@ -232,7 +232,7 @@ test('which release each environment runs: pinned first; production never follow
   const followed = recorded();
   const pinned = recorded();
   const { dir, run } = cli();
-  const byName = (sources: Parameters<typeof withReleases>[1]) => Object.fromEntries(withReleases(environments, sources).map((e) => [e.name, e.images.release?.commit ?? null]));
+  const byName = (sources: Parameters<typeof withReleases>[1]) => Object.fromEntries(withReleases(environments, sources).map((e) => [e.name, e.images?.release?.commit ?? null]));
   expect(byName({ dir })).toEqual({ dev: null, prod: null });
   expect(byName({ dir, followed: followed.file })).toEqual({ dev: followed.commit, prod: null });
   run('promote', 'dev', pinned.file);

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnvironments } from '../../synth/environments';
 import { synthTerraform } from '../../synth/terraform';
-import { formatValidation, mirroredVersions, validateStack } from '../../synth/validate-terraform';
+import { findProviderMirror, formatValidation, validateStack } from '../../synth/validate-terraform';
 
 /**
  * The consumer of what cdktf synthesizes is terraform. This runs the terraform CLI on every environment:
@@ -14,21 +14,8 @@ import { formatValidation, mirroredVersions, validateStack } from '../../synth/v
  * reference, block and argument is checked against that provider's schema. It fails, never skips, when
  * terraform or the mirror is missing.
  */
-function findMirror(): string | undefined {
-  if (process.env.TF_PLUGIN_MIRROR) return process.env.TF_PLUGIN_MIRROR;
-  // Where this kind of machine keeps it: `find / -maxdepth 2 -name tf-plugins`.
-  for (const top of readdirSync('/')) {
-    const candidate = join('/', top, 'tf-plugins');
-    try {
-      if (existsSync(candidate) && mirroredVersions(candidate).has('hashicorp/aws')) return candidate;
-    } catch {
-      // an unreadable top-level folder
-    }
-  }
-  return undefined;
-}
-
-const mirror = findMirror();
+// TF_PLUGIN_MIRROR, or where this kind of machine keeps it: `find / -maxdepth 2 -name tf-plugins` (as `npm run validate:terraform`).
+const mirror = findProviderMirror();
 const out = mkdtempSync(join(tmpdir(), 'tf-validate-test-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -42,7 +29,7 @@ describe('terraform validate on the synthesized stacks (integration)', () => {
     synthTerraform(join(out, 'cdktf.out'), loadEnvironments());
   });
 
-  it.each(['dev', 'prod'])('%s: terraform init and validate pass, with no warning', (env) => {
+  it.each(['bootstrap-111111111111', 'bootstrap-222222222222', 'dev', 'prod'])('%s: terraform init and validate pass, with no warning', (env) => {
     const result = validateStack(join(out, 'cdktf.out/stacks', env, 'cdk.tf.json'), { pluginMirror: mirror });
     expect(formatValidation(result)).toBe(`terraform validate: ${env}: valid\n${result.repinned.map((p) => `  (checked against the mirrored provider: ${p})\n`).join('')}`);
     // Only hashicorp/aws is needed: no provider that holds generated secrets in state.
@@ -72,5 +59,23 @@ describe('terraform validate on the synthesized stacks (integration)', () => {
     const missing = validateStack(join(broken, 'cdk.tf.json'), { pluginMirror: mirror });
     expect(missing.valid).toBe(false);
     expect(formatValidation(missing)).toContain('Reference to undeclared resource');
+  });
+
+  it('says the providers could not be had, not INVALID, when neither a registry nor a mirror can be reached, and what to set', () => {
+    // A registry that cannot be reached, whatever the network: every connection goes to a closed local port.
+    const cli = join(out, 'direct.rc');
+    writeFileSync(cli, 'provider_installation {\n  direct {}\n}\n');
+    const saved = { ...process.env };
+    Object.assign(process.env, { TF_CLI_CONFIG_FILE: cli, HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' });
+    try {
+      const result = validateStack(join(out, 'cdktf.out/stacks/dev/cdk.tf.json'), { pluginMirror: '' });
+      expect(result).toMatchObject({ valid: false, providersUnavailable: true });
+      const report = formatValidation(result);
+      expect(report).toMatch(/^terraform validate: dev: NOT CHECKED: the registry \(registry\.terraform\.io\) could not be reached and no provider mirror was found\.\n/);
+      expect(report).toContain('Set TF_PLUGIN_MIRROR to an unpacked provider mirror');
+      expect(report).not.toContain('INVALID');
+    } finally {
+      process.env = saved;
+    }
   });
 });

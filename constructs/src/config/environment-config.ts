@@ -3,6 +3,7 @@ import type { EnvironmentInput } from './environment-input';
 import { capacityProblems, nodeGroupsMaxTotal } from './capacity';
 import { RELEASE_IMAGES, releaseImageReference, releaseRecordSchema, UNRELEASED_TAG, type ReleaseImage } from './release';
 import { SERVICE_DEFAULTS } from './service-environment';
+import { accountBootstrapNames, EXAMPLE_VALUES } from './bootstrap';
 
 export type * from './environment-input';
 
@@ -71,12 +72,20 @@ export const environmentSchema = z
       .regex(/^1\.\d{2}$/, 'a Kubernetes minor version such as 1.33')
       .default('1.33'),
     production: z.boolean().default(false),
+    example: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
-    state: z.object({
-      bucket: z.string().min(3),
-      key: z.string().optional(),
-      region: z.string().optional(),
+    github: z.object({
+      repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'a GitHub repository as owner/name'),
+      branch: z.string().min(1).default('main'),
+      deployEnvironment: z.string().min(1).optional(),
     }),
+    state: z
+      .object({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+        key: z.string().optional(),
+        region: z.string().optional(),
+      })
+      .prefault({}),
     network: z
       .object({
         vpcCidr: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/16$/, 'an IPv4 /16 CIDR').default('10.0.0.0/16'),
@@ -88,7 +97,7 @@ export const environmentSchema = z
       .object({
         publicEndpoint: z.boolean().default(true),
         publicAccessCidrs: z.array(z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 CIDR')).optional(),
-        adminRoleArns: z.array(roleArn).default([]),
+        adminRoleArns: z.array(roleArn).optional(),
         deployRoleArn: roleArn.optional(),
         logRetentionDays: positiveInt.default(30),
       })
@@ -143,14 +152,18 @@ export const environmentSchema = z
         privateZone: z.string().regex(/^[a-z0-9.-]+$/).default('eval.internal'),
       })
       .prefault({}),
-    images: z.object({
-      registry: z.object({
-        pushRoleArn: roleArn,
-        keepBuilds: positiveInt.default(30),
-        untaggedExpiryDays: positiveInt.default(7),
-      }),
-      release: releaseRecordSchema.optional(),
-    }),
+    images: z
+      .object({
+        registry: z
+          .object({
+            pushRoleArn: roleArn.optional(),
+            keepBuilds: positiveInt.default(30),
+            untaggedExpiryDays: positiveInt.default(7),
+          })
+          .prefault({}),
+        release: releaseRecordSchema.optional(),
+      })
+      .prefault({}),
     kubernetes: z
       .object({
         namespace: kebab.default('ai-eval'),
@@ -280,10 +293,13 @@ export const environmentSchema = z
       }
     }
     for (const problem of capacityProblems(env)) fail(problem.path, problem.message);
+    if (env.cluster.adminRoleArns?.length === 0) {
+      fail(
+        ['cluster', 'adminRoleArns'],
+        `must name at least one IAM role (leave it out for the bootstrap's ${accountBootstrapNames(env.accountId).roleNames.admin}): with API authentication and no creator admin, nobody can reach the cluster`,
+      );
+    }
     if (env.production) {
-      if (env.cluster.adminRoleArns.length === 0) {
-        fail(['cluster', 'adminRoleArns'], 'must name at least one IAM role in production: with API authentication and no creator admin, nobody else can reach the cluster');
-      }
       if (env.cluster.publicEndpoint && (env.cluster.publicAccessCidrs ?? []).length === 0) {
         fail(['cluster', 'publicAccessCidrs'], 'a public API endpoint in production must list the CIDRs allowed to reach it (none by default)');
       }
@@ -317,21 +333,23 @@ type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] ex
 export type InputMatchesSchema = Assert<MutuallyAssignable<EnvironmentInput, z.input<typeof environmentSchema>>> &
   Assert<SameKeys<EnvironmentInput, z.input<typeof environmentSchema>>>;
 /** A validated environment with every default applied and every derived name resolved. */
-export type EnvironmentConfig = Omit<z.output<typeof environmentSchema>, 'cluster' | 'addons' | 'images'> & {
-  readonly images: z.output<typeof environmentSchema>['images'] & {
+export type EnvironmentConfig = Omit<z.output<typeof environmentSchema>, 'cluster' | 'addons' | 'images' | 'github'> & {
+  readonly github: z.output<typeof environmentSchema>['github'] & { readonly deployEnvironment: string };
+  readonly images: Omit<z.output<typeof environmentSchema>['images'], 'registry'> & {
+    readonly registry: z.output<typeof environmentSchema>['images']['registry'] & { readonly pushRoleArn: string };
     /** The ECR repository names the stack creates, e.g. `ai-eval-platform-dev/worker`. */
     readonly repositoryNames: Readonly<Record<ReleaseImage, string>>;
     readonly orchestrator: ResolvedImage;
     readonly worker: ResolvedImage;
   };
-  readonly cluster: z.output<typeof environmentSchema>['cluster'] & { readonly publicAccessCidrs: string[] };
+  readonly cluster: z.output<typeof environmentSchema>['cluster'] & { readonly publicAccessCidrs: string[]; readonly adminRoleArns: string[]; readonly deployRoleArn: string };
   readonly addons: z.output<typeof environmentSchema>['addons'] & {
     readonly clusterAutoscaler: { readonly maxNodesTotal: number; readonly scaleDownUnneededMinutes: number };
   };
   readonly clusterName: string;
   readonly bucket: { readonly name: string };
   readonly secrets: { readonly llmKeysName: string };
-  readonly state: { readonly key: string; readonly region: string };
+  readonly state: { readonly bucket: string; readonly key: string; readonly region: string };
 };
 
 /** An image as a workload references it: this environment's repository, the release's tag and digest. */
@@ -375,14 +393,17 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 export function resolveEnvironment(input: EnvironmentInput): EnvironmentConfig {
   const name = typeof input?.name === 'string' ? input.name : '<unnamed>';
   const parsed = environmentSchema.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+  const issues = parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
+  if (input?.example !== true) issues.push(...examplePlaceholders(input));
+  if (issues.length > 0 || !parsed.success) {
+    const problems = issues.map((issue) => {
       const field = issue.path.map(String).join('.') || '(root)';
       return `${name}: ${field}: ${issue.message} (got ${JSON.stringify(valueAt(input, issue.path)) ?? 'nothing'})`;
     });
     throw new ConfigError(name, problems);
   }
   const env = parsed.data;
+  const bootstrap = accountBootstrapNames(env.accountId);
   const clusterName = env.clusterName ?? `ai-eval-platform-${env.name}`;
   const repositoryNames = Object.fromEntries(RELEASE_IMAGES.map((image) => [image, `${clusterName}/${image}`])) as Record<ReleaseImage, string>;
   const resolveImage = (image: ReleaseImage): ResolvedImage => ({
@@ -392,17 +413,54 @@ export function resolveEnvironment(input: EnvironmentInput): EnvironmentConfig {
   });
   return {
     ...env,
-    images: { ...env.images, repositoryNames, orchestrator: resolveImage('orchestrator'), worker: resolveImage('worker') },
-    cluster: { ...env.cluster, publicAccessCidrs: env.cluster.publicAccessCidrs ?? (env.production ? [] : ['0.0.0.0/0']) },
+    images: {
+      ...env.images,
+      registry: { ...env.images.registry, pushRoleArn: env.images.registry.pushRoleArn ?? bootstrap.roleArns[env.production ? 'promote' : 'release'] },
+      repositoryNames,
+      orchestrator: resolveImage('orchestrator'),
+      worker: resolveImage('worker'),
+    },
+    github: { ...env.github, deployEnvironment: env.github.deployEnvironment ?? (env.production ? 'production' : env.name) },
+    cluster: {
+      ...env.cluster,
+      publicAccessCidrs: env.cluster.publicAccessCidrs ?? (env.production ? [] : ['0.0.0.0/0']),
+      adminRoleArns: env.cluster.adminRoleArns ?? [bootstrap.roleArns.admin],
+      deployRoleArn: env.cluster.deployRoleArn ?? bootstrap.roleArns.deploy,
+    },
     addons: {
       ...env.addons,
       clusterAutoscaler: { ...env.addons.clusterAutoscaler, maxNodesTotal: env.addons.clusterAutoscaler.maxNodesTotal ?? nodeGroupsMaxTotal(env.nodeGroups) },
     },
     clusterName,
-    state: { ...env.state, key: env.state.key ?? `${env.name}/terraform.tfstate`, region: env.state.region ?? env.region },
+    state: {
+      ...env.state,
+      bucket: env.state.bucket ?? bootstrap.stateBucket,
+      key: env.state.key ?? `${env.name}/terraform.tfstate`,
+      region: env.state.region ?? env.region,
+    },
     bucket: { ...env.bucket, name: env.bucket.name ?? `ai-eval-platform-${env.name}-artifacts-${env.accountId}` },
     secrets: { ...env.secrets, llmKeysName: env.secrets.llmKeysName ?? `${env.name}/eval-platform/llm-keys` },
   };
+}
+
+/**
+ * Every field of a non-example environment that still holds one of the example environments' placeholders
+ * (`EXAMPLE_VALUES`): the account ids, example.com hosts and the example-org repositories the README says to replace.
+ */
+function examplePlaceholders(input: unknown): { path: (string | number)[]; message: string }[] {
+  const found: { path: (string | number)[]; message: string }[] = [];
+  const walk = (value: unknown, path: (string | number)[]) => {
+    if (typeof value === 'string') {
+      const hit = EXAMPLE_VALUES.find((example) => example.pattern.test(value));
+      if (hit) found.push({ path, message: `${hit.what}, a placeholder of the example environments: put in your own (or set example: true)` });
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, [...path, i]));
+    } else if (isPlainObject(value)) {
+      for (const [key, item] of Object.entries(value)) if (key !== 'release') walk(item, [...path, key]);
+    }
+  };
+  walk(input, []);
+  return found;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -94,10 +94,28 @@ export interface EnvironmentInput {
   readonly production?: boolean;
   /** Tags on every AWS resource, beside the platform's own. @default {} */
   readonly tags?: Record<string, string>;
-  /** Where Terraform keeps its state (S3, encrypted, with a lock file). */
-  readonly state: {
-    /** The state bucket, created beforehand. */
-    readonly bucket: string;
+  /**
+   * This environment is the repository's example: its placeholders (the account ids 111111111111 and
+   * 222222222222, example.com hosts and addresses, the example-org repositories) are accepted. Without it,
+   * `resolveEnvironment` refuses every field still holding one, naming the field. @default false
+   */
+  readonly example?: boolean;
+  /** The GitHub repository whose workflows release, promote and deploy: the account bootstrap's roles trust its OIDC tokens. */
+  readonly github: {
+    /** `owner/name`. */
+    readonly repository: string;
+    /** The branch releases are built from and promotions are merged to. @default 'main' */
+    readonly branch?: string;
+    /**
+     * The GitHub environment of this environment's job in `deploy.yml`; the deploy role trusts tokens of that
+     * environment only. @default 'production' in production, else the environment's name
+     */
+    readonly deployEnvironment?: string;
+  };
+  /** Where Terraform keeps its state (S3, KMS-encrypted, with a lock file): the account bootstrap's bucket. */
+  readonly state?: {
+    /** @default the bootstrap's `ai-eval-platform-terraform-state-<accountId>` */
+    readonly bucket?: string;
     /** @default `<name>/terraform.tfstate` */
     readonly key?: string;
     /** @default the environment's region */
@@ -123,14 +141,15 @@ export interface EnvironmentInput {
     readonly publicAccessCidrs?: string[];
     /**
      * IAM role ARNs granted cluster-admin through EKS access entries (the cluster creator gets no implicit
-     * access). Required, at least one, in production. An IAM Identity Center role is given without its
-     * `aws-reserved/sso.amazonaws.com/…` path, as EKS expects. @default []
+     * access); never empty. An IAM Identity Center role is given without its `aws-reserved/sso.amazonaws.com/…`
+     * path, as EKS expects. @default the account bootstrap's admin role, `ai-eval-platform-admin`
      */
     readonly adminRoleArns?: string[];
     /**
      * IAM role of CI's deploy job (`AWS_DEPLOY_ROLE_ARN`), given an access entry scoped to the Argo CD
-     * namespace: enough to apply the bootstrap Application and read sync status, nothing else. Terraform
-     * itself needs no Kubernetes access; Argo CD pulls the manifests from inside the cluster. @default none
+     * namespace: enough to apply the root Application and read sync status, nothing else. Terraform
+     * itself needs no Kubernetes access; Argo CD pulls the manifests from inside the cluster.
+     * @default the account bootstrap's deploy role, `ai-eval-platform-github-deploy`
      */
     readonly deployRoleArn?: string;
     /** Retention of the control plane's CloudWatch logs, in days. @default 30 */
@@ -208,14 +227,15 @@ export interface EnvironmentInput {
    * The images the workloads run: ECR repositories this environment's stack creates
    * (`<clusterName>/orchestrator` and `<clusterName>/worker`), and the release whose images they run.
    */
-  readonly images: {
+  readonly images?: {
     /** The repositories' access and lifecycle. */
-    readonly registry: {
+    readonly registry?: {
       /**
        * The one IAM role that may push (every other principal is denied): CI's release role where builds are
        * pushed, the promotion role where releases are copied in.
+       * @default the account bootstrap's `ai-eval-platform-github-promote` in production, `ai-eval-platform-github-release` elsewhere
        */
-      readonly pushRoleArn: string;
+      readonly pushRoleArn?: string;
       /** Builds (git SHA tags) kept per repository, newest first; version-tagged images never expire. @default 30 */
       readonly keepBuilds?: number;
       /** Untagged images expire after this many days. @default 7 */

@@ -10,6 +10,7 @@ export * from './artifact-bucket';
 export * from './platform-secrets';
 export * from './backup-plan';
 export * from './platform-stack';
+export * from './account-bootstrap-stack';
 export * from './client-security-group';
 export * from './container-registry';
 export { readPasswordScript } from './clickhouse-user-data';

@@ -6,6 +6,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import type { EnvironmentConfig } from '../config/environment-config';
 import { platformNames } from '../config/names';
+import { accountBootstrapNames, stateKeyAliasArn } from '../config/bootstrap';
 import { ADDON_CHARTS } from '../config/cluster-addons';
 import { SERVICE_ACCOUNTS } from '../config/service-accounts';
 import { POD_ENV, SERVICE_DEFAULTS, SERVICE_ENV } from '../config/service-environment';
@@ -55,11 +56,14 @@ export class PlatformStack extends TerraformStack {
       allowedAccountIds: [env.accountId],
       defaultTags: [{ tags: { ...env.tags, environment: env.name, 'managed-by': 'cdktf', 'ai-eval-platform/environment': env.name } }],
     });
+    // In the account bootstrap's bucket, encrypted with its key (`encrypt` alone would mean S3's own key).
+    const bootstrapped = env.state.bucket === accountBootstrapNames(env.accountId).stateBucket;
     const backend = new S3Backend(this, {
       bucket: env.state.bucket,
       key: env.state.key,
       region: env.state.region,
       encrypt: true,
+      ...(bootstrapped ? { kmsKeyId: stateKeyAliasArn(env.accountId, env.state.region) } : {}),
     });
     // S3-native state locking (Terraform >= 1.10); DynamoDB locking is deprecated.
     backend.addOverride('use_lockfile', true);
