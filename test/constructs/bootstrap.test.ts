@@ -141,7 +141,28 @@ describe('the account bootstrap', () => {
     expect(sid('NotTheBootstrap')).toMatchObject({ effect: 'Deny', actions: ['iam:*'], resources: [...Object.values(prodNames.roleArns), prodNames.oidcProviderArn] });
     expect(sid('NotTheStateBucket')).toMatchObject({ effect: 'Deny', resources: ['arn:aws:s3:::ai-eval-platform-terraform-state-222222222222'] });
     expect(sid('EnvironmentSecrets').resources).toEqual(['arn:aws:secretsmanager:eu-west-1:222222222222:secret:prod/eval-platform/*', 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:prod/eval-platform/llm-keys-*']);
+    // Everything the stacks call is allowed somewhere: the generator of the data stores' passwords too.
+    expect(sid('RandomPasswords')).toMatchObject({ actions: ['secretsmanager:GetRandomPassword'], condition: [{ test: 'StringEquals', variable: 'aws:RequestedRegion', values: ['eu-west-1'] }] });
     expect(sid('EnvironmentBuckets').resources).toEqual(['arn:aws:s3:::ai-eval-platform-prod-artifacts-222222222222', 'arn:aws:s3:::ai-eval-platform-prod-artifacts-222222222222/*']);
+  });
+
+  it("lets the deploy role reach every service its account's stacks use", () => {
+    const permissions = documentOf(p, Object.values(p.resource.aws_iam_role_policy).find((r) => r.role.includes('deploy-role'))!.policy);
+    const allowed = new Set(permissions.filter((s) => s.effect === 'Allow').flatMap((s) => s.actions.map((a: string) => a.split(':')[0])));
+    const serviceOf = (type: string): string | undefined => {
+      const table: [RegExp, string][] = [
+        [/^aws_(vpc|subnet|route_table|internet_gateway|nat_gateway|eip|security_group|vpc_security_group_.*|instance|ebs_volume|volume_attachment|launch_template|availability_zones)$|^aws_route_table_association$/, 'ec2'],
+        [/^aws_eks_/, 'eks'], [/^aws_db_/, 'rds'], [/^aws_elasticache_/, 'elasticache'], [/^aws_iam_(role|role_policy|role_policy_attachment|instance_profile|openid_connect_provider)$/, 'iam'],
+        [/^aws_s3_/, 's3'], [/^aws_secretsmanager_/, 'secretsmanager'], [/^aws_kms_/, 'kms'], [/^aws_cloudwatch_log_group$/, 'logs'], [/^aws_backup_/, 'backup'],
+        [/^aws_ecr_/, 'ecr'], [/^aws_route53_/, 'route53'], [/^aws_ssm_parameter$/, 'ssm'],
+      ];
+      return table.find(([pattern]) => pattern.test(type))?.[1];
+    };
+    const stack = JSON.parse(Testing.synth(new PlatformStack(Testing.app(), 'prod', { env: prod })));
+    const types = [...Object.keys(stack.resource), ...Object.keys(stack.data ?? {}), ...Object.keys(stack.ephemeral ?? {})].filter((t) => t.startsWith('aws_') && t !== 'aws_iam_policy_document');
+    const services = types.map((type) => ({ type, service: serviceOf(type) }));
+    expect(services.filter((s) => s.service === undefined)).toEqual([]);
+    expect(services.filter((s) => !allowed.has(s.service!))).toEqual([]);
   });
 
   it('outputs what the runbook reads: the state bucket and every role ARN', () => {

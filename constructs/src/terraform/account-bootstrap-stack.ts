@@ -277,6 +277,14 @@ export class AccountBootstrapStack extends TerraformStack {
         condition: inRegions,
       },
       {
+        // The Redis and ClickHouse passwords come from Secrets Manager's generator (an ephemeral resource), which has no resource.
+        sid: 'RandomPasswords',
+        effect: 'Allow',
+        actions: ['secretsmanager:GetRandomPassword'],
+        resources: ['*'],
+        condition: inRegions,
+      },
+      {
         sid: 'EnvironmentBuckets',
         effect: 'Allow',
         actions: ['s3:*'],
