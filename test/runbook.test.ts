@@ -109,6 +109,20 @@ describe('the runbook in the README', () => {
     }
   });
 
+  it("runs release.yml's and gitops.yml's role steps with the tokens the bootstrap's roles trust", () => {
+    // The release and promote roles trust `ref:refs/heads/<branch>` (and `ref:refs/tags/v*` for release): a job in
+    // a GitHub environment would present `environment:<name>` instead and be refused.
+    for (const [file, secret] of [['release.yml', 'AWS_RELEASE_ROLE_ARN'], ['gitops.yml', 'AWS_PROMOTE_ROLE_ARN']] as const) {
+      const workflow = parse(readFileSync(join(root, '.github/workflows', file), 'utf8')) as { on: Record<string, unknown>; jobs: Record<string, { environment?: string; steps?: { with?: Record<string, string> }[] }> };
+      const jobs = Object.entries(workflow.jobs).filter(([, job]) => (job.steps ?? []).some((step) => step.with?.['role-to-assume'] === `\${{ secrets.${secret} }}`));
+      expect(jobs.length).toBeGreaterThan(0);
+      for (const [name, job] of jobs) expect({ file, job: name, environment: job.environment }).toEqual({ file, job: name, environment: undefined });
+    }
+    const release = parse(readFileSync(join(root, '.github/workflows/release.yml'), 'utf8')) as { on: { push: { branches: string[]; tags: string[] } } };
+    expect(release.on.push).toEqual({ branches: [dev.github.branch], tags: ['v*.*.*'] });
+    expect(Object.keys(parse(readFileSync(join(root, '.github/workflows/gitops.yml'), 'utf8')).on)).toEqual(['workflow_call']);
+  });
+
   it('lists every placeholder resolveEnvironment refuses outside the example, and no other', () => {
     const table = [...section.matchAll(/^\| `synth\/environments\/([a-z]+)\.ts` \| `([^`]+)` \| `([^`]+)` \|/gm)].map((m) => `${m[1]}: ${m[2]}: ${m[3]}`);
     const refused = ([devInput, prodInput] as EnvironmentInput[]).flatMap((input) => {
