@@ -75,17 +75,16 @@ export async function startSimulatedAws(accountId: string, region: string): Prom
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: accountId,
     AWS_SECRET_ACCESS_KEY: 'simulator',
-    AWS_SESSION_TOKEN: '',
     AWS_DEFAULT_REGION: region,
     AWS_REGION: region,
     AWS_MAX_ATTEMPTS: '1',
-    AWS_PROFILE: '',
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     // The test CA: the AWS CLI's, and Go's (terraform and the provider) on Linux.
     AWS_CA_BUNDLE: pki.caFile,
     SSL_CERT_FILE: pki.caFile,
   };
+  // The operator's own credentials and profile never reach the simulator, nor the simulator's reach AWS.
   delete env.AWS_SESSION_TOKEN;
   delete env.AWS_PROFILE;
   return {
