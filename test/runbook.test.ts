@@ -25,7 +25,13 @@ const [dev, prod] = ['dev', 'prod'].map((name) => envs.find((env) => env.name ==
 const accounts = accountBootstraps(envs);
 const substitute = (text: string) => text.replaceAll('$DEV', dev.accountId).replaceAll('$PROD', prod.accountId);
 
+const outputs = new Map<string, string[]>();
 function outputsOf(stack: string): string[] {
+  if (!outputs.has(stack)) outputs.set(stack, synthesizedOutputs(stack));
+  return outputs.get(stack)!;
+}
+
+function synthesizedOutputs(stack: string): string[] {
   const account = accounts.find((a) => bootstrapStackName(a.accountId) === stack);
   const synthesized = account
     ? new AccountBootstrapStack(Testing.app(), stack, { account })

@@ -130,6 +130,16 @@ export interface Stack {
   [key: string]: unknown;
 }
 
+/** A copy that a test may destroy: every `prevent_destroy` (state bucket, prod's volumes and repositories) off. */
+export function liftPreventDestroy(stack: Stack): void {
+  for (const byName of Object.values(stack.resource ?? {})) {
+    for (const block of Object.values(byName)) {
+      const lifecycle = block.lifecycle as { prevent_destroy?: boolean } | undefined;
+      if (lifecycle?.prevent_destroy) lifecycle.prevent_destroy = false;
+    }
+  }
+}
+
 /** `type.name` of every managed resource of a stack. */
 export function managedResources(stack: Stack): string[] {
   return Object.entries(stack.resource ?? {}).flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
@@ -258,13 +268,8 @@ export function prepareCopy(
   }
   copy.locals = { ...(copy.locals ?? {}), ...locals };
   if (options.liftPreventDestroy) {
-    for (const [type, byName] of Object.entries(copy.resource ?? {})) {
-      for (const block of Object.values(byName)) {
-        const lifecycle = block.lifecycle as { prevent_destroy?: boolean } | undefined;
-        if (lifecycle?.prevent_destroy) lifecycle.prevent_destroy = false;
-        if (type === 'aws_s3_bucket') block.force_destroy = true;
-      }
-    }
+    liftPreventDestroy(copy);
+    for (const bucket of Object.values(copy.resource?.aws_s3_bucket ?? {})) bucket.force_destroy = true;
   }
   pinToMirror(copy, options.mirror);
   mkdirSync(dir, { recursive: true });

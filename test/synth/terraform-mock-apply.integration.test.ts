@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadEnvironments } from '../../synth/environments';
 import { synthTerraform } from '../../synth/terraform';
 import { findProviderMirror, mirrorCliConfig, pinToMirror } from '../../synth/validate-terraform';
+import { liftPreventDestroy, type Stack } from '../support/simulated-aws';
 
 /**
  * `terraform test` with `mock_provider "aws"` plans and then applies every synthesized stack (the account
@@ -67,17 +68,12 @@ type Json = Record<string, unknown>;
 const EPHEMERAL_PASSWORD = /ephemeral\.aws_secretsmanager_random_password\.[A-Za-z0-9_-]+\.random_password/g;
 
 function mockCopy(stack: Json): Json {
-  const copy = structuredClone(stack) as Json & { terraform: { backend?: unknown }; ephemeral?: unknown; resource: Record<string, Record<string, Json>> };
+  const copy = structuredClone(stack) as Stack & { terraform: NonNullable<Stack['terraform']>; resource: NonNullable<Stack['resource']> };
   delete copy.terraform.backend;
   delete copy.ephemeral;
   for (const block of Object.values(copy.resource.terraform_data ?? {})) delete block.provisioner;
-  // The test destroys what it applied: prevent_destroy (state bucket, prod's volumes and repositories) lifted.
-  for (const byName of Object.values(copy.resource)) {
-    for (const block of Object.values(byName)) {
-      const lifecycle = block.lifecycle as { prevent_destroy?: boolean } | undefined;
-      if (lifecycle?.prevent_destroy) lifecycle.prevent_destroy = false;
-    }
-  }
+  // The test destroys what it applied.
+  liftPreventDestroy(copy);
   const walk = (value: unknown): unknown =>
     Array.isArray(value)
       ? value.map(walk)

@@ -9,11 +9,6 @@ import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
-import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
-import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
-import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
-import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
-import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import {
   BOOTSTRAP_STATE_KEY,
   stateKeyAliasArn,
@@ -22,6 +17,7 @@ import {
   type AccountBootstrapConfig,
   type BootstrapRole,
 } from '../config/bootstrap';
+import { protectBucket } from './artifact-bucket';
 import { ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS } from './container-registry';
 
 export interface AccountBootstrapStackProps {
@@ -111,38 +107,10 @@ export class AccountBootstrapStack extends TerraformStack {
     });
     new KmsAlias(this, 'state-key-alias', { name: names.stateKeyAlias, targetKeyId: this.stateKey.keyId });
     this.stateBucket = new S3Bucket(this, 'state-bucket', { bucket: names.stateBucket, lifecycle: { preventDestroy: true } });
-    const bucketId = this.stateBucket.id;
     const bucketArn = `arn:${partition}:s3:::${names.stateBucket}`;
-    new S3BucketVersioningA(this, 'state-versioning', { bucket: bucketId, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'state-encryption', {
-      bucket: bucketId,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: this.stateKey.arn }, bucketKeyEnabled: true }],
-    });
-    new S3BucketPublicAccessBlock(this, 'state-public-access-block', {
-      bucket: bucketId,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'state-ownership', { bucket: bucketId, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketPolicy(this, 'state-tls-only', {
-      bucket: bucketId,
-      policy: new DataAwsIamPolicyDocument(this, 'state-tls-only-policy', {
-        statement: [
-          {
-            sid: 'DenyInsecureTransport',
-            effect: 'Deny',
-            actions: ['s3:*'],
-            principals: [{ type: '*', identifiers: ['*'] }],
-            resources: [bucketArn, `${bucketArn}/*`],
-            condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-          },
-        ],
-      }).json,
-    });
+    protectBucket(this, this.stateBucket, { idPrefix: 'state-', kmsKeyArn: this.stateKey.arn });
     new S3BucketLifecycleConfiguration(this, 'state-lifecycle', {
-      bucket: bucketId,
+      bucket: this.stateBucket.id,
       rule: [
         {
           // Every state version is kept for a year; lock files and aborted uploads never linger.

@@ -8,6 +8,49 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 
+/**
+ * What every bucket of the platform gets: versioning, SSE-KMS with a bucket key (under `kmsKeyArn`, else S3's
+ * AWS-managed key), public access blocked, owner-enforced objects and a policy refusing requests without TLS.
+ * Its resources are named `<idPrefix>versioning`, `<idPrefix>encryption`, … in `scope`.
+ */
+export function protectBucket(scope: Construct, bucket: S3Bucket, options: { idPrefix?: string; kmsKeyArn?: string } = {}): void {
+  const id = (name: string) => `${options.idPrefix ?? ''}${name}`;
+  new S3BucketVersioningA(scope, id('versioning'), {
+    bucket: bucket.id,
+    versioningConfiguration: { status: 'Enabled' },
+  });
+  new S3BucketServerSideEncryptionConfigurationA(scope, id('encryption'), {
+    bucket: bucket.id,
+    rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', ...(options.kmsKeyArn ? { kmsMasterKeyId: options.kmsKeyArn } : {}) }, bucketKeyEnabled: true }],
+  });
+  new S3BucketPublicAccessBlock(scope, id('public-access-block'), {
+    bucket: bucket.id,
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  });
+  new S3BucketOwnershipControls(scope, id('ownership'), {
+    bucket: bucket.id,
+    rule: { objectOwnership: 'BucketOwnerEnforced' },
+  });
+  new S3BucketPolicy(scope, id('tls-only'), {
+    bucket: bucket.id,
+    policy: new DataAwsIamPolicyDocument(scope, id('tls-only-policy'), {
+      statement: [
+        {
+          sid: 'DenyInsecureTransport',
+          effect: 'Deny',
+          actions: ['s3:*'],
+          principals: [{ type: '*', identifiers: ['*'] }],
+          resources: [bucket.arn, `${bucket.arn}/*`],
+          condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
+        },
+      ],
+    }).json,
+  });
+}
+
 export interface ArtifactBucketProps {
   /** Globally unique bucket name. */
   readonly bucketName: string;
@@ -59,40 +102,7 @@ export class ArtifactBucket extends Construct {
       forceDestroy: !retain,
       lifecycle: { preventDestroy: retain },
     });
-    new S3BucketVersioningA(this, 'versioning', {
-      bucket: this.bucket.id,
-      versioningConfiguration: { status: 'Enabled' },
-    });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
-      bucket: this.bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms' }, bucketKeyEnabled: true }],
-    });
-    new S3BucketPublicAccessBlock(this, 'public-access-block', {
-      bucket: this.bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', {
-      bucket: this.bucket.id,
-      rule: { objectOwnership: 'BucketOwnerEnforced' },
-    });
-    new S3BucketPolicy(this, 'tls-only', {
-      bucket: this.bucket.id,
-      policy: new DataAwsIamPolicyDocument(this, 'tls-only-policy', {
-        statement: [
-          {
-            sid: 'DenyInsecureTransport',
-            effect: 'Deny',
-            actions: ['s3:*'],
-            principals: [{ type: '*', identifiers: ['*'] }],
-            resources: [this.bucket.arn, `${this.bucket.arn}/*`],
-            condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-          },
-        ],
-      }).json,
-    });
+    protectBucket(this, this.bucket);
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: this.bucket.id,
       rule: [
