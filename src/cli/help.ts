@@ -51,8 +51,19 @@ Usage:
                                 on loopback until Ctrl-C; no platform needed
 
   evalctl metrics [--markdown]  every metric: what it needs, its options, range and direction
+  evalctl schema [--markdown]   the suite format: JSON Schema for editors, or a table of every field
 ${platform ? PLATFORM_COMMANDS : ''}
   evalctl --help | --version
+
+Suites (YAML or JSON): a file, or every *.yaml, *.yml and *.json under a folder.
+  name: support-bot
+  target: { type: openai, model: gpt-4o-mini }   # or anthropic, http (your agent's URL), none
+  judge: { provider: openai, model: gpt-4o-mini }
+  metrics: [answer_relevancy, { name: contains, value: refund, threshold: 1 }]
+  cases:
+    - { input: How do I get a refund?, expected_output: Within 30 days. }
+  Every field: \`evalctl schema --markdown\`, or the package README:
+  https://www.npmjs.com/package/@ai-eval-platform/evalctl
 
 Exit codes:
   0  every threshold and gate rule holds

@@ -22,6 +22,7 @@ const COMMANDS: Readonly<Record<string, () => Command>> = {
   run: () => (require('./run-command') as typeof import('./run-command')).runCommand,
   gate: () => (require('./gate-command') as typeof import('./gate-command')).gateCommand,
   metrics: () => (require('./metrics-command') as typeof import('./metrics-command')).metricsCommand,
+  schema: () => (require('./schema-command') as typeof import('./schema-command')).schemaCommand,
   view: () => (require('./view-command') as typeof import('./view-command')).viewCommand,
 };
 

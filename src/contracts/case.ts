@@ -3,11 +3,9 @@ import { z } from 'zod';
 /** A tool call made by the agent, or one it was expected to make. */
 export const toolCallSchema = z
   .object({
-    name: z.string().min(1),
-    /** Compared only by metrics told to check arguments (DeepEval's `input_parameters`). */
-    arguments: z.record(z.string(), z.unknown()).optional(),
-    /** What the call returned, when recorded; compared by tool_correctness with `check_output`, shown to task_completion's judge. */
-    output: z.unknown().optional(),
+    name: z.string().min(1).describe("the tool's name"),
+    arguments: z.record(z.string(), z.unknown()).optional().describe("its arguments, compared only by metrics told to check them (DeepEval's `input_parameters`)"),
+    output: z.unknown().optional().describe("what it returned, when recorded: compared by tool_correctness with `check_output`, shown to task_completion's judge"),
   })
   .strict();
 
@@ -17,8 +15,8 @@ export const MAX_TURNS = 100;
 /** One turn of a conversation (DeepEval's `Turn`): who spoke and what they said. */
 export const turnSchema = z
   .object({
-    role: z.enum(['user', 'assistant']),
-    content: z.string(),
+    role: z.enum(['user', 'assistant']).describe('who spoke'),
+    content: z.string().describe('what they said'),
   })
   .strict();
 
@@ -29,30 +27,28 @@ export const turnSchema = z
  */
 export const testCaseObjectSchema = z
   .object({
-    id: z.string().min(1).optional(),
-    input: z.string().optional(),
-    /**
-     * A conversation, user and assistant turns in order; with a target, the target answers each user turn.
-     * At most MAX_TURNS: each user turn is a target call carrying the whole history, so a case's cost grows
-     * with the square of its length, and on the platform a tenant's case must not become thousands of calls.
-     */
-    turns: z.array(turnSchema).min(1).max(MAX_TURNS, `at most ${MAX_TURNS} turns in one conversation`).optional(),
-    /** The role the assistant is meant to keep throughout a conversation (role_adherence). */
-    chatbot_role: z.string().min(1).optional(),
-    /** Absent: the suite's target produces it. */
-    actual_output: z.string().optional(),
-    expected_output: z.string().optional(),
-    retrieval_context: z.array(z.string()).optional(),
-    context: z.array(z.string()).optional(),
-    tools_called: z.array(toolCallSchema).optional(),
-    expected_tools: z.array(toolCallSchema).optional(),
-    topic: z.string().optional(),
-    tags: z.array(z.string()).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    /** Recorded latency of `actual_output`, for the latency_ms metric when there is no target. */
-    latency_ms: z.number().nonnegative().optional(),
-    /** Recorded cost of `actual_output` in USD, for the cost metric when there is no target. */
-    cost_usd: z.number().nonnegative().optional(),
+    id: z.string().min(1).optional().describe("the case's name in reports (default: its position)"),
+    input: z.string().optional().describe("what the agent is asked (or give `turns`)"),
+    // At most MAX_TURNS: each user turn is a target call carrying the whole history, so a case's cost grows
+    // with the square of its length, and on the platform a tenant's case must not become thousands of calls.
+    turns: z
+      .array(turnSchema)
+      .min(1)
+      .max(MAX_TURNS, `at most ${MAX_TURNS} turns in one conversation`)
+      .optional()
+      .describe('a conversation instead of `input`: user and assistant turns in order; with a target, the target answers each user turn'),
+    chatbot_role: z.string().min(1).optional().describe('the role the assistant is meant to keep throughout a conversation (role_adherence)'),
+    actual_output: z.string().optional().describe("the agent's answer, recorded; absent, the suite's target produces it"),
+    expected_output: z.string().optional().describe('the reference answer'),
+    retrieval_context: z.array(z.string()).optional().describe('the passages the agent retrieved (an http target can read them from its response)'),
+    context: z.array(z.string()).optional().describe('ground truth the output must not contradict (hallucination)'),
+    tools_called: z.array(toolCallSchema).optional().describe('the tool calls the agent made, recorded'),
+    expected_tools: z.array(toolCallSchema).optional().describe('the tool calls it should make (tool_correctness)'),
+    topic: z.string().optional().describe('groups cases in the summary and the viewer'),
+    tags: z.array(z.string()).optional().describe('free labels, filterable in the viewer'),
+    metadata: z.record(z.string(), z.unknown()).optional().describe('anything else; templates read it as `{{metadata.key}}`'),
+    latency_ms: z.number().nonnegative().optional().describe('recorded latency of `actual_output`, for the latency_ms metric when there is no target'),
+    cost_usd: z.number().nonnegative().optional().describe('recorded cost of `actual_output` in USD, for the cost metric when there is no target'),
   })
   .strict();
 

@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import { parse as parseYaml } from 'yaml';
 import type { Report } from '../../src/contracts/report';
+import { parseSuiteText } from '../../src/suite/load';
 import { echoTruths, startFakeLlmServer, type FakeLlmServer, type FakeReply, type FakeRequest } from '../support/fake-llm-server';
 import { fakeEnv, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY } from '../support/engine';
 
@@ -483,7 +486,18 @@ cases:
   expect(Object.fromEntries(Object.entries(report.targets!).map(([id, t]) => [id, t.summary.exact_match]))).toEqual({ 'gpt-4o': 1, mini: 0 });
 });
 
-test('evalctl metrics: the reference generated from the registry is the one in the README', async () => {
+test('evalctl --help describes the suite format with a suite that validates, and says where every field is', async () => {
+  const help = (await evalctl(['--help'])).stdout;
+  const block = /^Suites \(YAML or JSON\)[^\n]*\n((?: {2}.*\n)+?) {2}Every field/m.exec(help)?.[1];
+  expect(block).toBeDefined();
+  const suite = parseSuiteText(block!.replace(/^ {2}/gm, ''), 'help.yaml', { OPENAI_API_KEY: 'k' });
+  expect(suite.suite.cases).toHaveLength(1);
+  expect(suite.suite.metrics).toEqual(['answer_relevancy', { name: 'contains', value: 'refund', threshold: 1 }]);
+  expect(help).toContain('evalctl schema [--markdown]');
+  expect(help).toContain('https://www.npmjs.com/package/@ai-eval-platform/evalctl');
+});
+
+test('evalctl metrics and evalctl schema: the references generated from the registry and the schema are the ones in the package README', async () => {
   const text = await evalctl(['metrics']);
   expect(text.code).toBe(0);
   expect(text.stdout).toMatch(/^exact_match: .*\n  needs:     input, actual_output, expected_output \(unless `value` is given\)\n/m);
@@ -491,7 +505,18 @@ test('evalctl metrics: the reference generated from the registry is the one in t
   expect(text.stdout).toContain('match?: "exact" | "ordered" | "set" = "set"');
   expect(text.stdout).toContain('A metric scored in [0, 1] also\ntakes strict_mode: true');
   const markdown = (await evalctl(['metrics', '--markdown'])).stdout.trim();
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'evalctl/README.md'), 'utf8');
   const section = /<!-- metrics:begin[^>]*-->\n([\s\S]*?)\n<!-- metrics:end -->/.exec(readme);
   expect(section?.[1]).toBe(markdown);
+  const suiteFormat = (await evalctl(['schema', '--markdown'])).stdout.trim();
+  expect(/<!-- suite-format:begin[^>]*-->\n([\s\S]*?)\n<!-- suite-format:end -->/.exec(readme)?.[1]).toBe(suiteFormat);
+  expect(suiteFormat).toContain('| `cases[].turns[].role` | "user" \\| "assistant" |  | who spoke |');
+  // The JSON Schema validates a suite as the loader does: the example suite passes, a misspelt field fails.
+  const schema = JSON.parse((await evalctl(['schema'])).stdout) as object;
+  const validate = new Ajv2020({ allErrors: true, strict: false, validateFormats: false }).compile(schema);
+  const first = parseYaml(readFileSync(join(ROOT, 'examples/suites/support-bot.yaml'), 'utf8')) as Record<string, unknown>;
+  expect(validate(first)).toBe(true);
+  expect(validate({ ...first, judgee: first.judge })).toBe(false);
+  expect(validate({ name: 'x', metrics: ['faithfulness'], dataset_file: 'goldens.jsonl' })).toBe(true);
+  expect(validate({ name: 'x', metrics: ['faithfulness'] })).toBe(false);
 });
