@@ -18,21 +18,23 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let case_ = 0;
 /** A copy of the prod output with `breakK8s` applied to every manifest object and `breakTf` to the Terraform JSON. */
-function prodReport(breakK8s: (o: Obj) => void = () => {}, breakTf: (tf: Obj) => void = () => {}): EnvironmentReport {
+function prodReport(breakK8s: (o: Obj) => void = () => {}, breakTf: (tf: Obj) => void = () => {}, env = 'prod'): EnvironmentReport {
   const dir = join(work, `case-${case_++}`);
   cpSync(pristine, dir, { recursive: true });
-  const tfFile = join(dir, 'cdktf.out/stacks/prod/cdk.tf.json');
+  const tfFile = join(dir, `cdktf.out/stacks/${env}/cdk.tf.json`);
   const tf = JSON.parse(readFileSync(tfFile, 'utf8'));
   breakTf(tf);
   writeFileSync(tfFile, JSON.stringify(tf));
   for (const file of ['platform.k8s.yaml', 'cluster-addons.k8s.yaml']) {
-    const yamlFile = join(dir, 'dist/prod', file);
+    const yamlFile = join(dir, `dist/${env}`, file);
     const docs = parseAllDocuments(readFileSync(yamlFile, 'utf8')).map((d) => d.toJS() as Obj);
     docs.forEach(breakK8s);
     writeFileSync(yamlFile, docs.map((d) => stringify(d)).join('---\n'));
   }
-  return checkEnvironment({ name: 'prod', production: true, terraformFile: tfFile, manifestDir: join(dir, 'dist/prod') });
+  return checkEnvironment({ name: env, production: env === 'prod', terraformFile: tfFile, manifestDir: join(dir, `dist/${env}`) });
 }
+/** The same over dev's output (not production: no release, no AWS Backup plan). */
+const devReport = (breakK8s?: (o: Obj) => void, breakTf?: (tf: Obj) => void) => prodReport(breakK8s, breakTf, 'dev');
 const status = (report: EnvironmentReport, id: string) => report.checks.find((c) => c.id === id)!;
 const worker = (o: Obj) => o.kind === 'Deployment' && o.metadata.name === 'worker';
 
@@ -164,6 +166,31 @@ describe('go-live checks', () => {
       expect.stringMatching(/Job\/migrations .*runs example\/migrate \(latest or untagged\)/),
       expect.stringMatching(/Deployment\/worker .*runs example\/worker:latest/),
     ]);
+  });
+
+  it("outside production, a failure the environment chose says why in its row; a real failure, or production's, does not", () => {
+    const dev = devReport();
+    expect(dev.checks.filter((c) => c.status !== 'pass').map((c) => [c.id, c.expected])).toEqual([
+      ['5', 'no AWS Backup plan, by choice (backup.awsBackupPlan: false); required in production only'],
+      ['images', 'no release yet, until the first release'],
+    ]);
+    expect(formatReports([dev])).toMatch(/^ {2}images +Images: a released tag, never latest +FAIL \(expected in dev: no release yet, until the first release\)$/m);
+    expect(hasProductionFailure([dev])).toBe(false);
+    // A latest image beside the placeholders, or RDS backups off beside the missing plan: real failures.
+    const broken = devReport((o) => worker(o) && (o.spec.template.spec.containers[0].image = 'example/worker:latest'), (tf) => {
+      for (const db of Object.values<Obj>(tf.resource.aws_db_instance)) db.backup_retention_period = 0;
+    });
+    expect(status(broken, 'images').expected).toBeUndefined();
+    expect(status(broken, '5').expected).toBeUndefined();
+    // Production: the same gaps fail with no excuse.
+    const prod = prodReport((o) => {
+      for (const c of [...(o.spec?.template?.spec?.containers ?? [])]) if (typeof c.image === 'string') c.image = c.image.replace(/:[0-9a-f]{40}@sha256:[0-9a-f]{64}$/, ':unreleased');
+    }, (tf) => {
+      delete tf.resource.aws_backup_plan;
+      delete tf.resource.aws_backup_selection;
+    });
+    expect(prod.checks.filter((c) => c.status === 'fail').map((c) => [c.id, c.expected])).toEqual([['5', undefined], ['images', undefined]]);
+    expect(formatReports([prod])).not.toContain('expected in');
   });
 
   it('scans a source tree for keys, skipping dependencies and build output', () => {

@@ -8,6 +8,27 @@ import { accountBootstrapNames, EXAMPLE_VALUES } from './bootstrap';
 export type * from './environment-input';
 
 /**
+ * Fields earlier versions read and this one does not: a configuration still holding one is refused with what
+ * replaced it, never silently ignored (CHANGELOG.md has the whole upgrade).
+ */
+export const REMOVED_FIELDS: Readonly<Record<string, string>> = {
+  'images.orchestrator':
+    'removed in 1.0.0: the stack creates the ECR repositories, and images.release (a release record) names the build the workloads run',
+  'images.worker':
+    'removed in 1.0.0: the stack creates the ECR repositories, and images.release (a release record) names the build the workloads run',
+};
+
+/** A schema issue as the error lists it; an unknown key that an earlier version read says what replaced it. */
+function explainIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string }[] {
+  if (issue.code !== 'unrecognized_keys') return [{ path: issue.path, message: issue.message }];
+  return issue.keys.map((key) => {
+    const path = [...issue.path, key];
+    const removed = REMOVED_FIELDS[path.map(String).join('.')];
+    return { path, message: removed ?? 'not a configuration field (a misspelling?)' };
+  });
+}
+
+/**
  * One typed configuration per environment drives both halves of the platform: the Terraform stack and
  * the Kubernetes chart. Environment files are written with `satisfies EnvironmentInput` (or
  * `EnvironmentOverrides` for an environment layered over another) and validated once by
@@ -21,7 +42,7 @@ const nonNegativeInt = z.number().int().nonnegative();
 
 export const CAPACITY_TYPES = ['ON_DEMAND', 'SPOT'] as const;
 
-const taintSchema = z.object({
+const taintSchema = z.strictObject({
   key: z.string().min(1),
   value: z.string().default('true'),
   effect: z.enum(['NO_SCHEDULE', 'NO_EXECUTE', 'PREFER_NO_SCHEDULE']),
@@ -32,7 +53,7 @@ const roleArn = z
   .regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN')
   .refine((arn) => !arn.includes(':role/aws-reserved/'), 'an IAM Identity Center role without its path: arn:aws:iam::<account>:role/AWSReservedSSO_…');
 
-const nodeGroupSchema = z.object({
+const nodeGroupSchema = z.strictObject({
   instanceTypes: z.array(z.string().min(1)).min(1),
   capacityType: z.enum(CAPACITY_TYPES).default('ON_DEMAND'),
   minSize: nonNegativeInt,
@@ -44,7 +65,7 @@ const nodeGroupSchema = z.object({
 });
 
 
-const resourcesSchema = z.object({
+const resourcesSchema = z.strictObject({
   cpuRequestMilli: positiveInt,
   cpuLimitMilli: positiveInt,
   memoryRequestMiB: positiveInt,
@@ -52,7 +73,7 @@ const resourcesSchema = z.object({
 });
 
 const retryDefaults = SERVICE_DEFAULTS.llmRetry;
-const llmRetrySchema = z.object({
+const llmRetrySchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(10).default(retryDefaults.maxAttempts),
   baseDelayMs: positiveInt.default(retryDefaults.baseDelayMs),
   maxDelayMs: positiveInt.default(retryDefaults.maxDelayMs),
@@ -62,7 +83,7 @@ const llmRetrySchema = z.object({
 });
 
 export const environmentSchema = z
-  .object({
+  .strictObject({
     name: kebab,
     accountId: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
@@ -74,27 +95,27 @@ export const environmentSchema = z
     production: z.boolean().default(false),
     example: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
-    github: z.object({
+    github: z.strictObject({
       repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'a GitHub repository as owner/name'),
       branch: z.string().min(1).default('main'),
       deployEnvironment: z.string().min(1).optional(),
     }),
     state: z
-      .object({
+      .strictObject({
         bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
         key: z.string().optional(),
         region: z.string().optional(),
       })
       .prefault({}),
     network: z
-      .object({
+      .strictObject({
         vpcCidr: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/16$/, 'an IPv4 /16 CIDR').default('10.0.0.0/16'),
         azCount: z.number().int().min(2).max(3).default(3),
         singleNatGateway: z.boolean().default(true),
       })
       .prefault({}),
     cluster: z
-      .object({
+      .strictObject({
         publicEndpoint: z.boolean().default(true),
         publicAccessCidrs: z.array(z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'an IPv4 CIDR')).optional(),
         adminRoleArns: z.array(roleArn).optional(),
@@ -103,7 +124,7 @@ export const environmentSchema = z
       })
       .prefault({}),
     nodeGroups: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'snake_case'), nodeGroupSchema),
-    database: z.object({
+    database: z.strictObject({
       instanceClass: z.string().startsWith('db.'),
       engineVersion: z.string().default('16'),
       allocatedStorageGiB: z.number().int().min(20),
@@ -114,13 +135,13 @@ export const environmentSchema = z
       finalSnapshot: z.boolean(),
       databaseName: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('evals'),
     }),
-    redis: z.object({
+    redis: z.strictObject({
       nodeType: z.string().startsWith('cache.'),
       engineVersion: z.string().default('7.1'),
       nodes: z.number().int().min(1).max(6),
       snapshotRetentionDays: nonNegativeInt.default(0),
     }),
-    clickhouse: z.object({
+    clickhouse: z.strictObject({
       replicas: z.union([z.literal(1), z.literal(3)]),
       instanceType: z.string().min(1),
       dataVolumeGiB: z.number().int().min(20),
@@ -129,7 +150,7 @@ export const environmentSchema = z
       version: z.string().default('25.8'),
     }),
     bucket: z
-      .object({
+      .strictObject({
         name: z.string().optional(),
         transitionToInfrequentAccessDays: z.number().int().min(30).default(30),
         expireNoncurrentVersionsDays: positiveInt.default(90),
@@ -137,25 +158,25 @@ export const environmentSchema = z
       })
       .prefault({}),
     secrets: z
-      .object({
+      .strictObject({
         llmKeysName: z.string().optional(),
         recoveryWindowDays: z.number().int().min(0).max(30).default(7),
       })
       .prefault({}),
-    backup: z.object({
+    backup: z.strictObject({
       awsBackupPlan: z.boolean(),
       retentionDays: positiveInt.default(35),
       schedule: z.string().default('cron(0 3 * * ? *)'),
     }),
     dns: z
-      .object({
+      .strictObject({
         privateZone: z.string().regex(/^[a-z0-9.-]+$/).default('eval.internal'),
       })
       .prefault({}),
     images: z
-      .object({
+      .strictObject({
         registry: z
-          .object({
+          .strictObject({
             pushRoleArn: roleArn.optional(),
             keepBuilds: positiveInt.default(30),
             untaggedExpiryDays: positiveInt.default(7),
@@ -165,10 +186,10 @@ export const environmentSchema = z
       })
       .prefault({}),
     kubernetes: z
-      .object({
+      .strictObject({
         namespace: kebab.default('ai-eval'),
         quota: z
-          .object({
+          .strictObject({
             cpuRequests: z.string().default('40'),
             memoryRequests: z.string().default('80Gi'),
             cpuLimits: z.string().default('80'),
@@ -186,13 +207,13 @@ export const environmentSchema = z
         grafanaClickhouseUid: z.string().default('clickhouse'),
       })
       .prefault({}),
-    orchestrator: z.object({
+    orchestrator: z.strictObject({
       replicas: z.number().int().min(1),
       port: z.number().int().min(1024).max(65535).default(8080),
       host: z.string().min(1),
       resources: resourcesSchema,
     }),
-    worker: z.object({
+    worker: z.strictObject({
       minReplicas: z.number().int().min(0),
       maxReplicas: positiveInt,
       queueName: z.string().regex(/^[a-z][a-z0-9-]*$/).default(SERVICE_DEFAULTS.queueName),
@@ -203,36 +224,36 @@ export const environmentSchema = z
       resources: resourcesSchema,
       llmRetry: llmRetrySchema.prefault({}),
     }),
-    addons: z.object({
+    addons: z.strictObject({
       acmeEmail: z.email(),
       acmeServer: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
       clusterAutoscaler: z
-        .object({
+        .strictObject({
           maxNodesTotal: positiveInt.optional(),
           scaleDownUnneededMinutes: positiveInt.default(10),
         })
         .prefault({}),
       ingress: z
-        .object({
+        .strictObject({
           replicas: positiveInt.default(2),
           scheme: z.enum(['internet-facing', 'internal']).default('internet-facing'),
         })
         .prefault({}),
       prometheus: z
-        .object({
+        .strictObject({
           retentionDays: positiveInt.default(15),
           storageGiB: z.number().int().min(10).default(50),
         })
         .prefault({}),
     }),
-    gitops: z.object({
+    gitops: z.strictObject({
       repoUrl: z.string().min(1),
       targetRevision: z.string().default('main'),
       pathPrefix: z.string().default('dist'),
       argocdNamespace: z.string().default('argocd'),
       project: z.string().default('default'),
     }),
-    alerting: z.object({
+    alerting: z.strictObject({
       slackChannel: z.string().startsWith('#'),
       queueLagThreshold: positiveInt.default(1000),
       oldestJobMinutes: positiveInt.default(5),
@@ -393,7 +414,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 export function resolveEnvironment(input: EnvironmentInput): EnvironmentConfig {
   const name = typeof input?.name === 'string' ? input.name : '<unnamed>';
   const parsed = environmentSchema.safeParse(input);
-  const issues = parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
+  const issues = parsed.success ? [] : parsed.error.issues.flatMap(explainIssue);
   if (input?.example !== true) issues.push(...examplePlaceholders(input));
   if (issues.length > 0 || !parsed.success) {
     const problems = issues.map((issue) => {

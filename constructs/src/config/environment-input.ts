@@ -242,9 +242,9 @@ export interface EnvironmentInput {
       readonly untaggedExpiryDays?: number;
     };
     /**
-     * The release the workloads run (the release workflow's record). The repository's synth fills it from
-     * `synth/releases/<env>.json` (a pinned environment) or `RELEASE_RECORD` (one that follows main); without
-     * one the images are tagged `unreleased`, which the go-live checks refuse in production.
+     * The release the workloads run: the record a release pipeline writes (`parseReleaseRecord(text, file)`
+     * reads and validates one), naming each image's repository, tag and digest. Without one the images are
+     * tagged `unreleased`, which the go-live checks refuse in production.
      * @default none
      */
     readonly release?: ReleaseRecord;
@@ -332,7 +332,7 @@ export interface EnvironmentInput {
     readonly acmeServer?: string;
     /** The Cluster Autoscaler. */
     readonly clusterAutoscaler?: {
-      /** Most nodes, all node groups together; at least the sum of their maxSize. @default that sum */
+      /** Most nodes, all node groups together; at least the sum of their maxSize. @default the sum of the node groups' maxSize */
       readonly maxNodesTotal?: number;
       /** Minutes a node stays unneeded before it is removed. @default 10 */
       readonly scaleDownUnneededMinutes?: number;

@@ -17,6 +17,11 @@ export interface CheckResult {
   readonly status: CheckStatus;
   /** Why it failed or is pending, one finding per line, naming the file and object. */
   readonly findings: string[];
+  /**
+   * Outside production, why this failure is expected and does not fail the synth (no release yet, no backup
+   * plan by choice); printed in the row. Absent when the failure is a real one.
+   */
+  readonly expected?: string;
 }
 
 export interface EnvironmentReport {
@@ -120,8 +125,9 @@ function containersOf(o: K8sObject): Container[] {
   return [...listOf<Container>(pod.initContainers), ...listOf<Container>(pod.containers)];
 }
 
-function check(id: string, title: string, findings: string[]): CheckResult {
-  return { id, title, status: findings.length === 0 ? 'pass' : 'fail', findings };
+function check(id: string, title: string, findings: string[], expected?: string): CheckResult {
+  const status = findings.length === 0 ? 'pass' : 'fail';
+  return { id, title, status, findings, ...(status === 'fail' && expected ? { expected } : {}) };
 }
 
 /** A check that cannot be made yet (what it reads is not built): neither a pass nor a failure. */
@@ -302,11 +308,14 @@ function checkBackups(tf: { resource?: TfResources }, production: boolean, file:
   const buckets = Object.keys(resources.aws_s3_bucket ?? {});
   const selections = Object.values(resources.aws_backup_selection ?? {});
   const plans = Object.values(resources.aws_backup_plan ?? {});
+  const databaseFindings = findings.length;
   for (const bucket of buckets) {
     const covered = selections.some((s) => listOf<string>(s.resources).some((r) => r.includes(`aws_s3_bucket.${bucket}.arn`)));
     if (!covered || plans.length === 0) findings.push(`${file}: aws_s3_bucket.${bucket}: not in an AWS Backup plan`);
   }
-  return check('5', 'Backup: automated backups for RDS and S3', findings);
+  // Without a plan at all, outside production, that is the environment's choice (backup.awsBackupPlan: false).
+  const noPlanByChoice = !production && plans.length === 0 && databaseFindings === 0;
+  return check('5', 'Backup: automated backups for RDS and S3', findings, noPlanByChoice ? 'no AWS Backup plan, by choice (backup.awsBackupPlan: false); required in production only' : undefined);
 }
 
 /** The Helm values of the Argo CD Application that installs `chart`, when there is one. */
@@ -399,13 +408,19 @@ function checkImages(objects: K8sObject[], production: boolean): CheckResult {
       if (!image) findings.push(`${describe(o)}: container ${c.name} has no image`);
       else if (image.endsWith(':latest') || !/[:@]/.test(last)) findings.push(`${describe(o)}: container ${c.name} runs ${image} (latest or untagged)`);
       else if (last.split('@')[0].endsWith(`:${UNRELEASED_TAG}`)) {
-        findings.push(`${describe(o)}: container ${c.name} runs the placeholder ${image}: no release (synth/releases/<env>.json, or RELEASE_RECORD for an environment that follows main)`);
+        findings.push(`${describe(o)}: container ${c.name} runs the placeholder ${image}: no release (set the environment's images.release to a release record)`);
       } else if (production && !IMAGE_DIGEST.test(String(image.split('@')[1]))) {
         findings.push(`${describe(o)}: container ${c.name} runs ${image} without a digest: production pins what it pulls`);
       }
     }
   }
-  return check('images', production ? 'Images: a released tag with its digest' : 'Images: a released tag, never latest', findings);
+  const onlyUnreleased = findings.length > 0 && findings.every((f) => f.includes(`:${UNRELEASED_TAG}: no release`));
+  return check(
+    'images',
+    production ? 'Images: a released tag with its digest' : 'Images: a released tag, never latest',
+    findings,
+    !production && onlyUnreleased ? 'no release yet, until the first release' : undefined,
+  );
 }
 
 /** Lines of `text` matching a secret pattern, as `file:line: <kind>` (the value itself is never printed). */
@@ -505,7 +520,8 @@ export function formatReports(reports: EnvironmentReport[]): string {
     lines.push(`go-live checks: ${report.environment}${report.production ? ' (production)' : ''}`);
     const width = Math.max(...report.checks.map((c) => c.title.length));
     for (const c of report.checks) {
-      lines.push(`  ${c.id.padEnd(8)} ${c.title.padEnd(width)}  ${MARK[c.status]}`);
+      const why = c.expected ? ` (expected in ${report.environment}: ${c.expected})` : '';
+      lines.push(`  ${c.id.padEnd(8)} ${c.title.padEnd(width)}  ${MARK[c.status]}${why}`);
       for (const finding of c.findings) lines.push(`           - ${finding}`);
     }
     lines.push('');

@@ -27,7 +27,7 @@ export interface AccountBootstrapStackProps {
    * Where this stack's own state lives. `s3` (the default) is its bucket, under `bootstrap/terraform.tfstate`;
    * `local` is for the very first apply, when that bucket does not exist yet: the state is written next to the
    * repository (`terraform.bootstrap-<account>.tfstate`, three folders above the stack's directory) and then
-   * pushed into the bucket with `terraform state push`. See README, "Deploying an environment".
+   * pushed into the bucket with `terraform state push` (the package README, "Deploying what it writes").
    * @default 's3'
    */
   readonly stateBackend?: 's3' | 'local';
