@@ -3,7 +3,8 @@
 // The platform tests talk to a real Postgres and Redis (DATABASE_URL / TEST_DATABASE_URL and REDIS_URL, by
 // default 127.0.0.1:5432 and :6379). When one is not reachable, this starts it from the Debian packages
 // (installing them when missing); where that is impossible it says exactly what to start. Runs before `npm test`.
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
+const { aptGet } = require('./apt');
 const net = require('node:net');
 
 const reachable = (host, port) =>
@@ -47,7 +48,7 @@ const services = [
     if (local && asRoot && has('apt-get')) {
       if (!service.packages.every((p) => spawnSync('dpkg', ['-s', p], { stdio: 'ignore' }).status === 0)) {
         console.error(`Installing ${service.packages.join(', ')} for the tests`);
-        execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...service.packages], { stdio: 'inherit' });
+        aptGet(['install', '-y', '--no-install-recommends', ...service.packages]);
       }
       console.error(`Starting ${service.name} for the tests`);
       service.start();

@@ -5,7 +5,8 @@
 // Debian's packages. Runs before `npm test`;
 // with the argument `images`, installs buildah and debootstrap before `npm run test:images`; with `apply`, the AWS CLI
 // and jq `npm run test:apply` runs against the AWS API simulator (moto, a python3 module, is the machine's own).
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
+const { aptGet } = require('./apt');
 
 const SETS = {
   tests: [
@@ -44,14 +45,10 @@ if (!has('apt-get')) {
   console.error(`Missing test tools: ${packages.join(', ')}. Install them with your package manager.`);
   process.exit(1);
 }
-const sudo = process.getuid && process.getuid() === 0 ? [] : ['sudo'];
 console.error(`Installing test tools from Debian packages: ${packages.join(', ')}`);
-const run = (args) => execFileSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), { stdio: 'inherit' });
-try {
-  run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages]);
-} catch {
-  run(['apt-get', 'update']);
-  run(['apt-get', 'install', '-y', '--no-install-recommends', ...packages]);
+if (!aptGet(['install', '-y', '--no-install-recommends', ...packages], { exitOnFailure: false })) {
+  aptGet(['update']);
+  aptGet(['install', '-y', '--no-install-recommends', ...packages]);
 }
 for (const tool of missing) {
   if (!has(tool.command)) {
