@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Report } from '../../src/contracts/report';
 import { fakeEnv } from '../support/engine';
 import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
+import { README_ANSWERS, runEvalctlReadme } from '../support/readme-examples';
 
 /**
  * Another team's repository installs the packed evalctl (`npm i -D`), runs a suite against the fake LLM with
@@ -56,9 +57,16 @@ describe('the packed evalctl in another repository (integration)', () => {
   });
 
   it('ships compiled JavaScript and typings only: no TypeScript source, no platform service', () => {
-    expect(files).toEqual(expect.arrayContaining(['bin/evalctl.js', 'lib/cli/entry.js', 'lib/index.js', 'lib/index.d.ts', 'package.json', 'README.md']));
+    expect(files).toEqual(expect.arrayContaining(['bin/evalctl.js', 'lib/cli/entry.js', 'lib/index.js', 'lib/index.d.ts', 'package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']));
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => /(^|\/)(services|store|queue|platform|telemetry)\//.test(f))).toEqual([]);
+  });
+
+  it('names its repository, home page and issue tracker, as npm shows them', () => {
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules/@ai-eval-platform/evalctl/package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ repository: { directory: 'evalctl' }, homepage: expect.stringMatching(/^https:\/\//), bugs: { url: expect.stringMatching(/\/issues$/) }, license: 'Apache-2.0' });
+    expect(readFileSync(join(app, 'node_modules/@ai-eval-platform/evalctl/LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+    expect(readFileSync(join(app, 'node_modules/@ai-eval-platform/evalctl/CHANGELOG.md'), 'utf8')).toContain(`## ${version}`);
   });
 
   it('installs none of the platform server dependencies (npm ls)', () => {
@@ -132,6 +140,26 @@ cases:
     // The programmatic API is the same package.
     const api = execFileSync(process.execPath, ['-e', "const e = require('@ai-eval-platform/evalctl'); console.log(typeof e.runSuites, typeof e.defineSuite, e.METRICS.size)"], { cwd: app, encoding: 'utf8' });
     expect(api.trim()).toMatch(/^function function \d+$/);
+  });
+
+  it("the README's first suite and its commands, from the installed package: evaluated, reported, gated; the API example too", async () => {
+    server.requests.length = 0;
+    const outcome = await runEvalctlReadme(app, server, process.execPath);
+    expect(outcome.commands.map((c) => c.line)).toEqual([
+      'npx evalctl run evals/ --output-json report.json --junit junit.xml',
+      'npx evalctl gate report.json --min faithfulness=0.8 --min answer_relevancy=0.7',
+    ]);
+    expect(outcome.commands.map((c) => [c.status, c.stderr])).toEqual([[0, []], [0, []]]);
+    expect(outcome.report.summary).toEqual({ faithfulness: 1, answer_relevancy: 1, icontains: 1 });
+    expect(outcome.report.cases.map((c) => [c.id, c.actual_output])).toEqual([
+      ['return-window', README_ANSWERS['How long do I have to return shoes?']],
+      ['refund-time', README_ANSWERS['How long does a refund take?']],
+    ]);
+    // The target saw its passages through the README's input_template.
+    const targetCall = server.requests.find((r) => !r.schemaName && r.prompt.includes('Question: How long does a refund take?'));
+    expect(targetCall?.prompt).toContain('Passages: Refunds reach the original payment method within 5 business days.');
+    expect(existsSync(join(app, 'junit.xml'))).toBe(true);
+    expect(outcome.api).toMatchObject({ status: 0, stdout: 'exact_match 1, gate passed\n' });
   });
 
   describe('the reusable pull-request gate (.github/actions/quality-gate), run as the action runs it', () => {

@@ -276,9 +276,9 @@ describe.each(PARITY.map((row) => [row.metric, row] as const))('%s: the score De
   });
 });
 
-test('the README’s parity table is the one generated from these rows, and names only registered metrics', () => {
-  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
-  const table = /<!-- parity:begin -->\n([\s\S]*?)\n<!-- parity:end -->/.exec(readme)?.[1];
+test('the evalctl README’s parity table is the one generated from these rows, and names only registered metrics', () => {
+  const readme = readFileSync(join(__dirname, '../../evalctl/README.md'), 'utf8');
+  const table = /<!-- parity:begin[^>]*-->\n([\s\S]*?)\n<!-- parity:end -->/.exec(readme)?.[1];
   expect(table).toBe(parityMarkdown());
   for (const row of PARITY) expect(METRICS.has(row.metric)).toBe(true);
   expect(PARITY.every((row) => row.same)).toBe(true);

@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
+import { readmeExample } from '../support/readme';
+import { buildConstructsReadmeApp, packWorkspace } from '../support/readme-examples';
 
 /**
  * Another team's project consumes the packed construct library: it installs from the tarball, compiles
@@ -13,72 +14,46 @@ const SERVICE_DEPENDENCIES = ['chdb', 'bee-queue', 'openai', '@anthropic-ai/sdk'
 
 describe('a consumer of the packed construct library (integration)', () => {
   const work = join(root, '.tmp', `consumer-${process.pid}`);
+  const app = join(work, 'app');
+  let files: string[] = [];
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('installs, compiles and synthesizes without the services runtime', () => {
-    mkdirSync(work, { recursive: true });
-    const packed = execFileSync('npm', ['pack', '--workspace', 'constructs', '--pack-destination', work, '--json'], { cwd: root, encoding: 'utf8' });
-    const tarball = join(work, JSON.parse(packed.slice(packed.indexOf('[')))[0].filename);
-    const app = join(work, 'app');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, dependencies: { '@ai-eval-platform/constructs': `file:${tarball}` } }));
-    // Peers (cdktf, cdk8s, the providers) resolve from the repository's node_modules above this folder.
-    execFileSync('npm', ['install', '--legacy-peer-deps', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], { cwd: app, encoding: 'utf8' });
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'commonjs', moduleResolution: 'node', strict: true, esModuleInterop: true, skipLibCheck: true, outDir: 'out', types: ['node'], typeRoots: [join(root, 'node_modules/@types')] },
-      files: ['main.ts'],
-    }));
-    writeFileSync(join(app, 'main.ts'), `
-import { App as TfApp } from 'cdktf';
-import { App as K8sApp } from 'cdk8s';
-import { resolveEnvironment, type EnvironmentInput } from '@ai-eval-platform/constructs';
-import { PlatformStack } from '@ai-eval-platform/constructs/terraform';
-import { ClusterAddonsChart, PlatformChart } from '@ai-eval-platform/constructs/k8s';
+  it('the tarball carries the compiled library, its typings, README, CHANGELOG and LICENSE, and no TypeScript source', () => {
+    mkdirSync(app, { recursive: true });
+    const packed = packWorkspace('constructs', work);
+    files = packed.files;
+    writeFileSync(join(work, 'tarball'), packed.tarball);
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json', 'lib/index.js', 'lib/index.d.ts', 'lib/terraform/index.js', 'lib/k8s/index.d.ts']));
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^\s*Apache License\s+Version 2\.0/);
+    const manifest = JSON.parse(readFileSync(join(root, 'constructs/package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ repository: { directory: 'constructs' }, homepage: expect.stringMatching(/^https:\/\//), bugs: { url: expect.stringMatching(/\/issues$/) } });
+    expect((manifest.keywords as string[]).length).toBeGreaterThan(3);
+  });
 
-const input = {
-  name: 'team-staging', accountId: '333333333333', region: 'us-east-1', state: { bucket: 'team-state' }, github: { repository: 'team/evals' },
-  nodeGroups: {
-    general: { instanceTypes: ['t3.large'], minSize: 1, maxSize: 3, desiredSize: 2, labels: { 'ai-eval-platform/pool': 'general' } },
-    workers: { instanceTypes: ['c5.xlarge', 'c6i.xlarge'], capacityType: 'SPOT', minSize: 1, maxSize: 4, desiredSize: 1,
-      labels: { 'ai-eval-platform/pool': 'workers' }, taints: [{ key: 'team/workers', value: 'true', effect: 'NO_SCHEDULE' }] },
-  },
-  database: { instanceClass: 'db.t4g.small', allocatedStorageGiB: 20, maxAllocatedStorageGiB: 50, multiAz: false, deletionProtection: true, backupRetentionDays: 7, finalSnapshot: true },
-  redis: { nodeType: 'cache.t4g.micro', nodes: 1 },
-  clickhouse: { replicas: 1, instanceType: 'm6i.large', dataVolumeGiB: 50 },
-  backup: { awsBackupPlan: true },
-  images: { registry: { pushRoleArn: 'arn:aws:iam::333333333333:role/ci-release' } },
-  orchestrator: { replicas: 2, host: 'evals.team.example', resources: { cpuRequestMilli: 100, cpuLimitMilli: 500, memoryRequestMiB: 128, memoryLimitMiB: 256 } },
-  worker: { minReplicas: 1, maxReplicas: 5, resources: { cpuRequestMilli: 250, cpuLimitMilli: 1000, memoryRequestMiB: 256, memoryLimitMiB: 512 } },
-  addons: { acmeEmail: 'platform@team.example' },
-  gitops: { repoUrl: 'https://git.example/team/gitops.git' },
-  alerting: { slackChannel: '#team-evals', dailyLlmBudgetUsd: 20 },
-} satisfies EnvironmentInput;
+  it("builds the README's complete app from the tarball: it synthesizes the bootstrap, the stack and every chart, and passes the go-live checks", () => {
+    // The README's package.json names the peers this repository tests with, and this version of the library.
+    const manifest = JSON.parse(readmeExample('constructs/README.md', 'package.json')) as { dependencies: Record<string, string> };
+    const own = JSON.parse(readFileSync(join(root, 'constructs/package.json'), 'utf8')) as { version: string; peerDependencies: Record<string, string> };
+    for (const [name, range] of Object.entries(own.peerDependencies)) expect(manifest.dependencies[name]).toBe(range);
+    expect(manifest.dependencies['@ai-eval-platform/constructs']).toBe(`^${own.version}`);
 
-const env = resolveEnvironment(input);
-const tf = new TfApp({ outdir: 'out/tf' });
-new PlatformStack(tf, env.name, { env });
-tf.synth();
-const k8s = new K8sApp({ outdir: 'out/k8s' });
-new PlatformChart(k8s, 'platform', { env });
-new ClusterAddonsChart(k8s, 'cluster-addons', { env });
-k8s.synth();
-console.log(JSON.stringify(Object.keys(require.cache)));
-`);
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app], { cwd: app, encoding: 'utf8' });
-    const loaded: string[] = JSON.parse(execFileSync(process.execPath, ['out/main.js'], { cwd: app, encoding: 'utf8' }));
-
-    expect(existsSync(join(app, 'out/tf/stacks/team-staging/cdk.tf.json'))).toBe(true);
-    expect(existsSync(join(app, 'out/k8s/platform.k8s.yaml'))).toBe(true);
-    expect(loaded.some((f) => f.includes(join(app, 'node_modules/@ai-eval-platform/constructs/lib')))).toBe(true);
+    const outcome = buildConstructsReadmeApp(app, readFileSync(join(work, 'tarball'), 'utf8'), process.execPath);
+    expect(Object.keys(outcome.written)).toHaveLength(6);
+    expect(Object.entries(outcome.written).filter(([, written]) => !written)).toEqual([]);
+    // The release record reached the Deployments, pinned by digest, and every go-live check passes.
+    expect(outcome.platformManifest).toContain('333333333333.dkr.ecr.us-east-1.amazonaws.com/ai-eval-platform-staging/worker:4e1f0c2b9a7d3e5f6a8b0c1d2e3f4a5b6c7d8e9f@sha256:6f4d2b0a');
+    expect(outcome.goLive.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.findings.join('; ')}`)).toEqual([]);
+    // Only the library and the CDK engines were loaded: none of the platform services' runtime.
+    expect(outcome.loaded.some((f) => f.includes(join(app, 'node_modules/@ai-eval-platform/constructs/lib')))).toBe(true);
     for (const dep of SERVICE_DEPENDENCIES) {
-      expect(loaded.filter((f) => f.includes(`/node_modules/${dep}/`))).toEqual([]);
+      expect(outcome.loaded.filter((f) => f.includes(`/node_modules/${dep}/`))).toEqual([]);
       expect(existsSync(join(app, 'node_modules', dep))).toBe(false);
     }
-    expect(readdirSync(join(app, 'node_modules/@ai-eval-platform/constructs/lib'))).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'terraform', 'k8s']));
   });
 
   it('documents every construct prop and configuration field in the published typings', () => {
-    const lib = join(work, 'app/node_modules/@ai-eval-platform/constructs/lib');
+    const lib = join(app, 'node_modules/@ai-eval-platform/constructs/lib');
     const files = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (e.name === 'imports' ? [] : files(join(dir, e.name))) : e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []));
     const undocumented: string[] = [];
