@@ -72,12 +72,14 @@ test('shellcheck finds nothing in the gate action’s script, and is a real chec
   expect(broken.stdout).toContain('SC2086');
 });
 
-test('release: a version tag publishes evalctl to npm with provenance, only when the tag is the package version', () => {
-  const cli = workflow('release.yml').jobs.cli;
-  expect(cli.if).toBe("startsWith(github.ref, 'refs/tags/v')");
-  const runs = cli.steps.map((s: { run?: string }) => s.run).filter(Boolean);
-  expect(runs).toContain('npm publish --workspace evalctl --provenance --access public');
-  expect(runs).toContain('test "v$(jq -r .version evalctl/package.json)" = "$TAG"');
+test('release: a version tag publishes both packages to npm with provenance, only when the tag is their shared version and their API is the reported one', () => {
+  const packages = workflow('release.yml').jobs.packages;
+  expect(packages.if).toBe("startsWith(github.ref, 'refs/tags/v')");
+  const runs = packages.steps.map((s: { run?: string }) => s.run).filter(Boolean);
+  expect(runs).toContain('npm publish --workspace evalctl --workspace constructs --provenance --access public');
+  expect(runs.join('\n')).toContain('for package in package.json evalctl/package.json constructs/package.json; do');
+  expect(runs.join('\n')).toContain('test "v$(jq -r .version "$package")" = "$TAG"');
+  expect(runs).toContain('npm run api -- --check');
   expect(workflow('release.yml').permissions['id-token']).toBe('write');
 });
 
