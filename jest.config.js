@@ -3,8 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The images' build and start (`npm run test:images`, jest.images.config.js) is slow: `.ci/run` runs it.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/images/'],
+  // Slow, and run by `.ci/run` after these: the images' build and start (`npm run test:images`), the first deploy
+  // against an AWS API simulator (`npm run test:apply`), the packages under every supported Node (`npm run test:node`).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/images/', '<rootDir>/test/apply/', '<rootDir>/test/node-versions/'],
   // The viewer's pages are TSX; each file names Hono's JSX runtime in its pragma, which swc follows.
   transform: {
     '^.+\\.ts$': ['@swc/jest'],
