@@ -245,6 +245,71 @@ describe('what production alone requires', () => {
   });
 });
 
+describe('outside production, a failure the environment chose says why in its row; any other failure does not', () => {
+  const NO_PLAN = 'no AWS Backup plan, by choice (backup.awsBackupPlan: false); required in production only';
+  const NO_RELEASE = 'no release yet, until the first release';
+  const withoutPlan: Parameters<typeof report>[0] = ({ tf }) => {
+    delete tf.resource.aws_backup_plan;
+    delete tf.resource.aws_backup_selection;
+  };
+  const unreleased: Parameters<typeof report>[0] = ({ objects }) => {
+    for (const o of objects.filter((x) => x.kind === 'Deployment')) {
+      for (const c of [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers]) c.image = c.image.replace(/:0123abc@.*$/, ':unreleased');
+    }
+  };
+  const expectedOf = (r: EnvironmentReport) => Object.fromEntries(r.checks.filter((c) => 'expected' in c).map((c) => [c.id, c.expected]));
+
+  test('no backup plan and no release yet, in a non-production environment: expected, and the rows say why', () => {
+    const r = report((env) => {
+      withoutPlan!(env);
+      unreleased!(env);
+    }, false);
+    expect(Object.keys(failures(r))).toEqual(['5', 'images']);
+    expect(expectedOf(r)).toEqual({ '5': NO_PLAN, images: NO_RELEASE });
+    const rows = formatReports([r]).split('\n');
+    expect(rows.find((l) => l.startsWith('  5 '))).toMatch(new RegExp(`FAIL \\(expected in prod: ${NO_PLAN.replace(/[()]/g, '\\$&')}\\)$`));
+    expect(rows.find((l) => l.startsWith('  images '))).toMatch(/FAIL \(expected in prod: no release yet, until the first release\)$/);
+  });
+
+  test('the same in production: plain failures', () => {
+    const r = report((env) => {
+      withoutPlan!(env);
+      unreleased!(env);
+    }, true);
+    expect(Object.keys(failures(r))).toEqual(['5', 'images']);
+    expect(expectedOf(r)).toEqual({});
+    expect(formatReports([r])).not.toContain('expected in');
+  });
+
+  test('a real failure beside the chosen one is not excused', () => {
+    // RDS backups off as well as no plan; a plan that leaves the bucket out; a latest image beside the placeholders.
+    const rdsOff = report((env) => {
+      withoutPlan!(env);
+      env.tf.resource.aws_db_instance.postgres.backup_retention_period = 0;
+    }, false);
+    const bucketLeftOut = report(({ tf }) => delete tf.resource.aws_backup_selection, false);
+    const latest = report((env) => {
+      unreleased!(env);
+      workerContainer(env.find).image = 'ai-eval/worker:latest';
+    }, false);
+    for (const r of [rdsOff, bucketLeftOut, latest]) expect(expectedOf(r)).toEqual({});
+    expect(Object.keys(failures(bucketLeftOut))).toEqual(['5']);
+    expect(formatReports([latest])).toMatch(/^ {2}images +Images: a released tag, never latest +FAIL$/m);
+  });
+
+  test('a passing check carries no reason, even where the condition for one holds', () => {
+    // No bucket and no plan outside production: nothing to back up, so 5 passes, with nothing to excuse.
+    const r = report(({ tf }) => {
+      delete tf.resource.aws_s3_bucket;
+      delete tf.resource.aws_backup_plan;
+      delete tf.resource.aws_backup_selection;
+    }, false);
+    expect(failures(r)).toEqual({});
+    expect(expectedOf(r)).toEqual({});
+    expect(expectedOf(report(() => {}, false))).toEqual({});
+  });
+});
+
 test('alerting is pending, not failed, before any monitoring object exists; pending never fails the gate', () => {
   const r = report(({ find }) => {
     find('PrometheusRule').kind = 'ConfigMap';

@@ -414,7 +414,7 @@ function checkImages(objects: K8sObject[], production: boolean): CheckResult {
       }
     }
   }
-  const onlyUnreleased = findings.length > 0 && findings.every((f) => f.includes(`:${UNRELEASED_TAG}: no release`));
+  const onlyUnreleased = findings.every((f) => f.includes(`:${UNRELEASED_TAG}: no release`));
   return check(
     'images',
     production ? 'Images: a released tag with its digest' : 'Images: a released tag, never latest',
