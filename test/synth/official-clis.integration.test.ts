@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 /**
- * `npx cdktf synth` and `npx cdk8s synth`, as an operator types them, offline: the project's .npmrc turns the
- * CLIs' telemetry and update checks off, so neither prints an error, a warning or a stack trace, and both
- * write what `npm run synth` writes. They run in a scratch folder below the repository (the repository's
- * .npmrc and node_modules apply; the outputs land in the scratch folder) with the project's app commands.
+ * `npx cdktf synth` and `npx cdk8s synth`, as an operator types them, offline: in this checkout npx runs them
+ * through the root package's bins (bin/cdktf.js, bin/cdk8s.js), which turn the CLIs' telemetry and update
+ * checks off, so neither prints an error, a warning or a stack trace, and both write what `npm run synth`
+ * writes. They run in a scratch folder below the repository (its package and node_modules apply; the outputs
+ * land in the scratch folder) with the project's app commands.
  */
 const root = join(__dirname, '../..');
 const exec = promisify(execFile);
@@ -39,6 +40,16 @@ describe('the official CLIs in this project (integration)', () => {
     expect(noise(stdout + stderr)).toEqual([]);
     expect(stdout).toMatch(/Generated Terraform code for the stacks: bootstrap-111111111111,\s+bootstrap-222222222222, dev, prod/);
     for (const stack of ['dev', 'prod']) expect(existsSync(join(work, `cdktf.out/stacks/${stack}/cdk.tf.json`))).toBe(true);
+  });
+
+  it("the wrapped CLIs are the official ones: their version, their exit code, and a caller's own switch wins", async () => {
+    const cdktfVersion = (JSON.parse(readFileSync(join(root, 'node_modules/cdktf-cli/package.json'), 'utf8')) as { version: string }).version;
+    expect((await exec('npx', ['--no-install', 'cdktf', '--version'], { cwd: work, env })).stdout.trim()).toBe(cdktfVersion);
+    const failed = await exec('npx', ['--no-install', 'cdktf', 'no-such-command'], { cwd: work, env }).then(() => 0, (error: { code: number }) => error.code);
+    expect(failed).toBe(1);
+    // The caller asked for the update check: the wrapper leaves it on (and it is what prints the notice here).
+    const asked = await exec('npx', ['--no-install', 'cdk8s', 'synth'], { cwd: work, env: { ...env, CDK8S_CHECK_UPGRADE: 'true' } }).then((r) => r.stderr, (e: { stderr: string }) => e.stderr);
+    expect(asked).toContain('of cdk8s-cli is available');
   });
 
   it('npx cdk8s synth: every environment, and no stack trace or update notice', async () => {
