@@ -83,8 +83,10 @@ test.each(READMES)('%s: every `npm run` names a script that exists', (file) => {
   expect(named.filter((name) => !scripts.has(name))).toEqual([]);
 });
 
-test('the package READMEs link their CHANGELOG and LICENSE, which the tarballs carry', () => {
+test('the package READMEs link their CHANGELOG and LICENSE, which the tarballs carry; each LICENSE is the repository\'s', () => {
+  const license = readFileSync(join(root, 'LICENSE'), 'utf8');
   for (const file of PACKAGE_READMES) {
+    expect(readFileSync(join(root, dirname(file), 'LICENSE'), 'utf8')).toBe(license);
     const links = linksOf(readFileSync(join(root, file), 'utf8')).map((l) => l.target);
     expect(links).toEqual(expect.arrayContaining(['CHANGELOG.md', 'LICENSE']));
     const manifest = JSON.parse(readFileSync(join(root, dirname(file), 'package.json'), 'utf8')) as { files: string[] };
