@@ -144,8 +144,9 @@ if (require.main === module) {
     const path = join(root, section.file);
     const text = readFileSync(path, 'utf8');
     const pattern = sectionPattern(section.name);
-    if (!pattern.test(text)) throw new Error(`${section.file}: no <!-- ${section.name}:begin --> … <!-- ${section.name}:end --> markers`);
-    if (currentSection(section) === section.content) continue;
+    const current = pattern.exec(text);
+    if (!current) throw new Error(`${section.file}: no <!-- ${section.name}:begin --> … <!-- ${section.name}:end --> markers`);
+    if (current[2] === section.content) continue;
     stale++;
     if (check) console.error(`${section.file}: section "${section.name}" is stale: run npm run docs`);
     else writeFileSync(path, text.replace(pattern, (_all, begin: string, _old: string, end: string) => `${begin}${section.content}${end}`));

@@ -1,10 +1,10 @@
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '../../src/contracts/report';
 import { fakeEnv } from '../support/engine';
 import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
-import { README_ANSWERS, runEvalctlReadme } from '../support/readme-examples';
+import { installEvalctl, packWorkspace, README_ANSWERS, runEvalctlReadme, runIn } from '../support/readme-examples';
 
 /**
  * Another team's repository installs the packed evalctl (`npm i -D`), runs a suite against the fake LLM with
@@ -38,14 +38,9 @@ describe('the packed evalctl in another repository (integration)', () => {
 
   beforeAll(async () => {
     server = await startFakeLlmServer();
-    mkdirSync(app, { recursive: true });
-    const packed = execFileSync('npm', ['pack', '--workspace', 'evalctl', '--pack-destination', work, '--json'], { cwd: root, encoding: 'utf8' });
-    const [entry] = JSON.parse(packed.slice(packed.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
-    files = entry.files.map((f) => f.path);
-    tarball = join(work, entry.filename);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'agent-repo', private: true }));
+    ({ tarball, files } = packWorkspace('evalctl', work));
     // One command, as the README says: npm i -D <package>.
-    execFileSync('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', join(work, entry.filename)], { cwd: app, encoding: 'utf8' });
+    expect(installEvalctl(app, tarball, process.execPath).status).toBe(0);
   }, 180_000);
   afterAll(async () => {
     await server.close();
@@ -77,11 +72,7 @@ describe('the packed evalctl in another repository (integration)', () => {
     expect(SERVER_DEPENDENCIES.filter((name) => names.has(name))).toEqual([]);
   });
 
-  // Asynchronous: the fake LLM answers from this process, which a synchronous spawn would block.
-  const run = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
-    new Promise<{ status: number; stdout: string; stderr: string }>((done) =>
-      execFile(command, args, { cwd: app, env }, (error, stdout, stderr) => done({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr })),
-    );
+  const run = (command: string, args: string[], env: NodeJS.ProcessEnv) => runIn(app, command, args, env);
 
   it('runs a suite against the fake LLM with the installed bin and gates on it', async () => {
     server.script = (request) => {

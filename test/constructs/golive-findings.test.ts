@@ -257,13 +257,14 @@ describe('outside production, a failure the environment chose says why in its ro
       for (const c of [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers]) c.image = c.image.replace(/:0123abc@.*$/, ':unreleased');
     }
   };
+  const bothChosen: Parameters<typeof report>[0] = (env) => {
+    withoutPlan!(env);
+    unreleased!(env);
+  };
   const expectedOf = (r: EnvironmentReport) => Object.fromEntries(r.checks.filter((c) => 'expected' in c).map((c) => [c.id, c.expected]));
 
   test('no backup plan and no release yet, in a non-production environment: expected, and the rows say why', () => {
-    const r = report((env) => {
-      withoutPlan!(env);
-      unreleased!(env);
-    }, false);
+    const r = report(bothChosen, false);
     expect(Object.keys(failures(r))).toEqual(['5', 'images']);
     expect(expectedOf(r)).toEqual({ '5': NO_PLAN, images: NO_RELEASE });
     const rows = formatReports([r]).split('\n');
@@ -272,10 +273,7 @@ describe('outside production, a failure the environment chose says why in its ro
   });
 
   test('the same in production: plain failures', () => {
-    const r = report((env) => {
-      withoutPlan!(env);
-      unreleased!(env);
-    }, true);
+    const r = report(bothChosen, true);
     expect(Object.keys(failures(r))).toEqual(['5', 'images']);
     expect(expectedOf(r)).toEqual({});
     expect(formatReports([r])).not.toContain('expected in');

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
-import { buildConstructsReadmeApp, packWorkspace, pathWith, runEvalctlReadme } from '../support/readme-examples';
+import { buildConstructsReadmeApp, installEvalctl, packWorkspace, pathWith, runEvalctlReadme } from '../support/readme-examples';
 
 /**
  * `npm run test:node`: both packages, from their tarballs, under each Node.js line they support (the engines
@@ -62,9 +62,7 @@ describe.each([process.version.slice(1), ...REGISTRY_NODES])('Node %s', (version
   it("evalctl: installed from its tarball, the README's first suite, commands and API example", async () => {
     const app = join(work, 'evalctl-app');
     const { tarball } = packWorkspace('evalctl', work);
-    mkdirSync(app, { recursive: true });
-    execFileSync('npm', ['init', '-y'], { cwd: app, stdio: 'ignore' });
-    const install = spawnSync('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, encoding: 'utf8', env: { ...process.env, PATH: pathWith(node) } });
+    const install = installEvalctl(app, tarball, node);
     expect(install.status).toBe(0);
     expect(install.stderr).not.toContain('EBADENGINE');
     const outcome = await runEvalctlReadme(app, server, node);

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Report } from '../../src/contracts/report';
@@ -20,6 +20,14 @@ export function packWorkspace(workspace: 'evalctl' | 'constructs', dest: string)
   const packed = execFileSync('npm', ['pack', '--workspace', workspace, '--pack-destination', dest, '--json'], { cwd: root, encoding: 'utf8' });
   const [entry] = JSON.parse(packed.slice(packed.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   return { tarball: join(dest, entry.filename), files: entry.files.map((f) => f.path) };
+}
+
+/** An agent's repository in `app` that installs the evalctl tarball as the README says (`npm i -D`), under `node`. */
+export function installEvalctl(app: string, tarball: string, node: string): { status: number | null; stderr: string } {
+  mkdirSync(app, { recursive: true });
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'agent-repo', private: true }));
+  const install = spawnSync('npm', ['install', '--save-dev', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: app, encoding: 'utf8', env: { ...process.env, PATH: pathWith(node) } });
+  return { status: install.status, stderr: install.stderr };
 }
 
 /** PATH with `node`'s folder first, so `npm`, `npx` and every `#!/usr/bin/env node` run under that Node. */
