@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { main as engineMain, UsageError, type Command, type Io } from '../src/cli/main';
 import { ConfigurationError, readPlatformConfig } from '../src/platform/config';
-import { createApiKey, revokeApiKey } from '../src/store/postgres/projects';
+import { createApiKey, revokeApiKey, setProjectCallBodies } from '../src/store/postgres/projects';
 import { startDev } from './dev';
 import { startOrchestrator } from './orchestrator/main';
 import type { RunningService } from './runtime';
@@ -45,7 +45,9 @@ const platformCommands: Record<string, Command> = {
     const stores = await openStores(settings);
     try {
       const ran = await migrateStores(stores, settings);
-      io.stdout.write(`postgres: ${ran.postgres.length ? ran.postgres.join(', ') : 'up to date'}\nclickhouse: ${ran.clickhouse.length ? ran.clickhouse.map((v) => `version ${v}`).join(', ') : 'up to date'}\n${ran.appRole ? `application role: ${ran.appRole}\n` : ''}`);
+      io.stdout.write(
+        `postgres: ${ran.postgres.length ? ran.postgres.join(', ') : 'up to date'}\nclickhouse: ${ran.clickhouse.length ? ran.clickhouse.map((v) => `version ${v}`).join(', ') : 'up to date'}${ran.retention ? ` (${ran.retention})` : ''}\n${ran.appRole ? `application role: ${ran.appRole}\n` : ''}`,
+      );
       return 0;
     } finally {
       await stores.close();
@@ -78,14 +80,41 @@ const platformCommands: Record<string, Command> = {
       await stores.close();
     }
   },
+  async projects(args, io) {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'llm-call-bodies': { type: 'string' } } });
+    const usage = 'projects: evalctl projects set <name> --llm-call-bodies on|off';
+    if (positionals[0] !== 'set' || !positionals[1] || positionals.length !== 2) throw new UsageError(usage);
+    const choice = values['llm-call-bodies'];
+    if (choice !== 'on' && choice !== 'off') throw new UsageError(`--llm-call-bodies: expected on or off (${usage})`);
+    const stores = await openStores(config(io));
+    try {
+      if (!(await setProjectCallBodies(stores.db, positionals[1], choice === 'on'))) {
+        io.stderr.write(`projects set: no project ${positionals[1]}\n`);
+        return 2;
+      }
+      io.stderr.write(
+        choice === 'on'
+          ? `project ${positionals[1]}: the workers store what each LLM call sends and receives (redacted, cut to LLM_CALL_BODY_MAX_CHARS, kept LLM_CALL_BODY_RETENTION_DAYS)\n`
+          : `project ${positionals[1]}: the workers store no text of its LLM calls from now on (a worker that has its run open reads the setting with the next run); texts already stored expire with LLM_CALL_BODY_RETENTION_DAYS\n`,
+      );
+      return 0;
+    } finally {
+      await stores.close();
+    }
+  },
   async dev(args, io) {
-    const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'data-dir': { type: 'string' } } });
-    const port = values.port === undefined ? Number(io.env.PORT ?? 8080) : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port ${values.port}: expected a port number`);
-    const service = await startDev({ port, dataDir: values['data-dir'], env: io.env });
+    const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'worker-port': { type: 'string' }, 'data-dir': { type: 'string' } } });
+    const portOf = (flag: string, value: string | undefined, fallback: number) => {
+      const port = value === undefined ? fallback : Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`${flag} ${value}: expected a port number (0: any free port)`);
+      return port;
+    };
+    const port = portOf('--port', values.port, Number(io.env.PORT ?? 8080));
+    const workerPort = portOf('--worker-port', values['worker-port'], 0);
+    const service = await startDev({ port, workerPort, dataDir: values['data-dir'], env: io.env });
     io.stdout.write(
       [
-        `ai-eval-platform dev: ${service.url}`,
+        `ai-eval-platform dev: ${service.url} (viewer: ${service.url}/ui; worker metrics: ${service.workerUrl}/metrics)`,
         `API key (project ${service.project}): ${service.apiKey}`,
         '',
         'Submit a run:',

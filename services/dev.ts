@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { UsageError } from '../src/cli/errors';
 import { readPlatformConfig } from '../src/platform/config';
 import { openQueue } from '../src/queue/open';
 import { createApiKey } from '../src/store/postgres/projects';
@@ -12,6 +13,18 @@ import { startWorker } from './worker/main';
 export interface DevService extends RunningService {
   readonly apiKey: string;
   readonly project: string;
+  /** The worker's own address (its /metrics and probes). */
+  readonly workerUrl: string;
+}
+
+/** A data folder that does not exist yet is made (its parent must exist); a path that is not a folder is refused. */
+export function prepareDataDir(dataDir: string): void {
+  if (existsSync(dataDir)) {
+    if (!statSync(dataDir).isDirectory()) throw new UsageError(`--data-dir ${dataDir}: not a folder`);
+    return;
+  }
+  if (!existsSync(dirname(resolve(dataDir)))) throw new UsageError(`--data-dir ${dataDir}: neither it nor its parent folder ${dirname(resolve(dataDir))} exists`);
+  mkdirSync(dataDir);
 }
 
 /**
@@ -20,8 +33,9 @@ export interface DevService extends RunningService {
  * CLICKHOUSE_URL switch each to a real server. Data lives in `dataDir` when given, else in memory / a
  * temporary folder.
  */
-export async function startDev(options: { port?: number; dataDir?: string; env?: NodeJS.ProcessEnv; project?: string }): Promise<DevService> {
+export async function startDev(options: { port?: number; workerPort?: number; dataDir?: string; env?: NodeJS.ProcessEnv; project?: string }): Promise<DevService> {
   const env = { ...(options.env ?? process.env) };
+  if (options.dataDir) prepareDataDir(options.dataDir);
   if (options.port !== undefined) env.PORT = String(options.port);
   env.HOST ??= '127.0.0.1';
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'evalctl-dev-'));
@@ -31,11 +45,12 @@ export async function startDev(options: { port?: number; dataDir?: string; env?:
   await migrateStores(stores, config);
   const queues = openQueue(config.queue);
   const orchestrator = await startOrchestrator(config, { stores, queues });
-  const worker = await startWorker({ ...config, port: 0 }, { stores, queues });
+  const worker = await startWorker({ ...config, port: options.workerPort ?? 0 }, { stores, queues });
   const project = options.project ?? 'default';
   const { key } = await createApiKey(stores.db, project);
   return {
     url: orchestrator.url,
+    workerUrl: worker.url,
     apiKey: key,
     project,
     async close() {

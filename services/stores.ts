@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kysely } from 'kysely';
 import type { PlatformConfig } from '../src/platform/config';
 import { connectClickhouse } from '../src/store/clickhouse/connect';
-import { migrateClickhouse } from '../src/store/clickhouse/migrations';
+import { applyCallBodyRetention, migrateClickhouse } from '../src/store/clickhouse/migrations';
 import { grantApplicationRole } from '../src/store/postgres/app-role';
 import { connectPostgres, migratePostgres } from '../src/store/postgres/connect';
 import type { Database } from '../src/store/postgres/schema';
@@ -27,7 +27,7 @@ export async function openStores(config: PlatformConfig, log?: (message: string,
 }
 
 /** Postgres first (kysely's Migrator), then ClickHouse's versioned migrations. */
-export async function migrateStores(stores: Stores, config: PlatformConfig): Promise<{ postgres: string[]; clickhouse: number[]; appRole?: string }> {
+export async function migrateStores(stores: Stores, config: PlatformConfig): Promise<{ postgres: string[]; clickhouse: number[]; appRole?: string; retention?: string }> {
   const postgres = await migratePostgres(stores.db);
   let appRole: string | undefined;
   if (config.postgresAppUser) {
@@ -35,5 +35,8 @@ export async function migrateStores(stores: Stores, config: PlatformConfig): Pro
     appRole = `${config.postgresAppUser} (${granted.created ? 'created' : 'granted'}${granted.iam ? ', IAM authentication' : ''})`;
   }
   const clickhouse = await migrateClickhouse(stores.clickhouse, config.clickhouseDatabase, config.clickhouseTopology);
-  return { postgres, clickhouse, appRole };
+  const retention = (await applyCallBodyRetention(stores.clickhouse, config.clickhouseDatabase, config.callBodies.retentionDays, config.clickhouseTopology))
+    ? `LLM call texts kept ${config.callBodies.retentionDays} days`
+    : undefined;
+  return { postgres, clickhouse, appRole, retention };
 }

@@ -5,9 +5,9 @@ import { headerRunReport } from '../../src/platform/run-results';
 import { groupByTopic } from '../../src/runner/topics';
 import { caseLlmCalls, metricTrend, runCaseOutcomes } from '../../src/store/clickhouse/queries';
 import { agreementCounts, listReviews, reviewView, saveReview } from '../../src/store/postgres/reviews';
-import { caseFacets, getRun, getRunCase, listCasePage, listRuns, runFacets, type RunHeader } from '../../src/store/postgres/runs';
+import { caseFacets, runScores, getRun, getRunCase, listCaseOrder, listCasePage, listRuns, runFacets, type RunHeader } from '../../src/store/postgres/runs';
 import type { Database, Project } from '../../src/store/postgres/schema';
-import { agreementOf, facetsOf, runMatches, type CaseFilter, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
+import { agreementOf, facetsOf, inOrder, runMatches, targetOfSuite, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
 import { setBounded } from './limits';
 import { decodeCursor, encodeCursor, runView, UUID } from './http';
 
@@ -19,13 +19,17 @@ const reports = new Map<string, Promise<Report>>();
 type ListedRun = Awaited<ReturnType<typeof listRuns>>[number];
 
 /** A run as the viewer lists it: the API's view of it, with its duration and metric means. */
-function runRow(run: Omit<ListedRun, 'means'>, means: RunRow['means']): RunRow {
+function runRow(run: Omit<ListedRun, 'means' | 'metric_order' | 'gate_passed'>, means: RunRow['means'], order: string[] | null | undefined, gate: boolean | null): RunRow {
   const view = runView(run);
   const { id, suite, status, branch, build, created_at, finished_at, progress } = view;
-  return { id, suite, status, branch, build, created_at, finished_at, progress, means, cost_usd: view.cost.spent_usd, duration_ms: finished_at ? Date.parse(finished_at) - Date.parse(view.started_at ?? created_at) : null };
+  return { id, suite, status, branch, build, created_at, finished_at, progress, means: means && inOrder(means, order), gate_passed: gate, cost_usd: view.cost.spent_usd, duration_ms: finished_at ? Date.parse(finished_at) - Date.parse(view.started_at ?? created_at) : null };
 }
 
-const detail = (run: RunHeader): RunDetail => ({ ...runRow(run, run.summary?.summary ?? null), summary: run.summary, max_cost_usd: run.max_cost_usd });
+const detail = (run: RunHeader): RunDetail => {
+  const order = run.summary?.metric_order;
+  const summary = run.summary && { ...run.summary, metrics: inOrder(run.summary.metrics, order) };
+  return { ...runRow(run, run.summary?.summary ?? null, order, run.summary?.gate.passed ?? null), summary, max_cost_usd: run.max_cost_usd };
+};
 
 /**
  * The viewer over one project's runs on the platform: Postgres for runs, cases and reviews, ClickHouse for LLM
@@ -77,7 +81,7 @@ export class PlatformViewerSource implements ViewerSource {
     if (this.runIds !== null) return { runs: (await this.linkedRuns()).filter((run) => runMatches(run, filter)), nextCursor: null };
     const cursor = filter.cursor ? decodeCursor(filter.cursor, () => undefined) : undefined;
     const rows = await listRuns(this.db, this.project.id, { suite: filter.suite, branch: filter.branch, status: filter.status, cursor, limit: RUNS_PER_PAGE });
-    const runs = rows.map((row) => runRow(row, row.means));
+    const runs = rows.map((row) => runRow(row, row.means, row.metric_order, row.gate_passed));
     const last = runs.at(-1);
     return { runs, nextCursor: runs.length === RUNS_PER_PAGE && last ? encodeCursor(last) : null };
   }
@@ -96,16 +100,29 @@ export class PlatformViewerSource implements ViewerSource {
     const { rows, total } = await listCasePage(this.db, runId, filter);
     return {
       total,
-      cases: rows.map((row) => ({
-        index: row.case_index,
-        id: row.case_id,
-        status: row.status,
-        error: row.error,
-        topic: row.topic,
-        tags: Array.isArray(row.tags) ? row.tags : [],
-        metrics: row.metrics ?? {},
-      })),
+      cases: rows.map(
+        (row): CaseRow => ({
+          index: row.case_index,
+          id: row.case_id,
+          status: row.status,
+          error: row.error,
+          topic: row.topic,
+          tags: Array.isArray(row.tags) ? row.tags : [],
+          metrics: row.metrics ?? {},
+          target: row.suite ? targetOfSuite(row.suite) : null,
+          input: row.input,
+          actual_output: row.actual_output,
+          expected_output: row.expected_output,
+          metadata: row.metadata ?? {},
+          latency_ms: row.latency_ms,
+          cost_usd: row.cost_usd,
+        }),
+      ),
     };
+  }
+
+  caseOrder(runId: string, filter: CaseFilter) {
+    return listCaseOrder(this.db, runId, filter);
   }
 
   caseFacets(runId: string) {
@@ -140,8 +157,12 @@ export class PlatformViewerSource implements ViewerSource {
     return groupByTopic(cases, run.summary?.topic_labels);
   }
 
-  async trends(metric: string, branch?: string) {
-    const points = await metricTrend(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, metric, branch, limit: 100 }).catch(() => []);
+  scores(runId: string) {
+    return runScores(this.db, runId);
+  }
+
+  async trends(metric: string, filter: { branch?: string; suite?: string }) {
+    const points = await metricTrend(this.clickhouse, this.clickhouseDatabase, { project: this.project.name, metric, branch: filter.branch, suite: filter.suite, limit: 100 }).catch(() => []);
     return this.runIds === null ? points : points.filter((point) => this.runIds!.includes(point.run_id));
   }
 

@@ -45,6 +45,7 @@ export async function startWorker(config: PlatformConfig, injected: { stores?: S
     gateway,
     tenancy: config.tenancy,
     storeRetryMs: config.storeRetryMs,
+    callBodies: config.callBodies,
     onRunFinished: () => drainer.drainSoon(),
     metrics,
     log,

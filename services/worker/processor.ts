@@ -12,6 +12,7 @@ import { CaseCompletionBatcher, writeCaseOutcomes, type CaseOutcome, type TopicL
 import { BUDGET_SPENT_ERROR } from '../../src/platform/run-results';
 import { labelTopics } from '../../src/platform/topic-labels';
 import { RunCache, type CachedRun } from '../../src/platform/run-cache';
+import type { CallBodyPolicy } from '../../src/platform/config';
 import { egressGuardFor, projectEndpointPolicy, secretValues, storedForm, type TenancyConfig } from '../../src/platform/tenancy';
 import { listProjectEndpoints } from '../../src/store/postgres/endpoints';
 import type { CaseSlot, ConsumerHandlers } from '../../src/queue/types';
@@ -29,6 +30,8 @@ export interface WorkerDeps {
   readonly onRunFinished?: (runId: string) => void;
   readonly metrics?: PlatformMetrics;
   readonly log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Whether and how much of each LLM call's messages and reply are stored (the operator's policy); absent: none. */
+  readonly callBodies?: CallBodyPolicy;
 }
 
 /** A run's tenant boundary in this worker, and what it has spent as far as this worker has seen. */
@@ -173,7 +176,9 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
     };
     // Made of the stored result and the suite's validated names: storable as they are.
-    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex) };
+    // What each call sent and received, redacted as the result is, unless the operator keeps none or the project turned it off.
+    const bodies = deps.callBodies && deps.callBodies.retentionDays > 0 && run.project_llm_call_bodies ? { maxChars: deps.callBodies.maxChars, protect: (text: string) => storedForm(text, boundary.secrets) } : null;
+    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex, bodies) };
     return { status: result.status, result, error: result.error, costUsd: caseCost(result), rows };
   };
 

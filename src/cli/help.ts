@@ -46,7 +46,7 @@ Usage:
                                 comment (default EVAL_API_KEY); without one, the comment links behind sign-in
       --link-hours <h>          how long that link works (default 72, at most 336)
 
-  evalctl view <report.json> [baseline.json] [--port 15500] [--host 127.0.0.1]
+  evalctl view <report.json> [baseline.json] [--port 8790] [--host 127.0.0.1]
                                 the viewer's pages over report files (runs, cases, the comparison), served
                                 on loopback until Ctrl-C; no platform needed
 

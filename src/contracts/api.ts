@@ -122,6 +122,14 @@ export interface LlmCallView {
   cost_usd: number | null;
   latency_ms: number;
   created_at: string;
+  /** The metric (its id) the call served; '' for the target's calls. */
+  metric: string;
+  /** The step: the reply schema's name (`claims`, `truths`, `verdicts`…), `reply` for free text. */
+  step: string;
+  /** What was sent, as JSON (`{"system": …, "messages": [{"role", "content"}]}`), redacted and clipped; '' when not stored. */
+  request: string;
+  /** The reply's text, redacted and clipped; '' when not stored or the call failed. */
+  response: string;
 }
 
 /** One group of GET /v1/topics. */

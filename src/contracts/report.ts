@@ -116,7 +116,15 @@ export interface Report {
   duration_ms: number;
   build: BuildMetadata;
   project: string | null;
-  suites: Array<{ name: string; file: string; cases: number; target: string; judge: string | null }>;
+  suites: Array<{
+    name: string;
+    file: string;
+    cases: number;
+    target: string;
+    judge: string | null;
+    /** The system prompt the target model ran with (an `openai` or `anthropic` target that has one), clipped to 4,000 characters. */
+    system_prompt?: string;
+  }>;
   /** Metric id → mean score over the cases it scored (null when it scored none); the brief's jq gate reads this. */
   summary: Record<string, number | null>;
   metrics: Record<string, MetricSummary>;
@@ -162,4 +170,8 @@ export interface TargetReport {
  * The report kept on a finished run's row: the report without its cases, plus the topic labels the run's judge
  * gave the cases that had neither topic nor tags (case index → label), written once labelling is done.
  */
-export type ReportSummary = Omit<Report, 'cases'> & { topic_labels?: Record<string, string> };
+export type ReportSummary = Omit<Report, 'cases'> & {
+  topic_labels?: Record<string, string>;
+  /** The metrics' ids in the suite's order (a stored summary's objects lose their key order). */
+  metric_order?: string[];
+};

@@ -117,6 +117,10 @@ const environmentSchema = retryEnvironmentSchema.extend({
   /** How long an API key's project is cached: a revoked key stops working within this. */
   API_KEY_CACHE_MS: int(DEFAULT_API_LIMITS.apiKeyCacheMs),
   RUN_DEFAULT_MAX_COST_USD: z.coerce.number().positive().optional(),
+  /** Days the messages and replies of LLM calls are kept in ClickHouse (applied by `evalctl migrate`); 0: never stored. */
+  LLM_CALL_BODY_RETENTION_DAYS: z.coerce.number().int().min(0).max(3_650).default(30),
+  /** Characters of each call's messages (and of its reply) stored at most; the rest is cut, and says so. */
+  LLM_CALL_BODY_MAX_CHARS: z.coerce.number().int().min(1_000).max(1_000_000).default(32_000),
   PROJECT_DAILY_COST_USD: z.coerce.number().positive().optional(),
 });
 
@@ -144,6 +148,15 @@ export interface PlatformConfig {
   queueEpochCheckMs: number;
   tenancy: TenancyConfig;
   limits: ApiLimits;
+  /** What was sent to each LLM and what came back, as the viewer shows it: how long it is kept, and how much of it. */
+  callBodies: CallBodyPolicy;
+}
+
+/** Whether and how the messages and replies of LLM calls are stored (besides a project's own choice, `projects.llm_call_bodies`). */
+export interface CallBodyPolicy {
+  /** 0: never stored. */
+  retentionDays: number;
+  maxChars: number;
 }
 
 
@@ -198,6 +211,7 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     storeRetryMs: e.STORE_RETRY_MS,
     queueEpochCheckMs: e.QUEUE_EPOCH_CHECK_MS,
     tenancy,
+    callBodies: { retentionDays: e.LLM_CALL_BODY_RETENTION_DAYS, maxChars: e.LLM_CALL_BODY_MAX_CHARS },
     limits: {
       requestsPerSecond: e.PROJECT_REQUESTS_PER_SECOND,
       requestBurst: e.PROJECT_REQUEST_BURST,

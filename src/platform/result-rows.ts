@@ -70,7 +70,35 @@ export function resultRows(result: CaseResult, context: RowContext): ResultRow[]
   }));
 }
 
-export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowContext, 'project' | 'runId'>, caseIndex: number): LlmCallRow[] {
+/** A text cut to `max` characters, saying how much was left out. */
+export function clipBody(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const kept = clipText(text, max).slice(0, -1);
+  return `${kept}… [${text.length - kept.length} more characters not stored]`;
+}
+
+/**
+ * What a call sent, as stored: `{"system", "messages": [{"role", "content"}]}` as JSON, each text cut so that
+ * the whole stays near `max` characters (the system prompt to half of it; every message to an equal share of
+ * the rest, 500 at least), after `protect` (the platform's redaction and storable-text rules) ran over it.
+ */
+export function requestBody(request: NonNullable<LlmCallEvent['request']>, max: number, protect: (text: string) => string): string {
+  const system = request.system === undefined ? undefined : clipBody(protect(request.system), request.messages.length ? Math.floor(max / 2) : max);
+  const share = Math.max(500, Math.floor((max - (system?.length ?? 0)) / Math.max(1, request.messages.length)));
+  const messages = request.messages.map((message) => ({ role: message.role, content: clipBody(protect(message.content), share) }));
+  return JSON.stringify(system === undefined ? { messages } : { system, messages });
+}
+
+/**
+ * How calls' texts are stored: cut to `maxChars` and passed through `protect` (redaction); null: not stored
+ * (the operator's retention is 0, or the project turned them off).
+ */
+export interface CallBodies {
+  maxChars: number;
+  protect: (text: string) => string;
+}
+
+export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowContext, 'project' | 'runId'>, caseIndex: number, bodies: CallBodies | null = null): LlmCallRow[] {
   const now = clickhouseTime(new Date());
   return events.map((e) => ({
     project: context.project,
@@ -90,5 +118,9 @@ export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowCo
     cost_usd: e.cost_usd,
     latency_ms: e.latency_ms,
     created_at: now,
+    metric: e.metric ?? '',
+    step: e.step ?? '',
+    request: bodies && e.request ? requestBody(e.request, bodies.maxChars, bodies.protect) : '',
+    response: bodies && e.response !== undefined ? clipBody(bodies.protect(e.response), bodies.maxChars) : '',
   }));
 }

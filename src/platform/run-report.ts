@@ -48,5 +48,5 @@ export function finalStatus(report: Report): RunStatus {
 /** The report without its cases, kept on the run row as its summary. */
 export function reportSummary(report: Report): ReportSummary {
   const { cases: _cases, ...summary } = report;
-  return summary;
+  return { ...summary, metric_order: Object.keys(report.metrics) };
 }

@@ -6,7 +6,7 @@ import { EndpointPolicy } from './endpoints';
 import { addUsd, costOf, findPrice, PRICE_TABLE_VERSION, type ModelPrice, type PriceOverrides } from './pricing';
 import { estimateTokens, ModelRateLimiter, type ModelLimits, type SharedBudget } from './rate-limiter';
 import { DEFAULT_RETRY_POLICY, ProviderCallError, RetriesExhaustedError, withRetry, type RetryPolicy } from './retry';
-import { ZERO_USAGE, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
+import { ZERO_USAGE, type ChatMessage, type ChatProvider, type ChatRequest, type ChatResponse, type ModelSettings, type ProviderName, type TokenUsage } from './types';
 
 export interface GatewayOptions {
   readonly retry?: RetryPolicy;
@@ -59,6 +59,14 @@ export interface LlmCallEvent {
   cache_write_tokens: number;
   cost_usd: number | null;
   latency_ms: number;
+  /** The metric (its id in the suite) the call served; absent for the target and for a run's own calls. */
+  metric?: string;
+  /** The step of the metric or target the call was (the reply schema's name: `claims`, `truths`, `verdicts`…; `reply` for free text). */
+  step?: string;
+  /** What was sent: the system prompt and the messages, as the gateway received them (the platform redacts and clips them before storing). */
+  request?: { system?: string; messages: readonly ChatMessage[] };
+  /** The reply's text; absent when the call failed. */
+  response?: string;
 }
 
 /**
@@ -70,6 +78,8 @@ export const llmCallScope = new AsyncLocalStorage<CallScope>();
 /** What `llmCallScope` holds around a case's (or a run's) calls. */
 export interface CallScope {
   kind: 'target' | 'judge';
+  /** The metric (its id) the calls serve: set by evaluateCase around each metric. */
+  metric?: string;
   record: (event: LlmCallEvent) => void;
   /** The run's own endpoint policy (the platform's endpoints plus its project's), overriding the gateway's. */
   endpoints?: EndpointPolicy;
@@ -139,19 +149,26 @@ export class ModelLimiters {
 /** The event of one finished call, attributed to the current case and role where there is one. */
 function callEvent(
   settings: ModelSettings,
-  call: Omit<LlmCallEvent, 'provider' | 'model' | 'kind' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_write_tokens'> & { usage: TokenUsage },
+  call: Omit<LlmCallEvent, 'provider' | 'model' | 'kind' | 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'cache_write_tokens' | 'metric' | 'step' | 'request' | 'response'> & { usage: TokenUsage },
+  exchange: { request: ChatRequest; response?: ChatResponse },
 ): LlmCallEvent {
   const { usage, ...rest } = call;
-  return {
+  const scope = llmCallScope.getStore();
+  const event: LlmCallEvent = {
     provider: settings.provider,
     model: settings.model,
-    kind: llmCallScope.getStore()?.kind ?? 'target',
+    kind: scope?.kind ?? 'target',
     ...rest,
     input_tokens: usage.inputTokens,
     output_tokens: usage.outputTokens,
     cached_input_tokens: usage.cachedInputTokens,
     cache_write_tokens: usage.cacheWriteTokens,
+    step: exchange.request.responseSchema?.name ?? 'reply',
+    request: exchange.request.system === undefined ? { messages: exchange.request.messages } : { system: exchange.request.system, messages: exchange.request.messages },
   };
+  if (scope?.metric !== undefined) event.metric = scope.metric;
+  if (exchange.response) event.response = exchange.response.text;
+  return event;
 }
 
 /** One call's contribution to its model's totals. */
@@ -286,7 +303,7 @@ export class LlmGateway {
         const hit = await this.options.cache!.get(cacheKey);
         if (hit) {
           const durationMs = performance.now() - started;
-          this.record(callEvent(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, limiter_wait_ms: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs }));
+          this.record(callEvent(settings, { status: 'ok', error_status: null, cached: true, attempts: 0, rate_limited: 0, limiter_wait_ms: 0, usage: ZERO_USAGE, cost_usd: 0, latency_ms: durationMs }, { request, response: hit }));
           return { response: hit, usage: ZERO_USAGE, costUsd: 0, cached: true, attempts: 0, durationMs };
         }
       }
@@ -325,7 +342,7 @@ export class LlmGateway {
             usage: ZERO_USAGE,
             cost_usd: 0,
             latency_ms: performance.now() - started,
-          }),
+          }, { request }),
         );
         throw error;
       }
@@ -333,7 +350,7 @@ export class LlmGateway {
       const costUsd = costOf(price, response.usage);
       if (cacheKey) await this.options.cache!.set(cacheKey, response);
       const durationMs = performance.now() - started;
-      this.record(callEvent(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs }));
+      this.record(callEvent(settings, { status: 'ok', error_status: null, cached: false, attempts, rate_limited: rateLimitedHere, limiter_wait_ms: limiterWaitMs, usage: response.usage, cost_usd: costUsd, latency_ms: durationMs }, { request, response }));
       return { response, usage: response.usage, costUsd, cached: false, attempts, durationMs };
     } finally {
       release?.();

@@ -200,9 +200,11 @@ export async function evaluateCase(loaded: LoadedSuite, index: number, context: 
     }
   }
   const caseJudge = judge ?? new Judge(context.gateway, judgeSettings(loaded.suite.judge));
-  const results = await llmCallScope.run(tenantCallScope(context.tenant, 'judge', record), () =>
-    Promise.all(
-      loaded.metrics.map((metric) =>
+  // Each metric's calls carry its id: the viewer links a call to the metric and step it served.
+  const judgeScope = tenantCallScope(context.tenant, 'judge', record);
+  const results = await Promise.all(
+    loaded.metrics.map((metric) =>
+      llmCallScope.run({ ...judgeScope, metric: metric.id }, () =>
         evaluateMetric(metric, evaluated, caseJudge, context.thresholds?.[metric.id] ?? metric.threshold, context.env),
       ),
     ),

@@ -4,6 +4,7 @@ import { addUsd, PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { LoadedSuite } from '../suite/load';
 import { REPORT_SCHEMA_VERSION, type CaseResult, type MetricSummary, type Report, type TargetReport } from '../contracts/report';
 import { ENGINE_VERSION } from '../version';
+import { clipText } from '../contracts/text';
 
 /** The sum, or null when any value is unknown (a price missing from the table). */
 const sumKnown = (values: Array<number | null>): number | null => values.reduce<number | null>(addUsd, 0);
@@ -145,6 +146,7 @@ export function buildReport(input: {
       cases: s.suite.cases.length,
       target: s.suite.target.type === 'none' ? 'none' : s.suite.target.type === 'http' ? `http ${new URL(s.suite.target.url).host}` : `${s.suite.target.type}/${s.suite.target.model}`,
       judge: s.suite.judge ? `${s.suite.judge.provider}/${s.suite.judge.model}` : null,
+      ...('system_prompt' in s.suite.target && s.suite.target.system_prompt ? { system_prompt: clipText(s.suite.target.system_prompt, 4_000) } : {}),
     })),
     summary: Object.fromEntries(Object.entries(metrics).map(([id, m]) => [id, m.mean])),
     metrics,

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { MAX_COMMENT_LENGTH, type LlmCallView } from '../contracts/api';
 import type { ToolCallSpec } from '../contracts/case';
-import type { CaseResult, MetricResult } from '../contracts/report';
+import type { MetricResult } from '../contracts/report';
 import { duration, Layout, percent, score, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
 import type { AgreementView, CaseDetail, ReviewView, RunDetail } from './model';
 
@@ -17,6 +17,45 @@ export interface CasePageData {
   saved?: string;
   /** A review that was refused, and why. */
   refused?: { metric: string; message: string };
+  /** Where the case sits among the grid's cases (its filter and sort): previous and next, and the way back. */
+  neighbours: { position: number; total: number; previous: number | null; next: number | null; query: URLSearchParams; gridHref: string };
+  /** Set when the reviewer came from the run's review queue. */
+  queue?: { order: string; size?: number };
+}
+
+/** Previous and next case under the grid's filter and sort (keys: k and j, or ← and →), and the place among them. */
+function CaseNav(props: { viewer: Viewer; data: CasePageData }) {
+  const { viewer, data } = props;
+  const { neighbours, run } = data;
+  const href = (index: number) => {
+    const query = neighbours.query.toString();
+    return `${viewer.paths.case(run.id, index)}${query ? `?${query}` : ''}`;
+  };
+  return (
+    <nav class="pager case-nav" aria-label="Cases">
+      {neighbours.previous !== null ? (
+        <a href={href(neighbours.previous)} rel="prev" data-key="k">
+          ← Previous case
+        </a>
+      ) : (
+        <span class="muted">← Previous case</span>
+      )}
+      <span>
+        {neighbours.position >= 0 ? `${neighbours.position + 1} of ${neighbours.total}` : `not among the ${neighbours.total} the grid's filter matches`}
+        {' · '}
+        <a href={neighbours.gridHref} data-key="u">
+          back to the grid
+        </a>
+      </span>
+      {neighbours.next !== null ? (
+        <a href={href(neighbours.next)} rel="next" data-key="j">
+          Next case →
+        </a>
+      ) : (
+        <span class="muted">Next case →</span>
+      )}
+    </nav>
+  );
 }
 
 function Text(props: { label: string; value: string | null | undefined }) {
@@ -140,7 +179,61 @@ function Details(props: { details: unknown }) {
   );
 }
 
-function ReviewForm(props: { viewer: Viewer; runId: string; index: number; metric: MetricResult; own: ReviewView | undefined }) {
+/** What was sent, as stored: `{system, messages}` JSON, or the raw text when it is not that. */
+function sentOf(request: string): { system?: string; messages: Array<{ role: string; content: string }> } | null {
+  try {
+    const parsed = JSON.parse(request) as { system?: unknown; messages?: unknown };
+    if (!Array.isArray(parsed.messages)) return null;
+    return {
+      system: typeof parsed.system === 'string' ? parsed.system : undefined,
+      messages: parsed.messages.map((m: { role?: unknown; content?: unknown }) => ({ role: String(m.role ?? ''), content: typeof m.content === 'string' ? m.content : JSON.stringify(m.content) })),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Each call's messages and reply (as the platform stored them: redacted, cut at the operator's limit). */
+function CallTexts(props: { calls: LlmCallView[] }) {
+  const stored = props.calls.some((call) => call.request || call.response);
+  if (!stored) return <p class="muted">The messages and replies of these calls were not stored (the operator keeps none, or turned them off for this project).</p>;
+  return (
+    <div class="calls">
+      <h3 id="call-texts">What was sent and received</h3>
+      {props.calls.map((call, n) => {
+        if (!call.request && !call.response) return null;
+        const sent = call.request ? sentOf(call.request) : null;
+        return (
+          <details class="card call" id={`call-${n + 1}`} open={props.calls.length <= 4}>
+            <summary>{`${n + 1}. ${call.kind}${call.metric ? ` · ${call.metric}` : ''} · ${call.step || 'reply'} · ${call.provider} ${call.model}${call.status === 'ok' ? '' : ' · failed'}`}</summary>
+            {sent ? (
+              <>
+                {sent.system !== undefined ? (
+                  <>
+                    <h4>System</h4>
+                    <div class="text">{sent.system}</div>
+                  </>
+                ) : null}
+                {sent.messages.map((message) => (
+                  <>
+                    <h4>{message.role}</h4>
+                    <div class="text">{message.content}</div>
+                  </>
+                ))}
+              </>
+            ) : call.request ? (
+              <div class="text">{call.request}</div>
+            ) : null}
+            <h4>Reply</h4>
+            {call.response ? <div class="text">{call.response}</div> : <p class="muted">{call.status === 'ok' ? 'none stored' : 'none: the call failed'}</p>}
+          </details>
+        );
+      })}
+    </div>
+  );
+}
+
+function ReviewForm(props: { viewer: Viewer; runId: string; index: number; metric: MetricResult; own: ReviewView | undefined; queue?: { order: string; size?: number } }) {
   const { metric, own } = props;
   const id = `review-${metric.metric}`;
   const corrected = own?.corrected_passed === null || own?.corrected_passed === undefined ? '' : String(own.corrected_passed);
@@ -148,6 +241,8 @@ function ReviewForm(props: { viewer: Viewer; runId: string; index: number; metri
     <form method="post" action={`${props.viewer.paths.case(props.runId, props.index)}/reviews`} aria-labelledby={`${id}-legend`}>
       <input type="hidden" name="csrf" value={props.viewer.csrf ?? ''} />
       <input type="hidden" name="metric" value={metric.metric} />
+      {props.queue ? <input type="hidden" name="queue" value={props.queue.order} /> : null}
+      {props.queue?.size ? <input type="hidden" name="size" value={String(props.queue.size)} /> : null}
       <fieldset>
         <legend id={`${id}-legend`}>{`Your review of ${metric.metric}`}</legend>
         <div class="choices" role="radiogroup" aria-label={`Do you agree with the judge's ${metric.passed ? 'pass' : 'fail'}?`}>
@@ -186,7 +281,7 @@ function ReviewForm(props: { viewer: Viewer; runId: string; index: number; metri
   );
 }
 
-function MetricCard(props: { viewer: Viewer; data: CasePageData; result: CaseResult; metric: MetricResult }) {
+function MetricCard(props: { viewer: Viewer; data: CasePageData; detail: CaseDetail; metric: MetricResult }) {
   const { viewer, data, metric } = props;
   const reviews = data.reviews.filter((review) => review.metric === metric.metric);
   const own = viewer.reviewer ? reviews.find((review) => review.reviewer === viewer.reviewer) : undefined;
@@ -221,6 +316,18 @@ function MetricCard(props: { viewer: Viewer; data: CasePageData; result: CaseRes
           </>
         ) : null}
       </dl>
+      {data.calls?.some((call) => call.metric === metric.metric) ? (
+        <p class="muted">
+          {'LLM calls: '}
+          {data.calls.map((call, n) =>
+            call.metric === metric.metric ? (
+              <>
+                <a href={call.request || call.response ? `#call-${n + 1}` : '#calls'}>{`#${n + 1} ${call.step}`}</a>{' '}
+              </>
+            ) : null,
+          )}
+        </p>
+      ) : null}
       {metric.details !== undefined ? (
         <details open={verdict !== 'passed'}>
           <summary>The judge's verdicts</summary>
@@ -233,10 +340,10 @@ function MetricCard(props: { viewer: Viewer; data: CasePageData; result: CaseRes
           <div class="text">{metric.raw_reply}</div>
         </details>
       ) : null}
-      {judged ? (
+      {judged && (viewer.reviewer || reviews.length) ? (
         <div>
           <h4>Human review</h4>
-          {agreement ? <p class="muted">{`Across the project, reviewers agreed with ${metric.metric} in ${percent(agreement.agreement_rate)} of ${agreement.reviews} reviews${agreement.kappa !== null ? ` (Cohen's κ ${agreement.kappa.toFixed(2)})` : ''}.`}</p> : null}
+          {agreement ? <p class="muted">{`In this run, reviewers agreed with ${metric.metric} in ${percent(agreement.agreement_rate)} of ${agreement.reviews} reviews${agreement.kappa !== null ? ` (Cohen's κ ${agreement.kappa.toFixed(2)})` : ''}.`}</p> : null}
           {data.saved === metric.metric ? (
             <p class="notice" role="status">
               Review saved. The recorded score is unchanged.
@@ -260,7 +367,7 @@ function MetricCard(props: { viewer: Viewer; data: CasePageData; result: CaseRes
           ) : (
             <p class="muted">No review yet.</p>
           )}
-          {viewer.reviewer && verdict !== 'errored' ? <ReviewForm viewer={viewer} runId={data.run.id} index={props.result.index} metric={metric} own={own} /> : null}
+          {viewer.reviewer && verdict !== 'errored' ? <ReviewForm viewer={viewer} runId={data.run.id} index={props.detail.index} metric={metric} own={own} queue={data.queue} /> : null}
         </div>
       ) : null}
     </section>
@@ -280,6 +387,15 @@ export function CasePage(props: { viewer: Viewer; data: CasePageData }) {
       <h1>
         {detail.id} <StatusBadge status={detail.status} />
       </h1>
+      <CaseNav viewer={viewer} data={data} />
+      {data.queue ? (
+        <p class="notice queue">
+          {`Review queue (${data.queue.order === 'uncertain' ? 'least sure first' : data.queue.order === 'random' ? 'random sample' : 'in order'}): `}
+          <a href={`${paths.review(run.id)}/next?order=${data.queue.order}${data.queue.size ? `&size=${data.queue.size}` : ''}&after=${detail.index}`} data-key="n" rel="next">
+            Next unreviewed case →
+          </a>
+        </p>
+      ) : null}
       <dl class="facts">
         <div>
           <dt>Case</dt>
@@ -353,7 +469,7 @@ export function CasePage(props: { viewer: Viewer; data: CasePageData }) {
           <section>
             <h2 id="metric-results">Metrics</h2>
             {Object.values(result.metrics).map((metric) => (
-              <MetricCard viewer={viewer} data={data} result={result} metric={metric} />
+              <MetricCard viewer={viewer} data={data} detail={detail} metric={metric} />
             ))}
           </section>
           <section>
@@ -362,11 +478,14 @@ export function CasePage(props: { viewer: Viewer; data: CasePageData }) {
               data.calls.length === 0 ? (
                 <p class="muted">No LLM call recorded (yet: calls reach the analytics store shortly after the case).</p>
               ) : (
+                <>
                 <TableWrap label="LLM calls">
                   <table>
                     <thead>
                       <tr>
+                        <th scope="col" class="num">#</th>
                         <th scope="col">Kind</th>
+                        <th scope="col">Served</th>
                         <th scope="col">Model</th>
                         <th scope="col">Status</th>
                         <th scope="col" class="num">Tokens in</th>
@@ -378,9 +497,11 @@ export function CasePage(props: { viewer: Viewer; data: CasePageData }) {
                       </tr>
                     </thead>
                     <tbody>
-                      {data.calls.map((call) => (
+                      {data.calls.map((call, n) => (
                         <tr>
+                          <td class="num">{call.request || call.response ? <a href={`#call-${n + 1}`}>{n + 1}</a> : n + 1}</td>
                           <td>{call.kind}</td>
+                          <td>{call.metric ? <a href={`#metric-${encodeURIComponent(call.metric)}`}>{`${call.metric} · ${call.step}`}</a> : call.step || '–'}</td>
                           <td>{`${call.provider} ${call.model}`}</td>
                           <td>{call.status === 'ok' ? (call.cached ? 'ok (cached)' : 'ok') : `error ${call.error_status || ''}`}</td>
                           <td class="num">{call.input_tokens}</td>
@@ -394,6 +515,8 @@ export function CasePage(props: { viewer: Viewer; data: CasePageData }) {
                     </tbody>
                   </table>
                 </TableWrap>
+                <CallTexts calls={data.calls} />
+                </>
               )
             ) : result.usage.length === 0 ? (
               <p class="muted">No LLM call.</p>

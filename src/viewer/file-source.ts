@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import type { TopicGroup, TrendPoint } from '../contracts/api';
-import type { CaseResult, Report } from '../contracts/report';
+import type { Report } from '../contracts/report';
 import { groupByTopic } from '../runner/topics';
+import { caseRowOf, facetsOfCases, queryCases } from './case-query';
 import { facetsOf, runMatches, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type ViewerSource } from './model';
 
 /** A report file as a run of the viewer: `report`, then `baseline`. */
@@ -10,8 +11,6 @@ export interface ReportFile {
   file: string;
   report: Report;
 }
-
-const RANK: Record<string, number> = { errored: 0, failed: 1, passed: 3 };
 
 const statusOf = (report: Report): string => (report.budget?.exceeded ? 'budget_exceeded' : report.totals.errored > 0 ? 'completed_with_errors' : 'completed');
 
@@ -29,6 +28,7 @@ function runRow(file: ReportFile): RunDetail {
     duration_ms: report.duration_ms,
     progress: { total: report.totals.cases, completed: report.totals.cases, passed: report.totals.passed, failed: report.totals.failed, errored: report.totals.errored },
     means,
+    gate_passed: report.gate.passed,
     cost_usd: report.usage?.total_cost_usd ?? null,
     summary: { ...summary, summary: means },
     max_cost_usd: report.budget?.max_cost_usd ?? null,
@@ -63,28 +63,16 @@ export class FileViewerSource implements ViewerSource {
   }
 
   async cases(runId: string, filter: CaseFilter): Promise<{ cases: CaseRow[]; total: number }> {
-    const cases = this.files.get(runId)?.report.cases ?? [];
-    const picked = cases
-      .map((result, at) => ({ result, at }))
-      .filter(({ result }) => {
-        if (filter.status === 'unfinished') return false;
-        if (filter.status && result.status !== filter.status) return false;
-        if (filter.metric && result.metrics[filter.metric]?.passed !== false) return false;
-        if (filter.topic && result.topic !== filter.topic) return false;
-        return !filter.tag || result.tags.includes(filter.tag);
-      })
-      .sort((a, b) => (RANK[a.result.status] ?? 2) - (RANK[b.result.status] ?? 2) || a.at - b.at);
-    return { cases: picked.slice(filter.offset, filter.offset + filter.limit).map(({ result, at }) => caseRow(result, at)), total: picked.length };
+    const picked = queryCases(this.files.get(runId)?.report.cases ?? [], filter);
+    return { cases: picked.slice(filter.offset, filter.offset + filter.limit).map(({ result, at }) => caseRowOf(result, at)), total: picked.length };
+  }
+
+  async caseOrder(runId: string, filter: CaseFilter): Promise<number[]> {
+    return queryCases(this.files.get(runId)?.report.cases ?? [], filter).map(({ at }) => at);
   }
 
   async caseFacets(runId: string) {
-    const cases = this.files.get(runId)?.report.cases ?? [];
-    const count = (values: string[]) => {
-      const counts = new Map<string, number>();
-      for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
-      return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 200).map(([value]) => value);
-    };
-    return { topics: count(cases.flatMap((c) => (c.topic ? [c.topic] : []))), tags: count(cases.flatMap((c) => c.tags)) };
+    return facetsOfCases(this.files.get(runId)?.report.cases ?? []);
   }
 
   async caseDetail(runId: string, index: number) {
@@ -105,9 +93,18 @@ export class FileViewerSource implements ViewerSource {
     return groupByTopic(cases.map((c, at) => ({ case_index: at, passed: c.status === 'passed', topic: c.topic ?? '', tags: c.tags })));
   }
 
-  async trends(metric: string, branch?: string): Promise<TrendPoint[]> {
+  async scores(runId: string): Promise<Record<string, number[]>> {
+    const scores: Record<string, number[]> = {};
+    for (const result of this.files.get(runId)?.report.cases ?? []) {
+      for (const [id, metric] of Object.entries(result.metrics)) if (metric.score !== null) (scores[id] ??= []).push(metric.score);
+    }
+    return scores;
+  }
+
+  async trends(metric: string, filter: { branch?: string; suite?: string }): Promise<TrendPoint[]> {
     return [...this.files.values()]
-      .filter((file) => !branch || file.report.build?.branch === branch)
+      .filter((file) => !filter.branch || file.report.build?.branch === filter.branch)
+      .filter((file) => !filter.suite || file.report.suites.some((suite) => suite.name === filter.suite))
       .filter((file) => typeof file.report.summary[metric] === 'number')
       .sort((a, b) => a.report.started_at.localeCompare(b.report.started_at))
       .map((file) => ({
@@ -128,16 +125,4 @@ export class FileViewerSource implements ViewerSource {
   async agreement() {
     return [];
   }
-}
-
-function caseRow(result: CaseResult, at: number): CaseRow {
-  return {
-    index: at,
-    id: result.id,
-    status: result.status,
-    error: result.error,
-    topic: result.topic,
-    tags: result.tags,
-    metrics: Object.fromEntries(Object.entries(result.metrics).map(([id, m]) => [id, { score: m.score, passed: m.passed, error: m.error }])),
-  };
 }

@@ -1,94 +1,73 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { TrendPoint } from '../contracts/api';
+import { LineChart } from './charts';
 import { Layout, percent, score, TableWrap, when, type Viewer } from './layout';
-import type { AgreementView } from './model';
+import type { AgreementView, RunRow } from './model';
 
-/** A line of the metric's mean per run, drawn on the server: no script, no fetch. The table beside it holds the same numbers. */
-function TrendChart(props: { metric: string; points: TrendPoint[] }) {
-  const { points } = props;
-  const width = 860;
-  const height = 260;
-  const pad = { left: 44, right: 16, top: 16, bottom: 36 };
-  const values = points.map((p) => p.mean);
-  const low = Math.min(0, ...values);
-  const high = Math.max(1, ...values);
-  const x = (i: number) => pad.left + (points.length === 1 ? (width - pad.left - pad.right) / 2 : (i * (width - pad.left - pad.right)) / (points.length - 1));
-  const y = (v: number) => pad.top + ((high - v) * (height - pad.top - pad.bottom)) / (high - low || 1);
-  const path = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p.mean).toFixed(1)}`).join(' ');
-  const ticks = [low, (low + high) / 2, high];
-  const first = points[0];
-  const last = points[points.length - 1];
+const buildLabel = (p: { build: string; commit: string; started: string }) => p.build || p.commit.slice(0, 8) || when(p.started);
+
+export interface TrendsFilter {
+  metric: string | undefined;
+  branch: string | undefined;
+  suite: string | undefined;
+}
+
+function Choice(props: { label: string; name: string; value: string | undefined; options: string[]; all?: string }) {
   return (
-    <svg class="chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby="trend-title trend-desc">
-      <title id="trend-title">{`Mean ${props.metric} per run`}</title>
-      <desc id="trend-desc">{`${points.length} runs, from ${score(first.mean)} (${first.build || first.commit.slice(0, 8) || when(first.started)}) to ${score(last.mean)} (${last.build || last.commit.slice(0, 8) || when(last.started)}).`}</desc>
-      <line class="axis" x1={pad.left} y1={height - pad.bottom} x2={width - pad.right} y2={height - pad.bottom} />
-      <line class="axis" x1={pad.left} y1={pad.top} x2={pad.left} y2={height - pad.bottom} />
-      {ticks.map((tick) => (
-        <text x={pad.left - 6} y={y(tick) + 4} text-anchor="end">
-          {score(Math.round(tick * 100) / 100)}
-        </text>
-      ))}
-      <path class="line" d={path} />
-      {points.map((p, i) => (
-        <circle class="dot" cx={x(i)} cy={y(p.mean)} r={3.5}>
-          <title>{`${p.build || p.commit.slice(0, 8)}: ${score(p.mean)}`}</title>
-        </circle>
-      ))}
-      {points.length ? (
-        <>
-          <text x={x(0)} y={height - 12} text-anchor="start">
-            {first.build || first.commit.slice(0, 8) || when(first.started)}
-          </text>
-          <text x={x(points.length - 1)} y={height - 12} text-anchor="end">
-            {last.build || last.commit.slice(0, 8) || when(last.started)}
-          </text>
-        </>
-      ) : null}
-    </svg>
+    <label>
+      {props.label}
+      <select name={props.name}>
+        {props.all ? <option value="">{props.all}</option> : null}
+        {props.options.map((option) => (
+          <option value={option} selected={option === props.value}>
+            {option}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
-export function TrendsPage(props: { viewer: Viewer; metric: string | undefined; branch: string | undefined; metrics: string[]; branches: string[]; points: TrendPoint[] }) {
-  const { viewer, points } = props;
+/**
+ * Trends: the metric's mean per run with one line per branch (runs in time order on a shared axis), and the pass
+ * rate over builds; both narrowed to a suite and a branch when chosen.
+ */
+export function TrendsPage(props: { viewer: Viewer; filter: TrendsFilter; metrics: string[]; suites: string[]; branches: string[]; points: TrendPoint[]; runs: RunRow[] }) {
+  const { viewer, points, filter } = props;
   const paths = viewer.paths;
+  const keys = points.map((p) => ({ key: p.run_id, label: buildLabel(p) }));
+  const branches = [...new Set(points.map((p) => p.run_branch || '(no branch)'))];
+  const series = branches.map((branch) => ({
+    label: branch,
+    points: points
+      .filter((p) => (p.run_branch || '(no branch)') === branch)
+      .map((p) => ({ key: p.run_id, label: buildLabel(p), value: p.mean, title: `${branch} · ${buildLabel(p)}: ${score(p.mean)}` })),
+  }));
+  const finished = [...props.runs].filter((run) => run.finished_at !== null && run.progress.completed > 0).reverse();
+  const rate = (run: RunRow) => run.progress.passed / Math.max(1, run.progress.passed + run.progress.failed + run.progress.errored);
+  const runLabel = (run: RunRow) => run.build.build_id || run.build.git_sha?.slice(0, 8) || when(run.created_at);
+  const runBranches = [...new Set(finished.map((run) => run.branch ?? '(no branch)'))];
+  const title = `Mean ${filter.metric} per run${filter.suite ? ` of ${filter.suite}` : ''}`;
   return (
     <Layout viewer={viewer} title="Trends" section="trends">
       <h1>Trends by build</h1>
       <form class="filters" method="get" action={paths.trends()} data-autosubmit>
-        <label>
-          Metric
-          <select name="metric">
-            {props.metrics.map((metric) => (
-              <option value={metric} selected={metric === props.metric}>
-                {metric}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Branch
-          <select name="branch">
-            <option value="">All branches</option>
-            {props.branches.map((branch) => (
-              <option value={branch} selected={branch === props.branch}>
-                {branch}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Metric" name="metric" value={filter.metric} options={props.metrics} />
+        <Choice label="Suite" name="suite" value={filter.suite} options={props.suites} all="All suites" />
+        <Choice label="Branch" name="branch" value={filter.branch} options={props.branches} all="All branches" />
         <button type="submit">Show</button>
       </form>
-      {!props.metric ? (
+      {!filter.metric ? (
         <p>No finished run has a metric yet.</p>
       ) : points.length === 0 ? (
-        <p>{`No run scored ${props.metric}${props.branch ? ` on ${props.branch}` : ''}.`}</p>
+        <p>{`No run scored ${filter.metric}${filter.suite ? ` in ${filter.suite}` : ''}${filter.branch ? ` on ${filter.branch}` : ''}.`}</p>
       ) : (
         <>
-          <TrendChart metric={props.metric} points={points} />
-          <TableWrap label={`Mean ${props.metric} per run`}>
+          <h2 id="means">{title}</h2>
+          <LineChart id="trend" title={title} keys={keys} series={series} />
+          <TableWrap label={`Mean ${filter.metric} per run`}>
             <table>
-              <caption>{`Mean ${props.metric} per run, oldest first`}</caption>
+              <caption>{`${title}, oldest first`}</caption>
               <thead>
                 <tr>
                   <th scope="col">Run</th>
@@ -117,6 +96,23 @@ export function TrendsPage(props: { viewer: Viewer; metric: string | undefined; 
           </TableWrap>
         </>
       )}
+      {finished.length ? (
+        <>
+          <h2 id="pass-rate">Pass rate over builds</h2>
+          <LineChart
+            id="pass-rate-chart"
+            title={`Pass rate of the ${finished.length} latest finished runs${filter.suite ? ` of ${filter.suite}` : ''}`}
+            percent
+            keys={finished.map((run) => ({ key: run.id, label: runLabel(run) }))}
+            series={runBranches.map((branch) => ({
+              label: branch,
+              points: finished
+                .filter((run) => (run.branch ?? '(no branch)') === branch)
+                .map((run) => ({ key: run.id, label: runLabel(run), value: rate(run), title: `${run.suite} · ${branch} · ${runLabel(run)}: ${percent(rate(run))}` })),
+            }))}
+          />
+        </>
+      ) : null}
     </Layout>
   );
 }

@@ -31,6 +31,7 @@ export function Layout(props: { viewer: Viewer; title: string; section: Section;
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · ${viewer.title} · evaluation viewer`}</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href={paths.asset(ASSETS.css.name)} />
         <script src={paths.asset(ASSETS.js.name)} defer></script>
       </head>
@@ -95,8 +96,18 @@ export function TableWrap(props: { label: string; children: Child }) {
   );
 }
 
-/** A score to three decimals at most (0.5, 0.917, 1). */
-export const score = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : String(Number(value.toFixed(3))));
+/**
+ * A score as every page shows it: three significant digits below 1 (0.5, 0.917, 0.00213, 0.0004: a cost or a
+ * small threshold keeps its digits), three decimals at most up to 100, whole numbers past (a latency in ms).
+ */
+export const score = (value: number | null | undefined): string => {
+  if (value === null || value === undefined) return '–';
+  const size = Math.abs(value);
+  if (size === 0) return '0';
+  if (size < 1) return String(Number(value.toPrecision(3)));
+  if (size < 100) return String(Number(value.toFixed(3)));
+  return String(Math.round(value));
+};
 export const percent = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)} %`);
 export const usd = (value: number | null | undefined): string => (value === null || value === undefined ? 'unknown' : `$${value < 0.01 && value > 0 ? value.toFixed(6) : value.toFixed(4)}`);
 export const duration = (ms: number | null | undefined): string =>
@@ -117,26 +128,6 @@ const STATUS_TONE: Record<string, string> = {
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge ${STATUS_TONE[props.status] ?? 'info'}`}>{props.status.replace(/_/g, ' ')}</span>;
-}
-
-/** A metric's score coloured by its verdict, with the verdict in words for screen readers. */
-export function ScoreCell(props: { value: { score: number | null; passed: boolean; error: string | null } | undefined }) {
-  const value = props.value;
-  if (!value) return <td class="num muted">–</td>;
-  if (value.error !== null && value.score === null) {
-    return (
-      <td class="num score err" title={value.error}>
-        error
-      </td>
-    );
-  }
-  return (
-    <td class={`num score ${value.passed ? 'pass' : 'fail'}`}>
-      {score(value.score)}
-      <span class="visually-hidden">{value.passed ? ' passed' : ' failed'}</span>
-      <span aria-hidden="true">{value.passed ? '' : ' ✗'}</span>
-    </td>
-  );
 }
 
 /** Previous and next links over an offset-paged list, with where the reader is. */

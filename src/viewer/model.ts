@@ -19,14 +19,19 @@ export interface ViewerSource {
   runFacets(): Promise<{ suites: string[]; branches: string[] }>;
   run(id: string): Promise<RunDetail | undefined>;
   cases(runId: string, filter: CaseFilter): Promise<{ cases: CaseRow[]; total: number }>;
-  caseFacets(runId: string): Promise<{ topics: string[]; tags: string[] }>;
+  caseFacets(runId: string): Promise<CaseFacets>;
+  /** The indexes of every case the filter matches, in its order (offset and limit ignored): previous and next on a case page. */
+  caseOrder(runId: string, filter: CaseFilter): Promise<number[]>;
   caseDetail(runId: string, index: number): Promise<CaseDetail | undefined>;
   /** The case's LLM calls one by one; null where only the per-model totals are known (a report file). */
   llmCalls(run: RunDetail, index: number): Promise<LlmCallView[] | null>;
   /** The whole report of a finished run, for comparisons. */
   report(runId: string): Promise<Report>;
   topics(run: RunDetail): Promise<TopicGroup[]>;
-  trends(metric: string, branch?: string): Promise<TrendPoint[]>;
+  /** Metric id → the scores the run's cases got (errored ones left out): the histograms. */
+  scores(runId: string): Promise<Record<string, number[]>>;
+  /** The metric's mean per run, oldest first, over the runs of a branch and suite when given. */
+  trends(metric: string, filter: { branch?: string; suite?: string }): Promise<TrendPoint[]>;
   reviews(runId: string, index?: number): Promise<ReviewView[]>;
   agreement(filter: { metric?: string; runId?: string }): Promise<AgreementView[]>;
   /** Absent where reviews cannot be recorded (report files, a read-only link). */
@@ -53,9 +58,17 @@ export interface RunRow {
   finished_at: string | null;
   duration_ms: number | null;
   progress: { total: number; completed: number; passed: number; failed: number; errored: number };
-  /** Metric id → mean, once the run has finished. */
+  /** Metric id → mean, once the run has finished, in the suite's order. */
   means: Record<string, number | null> | null;
+  /** The gate's verdict, once the run has finished. */
+  gate_passed: boolean | null;
   cost_usd: number | null;
+}
+
+/** Metric id → value in `order` first (the suite's), then any other key. */
+export function inOrder<T>(values: Record<string, T>, order: readonly string[] | null | undefined): Record<string, T> {
+  const keys = [...(order ?? []).filter((key) => key in values), ...Object.keys(values).filter((key) => !(order ?? []).includes(key))];
+  return Object.fromEntries(keys.map((key) => [key, values[key]]));
 }
 
 /** Whether a run passes the list's filters (a report of several suites names them joined by ", "). */
@@ -76,20 +89,18 @@ export interface RunDetail extends RunRow {
   max_cost_usd: number | null;
 }
 
-/** A case's state as the run page filters it; `unfinished`: queued, running, or cancelled before it was evaluated. */
-export const CASE_STATUSES = ['errored', 'failed', 'unfinished', 'passed'] as const;
+export { CASE_STATUSES, defaultDirection, type CaseFacets, type CaseFilter, type CaseSort } from '../contracts/grid';
+import type { CaseFacets, CaseFilter } from '../contracts/grid';
 
-export interface CaseFilter {
-  status?: (typeof CASE_STATUSES)[number];
-  /** Cases where this metric did not pass. */
-  metric?: string;
-  topic?: string;
-  tag?: string;
-  offset: number;
-  limit: number;
+/** A metric's verdict as the grid shows it: the score, and the judge's reason on hover or expand. */
+export interface MetricCell {
+  score: number | null;
+  passed: boolean;
+  error: string | null;
+  reason?: string;
 }
 
-/** A case as a run's list shows it: state, labels and per-metric verdicts, not its texts. */
+/** A case as a run's grid shows it: state, labels, texts, per-metric verdicts, latency and cost. */
 export interface CaseRow {
   index: number;
   id: string;
@@ -97,8 +108,20 @@ export interface CaseRow {
   error: string | null;
   topic: string | null;
   tags: string[];
-  metrics: Record<string, { score: number | null; passed: boolean; error: string | null }>;
+  metrics: Record<string, MetricCell>;
+  /** The matrix target that produced it (from its suite's `[target]`); null outside a matrix. */
+  target?: string | null;
+  input?: string | null;
+  actual_output?: string | null;
+  expected_output?: string | null;
+  metadata?: Record<string, unknown>;
+  latency_ms?: number | null;
+  /** USD of the case's LLM calls (target and judges); null when a price was unknown. */
+  cost_usd?: number | null;
 }
+
+/** The matrix target of a case's suite (`support[gpt-4o]` → `gpt-4o`), or null. */
+export const targetOfSuite = (suite: string): string | null => /\[([^\]]+)\]$/.exec(suite)?.[1] ?? null;
 
 export interface CaseDetail {
   index: number;
@@ -156,6 +179,9 @@ export class ViewerPaths {
   comparePage = () => `${this.base}/compare`;
   trends = (query: Record<string, string | undefined> = {}) => `${this.base}/trends${queryString(query)}`;
   agreement = () => `${this.base}/agreement`;
+  sideBySide = (runs: string) => `${this.base}/side-by-side?runs=${encodeURIComponent(runs)}`;
+  review = (runId: string) => `${this.base}/runs/${encodeURIComponent(runId)}/review`;
+  export = (runId: string, format: 'csv' | 'json') => `${this.base}/runs/${encodeURIComponent(runId)}/cases.${format}`;
   asset = (name: string) => `${this.base}/assets/${name}`;
 }
 

@@ -1,18 +1,29 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { TopicGroup } from '../contracts/api';
 import type { BuildMetadata } from '../contracts/build';
-import { duration, Layout, Pager, percent, ScoreCell, score, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
-import { CASE_STATUSES, RUN_STATUSES, type AgreementView, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type RunRow } from './model';
-import { clipText } from '../contracts/text';
+import { Histogram, histogramRange } from './charts';
+import { gridQuery, withQuery, type GridState } from './grid';
+import { CaseGrid } from './grid-view';
+import { duration, Layout, percent, score, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
+import { RUN_STATUSES, type AgreementView, type CaseFacets, type CaseRow, type RunDetail, type RunFilter, type RunRow } from './model';
 
 /** The build a run came from, in a few words: branch, short commit, pull request. */
-export function BuildLine(props: { build: BuildMetadata }) {
+export function BuildLine(props: { build: BuildMetadata; link?: boolean }) {
   const { build } = props;
   const parts: string[] = [];
   if (build.branch) parts.push(build.branch);
   if (build.git_sha) parts.push(build.git_sha.slice(0, 10));
   if (build.pull_request) parts.push(`PR ${build.pull_request}`);
-  return <span>{parts.length ? parts.join(' · ') : '–'}</span>;
+  const text = parts.length ? parts.join(' · ') : '–';
+  // Only an http(s) address becomes a link: the field comes from the CI's environment.
+  const url = props.link && build.build_url && /^https?:\/\//.test(build.build_url) ? build.build_url : null;
+  return url ? (
+    <span>
+      {text} · <a href={url} rel="noreferrer">{`build ${build.build_id ?? ''}`.trim()}</a>
+    </span>
+  ) : (
+    <span>{text}</span>
+  );
 }
 
 function Select(props: { label: string; name: string; value: string | undefined; options: readonly string[]; all: string }) {
@@ -37,10 +48,21 @@ const passRate = (run: RunRow): number | null => {
   return ended ? passed / ended : null;
 };
 
+
+/** A rate as a bar that turns red where it is bad: pass rates are good high, fail rates good low. */
+export function RateMeter(props: { value: number | null; label: string; good: 'high' | 'low' }) {
+  if (props.value === null) return <span class="muted">–</span>;
+  const bounds = props.good === 'high' ? { low: 0.7, high: 0.9, optimum: 1 } : { low: 0.1, high: 0.3, optimum: 0 };
+  return (
+    <>
+      <meter min={0} max={1} {...bounds} value={props.value} aria-label={props.label}></meter> {percent(props.value)}
+    </>
+  );
+}
+
 export function RunsPage(props: { viewer: Viewer; filter: RunFilter; runs: RunRow[]; nextCursor: string | null; suites: string[]; branches: string[] }) {
   const { viewer, filter, runs } = props;
   const paths = viewer.paths;
-  const metricIds = [...new Set(runs.flatMap((run) => Object.keys(run.means ?? {})))].slice(0, 6);
   return (
     <Layout viewer={viewer} title="Runs" section="runs">
       <h1>Runs</h1>
@@ -60,14 +82,11 @@ export function RunsPage(props: { viewer: Viewer; filter: RunFilter; runs: RunRo
               <tr>
                 <th scope="col">Run</th>
                 <th scope="col">Status</th>
+                <th scope="col">Gate</th>
                 <th scope="col">Build</th>
                 <th scope="col" class="num">Cases</th>
                 <th scope="col" class="num">Pass rate</th>
-                {metricIds.map((id) => (
-                  <th scope="col" class="num">
-                    {id}
-                  </th>
-                ))}
+                <th scope="col">Metric means</th>
                 <th scope="col" class="num">Cost</th>
                 <th scope="col" class="num">Duration</th>
                 <th scope="col">Started</th>
@@ -82,17 +101,22 @@ export function RunsPage(props: { viewer: Viewer; filter: RunFilter; runs: RunRo
                   <td>
                     <StatusBadge status={run.status} />
                   </td>
+                  <td>{run.gate_passed === null ? <span class="muted">–</span> : <StatusBadge status={run.gate_passed ? 'passed' : 'failed'} />}</td>
                   <td>
                     <BuildLine build={run.build} />
                   </td>
                   <td class="num">{`${run.progress.completed}/${run.progress.total}`}</td>
                   <td class="num">{percent(passRate(run))}</td>
-                  {metricIds.map((id) => (
-                    <td class="num">{score(run.means?.[id])}</td>
-                  ))}
+                  <td class="means">
+                    {Object.entries(run.means ?? {}).map(([id, mean]) => (
+                      <span class="mean">
+                        <span class="muted">{id}</span> {score(mean)}
+                      </span>
+                    ))}
+                  </td>
                   <td class="num">{usd(run.cost_usd)}</td>
                   <td class="num">{duration(run.duration_ms)}</td>
-                  <td>{when(run.created_at)}</td>
+                  <td class="when">{when(run.created_at)}</td>
                 </tr>
               ))}
             </tbody>
@@ -110,28 +134,40 @@ export function RunsPage(props: { viewer: Viewer; filter: RunFilter; runs: RunRo
 
 export interface RunPageData {
   run: RunDetail;
-  filter: CaseFilter;
+  grid: GridState;
   cases: CaseRow[];
   total: number;
-  facets: { topics: string[]; tags: string[] };
+  limit: number;
+  facets: CaseFacets;
   topics: TopicGroup[];
+  /** Agreement over this run's reviews. */
   agreement: AgreementView[];
-  /** Runs to compare with (same suite, newest first), and the one the viewer suggests. */
+  /** Metric id → every score the run's cases got: the histograms. */
+  scores: Record<string, number[]>;
+  /** Runs to compare with (same suite, or another target of the same matrix), newest first, and the one the viewer suggests. */
   others: RunRow[];
   suggestedBase: string | null;
+  /** The other targets' runs of the same matrix (a platform run per target). */
+  siblings: RunRow[];
+  /** Whether judged metrics can be reviewed here (a signed-in reviewer). */
+  reviewing: boolean;
 }
 
 export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
   const { viewer, data } = props;
-  const { run, filter } = data;
+  const { run } = data;
   const paths = viewer.paths;
   const summary = run.summary;
   const metrics = Object.entries(summary?.metrics ?? {});
   const agreement = new Map(data.agreement.map((a) => [a.metric, a]));
   const topicFilters = new Set(data.facets.topics);
-  const caseQuery = (offset: number) => paths.run(run.id, { status: filter.status, metric: filter.metric, topic: filter.topic, tag: filter.tag, offset: offset || undefined }) + '#cases';
   const metricIds = metrics.length ? metrics.map(([id]) => id) : [...new Set(data.cases.flatMap((c) => Object.keys(c.metrics)))];
   const { passed, failed, errored, total, completed } = run.progress;
+  const suites = summary?.suites ?? [];
+  const targets = [...new Set(suites.map((s) => s.target))];
+  const judges = [...new Set(suites.flatMap((s) => (s.judge ? [s.judge] : [])))];
+  const prompts = [...new Set(suites.flatMap((s) => (s.system_prompt ? [s.system_prompt] : [])))];
+  const judged = metrics.some(([, m]) => m.needs_llm);
   return (
     <Layout viewer={viewer} title={`Run ${run.suite}`} section="runs">
       <p class="muted">
@@ -152,9 +188,21 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
         <div>
           <dt>Build</dt>
           <dd>
-            <BuildLine build={run.build} />
+            <BuildLine build={run.build} link />
           </dd>
         </div>
+        {targets.length ? (
+          <div>
+            <dt>{targets.length > 1 ? 'Targets' : 'Target'}</dt>
+            <dd>{targets.join(', ')}</dd>
+          </div>
+        ) : null}
+        {summary ? (
+          <div>
+            <dt>Judge</dt>
+            <dd>{judges.length ? judges.join(', ') : 'none (deterministic metrics only)'}</dd>
+          </div>
+        ) : null}
         <div>
           <dt>LLM cost</dt>
           <dd>{`${usd(run.cost_usd)}${run.max_cost_usd !== null ? ` of ${usd(run.max_cost_usd)}` : ''}`}</dd>
@@ -168,6 +216,12 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
           <dd>{when(run.created_at)}</dd>
         </div>
       </dl>
+      {prompts.map((prompt) => (
+        <details class="prompt">
+          <summary>System prompt of the target</summary>
+          <div class="text">{prompt}</div>
+        </details>
+      ))}
 
       {summary ? (
         <section>
@@ -220,12 +274,13 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
                   <th scope="col" class="num">Failed</th>
                   <th scope="col" class="num">Errored</th>
                   <th scope="col">Pass rate</th>
-                  <th scope="col">Judge agreement</th>
+                  {viewer.mode === 'platform' ? <th scope="col">Judge agreement in this run</th> : null}
                 </tr>
               </thead>
               <tbody>
                 {metrics.map(([id, metric]) => {
                   const a = agreement.get(id);
+                  const disagreed = a ? a.reviews - a.agreed : 0;
                   return (
                     <tr>
                       <th scope="row">
@@ -240,23 +295,48 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
                       <td class="num">{metric.failed}</td>
                       <td class="num">{metric.errored}</td>
                       <td>
-                        <meter min={0} max={1} value={metric.pass_rate} aria-label={`${id} pass rate`}></meter> {percent(metric.pass_rate)}
+                        <RateMeter value={metric.pass_rate} label={`${id} pass rate`} good="high" />
                       </td>
-                      <td>
-                        {!metric.needs_llm ? (
-                          <span class="muted">not judged</span>
-                        ) : a ? (
-                          <span>{`${percent(a.agreement_rate)} of ${a.reviews} reviews${a.kappa !== null ? ` · κ ${a.kappa.toFixed(2)}` : ''}`}</span>
-                        ) : (
-                          <span class="muted">no reviews</span>
-                        )}
-                      </td>
+                      {viewer.mode === 'platform' ? (
+                        <td>
+                          {!metric.needs_llm ? (
+                            <span class="muted">not judged</span>
+                          ) : a ? (
+                            <span>
+                              {`${percent(a.agreement_rate)} of ${a.reviews} reviews${a.kappa !== null ? ` · κ ${a.kappa.toFixed(2)}` : ''}`}
+                              {disagreed ? (
+                                <>
+                                  {' · '}
+                                  <a href={`${paths.review(run.id)}?metric=${encodeURIComponent(id)}#disagreements`}>{`${disagreed} disagreed`}</a>
+                                </>
+                              ) : null}
+                            </span>
+                          ) : (
+                            <span class="muted">no reviews</span>
+                          )}
+                        </td>
+                      ) : null}
                     </tr>
                   );
                 })}
               </tbody>
             </table>
           </TableWrap>
+          {judged && data.reviewing ? (
+            <p>
+              <a class="button" href={paths.review(run.id)}>
+                Review queue: the next unreviewed case
+              </a>
+            </p>
+          ) : null}
+          <h3 id="distributions">Score distributions</h3>
+          <div class="histograms">
+            {metrics
+              .filter(([id]) => (data.scores[id] ?? []).length > 0)
+              .map(([id, metric]) => (
+                <Histogram metric={id} range={histogramRange(metric.range, data.scores[id])} series={[{ label: 'this run', values: data.scores[id] }]} />
+              ))}
+          </div>
           {summary?.targets ? (
             <TableWrap label="Targets">
               <table>
@@ -270,6 +350,7 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
                       </th>
                     ))}
                     <th scope="col">Gate</th>
+                    <th scope="col">Cases</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -282,11 +363,41 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
                       <td>
                         <StatusBadge status={report.gate.passed ? 'passed' : 'failed'} />
                       </td>
+                      <td>
+                        <a href={paths.run(run.id, { target }) + '#cases'}>{`${target}'s cases`}</a>
+                      </td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             </TableWrap>
+          ) : null}
+          {data.siblings.length ? (
+            <p>
+              {`Other targets of this matrix: `}
+              {data.siblings.map((sibling, n) => (
+                <>
+                  {n ? ', ' : ''}
+                  <a href={paths.run(sibling.id)}>{sibling.suite}</a>
+                </>
+              ))}
+              {' · '}
+              <a href={paths.sideBySide([run.id, ...data.siblings.map((s) => s.id)].join(','))}>every target side by side</a>
+            </p>
+          ) : null}
+          {summary?.targets && Object.keys(summary.targets).length > 1 ? (
+            <p>
+              <a href={paths.sideBySide(Object.keys(summary.targets).map((target) => `${run.id}:${target}`).join(','))}>Every target side by side</a>
+            </p>
+          ) : null}
+          {summary?.targets && Object.keys(summary.targets).length > 1 ? (
+            <form class="filters" method="get" action={paths.comparePage()}>
+              <input type="hidden" name="base" value={run.id} />
+              <input type="hidden" name="head" value={run.id} />
+              <Select label="Target" name="base_target" value={Object.keys(summary.targets)[0]} options={Object.keys(summary.targets)} all="choose" />
+              <Select label="against" name="head_target" value={Object.keys(summary.targets)[1]} options={Object.keys(summary.targets)} all="choose" />
+              <button type="submit">Compare targets case by case</button>
+            </form>
           ) : null}
         </section>
       ) : null}
@@ -317,7 +428,7 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
                       <td class="num">{group.cases}</td>
                       <td class="num">{group.failed}</td>
                       <td>
-                        <meter min={0} max={1} value={group.fail_rate} aria-label={`${group.topic} fail rate`}></meter> {percent(group.fail_rate)}
+                        <RateMeter value={group.fail_rate} label={`${group.topic} fail rate`} good="low" />
                       </td>
                     </tr>
                   );
@@ -328,58 +439,21 @@ export function RunPage(props: { viewer: Viewer; data: RunPageData }) {
         </section>
       ) : null}
 
-      <section>
-        <h2 id="cases">Cases</h2>
-        <form class="filters" method="get" action={paths.run(run.id)} data-autosubmit>
-          <Select label="Status" name="status" value={filter.status} options={CASE_STATUSES} all="Any status (errored and failed first)" />
-          <Select label="Did not pass metric" name="metric" value={filter.metric} options={metricIds} all="Any metric" />
-          <Select label="Topic" name="topic" value={filter.topic} options={data.facets.topics} all="Any topic" />
-          <Select label="Tag" name="tag" value={filter.tag} options={data.facets.tags} all="Any tag" />
-          <button type="submit">Filter</button>
-        </form>
-        {data.cases.length === 0 ? (
-          <p>No case matches.</p>
-        ) : (
-          <TableWrap label="Cases">
-            <table>
-              <caption>{`Cases ${filter.offset + 1}–${filter.offset + data.cases.length} of ${data.total}`}</caption>
-              <thead>
-                <tr>
-                  <th scope="col" class="num">#</th>
-                  <th scope="col">Case</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Topic</th>
-                  {metricIds.map((id) => (
-                    <th scope="col" class="num">
-                      {id}
-                    </th>
-                  ))}
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.cases.map((row) => (
-                  <tr>
-                    <td class="num">{row.index}</td>
-                    <th scope="row">
-                      <a href={paths.case(run.id, row.index)}>{row.id}</a>
-                    </th>
-                    <td>
-                      <StatusBadge status={row.status} />
-                    </td>
-                    <td>{row.topic ?? (row.tags.length ? row.tags.join(', ') : '–')}</td>
-                    {metricIds.map((id) => (
-                      <ScoreCell value={row.metrics[id]} />
-                    ))}
-                    <td>{row.error ? <span class="muted">{clipText(row.error, 140)}</span> : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
-        )}
-        <Pager label="Cases pages" offset={filter.offset} limit={filter.limit} total={data.total} href={caseQuery} />
-      </section>
+      <CaseGrid
+        viewer={viewer}
+        data={{
+          runId: run.id,
+          state: data.grid,
+          cases: data.cases,
+          total: data.total,
+          limit: data.limit,
+          facets: data.facets,
+          metricIds,
+          path: paths.run(run.id),
+          casePath: (index) => paths.case(run.id, index),
+          exportPath: (format) => withQuery(paths.export(run.id, format), gridQuery(data.grid, { columns: data.grid.columns })),
+        }}
+      />
     </Layout>
   );
 }

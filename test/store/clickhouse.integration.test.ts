@@ -1,8 +1,8 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { CLICKHOUSE_MIGRATIONS, migrateClickhouse } from '../../src/store/clickhouse/migrations';
+import { applyCallBodyRetention, CLICKHOUSE_MIGRATIONS, migrateClickhouse } from '../../src/store/clickhouse/migrations';
 import { metricTrend, runCaseOutcomes } from '../../src/store/clickhouse/queries';
 import { clickhouseTime, TABLE_COLUMNS, type ClickhouseTable, type ResultRow } from '../../src/store/clickhouse/tables';
-import { ClickhouseWriter } from '../../src/store/clickhouse/writer';
+import { ClickhouseWriter, insertRows, rowValues } from '../../src/store/clickhouse/writer';
 import { spawnClickhouse, uniqueName } from '../support/platform';
 
 let clickhouse: Awaited<ReturnType<typeof spawnClickhouse>>;
@@ -61,9 +61,11 @@ describe('replicated ClickHouse (prod: one shard, three replicas, Keeper)', () =
   const clustered = CLICKHOUSE_MIGRATIONS.flatMap((m) => m.statements('evals', { cluster: 'eval' }));
 
   // No Keeper runs here, so the Replicated engines cannot be created: the generated statements are checked by string.
-  it('creates every table ON CLUSTER with a Replicated engine keyed by the shard and replica macros', () => {
-    expect(clustered).toHaveLength(2);
-    for (const statement of clustered) {
+  it('creates every table ON CLUSTER with a Replicated engine keyed by the shard and replica macros, and alters them ON CLUSTER', () => {
+    const creates = clustered.filter((statement) => statement.startsWith('CREATE'));
+    expect(creates).toHaveLength(2);
+    for (const statement of clustered.filter((s) => !s.startsWith('CREATE'))) expect(statement).toMatch(/^ALTER TABLE evals\.llm_calls ON CLUSTER eval\n/);
+    for (const statement of creates) {
       expect(statement).toMatch(/^CREATE TABLE IF NOT EXISTS evals\.\w+ ON CLUSTER eval \(/);
       expect(statement).toMatch(/ENGINE = Replicated(Replacing)?MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'/);
       expect(statement).not.toContain('non_replicated_deduplication_window');
@@ -91,4 +93,37 @@ describe('replicated ClickHouse (prod: one shard, three replicas, Keeper)', () =
       await client.command({ query: `DROP DATABASE IF EXISTS ${replicaDb}` });
     }
   });
+});
+
+test('the texts of LLM calls are kept for the configured days and then emptied; the call itself stays', async () => {
+  const db = uniqueName('retention');
+  await migrateClickhouse(client, db);
+  try {
+    const ddl = async () => ((await (await client.query({ query: `SHOW CREATE TABLE ${db}.llm_calls`, format: 'JSONEachRow' })).json()) as Array<{ statement: string }>)[0].statement;
+    expect(await ddl()).not.toMatch(/request String .*TTL/);
+    expect(await applyCallBodyRetention(client, db, 30)).toBe(true);
+    expect(await ddl()).toMatch(/`request` String DEFAULT '' CODEC\(ZSTD\(3\)\) TTL toDateTime\(created_at\) \+ toIntervalDay\(30\)/);
+    // The same retention again changes nothing (a change rewrites the table's parts); another one does.
+    expect(await applyCallBodyRetention(client, db, 30)).toBe(false);
+    expect(await applyCallBodyRetention(client, db, 7)).toBe(true);
+    expect(await ddl()).toMatch(/`response` String DEFAULT '' CODEC\(ZSTD\(3\)\) TTL toDateTime\(created_at\) \+ toIntervalDay\(7\)/);
+    expect(await applyCallBodyRetention(client, db, 0)).toBe(false);
+    await expect(applyCallBodyRetention(client, db, 1.5)).rejects.toThrow('LLM_CALL_BODY_RETENTION_DAYS: 1.5');
+    // A call older than the retention keeps its figures and loses its texts when its part is merged.
+    const call = (days: number, n: number) =>
+      rowValues('llm_calls', {
+        project: 'alpha', run_id: 'r', case_index: n, kind: 'judge', provider: 'openai', model: 'm', status: 'ok', error_status: 0, cached: 0, attempts: 1, rate_limited: 0,
+        input_tokens: 10, output_tokens: 2, cached_input_tokens: 0, cost_usd: 0.001, latency_ms: 5, created_at: clickhouseTime(new Date(Date.now() - days * 86_400_000)),
+        metric: 'faithfulness', step: 'claims', request: '{"messages":[{"role":"user","content":"hi"}]}', response: '{"claims":[]}',
+      });
+    await insertRows(client, db, 'llm_calls', [call(10, 0), call(1, 1)], uniqueName('t'));
+    await client.command({ query: `OPTIMIZE TABLE ${db}.llm_calls FINAL` });
+    const rows = (await (await client.query({ query: `SELECT case_index, input_tokens, step, request, response FROM ${db}.llm_calls ORDER BY case_index`, format: 'JSONEachRow' })).json()) as Array<Record<string, unknown>>;
+    expect(rows).toEqual([
+      { case_index: 0, input_tokens: 10, step: 'claims', request: '', response: '' },
+      { case_index: 1, input_tokens: 10, step: 'claims', request: '{"messages":[{"role":"user","content":"hi"}]}', response: '{"claims":[]}' },
+    ]);
+  } finally {
+    await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  }
 });

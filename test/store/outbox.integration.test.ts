@@ -38,6 +38,7 @@ const result = (run: string, caseIndex: number): ResultRow => ({
 const call = (run: string, caseIndex: number): LlmCallRow => ({
   project: 'alpha', run_id: run, case_index: caseIndex, kind: 'judge', provider: 'openai', model: 'm', status: 'ok', error_status: 0, cached: 0,
   attempts: 1, rate_limited: 0, input_tokens: 10, output_tokens: 2, cached_input_tokens: 0, cost_usd: 0.001, latency_ms: 50, created_at: clickhouseTime(new Date()),
+  metric: 'faithfulness', step: 'claims', request: '{"messages":[]}', response: '{}',
 });
 
 /** An outbox row as a worker's counting transaction writes it: one per table per group commit. */

@@ -101,7 +101,42 @@ export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: strin
       TTL toDateTime(created_at) + INTERVAL 90 DAY${t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000'}`,
     ],
   },
+  {
+    version: 2,
+    name: 'llm_calls: the metric and step each call served, and what was sent and received',
+    // The texts are compressed harder than the rest; how long they are kept is `applyCallBodyRetention`'s.
+    statements: (db, t) => [
+      `ALTER TABLE ${db}.llm_calls${onCluster(t)}
+        ADD COLUMN IF NOT EXISTS metric LowCardinality(String) DEFAULT '',
+        ADD COLUMN IF NOT EXISTS step LowCardinality(String) DEFAULT '',
+        ADD COLUMN IF NOT EXISTS request String DEFAULT '' CODEC(ZSTD(3)),
+        ADD COLUMN IF NOT EXISTS response String DEFAULT '' CODEC(ZSTD(3))`,
+    ],
+  },
 ];
+
+/**
+ * How long the calls' texts (`request`, `response`) are kept: a column TTL, after which ClickHouse empties them
+ * while the call's figures stay for the table's 90 days. Changed only when it differs from the table's own
+ * (a change rewrites the table's parts in the background). `days` 0: the workers store no text; the TTL is
+ * left as it was.
+ */
+export async function applyCallBodyRetention(client: ClickHouseClient, database: string, days: number, topology: ClickhouseTopology = SINGLE): Promise<boolean> {
+  const db = checkDatabaseName(database);
+  if (!Number.isInteger(days) || days < 0 || days > 3_650) throw new Error(`LLM_CALL_BODY_RETENTION_DAYS: ${days} is not a whole number of days from 0 to 3650`);
+  if (days === 0) return false;
+  const shown = await client.query({ query: `SHOW CREATE TABLE ${db}.llm_calls`, format: 'JSONEachRow' });
+  const ddl = ((await shown.json()) as Array<{ statement: string }>)[0]?.statement ?? '';
+  const current = /`?request`? String DEFAULT '' CODEC\(ZSTD\(3\)\) TTL toDateTime\(created_at\) \+ toIntervalDay\((\d+)\)/.exec(ddl);
+  if (current && Number(current[1]) === days) return false;
+  const ttl = `TTL toDateTime(created_at) + INTERVAL ${days} DAY`;
+  await client.command({
+    query: `ALTER TABLE ${db}.llm_calls${onCluster(topology)}
+      MODIFY COLUMN request String DEFAULT '' CODEC(ZSTD(3)) ${ttl},
+      MODIFY COLUMN response String DEFAULT '' CODEC(ZSTD(3)) ${ttl}`,
+  });
+  return true;
+}
 
 /**
  * Creates the database and applies pending migrations, recording each in `schema_migrations` (replicated

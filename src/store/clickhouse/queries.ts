@@ -7,7 +7,7 @@ import { clickhouseTime } from './tables';
 export async function metricTrend(
   client: ClickHouseClient,
   database: string,
-  filter: { project: string; metric: string; branch?: string; limit: number },
+  filter: { project: string; metric: string; branch?: string; suite?: string; limit: number },
 ): Promise<TrendPoint[]> {
   const result = await client.query({
     // Aliases differ from column names: ClickHouse would otherwise read them in WHERE.
@@ -15,9 +15,9 @@ export async function metricTrend(
                    min(run_created_at) AS started, avg(score) AS mean, count() AS scored
             FROM ${checkDatabaseName(database)}.results FINAL
             WHERE project = {project:String} AND metric = {metric:String}
-              AND ({branch:String} = '' OR branch = {branch:String}) AND score IS NOT NULL
+              AND ({branch:String} = '' OR branch = {branch:String}) AND ({suite:String} = '' OR suite = {suite:String}) AND score IS NOT NULL
             GROUP BY run_id ORDER BY started DESC LIMIT {limit:UInt32}`,
-    query_params: { project: filter.project, metric: filter.metric, branch: filter.branch ?? '', limit: filter.limit },
+    query_params: { project: filter.project, metric: filter.metric, branch: filter.branch ?? '', suite: filter.suite ?? '', limit: filter.limit },
     format: 'JSONEachRow',
   });
   // The newest `limit` runs, returned oldest first. count() is a UInt64, which ClickHouse quotes in JSON.
@@ -48,7 +48,8 @@ export async function caseLlmCalls(
   filter: { project: string; runId: string; caseIndex: number; since: Date },
 ): Promise<LlmCallView[]> {
   const result = await client.query({
-    query: `SELECT kind, provider, model, status, error_status, cached, attempts, rate_limited, input_tokens, output_tokens, cost_usd, latency_ms, created_at
+    query: `SELECT kind, provider, model, status, error_status, cached, attempts, rate_limited, input_tokens, output_tokens, cost_usd, latency_ms, created_at,
+                   metric, step, request, response
             FROM ${checkDatabaseName(database)}.llm_calls
             WHERE project = {project:String} AND created_at >= {since:DateTime64(3)} AND run_id = {run:String} AND case_index = {case:UInt32}
             ORDER BY created_at LIMIT 500`,

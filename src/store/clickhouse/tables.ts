@@ -73,7 +73,7 @@ export const TABLE_COLUMNS: { readonly [K in ClickhouseTable]: readonly (keyof T
   ]),
   llm_calls: columnsOf<LlmCallRow>()([
     'project', 'run_id', 'case_index', 'kind', 'provider', 'model', 'status', 'error_status', 'cached', 'attempts', 'rate_limited',
-    'input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd', 'latency_ms', 'created_at',
+    'input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd', 'latency_ms', 'created_at', 'metric', 'step', 'request', 'response',
   ]),
 };
 

@@ -6,6 +6,12 @@ export const API_KEY_PREFIX = 'aiev_';
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
+/** Turns the storing of LLM calls' texts on or off for a project; false when there is no such project. */
+export async function setProjectCallBodies(db: Kysely<Database>, name: string, on: boolean): Promise<boolean> {
+  const updated = await db.updateTable('projects').set({ llm_call_bodies: on }).where('name', '=', name).executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
+}
+
 export async function ensureProject(db: Kysely<Database>, name: string): Promise<Project> {
   await db.insertInto('projects').values({ name }).onConflict((oc) => oc.column('name').doNothing()).execute();
   return db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirstOrThrow();

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { BuildMetadata } from '../../contracts/build';
 import type { CaseResult, ReportSummary } from '../../contracts/report';
 import type { LlmCallRow, ResultRow } from '../clickhouse/tables';
+import { defaultDirection, type CaseFacets, type CaseFilter } from '../../contracts/grid';
 import type { Database, Run, RunCase, RunStatus } from './schema';
 
 const INSERT_CHUNK = 5_000;
@@ -148,6 +149,8 @@ export async function listRuns(db: Kysely<Database>, projectId: string, filter: 
       'finished_at',
       // The metric means of a finished run, without the rest of its summary (topic labels can be long).
       sql<Record<string, number | null> | null>`summary->'summary'`.as('means'),
+      sql<string[] | null>`summary->'metric_order'`.as('metric_order'),
+      sql<boolean | null>`(summary->'gate'->>'passed')::boolean`.as('gate_passed'),
     ])
     .where('project_id', '=', projectId);
   if (filter.suite) query = query.where('suite_name', '=', filter.suite);
@@ -171,66 +174,154 @@ export async function runFacets(db: Kysely<Database>, projectId: string): Promis
   return { suites: suites.rows.map((r) => r.value), branches: branches.rows.map((r) => r.value) };
 }
 
-export interface CasePageFilter {
-  /** `unfinished`: queued, running, or cancelled before it was evaluated. */
-  status?: 'passed' | 'failed' | 'errored' | 'unfinished';
-  /** Cases where this metric did not pass (failed or errored). */
-  metric?: string;
-  topic?: string;
-  tag?: string;
-  offset: number;
-  limit: number;
-}
+/** The grid's filter (`CaseFilter` of the viewer): the same answers as the in-memory one (`queryCases`). */
+export type CasePageFilter = CaseFilter;
 
-/** One case of a page: its state, labels and per-metric verdicts (not its texts). */
+/** One case of a page: its state, labels, texts and per-metric verdicts. */
 export interface CasePageRow {
   case_index: number;
   case_id: string;
   status: RunCase['status'];
   error: string | null;
+  suite: string | null;
   topic: string | null;
   tags: string[] | null;
-  metrics: Record<string, { score: number | null; passed: boolean; error: string | null }> | null;
+  input: string | null;
+  actual_output: string | null;
+  expected_output: string | null;
+  metadata: Record<string, unknown> | null;
+  latency_ms: number | null;
+  /** null when no result yet, or a price was unknown. */
+  cost_usd: number | null;
+  metrics: Record<string, { score: number | null; passed: boolean; error: string | null; reason?: string }> | null;
 }
 
-/**
- * A page of a run's cases, errored and failed first, then unfinished, then passed, each by index; with the
- * number of cases the filter matches. The page's indexes are chosen first from the narrow columns, and only
- * those rows' results are read.
- */
-export async function listCasePage(db: Kysely<Database>, runId: string, filter: CasePageFilter): Promise<{ rows: CasePageRow[]; total: number }> {
+const RANK_SQL = sql`CASE status WHEN 'errored' THEN 0 WHEN 'failed' THEN 1 WHEN 'passed' THEN 3 ELSE 2 END`;
+/** A case's LLM cost: the sum of its per-model costs, null when one of them is unknown. */
+const COST_SQL = sql`(SELECT CASE WHEN bool_or(u->'cost_usd' = 'null'::jsonb) THEN NULL ELSE coalesce(sum((u->>'cost_usd')::float8), 0) END
+  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(result->'usage') = 'array' THEN result->'usage' ELSE '[]'::jsonb END) u)`;
+/** A metadata value as text, like `metaText`: a string as it is, a number or a boolean as its JSON text; an object, array or null is none. */
+const metaSql = (key: string) =>
+  sql`CASE WHEN jsonb_typeof(result->'metadata'->${key}::text) IN ('string', 'number', 'boolean') THEN result->'metadata'->>${key}::text END`;
+
+/** The WHERE of a grid's filter. */
+function caseConditions(runId: string, filter: CaseFilter) {
   const conditions = [sql`run_id = ${runId}`];
   if (filter.status === 'unfinished') conditions.push(sql`status IN ('queued', 'running', 'cancelled')`);
   else if (filter.status) conditions.push(sql`status = ${filter.status}`);
   if (filter.metric) conditions.push(sql`(result->'metrics'->${filter.metric}::text->>'passed') = 'false'`);
   if (filter.topic) conditions.push(sql`result->>'topic' = ${filter.topic}::text`);
   if (filter.tag) conditions.push(sql`result->'tags' ? ${filter.tag}::text`);
-  const where = sql.join(conditions, sql` AND `);
-  const rank = sql`CASE status WHEN 'errored' THEN 0 WHEN 'failed' THEN 1 WHEN 'passed' THEN 3 ELSE 2 END`;
+  if (filter.target) conditions.push(sql`result->>'suite' LIKE ${'%[' + filter.target.replace(/[\\%_]/g, (c) => `\\${c}`) + ']'}::text`);
+  if (filter.meta) conditions.push(sql`${metaSql(filter.meta.key)} = ${filter.meta.value}::text`);
+  if (filter.score) {
+    const score = sql`(result->'metrics'->${filter.score.metric}::text->>'score')::float8`;
+    conditions.push(sql`${score} IS NOT NULL`);
+    if (filter.score.min !== undefined) conditions.push(sql`${score} >= ${filter.score.min}::float8`);
+    if (filter.score.max !== undefined) conditions.push(sql`${score} <= ${filter.score.max}::float8`);
+  }
+  if (filter.q) {
+    // strpos on lower(): a plain substring, whatever % or _ the search holds.
+    const needle = filter.q.toLowerCase();
+    conditions.push(
+      sql`(strpos(lower(case_id), ${needle}::text) > 0 OR strpos(lower(result->>'input'), ${needle}::text) > 0
+        OR strpos(lower(result->>'actual_output'), ${needle}::text) > 0 OR strpos(lower(result->>'expected_output'), ${needle}::text) > 0)`,
+    );
+  }
+  return sql.join(conditions, sql` AND `);
+}
+
+/** The ORDER BY of a grid's sort; a missing value last whatever the direction, then by index. */
+function caseOrderBy(filter: CaseFilter) {
+  const sort = filter.sort ?? 'status';
+  const direction = (filter.dir ?? defaultDirection(sort)) === 'desc' ? sql`DESC` : sql`ASC`;
+  if (sort === 'index') return sql`case_index ${direction}`;
+  const key =
+    sort === 'status'
+      ? RANK_SQL
+      : sort === 'id'
+        ? sql`case_id COLLATE "C"`
+        : sort === 'latency'
+          ? sql`(result->'target'->>'latency_ms')::float8`
+          : sort === 'cost'
+            ? COST_SQL
+            : sort.startsWith('score:')
+              ? sql`(result->'metrics'->${sort.slice(6)}::text->>'score')::float8`
+              : sql`${metaSql(sort.slice(5))} COLLATE "C"`;
+  return sql`${key} ${direction} NULLS LAST, case_index`;
+}
+
+/**
+ * A page of a run's cases in the grid's order (errored and failed first, then unfinished, then passed, each
+ * by index, unless sorted otherwise), with the number of cases the filter matches. The page's indexes are chosen
+ * first, and only those rows' results are read.
+ */
+export async function listCasePage(db: Kysely<Database>, runId: string, filter: CasePageFilter): Promise<{ rows: CasePageRow[]; total: number }> {
+  const where = caseConditions(runId, filter);
   const [page, count] = await Promise.all([
     sql<CasePageRow>`
       WITH page AS (
-        SELECT case_index, ${rank} AS rank FROM run_cases WHERE ${where} ORDER BY 2, 1 LIMIT ${filter.limit} OFFSET ${filter.offset}
+        SELECT case_index, row_number() OVER (ORDER BY ${caseOrderBy(filter)}) AS place FROM run_cases WHERE ${where}
+        ORDER BY ${caseOrderBy(filter)} LIMIT ${filter.limit} OFFSET ${filter.offset}
       )
-      SELECT rc.case_index, rc.case_id, rc.status, rc.error, rc.result->>'topic' AS topic, rc.result->'tags' AS tags,
-        (SELECT jsonb_object_agg(m.key, jsonb_build_object('score', m.value->'score', 'passed', m.value->'passed', 'error', m.value->'error'))
+      SELECT rc.case_index, rc.case_id, rc.status, rc.error, rc.result->>'suite' AS suite, rc.result->>'topic' AS topic, rc.result->'tags' AS tags,
+        rc.result->>'input' AS input, rc.result->>'actual_output' AS actual_output, rc.result->>'expected_output' AS expected_output,
+        rc.result->'metadata' AS metadata, (rc.result->'target'->>'latency_ms')::float8 AS latency_ms,
+        (SELECT CASE WHEN bool_or(u->'cost_usd' = 'null'::jsonb) THEN NULL ELSE coalesce(sum((u->>'cost_usd')::float8), 0) END
+           FROM jsonb_array_elements(CASE WHEN jsonb_typeof(rc.result->'usage') = 'array' THEN rc.result->'usage' ELSE '[]'::jsonb END) u) AS cost_usd,
+        (SELECT jsonb_object_agg(m.key, jsonb_build_object('score', m.value->'score', 'passed', m.value->'passed', 'error', m.value->'error', 'reason', left(m.value->>'reason', 2000)))
            FROM jsonb_each(rc.result->'metrics') m) AS metrics
       FROM page JOIN run_cases rc ON rc.run_id = ${runId} AND rc.case_index = page.case_index
-      ORDER BY page.rank, page.case_index`.execute(db),
+      ORDER BY page.place`.execute(db),
     sql<{ n: number }>`SELECT count(*)::int AS n FROM run_cases WHERE ${where}`.execute(db),
   ]);
-  return { rows: page.rows, total: count.rows[0].n };
+  return { rows: page.rows.map((row) => ({ ...row, cost_usd: row.cost_usd === null ? null : Number(row.cost_usd) })), total: count.rows[0].n };
 }
 
-/** The topics and tags a run's cases carry, most frequent first (at most 200 of each), to offer as filters. */
-export async function caseFacets(db: Kysely<Database>, runId: string): Promise<{ topics: string[]; tags: string[] }> {
-  const [topics, tags] = await Promise.all([
+/** Every index the filter matches, in the grid's order: the previous and next case of a case page. */
+export async function listCaseOrder(db: Kysely<Database>, runId: string, filter: CasePageFilter): Promise<number[]> {
+  const rows = await sql<{ case_index: number }>`SELECT case_index FROM run_cases WHERE ${caseConditions(runId, filter)} ORDER BY ${caseOrderBy(filter)}`.execute(db);
+  return rows.rows.map((row) => row.case_index);
+}
+
+/**
+ * The filters a run's cases offer, most frequent first: topics and tags (at most 200 of each), metadata fields
+ * (at most 30, by name) with their values (at most 50 each), matrix targets.
+ */
+export async function caseFacets(db: Kysely<Database>, runId: string): Promise<CaseFacets> {
+  const [topics, tags, metadata, targets] = await Promise.all([
     sql<{ value: string }>`SELECT result->>'topic' AS value FROM run_cases WHERE run_id = ${runId} AND result->>'topic' IS NOT NULL
-      GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 200`.execute(db),
+      GROUP BY 1 ORDER BY count(*) DESC, (result->>'topic') COLLATE "C" LIMIT 200`.execute(db),
     sql<{ value: string }>`SELECT t AS value FROM run_cases, jsonb_array_elements_text(CASE WHEN jsonb_typeof(result->'tags') = 'array' THEN result->'tags' ELSE '[]'::jsonb END) t
-      WHERE run_id = ${runId} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 200`.execute(db),
+      WHERE run_id = ${runId} GROUP BY 1 ORDER BY count(*) DESC, t COLLATE "C" LIMIT 200`.execute(db),
+    sql<{ key: string; value: string; n: number }>`
+      WITH pairs AS (
+        SELECT m.key, CASE jsonb_typeof(m.value) WHEN 'string' THEN m.value #>> '{}' ELSE m.value::text END AS value
+        FROM run_cases, jsonb_each(CASE WHEN jsonb_typeof(result->'metadata') = 'object' THEN result->'metadata' ELSE '{}'::jsonb END) m
+        WHERE run_id = ${runId} AND jsonb_typeof(m.value) IN ('string', 'number', 'boolean')
+      ), keys AS (
+        SELECT key FROM pairs GROUP BY key ORDER BY count(*) DESC, key COLLATE "C" LIMIT 30
+      ), counted AS (
+        SELECT key, value, count(*)::int AS n, row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, value COLLATE "C") AS place
+        FROM pairs WHERE key IN (SELECT key FROM keys) GROUP BY key, value
+      )
+      SELECT key, value, n FROM counted WHERE place <= 50 ORDER BY key COLLATE "C", place`.execute(db),
+    sql<{ value: string }>`SELECT substring(result->>'suite' from ${'\\[([^\\]]+)\\]$'}::text) AS value FROM run_cases WHERE run_id = ${runId} AND result->>'suite' LIKE '%]'
+      GROUP BY 1 ORDER BY min(case_index)`.execute(db),
   ]);
-  return { topics: topics.rows.map((r) => r.value), tags: tags.rows.map((r) => r.value) };
+  const byKey: Record<string, string[]> = {};
+  for (const row of metadata.rows) (byKey[row.key] ??= []).push(row.value);
+  return { topics: topics.rows.map((r) => r.value), tags: tags.rows.map((r) => r.value), metadata: byKey, targets: targets.rows.flatMap((r) => (r.value ? [r.value] : [])) };
+}
+
+/** Metric id → every score a run's cases got (errored metrics have none): the viewer's histograms. */
+export async function runScores(db: Kysely<Database>, runId: string): Promise<Record<string, number[]>> {
+  const rows = await sql<{ metric: string; scores: number[] }>`
+    SELECT m.key AS metric, array_agg((m.value->>'score')::float8 ORDER BY case_index) AS scores
+    FROM run_cases, jsonb_each(CASE WHEN jsonb_typeof(result->'metrics') = 'object' THEN result->'metrics' ELSE '{}'::jsonb END) m
+    WHERE run_id = ${runId} AND jsonb_typeof(m.value->'score') = 'number'
+    GROUP BY 1`.execute(db);
+  return Object.fromEntries(rows.rows.map((row) => [row.metric, row.scores.map(Number)]));
 }
 
 /** One case of a run: its state and result (null until it ended with one). */
@@ -313,7 +404,7 @@ export async function getRunWithProject(db: Kysely<Database>, runId: string) {
     .selectFrom('runs')
     .innerJoin('projects', 'projects.id', 'runs.project_id')
     .selectAll('runs')
-    .select('projects.name as project_name')
+    .select(['projects.name as project_name', 'projects.llm_call_bodies as project_llm_call_bodies'])
     .where('runs.id', '=', runId)
     .executeTakeFirst();
 }

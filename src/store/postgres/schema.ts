@@ -13,6 +13,8 @@ type Json<T> = ColumnType<T, string, string>;
 export interface ProjectTable {
   id: Generated<string>;
   name: string;
+  /** Whether the workers store what each LLM call of the project's runs sent and received (the operator's choice). */
+  llm_call_bodies: Generated<boolean>;
   created_at: Generated<Timestamp>;
 }
 
@@ -156,7 +158,8 @@ export interface Database {
   viewer_tokens: ViewerTokenTable;
 }
 
-export type Project = Selectable<ProjectTable>;
+/** A project as the API and the viewer know it (its settings are read where they apply). */
+export type Project = Omit<Selectable<ProjectTable>, 'llm_call_bodies'>;
 export type Run = Selectable<RunTable>;
 export type NewRun = Insertable<RunTable>;
 export type RunUpdate = Updateable<RunTable>;
