@@ -7,7 +7,7 @@ import { caseLlmCalls, metricTrend, runCaseOutcomes } from '../../src/store/clic
 import { agreementCounts, listReviews, reviewView, saveReview } from '../../src/store/postgres/reviews';
 import { caseFacets, runScores, getRun, getRunCase, listCaseOrder, listCasePage, listRuns, runFacets, type RunHeader } from '../../src/store/postgres/runs';
 import type { Database, Project } from '../../src/store/postgres/schema';
-import { agreementOf, facetsOf, inOrder, runMatches, targetOfSuite, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
+import { agreementOf, facetsOf, inOrder, runMatches, targetOfSuite, type CaseFacets, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type RunRow, type ViewerSource } from '../../src/viewer/model';
 import { setBounded } from './limits';
 import { decodeCursor, encodeCursor, runView, UUID } from './http';
 
@@ -15,6 +15,23 @@ const RUNS_PER_PAGE = 50;
 
 /** The reports of finished runs, which do not change: a comparison of two 10,000-case runs reads them once. */
 const reports = new Map<string, Promise<Report>>();
+
+/**
+ * A finished run's filters and scores, which no longer change: read once per orchestrator (each is a pass over
+ * every case of the run), for the 16 runs read last.
+ */
+const facetsOfRuns = new Map<string, Promise<CaseFacets>>();
+const scoresOfRuns = new Map<string, Promise<Record<string, number[]>>>();
+
+function finishedOnce<T>(cache: Map<string, Promise<T>>, run: RunDetail, read: () => Promise<T>): Promise<T> {
+  if (!run.finished_at) return read();
+  const kept = cache.get(run.id);
+  if (kept) return kept;
+  const reading = read();
+  setBounded(cache, run.id, reading, 16);
+  reading.catch(() => cache.delete(run.id));
+  return reading;
+}
 
 type ListedRun = Awaited<ReturnType<typeof listRuns>>[number];
 
@@ -125,8 +142,8 @@ export class PlatformViewerSource implements ViewerSource {
     return listCaseOrder(this.db, runId, filter);
   }
 
-  caseFacets(runId: string) {
-    return caseFacets(this.db, runId);
+  caseFacets(run: RunDetail) {
+    return finishedOnce(facetsOfRuns, run, () => caseFacets(this.db, run.id));
   }
 
   async caseDetail(runId: string, index: number) {
@@ -157,8 +174,8 @@ export class PlatformViewerSource implements ViewerSource {
     return groupByTopic(cases, run.summary?.topic_labels);
   }
 
-  scores(runId: string) {
-    return runScores(this.db, runId);
+  scores(run: RunDetail) {
+    return finishedOnce(scoresOfRuns, run, () => runScores(this.db, run.id));
   }
 
   async trends(metric: string, filter: { branch?: string; suite?: string }) {

@@ -10,7 +10,7 @@ function retryVariables(): string {
 }
 
 const PLATFORM_COMMANDS = `
-  evalctl dev [--port 8080] [--data-dir .evaldata]
+  evalctl dev [--port 8080] [--worker-port 0] [--data-dir .evaldata]
                                 orchestrator + worker in one process, no other service needed
   evalctl serve | work | migrate
                                 the platform's orchestrator, worker, and database migrations
@@ -18,6 +18,8 @@ const PLATFORM_COMMANDS = `
                                 a new API key for the project (shown once)
   evalctl keys revoke <key or prefix>
                                 revokes a key (refused within a second)
+  evalctl projects set <name> --llm-call-bodies on|off
+                                whether the workers store what the project's LLM calls send and receive
 `;
 
 /** `evalctl --help`; the platform's commands are listed where they exist (this repository, the images). */

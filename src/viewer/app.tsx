@@ -140,10 +140,10 @@ export function viewerPages(): Hono<ViewerEnv> {
     const filter = { ...grid.filter, offset: grid.offset, limit: CASES_PER_PAGE };
     const [page, facets, topics, agreement, scores, compare] = await Promise.all([
       source.cases(run.id, filter),
-      source.caseFacets(run.id),
+      source.caseFacets(run),
       run.finished_at ? source.topics(run) : Promise.resolve([]),
       source.agreement({ runId: run.id }),
-      source.scores(run.id),
+      source.scores(run),
       comparable(source, run),
     ]);
     return c.html(

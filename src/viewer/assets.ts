@@ -98,6 +98,7 @@ table.grid tbody th { white-space: nowrap; }
 table.grid td.cell-text { min-width: 14rem; max-width: 28rem; overflow-wrap: anywhere; }
 table.grid tbody tr.current { outline: 2px solid var(--focus); outline-offset: -2px; }
 td.cell-diff { min-width: 24rem; }
+table.changes tbody th { white-space: nowrap; }
 details.clip summary, details.reason summary { list-style: none; }
 details.clip summary::-webkit-details-marker, details.reason summary::-webkit-details-marker { display: none; }
 details.clip[open] summary { display: none; }

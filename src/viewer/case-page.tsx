@@ -3,7 +3,7 @@ import { MAX_COMMENT_LENGTH, type LlmCallView } from '../contracts/api';
 import type { ToolCallSpec } from '../contracts/case';
 import type { MetricResult } from '../contracts/report';
 import { duration, Layout, percent, score, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
-import type { AgreementView, CaseDetail, ReviewView, RunDetail } from './model';
+import { targetOfSuite, type AgreementView, type CaseDetail, type ReviewView, type RunDetail } from './model';
 
 export interface CasePageData {
   run: RunDetail;
@@ -193,6 +193,25 @@ function sentOf(request: string): { system?: string; messages: Array<{ role: str
   }
 }
 
+/** A reply as a reader takes it in: structured output (JSON) indented, anything else as it came. */
+function readable(text: string): string {
+  if (!/^\s*[[{]/.test(text)) return text;
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+/** A long text in a box that scrolls, reachable by keyboard and named for screen readers. */
+function Scroll(props: { label: string; text: string }) {
+  return (
+    <div class="text" role="region" aria-label={props.label} tabindex={0}>
+      {props.text}
+    </div>
+  );
+}
+
 /** Each call's messages and reply (as the platform stored them: redacted, cut at the operator's limit). */
 function CallTexts(props: { calls: LlmCallView[] }) {
   const stored = props.calls.some((call) => call.request || call.response);
@@ -211,21 +230,21 @@ function CallTexts(props: { calls: LlmCallView[] }) {
                 {sent.system !== undefined ? (
                   <>
                     <h4>System</h4>
-                    <div class="text">{sent.system}</div>
+                    <Scroll label={`call ${n + 1}: system prompt`} text={sent.system} />
                   </>
                 ) : null}
-                {sent.messages.map((message) => (
+                {sent.messages.map((message, m) => (
                   <>
                     <h4>{message.role}</h4>
-                    <div class="text">{message.content}</div>
+                    <Scroll label={`call ${n + 1}: message ${m + 1} (${message.role})`} text={message.content} />
                   </>
                 ))}
               </>
             ) : call.request ? (
-              <div class="text">{call.request}</div>
+              <Scroll label={`call ${n + 1}: what was sent`} text={call.request} />
             ) : null}
             <h4>Reply</h4>
-            {call.response ? <div class="text">{call.response}</div> : <p class="muted">{call.status === 'ok' ? 'none stored' : 'none: the call failed'}</p>}
+            {call.response ? <Scroll label={`call ${n + 1}: reply`} text={readable(call.response)} /> : <p class="muted">{call.status === 'ok' ? 'none stored' : 'none: the call failed'}</p>}
           </details>
         );
       })}
@@ -401,6 +420,12 @@ export function CasePage(props: { viewer: Viewer; data: CasePageData }) {
           <dt>Case</dt>
           <dd>{`#${detail.index}${result?.topic ? ` · ${result.topic}` : ''}`}</dd>
         </div>
+        {result && targetOfSuite(result.suite) ? (
+          <div>
+            <dt>Target</dt>
+            <dd>{targetOfSuite(result.suite)}</dd>
+          </div>
+        ) : null}
         {result?.tags.length ? (
           <div>
             <dt>Tags</dt>

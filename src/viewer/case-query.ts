@@ -41,6 +41,8 @@ export function caseMatches(result: CaseResult, filter: CaseFilter): boolean {
     if (filter.score.max !== undefined && value > filter.score.max) return false;
   }
   if (filter.q) {
+    // A search is one line: the platform keeps the texts one per line, and a line break never matches.
+    if (filter.q.includes('\n')) return false;
     const needle = filter.q.toLowerCase();
     const haystack = [result.id, result.input, result.actual_output ?? '', result.expected_output ?? ''];
     if (!haystack.some((text) => text.toLowerCase().includes(needle))) return false;

@@ -74,7 +74,7 @@ function Changes(props: { viewer: Viewer; data: ComparePageData; kind: 'regressi
       ) : (
         <>
           <TableWrap label={label}>
-            <table>
+            <table class="changes">
               <thead>
                 <tr>
                   <th scope="col">Case</th>
@@ -271,9 +271,10 @@ export function ComparePage(props: { viewer: Viewer; data: ComparePageData }) {
             <p class="muted">No score of these moved past the largest drop allowed; their outputs differ. The first 50:</p>
             {comparison.reworded.slice(0, 50).map((item) => (
               <details class="card">
-                <summary>
-                  <a href={paths.case(data.head.id, item.head.at)}>{item.id}</a>
-                </summary>
+                <summary>{item.id}</summary>
+                <p>
+                  <a href={paths.case(data.head.id, item.head.at)}>{`open ${item.id}`}</a>
+                </p>
                 <DiffPair before={item.base.result.actual_output} after={item.head.result.actual_output} beforeLabel={data.baseTarget ?? 'Base'} afterLabel={data.headTarget ?? 'Head'} />
               </details>
             ))}

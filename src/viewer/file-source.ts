@@ -71,8 +71,8 @@ export class FileViewerSource implements ViewerSource {
     return queryCases(this.files.get(runId)?.report.cases ?? [], filter).map(({ at }) => at);
   }
 
-  async caseFacets(runId: string) {
-    return facetsOfCases(this.files.get(runId)?.report.cases ?? []);
+  async caseFacets(run: RunDetail) {
+    return facetsOfCases(this.files.get(run.id)?.report.cases ?? []);
   }
 
   async caseDetail(runId: string, index: number) {
@@ -93,9 +93,9 @@ export class FileViewerSource implements ViewerSource {
     return groupByTopic(cases.map((c, at) => ({ case_index: at, passed: c.status === 'passed', topic: c.topic ?? '', tags: c.tags })));
   }
 
-  async scores(runId: string): Promise<Record<string, number[]>> {
+  async scores(run: RunDetail): Promise<Record<string, number[]>> {
     const scores: Record<string, number[]> = {};
-    for (const result of this.files.get(runId)?.report.cases ?? []) {
+    for (const result of this.files.get(run.id)?.report.cases ?? []) {
       for (const [id, metric] of Object.entries(result.metrics)) if (metric.score !== null) (scores[id] ??= []).push(metric.score);
     }
     return scores;

@@ -19,7 +19,8 @@ export interface ViewerSource {
   runFacets(): Promise<{ suites: string[]; branches: string[] }>;
   run(id: string): Promise<RunDetail | undefined>;
   cases(runId: string, filter: CaseFilter): Promise<{ cases: CaseRow[]; total: number }>;
-  caseFacets(runId: string): Promise<CaseFacets>;
+  /** The filters a run's cases offer (a finished run's may be kept: its cases no longer change). */
+  caseFacets(run: RunDetail): Promise<CaseFacets>;
   /** The indexes of every case the filter matches, in its order (offset and limit ignored): previous and next on a case page. */
   caseOrder(runId: string, filter: CaseFilter): Promise<number[]>;
   caseDetail(runId: string, index: number): Promise<CaseDetail | undefined>;
@@ -29,7 +30,7 @@ export interface ViewerSource {
   report(runId: string): Promise<Report>;
   topics(run: RunDetail): Promise<TopicGroup[]>;
   /** Metric id → the scores the run's cases got (errored ones left out): the histograms. */
-  scores(runId: string): Promise<Record<string, number[]>>;
+  scores(run: RunDetail): Promise<Record<string, number[]>>;
   /** The metric's mean per run, oldest first, over the runs of a branch and suite when given. */
   trends(metric: string, filter: { branch?: string; suite?: string }): Promise<TrendPoint[]>;
   reviews(runId: string, index?: number): Promise<ReviewView[]>;

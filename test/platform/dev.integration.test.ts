@@ -1,4 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT, until } from '../support/platform';
@@ -63,3 +66,43 @@ test('evalctl dev: one process, no services, a URL and a key that accept a run a
     expect(await exited).toBe(0);
   }
 }, 120_000);
+
+test('evalctl dev: a data folder is made when missing, a worker port can be set, and a bad folder is a clear error', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'dev-data-'));
+  try {
+    // A folder under one that does not exist: refused in a line, no stack trace.
+    const refused = spawnSync(process.execPath, [join(ROOT, 'bin/evalctl.js'), 'dev', '--port', '0', '--data-dir', join(work, 'missing', 'data')], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim()).toBe(`evalctl: --data-dir ${join(work, 'missing', 'data')}: neither it nor its parent folder ${join(work, 'missing')} exists\nRun \`evalctl --help\` for usage.`);
+    const workerPort = await freePort();
+    const child = spawn(process.execPath, [join(ROOT, 'bin/evalctl.js'), 'dev', '--port', '0', '--worker-port', String(workerPort), '--data-dir', join(work, 'data')], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const lines: string[] = [];
+      createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+      const banner = await until(async () => lines.find((l) => l.startsWith('ai-eval-platform dev: ')), 'the dev banner', 60_000);
+      expect(banner).toMatch(new RegExp(`\\(viewer: http://127\\.0\\.0\\.1:\\d+/ui; worker metrics: http://127\\.0\\.0\\.1:${workerPort}/metrics\\)$`));
+      expect((await fetch(`http://127.0.0.1:${workerPort}/metrics`)).status).toBe(200);
+      expect(readdirSync(join(work, 'data')).sort()).toEqual(['clickhouse', 'postgres']);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}, 120_000);
+
+/** A port nobody listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

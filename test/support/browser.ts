@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { ROOT } from './platform';
 
@@ -24,6 +24,17 @@ export async function launchChromium(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** A screenshot of one part of a page (a section), at most `maxHeight` pixels of it from its top: for the README. */
+export async function screenshotOf(locator: Locator, name: string, maxHeight = 820): Promise<string> {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await locator.scrollIntoViewIfNeeded();
+  const box = await locator.boundingBox();
+  if (!box) throw new Error(`${name}: nothing to photograph`);
+  const scroll = (await locator.page().evaluate('[window.scrollX, window.scrollY]')) as [number, number];
+  await locator.page().screenshot({ path, fullPage: true, clip: { x: box.x + scroll[0], y: box.y + scroll[1], width: box.width, height: Math.min(box.height, maxHeight) } });
   return path;
 }
 

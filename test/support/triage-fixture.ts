@@ -41,6 +41,10 @@ export function triageScript(request: FakeRequest): FakeReply {
   const order = /order (\d+)/.exec(request.prompt)?.[1] ?? '?';
   const slow = answering === 'branch' && (order === '6' || order === '16') ? 1_200 : 0;
   if (request.model.startsWith('claude')) return { text: `Order ${order} leaves our Leeds warehouse and arrives within two days.`, usage: { input: 60, output: 16 }, delayMs: slow };
+  // The branch's agent, given the broken record, words the answer its own way.
+  if (answering === 'branch' && BROKEN_ON_BRANCH.includes(Number(order))) {
+    return { text: `Your order ${order} ships within two days from our Mars hub via the Leeds warehouse. Track it under My orders.`, usage: { input: 52, output: 24 }, delayMs: slow };
+  }
   return { text: `Your order ${order} ships within two days from the Leeds warehouse. Track it under My orders.`, usage: { input: 52, output: 20 }, delayMs: slow };
 }
 

@@ -45,7 +45,7 @@ describe('the grid', () => {
     expect(gridIds(html).slice(0, 5)).toEqual(BROKEN_ON_BRANCH.map(id));
     const row = /<tr data-href="\/runs\/report\/cases\/3">([\s\S]*?)<\/tr>/.exec(html)![1];
     expect(row).toContain('Where is my order 3? I ordered it last week');
-    expect(row).toContain('Your order 3 ships within two days from the Leeds warehouse.');
+    expect(row).toContain('Your order 3 ships within two days from our Mars hub via the Leeds warehouse.');
     expect(row).toContain('Order 3 ships within two days from the Leeds warehouse.');
     // The score with the reason on hover (title) and on click (details).
     expect(row).toMatch(/title="1 of 2 claims contradict the retrieval context[^"]*"><details class="reason"><summary>0\.5/);
@@ -98,6 +98,7 @@ describe('the grid', () => {
     expect(gridIds(matrix.html)).toHaveLength(TRIAGE_CASES);
     expect(matrix.html).toMatch(/<tr data-href="\/runs\/matrix\/cases\/30\?[^"]*">[\s\S]*?<td>haiku<\/td>/);
     expect(matrix.html).toContain('<label>Target<select name="target">');
+    expect((await page('/runs/matrix/cases/30')).html).toContain('<dt>Target</dt><dd>haiku</dd>');
   });
 
   it('shows the columns the reader picks, metadata included', async () => {
@@ -152,6 +153,8 @@ describe('comparing two runs case by case', () => {
     const regressed = /<h2 id="regressions">[\s\S]*?<\/section>/.exec(html)![0];
     expect(gridIds(regressed)).toEqual(BROKEN_ON_BRANCH.map(id));
     expect(regressed).toContain('faithfulness 1 → 0.5');
+    // The branch's answer beside main's, the words it added marked.
+    expect(regressed).toContain('<div class="text">Your order 3 ships within two days from <ins>our Mars hub via </ins>the Leeds warehouse. Track it under My orders.</div>');
     const improved = /<h2 id="improvements">[\s\S]*?<\/section>/.exec(html)![0];
     expect(gridIds(improved)).toEqual(BROKEN_ON_MAIN.map(id));
     // Latency apart from quality: the branch's slow answers.
@@ -228,6 +231,8 @@ describe('what every page shows', () => {
     const { html } = await page('/');
     expect(html).toContain('<th scope="col">Gate</th>');
     expect(html).toMatch(/<span class="muted">faithfulness<\/span> 0\.917<\/span><span class="mean"><span class="muted">icontains<\/span> 1/);
+    // A chosen branch stays chosen.
+    expect((await page('/?branch=feature%2Ftracking')).html).toContain('<option value="feature/tracking" selected="">feature/tracking</option>');
     const missing = await page('/nowhere/at/all');
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^text\/html/);

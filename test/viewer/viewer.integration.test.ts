@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { accessibilityViolations, cspViolations, launchChromium, screenshot } from '../support/browser';
+import { createClient } from '@clickhouse/client';
+import { accessibilityViolations, cspViolations, launchChromium, screenshot, screenshotOf } from '../support/browser';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import { echoTruths, startFakeLlmServer, type FakeLlmServer, type FakeRequest, type FakeReply } from '../support/fake-llm-server';
 import { createTestDatabase, deleteRedisPrefix, ROOT, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
@@ -23,8 +24,9 @@ let browser: Browser;
 let work: string;
 let alphaKey: string;
 let betaKey: string;
+let gammaKey: string;
 const prefix = uniqueName('bqview');
-const runs: { base: string; head: string; other: string; beta: string } = { base: '', head: '', other: '', beta: '' };
+const runs: { base: string; head: string; other: string; beta: string; matrix: string[] } = { base: '', head: '', other: '', beta: '', matrix: [] };
 
 function evalctl(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -53,10 +55,11 @@ function script(request: FakeRequest): FakeReply {
   return { text: `Answer: your order ships in two days from the warehouse. (${request.prompt.slice(0, 30)})`, usage: { input: 40, output: 18 } };
 }
 
-function suiteFile(name: string, mars: (i: number) => boolean): string {
+function suiteFile(name: string, mars: (i: number) => boolean, matrix = false): string {
   const cases = Array.from({ length: 12 }, (_, i) => ({
     id: `order-${i}`,
-    input: `Where is my order ${i}?`,
+    // Case 11's customer pastes a key: stored redacted, in the result and in what was sent to each LLM.
+    input: i === 11 ? `Where is my order ${i}? My key is ${TEST_OPENAI_KEY}` : `Where is my order ${i}?`,
     retrieval_context: [mars(i) ? `Order ${i} ships from Mars within two days.` : `Order ${i} ships from the warehouse within two days.`],
     topic: i % 3 === 0 ? 'shipping' : 'refunds',
     tags: i % 2 ? ['priority'] : [],
@@ -66,7 +69,7 @@ function suiteFile(name: string, mars: (i: number) => boolean): string {
     path,
     JSON.stringify({
       name: 'support-bot',
-      target: { type: 'openai', model: 'gpt-4o-mini' },
+      ...(matrix ? { targets: [{ type: 'openai', model: 'gpt-4o-mini' }, { type: 'openai', model: 'gpt-4.1-mini' }] } : { target: { type: 'openai', model: 'gpt-4o-mini', system_prompt: 'You are the shop assistant.' } }),
       judge: { provider: 'openai', model: 'gpt-4o-mini' },
       metrics: [{ name: 'faithfulness', threshold: 0.9 }, { name: 'icontains', value: 'answer' }],
       cases,
@@ -76,16 +79,16 @@ function suiteFile(name: string, mars: (i: number) => boolean): string {
 }
 
 /** `evalctl run --server` as CI would, on a branch and commit; the report it writes. */
-async function runOnPlatform(key: string, name: string, mars: (i: number) => boolean, build: { branch: string; sha: string }): Promise<{ id: string; report: string }> {
+async function runOnPlatform(key: string, name: string, mars: (i: number) => boolean, build: { branch: string; sha: string }, matrix = false): Promise<{ id: string; ids: string[]; report: string }> {
   const report = join(work, `${name}-report.json`);
-  const result = await evalctl(['run', suiteFile(name, mars), '--server', orchestrator.url, '--output-json', report], {
+  const result = await evalctl(['run', suiteFile(name, mars, matrix), '--server', orchestrator.url, '--output-json', report], {
     EVAL_API_KEY: key,
     EVAL_BRANCH: build.branch,
     EVAL_GIT_SHA: build.sha,
   });
   expect(result.stderr).not.toMatch(/evalctl: /);
   const written = JSON.parse(readFileSync(report, 'utf8'));
-  return { id: written.platform.runs[0].run_id, report };
+  return { id: written.platform.runs[0].run_id, ids: written.platform.runs.map((r: { run_id: string }) => r.run_id), report };
 }
 
 beforeAll(async () => {
@@ -107,6 +110,11 @@ beforeAll(async () => {
   expect((await evalctl(['migrate'])).stdout).toContain('2026-12-01-0001-viewer');
   alphaKey = (await evalctl(['keys', 'create', '--project', 'alpha'])).stdout.trim();
   betaKey = (await evalctl(['keys', 'create', '--project', 'beta'])).stdout.trim();
+  gammaKey = (await evalctl(['keys', 'create', '--project', 'gamma'])).stdout.trim();
+  // The operator keeps no text of beta's LLM calls.
+  const off = await evalctl(['projects', 'set', 'beta', '--llm-call-bodies', 'off']);
+  expect(off.stderr).toMatch(/^project beta: the workers store no text of its LLM calls from now on/);
+  expect((await evalctl(['projects', 'set', 'nobody', '--llm-call-bodies', 'off'])).code).toBe(2);
   [orchestrator, worker] = await Promise.all([spawnService('serve', env), spawnService('work', env)]);
   // main fails two cases; the pull request's head fails five (three of them newly); beta is another project.
   const [base, beta] = await Promise.all([
@@ -114,8 +122,12 @@ beforeAll(async () => {
     runOnPlatform(betaKey, 'beta', () => false, { branch: 'main', sha: 'beta0000' }),
   ]);
   const head = await runOnPlatform(alphaKey, 'head', (i) => i < 5, { branch: 'feature/shipping', sha: 'cccc2222dddd' });
-  const other = await runOnPlatform(alphaKey, 'other', () => false, { branch: 'main', sha: 'eeee3333' });
-  Object.assign(runs, { base: base.id, head: head.id, other: other.id, beta: beta.id });
+  const [other, matrix] = await Promise.all([
+    runOnPlatform(alphaKey, 'other', () => false, { branch: 'main', sha: 'eeee3333' }),
+    // One suite against two models, submitted over HTTP: a run per target, of one build.
+    runOnPlatform(gammaKey, 'matrix', (i) => i === 3, { branch: 'main', sha: 'ffff4444' }, true),
+  ]);
+  Object.assign(runs, { base: base.id, head: head.id, other: other.id, beta: beta.id, matrix: matrix.ids });
 }, 240_000);
 
 afterAll(async () => {
@@ -127,11 +139,11 @@ afterAll(async () => {
 
 const ui = (path: string) => `${orchestrator.url}/ui${path}`;
 
-async function signIn(context: BrowserContext, next: string): Promise<Page> {
+async function signIn(context: BrowserContext, next: string, key = alphaKey): Promise<Page> {
   const page = await context.newPage();
   await page.goto(ui(next));
   // Not signed in: the sign-in page, which comes back to the page asked for.
-  await page.getByLabel('Project API key').fill(alphaKey);
+  await page.getByLabel('Project API key').fill(key);
   await page.getByLabel(/Your name/).fill('Ana Reviewer');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((url) => url.pathname === `/ui${next}`);
@@ -174,7 +186,8 @@ test('sign in, open a run with failures, drill into a case, review it and watch 
   // A failed case: what went in, what came out, the judge's verdicts and its LLM calls.
   // order-2 fails on this branch only (main passed it): the judge saw a new context, so its calls are not all answered from the cache.
   await page.getByRole('link', { name: 'order-2', exact: true }).click();
-  await page.waitForURL(/\/cases\/2$/);
+  // The case page keeps the grid's filter: its previous and next walk the cases where faithfulness did not pass.
+  await page.waitForURL(/\/cases\/2\?metric=faithfulness$/);
   expect(await page.locator('h1').innerText()).toMatch(/order-2\s+failed/);
   expect(await page.getByText('Order 2 ships from Mars within two days.').first().isVisible()).toBe(true);
   expect(await page.locator('#metric-faithfulness').innerText()).toMatch(/0\.5 \(threshold ≥ 0\.9\)[\s\S]*ships from Mars, not the warehouse/);
@@ -183,7 +196,29 @@ test('sign in, open a run with failures, drill into a case, review it and watch 
     await page.reload();
     return (await page.getByRole('region', { name: 'LLM calls' }).locator('tbody tr').count()) === 4;
   }, 'the case’s LLM calls in the viewer', 30_000, 500);
-  expect(await page.getByRole('region', { name: 'LLM calls' }).innerText()).toMatch(/judge\s+openai gpt-4o-mini\s+ok\s+\d+/);
+  const calls = await page.getByRole('region', { name: 'LLM calls' }).innerText();
+  expect(calls).toMatch(/1\s+target\s+reply\s+openai gpt-4o-mini\s+ok/);
+  expect(calls).toMatch(/judge\s+faithfulness · claim_verdicts\s+openai gpt-4o-mini\s+ok\s+\d+/);
+  // What was sent and what came back, call by call: the target with its system prompt, the judge's steps.
+  expect(await page.getByRole('region', { name: 'call 1: system prompt' }).innerText()).toBe('You are the shop assistant.');
+  expect(await page.getByRole('region', { name: 'call 1: message 1 (user)' }).innerText()).toBe('Where is my order 2?');
+  expect(await page.getByRole('region', { name: 'call 1: reply' }).innerText()).toMatch(/^Answer: your order ships in two days from the warehouse/);
+  const verdicts = page.locator('details.call', { hasText: 'faithfulness · claim_verdicts' });
+  expect(await verdicts.innerText()).toMatch(/Order 2 ships from Mars within two days\.[\s\S]*Reply[\s\S]*ships from Mars, not the warehouse/);
+  // The metric names the calls it made, each a link to what it sent.
+  const served = page.locator('#metric-faithfulness').getByRole('link', { name: /claim_verdicts/ });
+  expect(await served.getAttribute('href')).toMatch(/^#call-\d$/);
+  await screenshot(page, 'calls');
+  await screenshotOf(page.locator('div.calls'), 'readme-calls');
+  await page.goto(ui(`/runs/${runs.head}/cases/11`));
+  await until(async () => {
+    await page.reload();
+    return (await page.locator('details.call').count()) > 0;
+  }, 'case 11’s calls in the viewer', 30_000, 500);
+  const sent = await page.locator('section:has(> #calls)').innerText();
+  expect(sent).toContain('My key is [REDACTED]');
+  expect(sent).not.toContain(TEST_OPENAI_KEY);
+  await page.goto(ui(`/runs/${runs.head}/cases/2?metric=faithfulness`));
   await screenshot(page, 'case');
 
   // A review beside the score: disagree with the judge's fail.
@@ -240,7 +275,7 @@ test('compare two runs: deltas, regressed cases and their outputs side by side',
   const regressions = page.getByRole('region', { name: 'Regressed cases' });
   expect(await page.locator('#regressions').innerText()).toBe('Regressed cases (3)');
   expect(await regressions.locator('tbody tr th').allInnerTexts()).toEqual(['order-2', 'order-3', 'order-4']);
-  await regressions.locator('summary').first().click();
+  // The first regressions show their outputs at once.
   expect(await regressions.locator('details').first().innerText()).toMatch(/Base[\s\S]*Answer: your order ships[\s\S]*Head[\s\S]*Answer: your order ships/);
   await screenshot(page, 'compare');
   // Trends: faithfulness by build.
@@ -251,6 +286,67 @@ test('compare two runs: deltas, regressed cases and their outputs side by side',
   expect(await page.getByRole('img', { name: 'Mean faithfulness per run' }).count()).toBe(1);
   await screenshot(page, 'trends');
   await context.close();
+});
+
+test('a review queue: the next unreviewed case, agreement of this run only, the disagreements one click away', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await signIn(context, `/runs/${runs.head}`);
+  // The first test's two reviews are of this run; the other run of the project has none.
+  expect(await page.getByRole('region', { name: 'Metrics' }).getByRole('row', { name: /faithfulness/ }).innerText()).toMatch(/50\.0 % of 2 reviews · κ 0\.00 · 1 disagreed/);
+  await page.getByRole('link', { name: '1 disagreed' }).click();
+  expect(await page.getByRole('region', { name: 'Disagreements' }).innerText()).toMatch(/#2\s+faithfulness\s+fail\s+Ana Reviewer: pass\s+The context is a template error/);
+  expect(await page.locator('#queue').locator('xpath=..').innerText()).toMatch(/You have reviewed 2 of the 12 cases with a metric an LLM judged\./);
+  await screenshot(page, 'review');
+  // Next unreviewed, in order: case 0; saving keeps the queue, whose next is case 1.
+  await page.getByRole('link', { name: 'Next unreviewed case' }).click();
+  await page.waitForURL(/\/cases\/0\?queue=index$/);
+  const form = page.getByRole('form', { name: 'Your review of faithfulness' });
+  await form.getByRole('radio', { name: 'Agree with the judge' }).check();
+  await form.getByRole('button', { name: 'Save review' }).click();
+  await page.waitForURL(/\/cases\/0\?saved=faithfulness&queue=index/);
+  await page.getByRole('link', { name: 'Next unreviewed case →' }).click();
+  await page.waitForURL(/\/cases\/1\?queue=index$/);
+  // The other run of the project: its own agreement, no reviews yet.
+  await page.goto(ui(`/runs/${runs.other}`));
+  expect(await page.getByRole('region', { name: 'Metrics' }).getByRole('row', { name: /faithfulness/ }).innerText()).toMatch(/no reviews/);
+  await context.close();
+});
+
+test('one suite against two models, submitted over HTTP: the targets’ runs know each other, compare case by case and sit side by side', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const [first, second] = runs.matrix;
+  const page = await signIn(context, `/runs/${first}`, gammaKey);
+  expect(await page.locator('h1').innerText()).toMatch(/support-bot\[gpt-4o-mini\]/);
+  expect(await page.getByText('Other targets of this matrix:').innerText()).toContain('support-bot[gpt-4.1-mini]');
+  // The other target is offered to compare with; the comparison meets the cases, not "12 added, 12 removed".
+  await page.getByLabel('Compare with').selectOption(second);
+  await page.getByRole('button', { name: 'Compare' }).click();
+  await page.waitForURL(/\/compare\?/);
+  expect(await page.locator('h1').innerText()).toMatch(/Compare targets: gpt-4\.1-mini against gpt-4o-mini/);
+  expect(await page.locator('dl.facts').innerText()).toMatch(/0 added, 0 removed/);
+  await page.goto(ui(`/runs/${first}`));
+  await page.getByRole('link', { name: 'every target side by side' }).click();
+  expect(await page.locator('h1').innerText()).toBe('Side by side: gpt-4o-mini, gpt-4.1-mini');
+  expect(await page.getByRole('region', { name: 'Targets side by side' }).locator('table.side > tbody > tr').count()).toBe(12);
+  await screenshot(page, 'side-by-side');
+  await context.close();
+});
+
+test('the operator’s switch: no text of beta’s LLM calls is stored, its calls still are', async () => {
+  const client = createClient({ url: clickhouse.url });
+  try {
+    await until(async () => {
+      const counted = await (await client.query({ query: `SELECT count() AS n FROM ${env.CLICKHOUSE_DATABASE}.llm_calls WHERE project = 'beta'`, format: 'JSONEachRow' })).json();
+      return Number((counted as Array<{ n: string }>)[0].n) > 0;
+    }, 'beta’s calls in ClickHouse', 30_000, 500);
+    const rows = (await (await client.query({ query: `SELECT project, countIf(request != '') AS texts, count() AS calls FROM ${env.CLICKHOUSE_DATABASE}.llm_calls GROUP BY project ORDER BY project`, format: 'JSONEachRow' })).json()) as Array<{ project: string; texts: string; calls: string }>;
+    const byProject = Object.fromEntries(rows.map((r) => [r.project, { texts: Number(r.texts), calls: Number(r.calls) }]));
+    expect(byProject.beta.texts).toBe(0);
+    expect(byProject.beta.calls).toBeGreaterThan(0);
+    expect(byProject.alpha.texts).toBeGreaterThan(0);
+  } finally {
+    await client.close();
+  }
 });
 
 test("another project's run is not reachable, whatever the path", async () => {
@@ -302,7 +398,7 @@ test('at phone width, readable and operable: no sideways page, a skip link first
   await screenshot(page, 'case-phone');
   await page.keyboard.press('Tab');
   expect(await page.evaluate('document.activeElement?.textContent?.trim()')).toBe('Skip to content');
-  for (const path of [`/runs/${runs.head}`, `/runs/${runs.head}/cases/0`, `/compare?base=${runs.base}&head=${runs.head}`, '/agreement', '/trends']) {
+  for (const path of [`/runs/${runs.head}`, `/runs/${runs.head}/cases/0`, `/runs/${runs.head}/cases/2`, `/compare?base=${runs.base}&head=${runs.head}`, `/runs/${runs.head}/review`, '/agreement', '/trends', '/']) {
     expect({ path, violations: await accessibilityViolations(browser, context, ui(path)) }).toEqual({ path, violations: [] });
   }
   await context.close();

@@ -221,12 +221,9 @@ function caseConditions(runId: string, filter: CaseFilter) {
     if (filter.score.max !== undefined) conditions.push(sql`${score} <= ${filter.score.max}::float8`);
   }
   if (filter.q) {
-    // strpos on lower(): a plain substring, whatever % or _ the search holds.
-    const needle = filter.q.toLowerCase();
-    conditions.push(
-      sql`(strpos(lower(case_id), ${needle}::text) > 0 OR strpos(lower(result->>'input'), ${needle}::text) > 0
-        OR strpos(lower(result->>'actual_output'), ${needle}::text) > 0 OR strpos(lower(result->>'expected_output'), ${needle}::text) > 0)`,
-    );
+    // strpos: a plain substring, whatever % or _ the search holds; `search_text` is the id, input and outputs
+    // lower-cased, one per line (a search that spans two of them matches neither, as in memory).
+    conditions.push(sql`strpos(search_text, ${filter.q.toLowerCase()}::text) > 0 AND NOT ${filter.q.includes('\n')}::boolean`);
   }
   return sql.join(conditions, sql` AND `);
 }
@@ -258,13 +255,14 @@ function caseOrderBy(filter: CaseFilter) {
  */
 export async function listCasePage(db: Kysely<Database>, runId: string, filter: CasePageFilter): Promise<{ rows: CasePageRow[]; total: number }> {
   const where = caseConditions(runId, filter);
-  const [page, count] = await Promise.all([
-    sql<CasePageRow>`
-      WITH page AS (
-        SELECT case_index, row_number() OVER (ORDER BY ${caseOrderBy(filter)}) AS place FROM run_cases WHERE ${where}
-        ORDER BY ${caseOrderBy(filter)} LIMIT ${filter.limit} OFFSET ${filter.offset}
+  // One pass over the run's cases: each one's sort key read once, its place and the number matched beside it.
+  const page = await sql<CasePageRow & { total: string }>`
+      WITH ordered AS (
+        SELECT case_index, row_number() OVER (ORDER BY ${caseOrderBy(filter)}) AS place, count(*) OVER () AS total FROM run_cases WHERE ${where}
+      ), page AS (
+        SELECT case_index, place, total FROM ordered WHERE place > ${filter.offset} AND place <= ${filter.offset + filter.limit}
       )
-      SELECT rc.case_index, rc.case_id, rc.status, rc.error, rc.result->>'suite' AS suite, rc.result->>'topic' AS topic, rc.result->'tags' AS tags,
+      SELECT page.total, rc.case_index, rc.case_id, rc.status, rc.error, rc.result->>'suite' AS suite, rc.result->>'topic' AS topic, rc.result->'tags' AS tags,
         rc.result->>'input' AS input, rc.result->>'actual_output' AS actual_output, rc.result->>'expected_output' AS expected_output,
         rc.result->'metadata' AS metadata, (rc.result->'target'->>'latency_ms')::float8 AS latency_ms,
         (SELECT CASE WHEN bool_or(u->'cost_usd' = 'null'::jsonb) THEN NULL ELSE coalesce(sum((u->>'cost_usd')::float8), 0) END
@@ -272,10 +270,10 @@ export async function listCasePage(db: Kysely<Database>, runId: string, filter: 
         (SELECT jsonb_object_agg(m.key, jsonb_build_object('score', m.value->'score', 'passed', m.value->'passed', 'error', m.value->'error', 'reason', left(m.value->>'reason', 2000)))
            FROM jsonb_each(rc.result->'metrics') m) AS metrics
       FROM page JOIN run_cases rc ON rc.run_id = ${runId} AND rc.case_index = page.case_index
-      ORDER BY page.place`.execute(db),
-    sql<{ n: number }>`SELECT count(*)::int AS n FROM run_cases WHERE ${where}`.execute(db),
-  ]);
-  return { rows: page.rows.map((row) => ({ ...row, cost_usd: row.cost_usd === null ? null : Number(row.cost_usd) })), total: count.rows[0].n };
+      ORDER BY page.place`.execute(db);
+  // A page past the end holds no row to carry the count.
+  const total = page.rows.length ? Number(page.rows[0].total) : (await sql<{ n: number }>`SELECT count(*)::int AS n FROM run_cases WHERE ${where}`.execute(db)).rows[0].n;
+  return { rows: page.rows.map(({ total: _total, ...row }) => ({ ...row, cost_usd: row.cost_usd === null ? null : Number(row.cost_usd) })), total };
 }
 
 /** Every index the filter matches, in the grid's order: the previous and next case of a case page. */
