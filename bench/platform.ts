@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   const env = {
     ...serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: `${fake.url}/v1`, apiKey: 'bench-key-not-secret' }),
     WORKER_CONCURRENCY: String(CONCURRENCY),
+    ...(process.env.LLM_CALL_BODY_RETENTION_DAYS ? { LLM_CALL_BODY_RETENTION_DAYS: process.env.LLM_CALL_BODY_RETENTION_DAYS } : {}),
   };
   const services: ChildService[] = [];
   let closeDb: (() => Promise<void>) | undefined;
