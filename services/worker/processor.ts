@@ -6,7 +6,7 @@ import { BudgetSpentError, llmCallScope, type LlmCallEvent, type LlmGateway } fr
 import { evaluateCase, judgeSettings, tenantCallScope, type TenantBoundary } from '../../src/runner/evaluate-case';
 import { suiteModelLimits } from '../../src/runner/run-suites';
 import { isDataError } from '../../src/store/postgres/errors';
-import { llmCallRows, resultRows } from '../../src/platform/result-rows';
+import { llmCallRows, resultRows, type CallBodies } from '../../src/platform/result-rows';
 import { Judge } from '../../src/metrics/judge';
 import { CaseCompletionBatcher, writeCaseOutcomes, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
 import { BUDGET_SPENT_ERROR } from '../../src/platform/run-results';
@@ -38,6 +38,8 @@ export interface WorkerDeps {
 interface Boundary {
   readonly tenant: TenantBoundary;
   readonly secrets: string[];
+  /** How its LLM calls' texts are stored (redacted as its results are); null: not at all (the operator's retention 0, or the project's choice). */
+  readonly bodies: CallBodies | null;
   /** What the run had spent when this worker last counted a case of it. */
   spentUsd: number;
   /** What this worker's calls for the run cost since, in cases not yet counted. */
@@ -122,6 +124,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
     const endpoints = projectEndpointPolicy(tenancy, await listProjectEndpoints(db, run.project_id), true);
     // Checked before every call, inside a case too, against what the run has spent and this worker has pending.
     const beforeCall = holdWithin(run.max_cost_usd, () => boundary.spentUsd + boundary.pendingUsd);
+    const secrets = secretValues(loaded.suite, process.env, endpoints.keys());
     const boundary: Boundary = {
       tenant: {
         endpoints,
@@ -131,7 +134,8 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
         cacheScope: `project:${run.project_id}`,
         beforeCall,
       },
-      secrets: secretValues(loaded.suite, process.env, endpoints.keys()),
+      secrets,
+      bodies: deps.callBodies && deps.callBodies.retentionDays > 0 && run.project_llm_call_bodies ? { maxChars: deps.callBodies.maxChars, protect: (text: string) => storedForm(text, secrets) } : null,
       spentUsd: run.cost_usd,
       pendingUsd: 0,
     };
@@ -176,9 +180,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
     };
     // Made of the stored result and the suite's validated names: storable as they are.
-    // What each call sent and received, redacted as the result is, unless the operator keeps none or the project turned it off.
-    const bodies = deps.callBodies && deps.callBodies.retentionDays > 0 && run.project_llm_call_bodies ? { maxChars: deps.callBodies.maxChars, protect: (text: string) => storedForm(text, boundary.secrets) } : null;
-    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex, bodies) };
+    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex, boundary.bodies) };
     return { status: result.status, result, error: result.error, costUsd: caseCost(result), rows };
   };
 

@@ -3,9 +3,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { CaseResult } from '../contracts/report';
-import type { Report } from '../contracts/report';
 import { assetNamed, SECURITY_HEADERS } from './assets';
 import { baseSuiteName, compareByCase, reportOfTarget } from './case-compare';
+import { scoresOfCases } from './case-query';
 import { CasePage } from './case-page';
 import { ComparePage } from './compare-page';
 import { casesCsv } from './export';
@@ -311,12 +311,7 @@ export function viewerPages(): Hono<ViewerEnv> {
       );
     }
     const comparison = compareByCase(baseReport, headReport, query.max_drop);
-    const scoresOf = (report: Report) => {
-      const scores: Record<string, number[]> = {};
-      for (const result of report.cases) for (const [id, m] of Object.entries(result.metrics)) if (m.score !== null) (scores[id] ??= []).push(m.score);
-      return scores;
-    };
-    const [baseScores, headScores] = [scoresOf(baseReport), scoresOf(headReport)];
+    const [baseScores, headScores] = [scoresOfCases(baseReport.cases), scoresOfCases(headReport.cases)];
     const scores = Object.fromEntries(
       Object.keys(headReport.metrics)
         .filter((id) => id in baseReport.metrics && (baseScores[id]?.length || headScores[id]?.length))

@@ -99,6 +99,13 @@ export function caseRowOf(result: CaseResult, at: number): CaseRow {
   };
 }
 
+/** Metric id → every score the cases got (an errored metric has none): the histograms. */
+export function scoresOfCases(cases: readonly CaseResult[]): Record<string, number[]> {
+  const scores: Record<string, number[]> = {};
+  for (const result of cases) for (const [id, metric] of Object.entries(result.metrics)) if (metric.score !== null) (scores[id] ??= []).push(metric.score);
+  return scores;
+}
+
 /** Values counted, most frequent first, then by name. */
 function ranked(values: Iterable<string>, limit: number): string[] {
   const counts = new Map<string, number>();

@@ -32,20 +32,21 @@ export function DiffPair(props: { before: string | null; after: string | null; b
   const before = props.before ?? '';
   const after = props.after ?? '';
   const parts = wordDiff(clipText(before, 20_000), clipText(after, 20_000));
+  // Each side: the words both share, and its own marked (removed in the first, added in the second).
+  const sides = [
+    { label: props.beforeLabel, missing: props.before === null, own: 'del' as const, mark: (text: string) => <del>{text}</del> },
+    { label: props.afterLabel, missing: props.after === null, own: 'ins' as const, mark: (text: string) => <ins>{text}</ins> },
+  ];
   return (
     <div class="grid2 diff">
-      <div>
-        <h4>{props.beforeLabel}</h4>
-        <div class="text">
-          {props.before === null ? <span class="muted">(no output)</span> : parts.filter((p) => p.op !== 'ins').map((p) => (p.op === 'del' ? <del>{p.text}</del> : p.text))}
+      {sides.map((side) => (
+        <div>
+          <h4>{side.label}</h4>
+          <div class="text">
+            {side.missing ? <span class="muted">(no output)</span> : parts.filter((p) => p.op === 'same' || p.op === side.own).map((p) => (p.op === side.own ? side.mark(p.text) : p.text))}
+          </div>
         </div>
-      </div>
-      <div>
-        <h4>{props.afterLabel}</h4>
-        <div class="text">
-          {props.after === null ? <span class="muted">(no output)</span> : parts.filter((p) => p.op !== 'del').map((p) => (p.op === 'ins' ? <ins>{p.text}</ins> : p.text))}
-        </div>
-      </div>
+      ))}
     </div>
   );
 }

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { TopicGroup, TrendPoint } from '../contracts/api';
 import type { Report } from '../contracts/report';
 import { groupByTopic } from '../runner/topics';
-import { caseRowOf, facetsOfCases, queryCases } from './case-query';
+import { caseRowOf, facetsOfCases, queryCases, scoresOfCases } from './case-query';
 import { facetsOf, runMatches, type CaseFilter, type CaseRow, type RunDetail, type RunFilter, type ViewerSource } from './model';
 
 /** A report file as a run of the viewer: `report`, then `baseline`. */
@@ -94,11 +94,7 @@ export class FileViewerSource implements ViewerSource {
   }
 
   async scores(run: RunDetail): Promise<Record<string, number[]>> {
-    const scores: Record<string, number[]> = {};
-    for (const result of this.files.get(run.id)?.report.cases ?? []) {
-      for (const [id, metric] of Object.entries(result.metrics)) if (metric.score !== null) (scores[id] ??= []).push(metric.score);
-    }
-    return scores;
+    return scoresOfCases(this.files.get(run.id)?.report.cases ?? []);
   }
 
   async trends(metric: string, filter: { branch?: string; suite?: string }): Promise<TrendPoint[]> {

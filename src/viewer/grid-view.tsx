@@ -2,7 +2,7 @@
 import { clipText } from '../contracts/text';
 import { metaText } from './case-query';
 import { GRID_COLUMNS, gridQuery, isFiltered, withQuery, type GridState } from './grid';
-import { duration, Pager, score, StatusBadge, TableWrap, usd, type Viewer } from './layout';
+import { duration, Pager, score, Select, StatusBadge, TableWrap, usd, type Viewer } from './layout';
 import { CASE_STATUSES, defaultDirection, type CaseFacets, type CaseRow, type CaseSort, type MetricCell } from './model';
 
 /** `text` with every occurrence of `q` marked (case-insensitively). */
@@ -77,22 +77,6 @@ export function MetricScore(props: { value: MetricCell | undefined }) {
   );
 }
 
-function Select(props: { label: string; name: string; value: string | undefined; options: readonly string[]; all: string }) {
-  return (
-    <label>
-      {props.label}
-      <select name={props.name}>
-        <option value="">{props.all}</option>
-        {props.options.map((option) => (
-          <option value={option} selected={option === props.value}>
-            {option.replace(/_/g, ' ')}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
-
 export interface GridData {
   runId: string;
   state: GridState;
@@ -132,6 +116,7 @@ export function CaseGrid(props: { viewer: Viewer; data: GridData }) {
     );
   };
   const show = (column: string) => columns.includes(column);
+  const current = gridQuery(state);
   const anyExpected = data.cases.some((row) => row.expected_output);
   return (
     <section>
@@ -190,10 +175,10 @@ export function CaseGrid(props: { viewer: Viewer; data: GridData }) {
         </fieldset>
         {filter.sort ? <input type="hidden" name="sort" value={filter.sort} /> : null}
         {filter.dir ? <input type="hidden" name="dir" value={filter.dir} /> : null}
-        {gridQuery(state).getAll('col').map((column) => (
+        {current.getAll('col').map((column) => (
           <input type="hidden" name="col" value={column} />
         ))}
-        {gridQuery(state).has('cols') ? <input type="hidden" name="cols" value="1" /> : null}
+        {current.has('cols') ? <input type="hidden" name="cols" value="1" /> : null}
         <button type="submit">Filter</button>
         {isFiltered(filter) ? <a href={link({ filter: { status: undefined, metric: undefined, topic: undefined, tag: undefined, q: undefined, meta: undefined, score: undefined, target: undefined } })}>Clear filters</a> : null}
       </form>

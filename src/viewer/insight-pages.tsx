@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { TrendPoint } from '../contracts/api';
 import { LineChart } from './charts';
-import { Layout, percent, score, TableWrap, when, type Viewer } from './layout';
+import { Layout, percent, score, Select, TableWrap, when, type Viewer } from './layout';
 import type { AgreementView, RunRow } from './model';
 
 const buildLabel = (p: { build: string; commit: string; started: string }) => p.build || p.commit.slice(0, 8) || when(p.started);
@@ -10,22 +10,6 @@ export interface TrendsFilter {
   metric: string | undefined;
   branch: string | undefined;
   suite: string | undefined;
-}
-
-function Choice(props: { label: string; name: string; value: string | undefined; options: string[]; all?: string }) {
-  return (
-    <label>
-      {props.label}
-      <select name={props.name}>
-        {props.all ? <option value="">{props.all}</option> : null}
-        {props.options.map((option) => (
-          <option value={option} selected={option === props.value}>
-            {option}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
 }
 
 /**
@@ -52,9 +36,9 @@ export function TrendsPage(props: { viewer: Viewer; filter: TrendsFilter; metric
     <Layout viewer={viewer} title="Trends" section="trends">
       <h1>Trends by build</h1>
       <form class="filters" method="get" action={paths.trends()} data-autosubmit>
-        <Choice label="Metric" name="metric" value={filter.metric} options={props.metrics} />
-        <Choice label="Suite" name="suite" value={filter.suite} options={props.suites} all="All suites" />
-        <Choice label="Branch" name="branch" value={filter.branch} options={props.branches} all="All branches" />
+        <Select label="Metric" name="metric" value={filter.metric} options={props.metrics} asWritten />
+        <Select label="Suite" name="suite" value={filter.suite} options={props.suites} all="All suites" asWritten />
+        <Select label="Branch" name="branch" value={filter.branch} options={props.branches} all="All branches" asWritten />
         <button type="submit">Show</button>
       </form>
       {!filter.metric ? (

@@ -87,6 +87,26 @@ export function Problem(props: { viewer: Viewer; title: string; message: string 
   );
 }
 
+/**
+ * A labelled choice of a filter form: `all` (when given) is the empty choice, "any". Values are shown with `_`
+ * as spaces (statuses read as words) unless `asWritten` (names: metrics, suites, branches).
+ */
+export function Select(props: { label: string; name: string; value: string | undefined; options: readonly string[]; all?: string; asWritten?: boolean }) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name}>
+        {props.all ? <option value="">{props.all}</option> : null}
+        {props.options.map((option) => (
+          <option value={option} selected={option === props.value}>
+            {props.asWritten ? option : option.replace(/_/g, ' ')}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 /** A table in a horizontally scrolling region, reachable by keyboard, named for screen readers. */
 export function TableWrap(props: { label: string; children: Child }) {
   return (

@@ -4,7 +4,7 @@ import type { BuildMetadata } from '../contracts/build';
 import { Histogram, histogramRange } from './charts';
 import { gridQuery, withQuery, type GridState } from './grid';
 import { CaseGrid } from './grid-view';
-import { duration, Layout, percent, score, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
+import { duration, Layout, percent, score, Select, StatusBadge, TableWrap, usd, when, type Viewer } from './layout';
 import { RUN_STATUSES, type AgreementView, type CaseFacets, type CaseRow, type RunDetail, type RunFilter, type RunRow } from './model';
 
 /** The build a run came from, in a few words: branch, short commit, pull request. */
@@ -23,22 +23,6 @@ export function BuildLine(props: { build: BuildMetadata; link?: boolean }) {
     </span>
   ) : (
     <span>{text}</span>
-  );
-}
-
-function Select(props: { label: string; name: string; value: string | undefined; options: readonly string[]; all: string }) {
-  return (
-    <label>
-      {props.label}
-      <select name={props.name}>
-        <option value="">{props.all}</option>
-        {props.options.map((option) => (
-          <option value={option} selected={option === props.value}>
-            {option.replace(/_/g, ' ')}
-          </option>
-        ))}
-      </select>
-    </label>
   );
 }
 

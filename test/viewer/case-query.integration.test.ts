@@ -32,6 +32,8 @@ beforeAll(async () => {
   [database, { matrix: report }] = await Promise.all([createTestDatabase(), triageReports(fake)]);
   // One case whose metadata holds a null, an object and a number, and one with no usage price.
   report.cases[4] = { ...report.cases[4], metadata: { locale: null, nested: { a: 1 }, order: 4 } };
+  // What a tenant may put in metadata: a key that reads as SQL, a value that reads as markup, a LIKE pattern.
+  report.cases[7] = { ...report.cases[7], metadata: { ...report.cases[7].metadata, "x'); DROP TABLE run_cases; --": '<img src=x onerror=alert(1)>', pattern: '%_' } };
   report.cases[9] = { ...report.cases[9], usage: [{ ...report.cases[9].usage[0], cost_usd: null }] };
   // A run's case ids are unique: the two targets' cases take their place in the name.
   report.cases = report.cases.map((c, i) => ({ ...c, id: `${c.id}-${i}` }));
@@ -84,9 +86,14 @@ const FILTERS: Array<[string, Omit<CaseFilter, 'offset' | 'limit'>]> = [
   ['by latency, fastest first', { sort: 'latency', dir: 'asc' }],
   ['by a metadata field', { sort: 'meta:locale' }],
   ['by a metadata field, descending, a target', { sort: 'meta:channel', dir: 'desc', target: 'haiku' }],
+  ['a hostile metadata key and value', { meta: { key: "x'); DROP TABLE run_cases; --", value: '<img src=x onerror=alert(1)>' } }],
+  ['a metadata value that is a LIKE pattern', { meta: { key: 'pattern', value: '%_' } }],
+  ['a metadata value matched as text, not as a pattern', { meta: { key: 'pattern', value: '%' } }],
+  ['sorted by a hostile metadata key', { sort: "meta:x'); DROP TABLE run_cases; --" }],
+  ['a target that is a LIKE pattern', { target: '%' }],
 ];
 
-test.each(FILTERS)('%s: the same cases in the same order from report files and from Postgres', async (_name, filter) => {
+test.each(FILTERS)('%s: the same cases in the same order from report files and from Postgres', async (name, filter) => {
   const [fromFiles, fromPostgres] = await Promise.all([files.caseOrder(runId, { ...filter, offset: 0, limit: 0 }), platform.caseOrder(runId, { ...filter, offset: 0, limit: 0 })]);
   expect(fromPostgres).toEqual(fromFiles);
   const page = { ...filter, offset: 3, limit: 7 };
@@ -96,6 +103,8 @@ test.each(FILTERS)('%s: the same cases in the same order from report files and f
   expect(postgresPage.cases.map((c) => c.index)).toEqual(fromFiles.slice(3, 10));
   // Each row carries the same texts, target, latency, cost and verdicts.
   expect(postgresPage.cases).toEqual(filesPage.cases);
+  if (name === 'a hostile metadata key and value' || name === 'a metadata value that is a LIKE pattern') expect(fromFiles).toEqual([7]);
+  if (name === 'a metadata value matched as text, not as a pattern' || name === 'a target that is a LIKE pattern') expect(fromFiles).toEqual([]);
 });
 
 test('the filters offered are the same: topics, tags, metadata values by frequency, targets', async () => {
@@ -104,7 +113,7 @@ test('the filters offered are the same: topics, tags, metadata values by frequen
   expect(fromFiles.targets).toEqual(['gpt-4o-mini', 'haiku']);
   // By frequency, then by name: case 4 lost its locale.
   expect(fromFiles.metadata.locale).toEqual(['en-GB', 'fr-FR', 'de-DE']);
-  expect(Object.keys(fromFiles.metadata)).toEqual(['channel', 'locale', 'order', 'tier']);
+  expect(Object.keys(fromFiles.metadata)).toEqual(['channel', 'locale', 'order', 'pattern', 'tier', "x'); DROP TABLE run_cases; --"]);
 });
 
 test('the scores behind the histograms are the same', async () => {

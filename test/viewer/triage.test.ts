@@ -268,3 +268,25 @@ describe('what every page shows', () => {
     expect(oneBranch.html).toContain('<option value="feature/tracking" selected="">feature/tracking</option>');
   });
 });
+
+describe('what a tenant wrote stays text', () => {
+  it('markup in an id, an output or metadata is escaped, a javascript: build link is not a link, a formula is not run', async () => {
+    const hostile: Report = structuredClone(reports.head);
+    hostile.build = { ...hostile.build, build_url: 'javascript:alert(1)' };
+    hostile.cases[0] = {
+      ...hostile.cases[0],
+      id: '<b>order-00</b>',
+      actual_output: '=HYPERLINK("http://evil.example","click") <script>alert(1)</script>',
+      metadata: { ...hostile.cases[0].metadata, tier: '<img src=x onerror=alert(1)>' },
+    };
+    const evil = fileViewerApp(new FileViewerSource([{ id: 'report', file: 'head.json', report: hostile }]));
+    const html = await (await evil.request('/runs/report?sort=index&q=%3Cb%3E&cols=1&col=output&col=meta:tier')).text();
+    expect(html).toContain('<mark>&lt;b&gt;</mark>order-00&lt;/b&gt;');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).not.toMatch(/<script>alert|<img src=x/);
+    expect(html).not.toContain('href="javascript:');
+    expect(html).toContain('<option value="tier=&lt;img src=x onerror=alert(1)&gt;">');
+    const csv = await (await evil.request('/runs/report/cases.csv?sort=index')).text();
+    expect(csv.split('\r\n')[1]).toContain(`,"'=HYPERLINK(""http://evil.example"",""click"") <script>alert(1)</script>",`);
+  });
+});

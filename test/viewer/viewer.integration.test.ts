@@ -353,7 +353,16 @@ test("another project's run is not reachable, whatever the path", async () => {
   const context = await browser.newContext();
   const page = await signIn(context, '/');
   expect(await page.getByRole('region', { name: 'Runs' }).locator('tbody tr').count()).toBe(3);
-  for (const path of [`/runs/${runs.beta}`, `/runs/${runs.beta}/cases/0`, `/compare?base=${runs.beta}&head=${runs.head}`]) {
+  for (const path of [
+    `/runs/${runs.beta}`,
+    `/runs/${runs.beta}/cases/0`,
+    `/compare?base=${runs.beta}&head=${runs.head}`,
+    `/runs/${runs.beta}/cases.csv`,
+    `/runs/${runs.beta}/cases.json?q=order`,
+    `/runs/${runs.beta}/review`,
+    `/runs/${runs.beta}/review/next`,
+    `/side-by-side?runs=${runs.head},${runs.beta}`,
+  ]) {
     const response = await page.goto(ui(path));
     expect(response?.status()).toBe(404);
     expect(await page.getByRole('alert').innerText()).toMatch(/no run/i);

@@ -197,9 +197,9 @@ export interface CasePageRow {
 }
 
 const RANK_SQL = sql`CASE status WHEN 'errored' THEN 0 WHEN 'failed' THEN 1 WHEN 'passed' THEN 3 ELSE 2 END`;
-/** A case's LLM cost: the sum of its per-model costs, null when one of them is unknown. */
-const COST_SQL = sql`(SELECT CASE WHEN bool_or(u->'cost_usd' = 'null'::jsonb) THEN NULL ELSE coalesce(sum((u->>'cost_usd')::float8), 0) END
-  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(result->'usage') = 'array' THEN result->'usage' ELSE '[]'::jsonb END) u)`;
+/** A case's LLM cost (of its `result` column, under the query's name for it): the sum of its per-model costs, null when one of them is unknown. */
+const costSql = (result: ReturnType<typeof sql.ref>) => sql`(SELECT CASE WHEN bool_or(u->'cost_usd' = 'null'::jsonb) THEN NULL ELSE coalesce(sum((u->>'cost_usd')::float8), 0) END
+  FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${result}->'usage') = 'array' THEN ${result}->'usage' ELSE '[]'::jsonb END) u)`;
 /** A metadata value as text, like `metaText`: a string as it is, a number or a boolean as its JSON text; an object, array or null is none. */
 const metaSql = (key: string) =>
   sql`CASE WHEN jsonb_typeof(result->'metadata'->${key}::text) IN ('string', 'number', 'boolean') THEN result->'metadata'->>${key}::text END`;
@@ -241,7 +241,7 @@ function caseOrderBy(filter: CaseFilter) {
         : sort === 'latency'
           ? sql`(result->'target'->>'latency_ms')::float8`
           : sort === 'cost'
-            ? COST_SQL
+            ? costSql(sql.ref('result'))
             : sort.startsWith('score:')
               ? sql`(result->'metrics'->${sort.slice(6)}::text->>'score')::float8`
               : sql`${metaSql(sort.slice(5))} COLLATE "C"`;
@@ -265,8 +265,7 @@ export async function listCasePage(db: Kysely<Database>, runId: string, filter: 
       SELECT page.total, rc.case_index, rc.case_id, rc.status, rc.error, rc.result->>'suite' AS suite, rc.result->>'topic' AS topic, rc.result->'tags' AS tags,
         rc.result->>'input' AS input, rc.result->>'actual_output' AS actual_output, rc.result->>'expected_output' AS expected_output,
         rc.result->'metadata' AS metadata, (rc.result->'target'->>'latency_ms')::float8 AS latency_ms,
-        (SELECT CASE WHEN bool_or(u->'cost_usd' = 'null'::jsonb) THEN NULL ELSE coalesce(sum((u->>'cost_usd')::float8), 0) END
-           FROM jsonb_array_elements(CASE WHEN jsonb_typeof(rc.result->'usage') = 'array' THEN rc.result->'usage' ELSE '[]'::jsonb END) u) AS cost_usd,
+        ${costSql(sql.ref('rc.result'))} AS cost_usd,
         (SELECT jsonb_object_agg(m.key, jsonb_build_object('score', m.value->'score', 'passed', m.value->'passed', 'error', m.value->'error', 'reason', left(m.value->>'reason', 2000)))
            FROM jsonb_each(rc.result->'metrics') m) AS metrics
       FROM page JOIN run_cases rc ON rc.run_id = ${runId} AND rc.case_index = page.case_index
