@@ -1,8 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds, peakRssMb, startFakeLlmProcess } from './processes';
+import { LlmGateway } from '../src/providers/llm-gateway';
+import { runSuites } from '../src/runner/run-suites';
+import { resolveSuite } from '../src/suite/load';
 import { connectClickhouse } from '../src/store/clickhouse/connect';
 import { migrateClickhouse } from '../src/store/clickhouse/migrations';
 import { clickhouseTime, type ResultRow } from '../src/store/clickhouse/tables';
@@ -29,6 +32,10 @@ import {
  * 10,000-case submission, rows per second through the ClickHouse writer, and each process's peak RSS.
  */
 const CASES = Number(process.env.BENCH_CASES ?? 1000);
+/** The large run's cases (0: none). */
+const LARGE_CASES = Number(process.env.BENCH_LARGE_CASES ?? 100_000);
+/** The containers' memory limits in the dev environment (synth/environments/dev.ts). */
+const LIMIT_MB = { orchestrator: 512, worker: 1024 };
 const LATENCY_MS = 50;
 const CONCURRENCY = 100;
 
@@ -80,6 +87,28 @@ async function writerThroughput(): Promise<{ http: number; embedded: number }> {
   return { http, embedded };
 }
 
+/**
+ * The same suite through the engine in this process (no orchestrator, queue or stores), concurrency 200 as the
+ * two workers together: a 200-case warm-up, then the median CPU per case of three runs, as the workers are
+ * measured warm.
+ */
+async function engineCpuPerCase(url: string): Promise<number> {
+  const env = { OPENAI_API_KEY: 'bench-key-not-secret', OPENAI_BASE_URL: `${url}/v1` };
+  const gateway = new LlmGateway({ env });
+  const build = { ci: null, git_sha: null, branch: null, pull_request: null, build_id: null, build_url: null };
+  const once = async (cases: number) => {
+    const loaded = resolveSuite(suite(cases), 'bench', undefined, env);
+    const before = process.cpuUsage();
+    const report = await runSuites([loaded], { concurrency: 2 * CONCURRENCY, gateway, env, build });
+    const used = process.cpuUsage(before);
+    if (report.totals.errored > 0) throw new Error(`the engine's run errored: ${JSON.stringify(report.totals)}`);
+    return (used.user + used.system) / 1000 / cases;
+  };
+  await once(200);
+  const runs = [await once(CASES), await once(CASES), await once(CASES)];
+  return runs.sort((a, b) => a - b)[1];
+}
+
 async function main(): Promise<void> {
   const prefix = uniqueName('bqbench');
   const fake = await startFakeLlmProcess(LATENCY_MS);
@@ -87,6 +116,7 @@ async function main(): Promise<void> {
   const env = {
     ...serviceEnv({ databaseUrl: database.url, clickhouseUrl: clickhouse.url, queuePrefix: prefix }, { openaiBaseUrl: `${fake.url}/v1`, apiKey: 'bench-key-not-secret' }),
     WORKER_CONCURRENCY: String(CONCURRENCY),
+    MAX_CASES_PER_RUN: String(Math.max(LARGE_CASES, 100_000)),
     ...(process.env.LLM_CALL_BODY_RETENTION_DAYS ? { LLM_CALL_BODY_RETENTION_DAYS: process.env.LLM_CALL_BODY_RETENTION_DAYS } : {}),
   };
   const services: ChildService[] = [];
@@ -167,6 +197,44 @@ async function main(): Promise<void> {
       const platformCpu = Object.entries(used).reduce((sum, [name, seconds]) => (excluded.has(name) ? sum : sum + seconds), 0);
       return { wallMs, used, cpuMsPerCase: (platformCpu * 1000) / CASES };
     };
+    /** A run of `cases`: accepted, finished, its report streamed and its results paged, with what each cost. */
+    const largeRun = async (cases: number) => {
+      const cpuBefore = cpuOf();
+      const started = performance.now();
+      const submitted = await api('POST', '/v1/runs', { suite: suite(cases) });
+      const acceptMs = performance.now() - started;
+      let run = submitted;
+      while (!run.finished_at) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        run = await api('GET', `/v1/runs/${submitted.id}`);
+      }
+      const wallMs = performance.now() - started;
+      while ((await outboxBacklog(db)) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+      const cpuAfter = cpuOf();
+      const platformCpu = Object.keys(cpuAfter).reduce((sum, name) => (excluded.has(name) ? sum : sum + cpuAfter[name] - cpuBefore[name]), 0);
+      const rssNow = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${orchestrator.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      const rssBeforeReport = rssNow();
+      const reportStarted = performance.now();
+      const response = await fetch(`${orchestrator.url}/v1/runs/${submitted.id}/report`, { headers: { authorization: `Bearer ${key}` } });
+      if (!response.ok || !response.body) throw new Error(`report: ${response.status}`);
+      let reportBytes = 0;
+      let tail = '';
+      for await (const chunk of response.body) {
+        reportBytes += chunk.byteLength;
+        tail = (tail + Buffer.from(chunk).toString('utf8')).slice(-64);
+      }
+      if (!tail.trimEnd().endsWith('}')) throw new Error('the report ended early');
+      const reportMs = performance.now() - reportStarted;
+      const rssAfterReport = rssNow();
+      const resultsStarted = performance.now();
+      let cursor: number | null = -1;
+      for (let page = 0; page < 10 && cursor !== null; page++) {
+        const answer = await fetch(`${orchestrator.url}/v1/runs/${submitted.id}/results?limit=500${cursor >= 0 ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${key}` } });
+        cursor = ((await answer.json()) as { next_cursor: number | null }).next_cursor;
+      }
+      const resultsMs = performance.now() - resultsStarted;
+      return { acceptMs, wallMs, status: run.status, cpuMsPerCase: (platformCpu * 1000) / cases, reportBytes, reportMs, rssBeforeReport, rssAfterReport, resultsMs };
+    };
     // Workers are long-lived: three runs in a row, the figures are their medians (each run is printed too).
     const runs = [await measure(), await measure(), await measure()];
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[1];
@@ -184,6 +252,7 @@ async function main(): Promise<void> {
     const big = await api('POST', '/v1/runs', { suite: suite(10_000) });
     const acceptMs = performance.now() - acceptStarted;
     await api('POST', `/v1/runs/${big.id}/cancel`);
+    const engineMsPerCase = await engineCpuPerCase(fake.url);
 
     const throughput = await writerThroughput();
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; Postgres and Redis local, chdb ClickHouse`);
@@ -191,12 +260,24 @@ async function main(): Promise<void> {
     console.log(
       `run of ${CASES} cases (2 LLM calls each, ${LATENCY_MS} ms) over HTTP, 2 workers × ${CONCURRENCY}, median of 3: ${(wallMs / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s, efficiency ${efficiency.toFixed(2)} (target >= 0.7) ${efficiency >= 0.7 ? 'OK' : 'MISSED'}`,
     );
-    console.log(`CPU per case over orchestrator, workers, Postgres, Redis and ClickHouse: ${cpuMsPerCase.toFixed(2)} ms (target <= 2) ${cpuMsPerCase <= 2 ? 'OK' : 'MISSED'}`);
+    const ratio = cpuMsPerCase / engineMsPerCase;
+    console.log(`CPU per case over orchestrator, workers, Postgres, Redis and ClickHouse: ${cpuMsPerCase.toFixed(2)} ms; the engine in-process on the same suite and server, this run: ${engineMsPerCase.toFixed(2)} ms; ratio ${ratio.toFixed(2)}× (goal <= 1.5×) ${ratio <= 1.5 ? 'OK' : 'MISSED'}`);
     console.log(`CPU per run (medians), until its rows were in ClickHouse: ${cpuUse.join(', ')}`);
     console.log(`each run: ${runs.map((r) => `${(r.wallMs / 1000).toFixed(2)} s / ${r.cpuMsPerCase.toFixed(2)} ms per case`).join(', ')}`);
     console.log(`accepting a 10,000-case submission: ${(acceptMs / 1000).toFixed(2)} s (target <= 2)`);
     console.log(`ClickHouse writer: ${Math.round(throughput.embedded).toLocaleString('en')} rows/s into embedded chdb, ${Math.round(throughput.http).toLocaleString('en')} rows/s over HTTP (target >= 50,000)`);
     console.log(`peak RSS: orchestrator ${peakRssMb(orchestrator.child.pid!).toFixed(0)} MB, workers ${workers.map((w) => peakRssMb(w.child.pid!).toFixed(0)).join(' and ')} MB`);
+    if (LARGE_CASES > 0) {
+      const large = await largeRun(LARGE_CASES);
+      const within = (mb: number, limit: number) => `${mb.toFixed(0)} MB of ${limit} ${mb <= limit ? 'OK' : 'MISSED'}`;
+      console.log(
+        `${LARGE_CASES.toLocaleString('en')}-case run: accepted in ${(large.acceptMs / 1000).toFixed(2)} s (goal <= 2) ${large.acceptMs <= 2000 ? 'OK' : 'MISSED'}, finished ${large.status} in ${(large.wallMs / 1000).toFixed(0)} s, CPU ${large.cpuMsPerCase.toFixed(2)} ms per case`,
+      );
+      console.log(`  report: ${(large.reportBytes / 1e6).toFixed(0)} MB streamed in ${(large.reportMs / 1000).toFixed(1)} s (orchestrator RSS ${large.rssBeforeReport.toFixed(0)} → ${large.rssAfterReport.toFixed(0)} MB); results, 10 pages of 500: ${(large.resultsMs / 1000).toFixed(2)} s`);
+      console.log(
+        `  peak RSS over the whole bench against the dev containers' limits: orchestrator ${within(peakRssMb(orchestrator.child.pid!), LIMIT_MB.orchestrator)}, workers ${workers.map((w) => within(peakRssMb(w.child.pid!), LIMIT_MB.worker)).join(' and ')}`,
+      );
+    }
   } finally {
     await Promise.all(services.map((s) => s.stop(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')));
     await closeDb?.();

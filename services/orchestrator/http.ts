@@ -34,6 +34,34 @@ export type RouteDeps = OrchestratorDeps & { readonly limits: ApiLimits; readonl
 /** The project of the request's API key, and the key's id, set by the authentication middleware on every `/v1` route. */
 export type AppEnv = { Variables: { project: Project; apiKeyId: string } };
 
+/**
+ * A JSON response written as its pieces are made (a report of 100,000 cases is never one string). The first
+ * piece is made before the response starts, so a failure there is still an error status; a failure later
+ * ends the response early, and the truncated JSON does not parse.
+ */
+export async function streamedJson(pieces: AsyncIterable<string>): Promise<Response> {
+  const iterator = pieces[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  const first = await iterator.next();
+  let pending: string | undefined = first.done ? undefined : first.value;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending !== undefined) {
+        controller.enqueue(encoder.encode(pending));
+        pending = undefined;
+        return;
+      }
+      const next = await iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      await iterator.return?.(undefined);
+    },
+  });
+  return new Response(body, { headers: { 'content-type': 'application/json; charset=UTF-8' } });
+}
+
 /** Every error answers `{ error: { code, message, field? } }`; `problems` lists a suite's validation problems. */
 export function fail(status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 503, message: string, field?: string, extra?: Record<string, unknown>, retryAfterSeconds?: number): never {
   const code = { 400: 'bad_request', 401: 'unauthorized', 404: 'not_found', 409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type', 422: 'unprocessable', 429: 'too_many_requests', 503: 'unavailable' }[status];

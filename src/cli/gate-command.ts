@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Report } from '../contracts/report';
+import type { CaseResult, Report } from '../contracts/report';
+import { readReportStreaming, ReportSyntaxError } from '../runner/report-reader';
 import { evaluateGateRules, formatGateOutcome } from '../runner/gate';
 import { toMarkdownComment } from '../runner/markdown';
 import { EXIT_GATE_FAILED, EXIT_OK, UsageError } from './errors';
@@ -23,24 +24,37 @@ export async function writeOutput(path: string, content: string): Promise<void> 
   await writeFile(path, content);
 }
 
-export async function readReport(path: string): Promise<Report> {
-  let text: string;
+/**
+ * Reads a report.json a case at a time (`readReportStreaming`), keeping what `keep` returns of each case: the
+ * gate keeps scores and verdicts, not outputs, so a report of 100,000 cases is never held whole.
+ */
+export async function readReport(path: string, keep: (value: unknown) => unknown = (value) => value): Promise<Report> {
+  let report: Record<string, unknown>;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
+    report = readReportStreaming(path, keep);
+  } catch (error) {
+    if (error instanceof ReportSyntaxError) throw new UsageError(`${path}: not JSON (${error.message})`);
     throw new UsageError(`${path}: cannot read the report`);
   }
-  let report: unknown;
-  try {
-    report = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${path}: not JSON (${(error as Error).message})`);
-  }
-  const candidate = report as Partial<Report> | null;
-  if (!candidate || typeof candidate !== 'object' || typeof candidate.summary !== 'object' || !Array.isArray(candidate.cases)) {
+  const candidate = report as Partial<Report>;
+  if (typeof candidate.summary !== 'object' || !Array.isArray(candidate.cases)) {
     throw new UsageError(`${path}: not an evalctl report (no summary object or cases array)`);
   }
   return candidate as Report;
+}
+
+/** What the gate and its comment read of a case: who it is, its status and error, each metric's score and verdict. */
+export function gateCase(value: unknown): unknown {
+  if (!value || typeof value !== 'object') return value;
+  const { suite, id, index, status, error, error_cause, metrics } = value as Partial<CaseResult>;
+  const kept: Record<string, unknown> = {};
+  if (metrics && typeof metrics === 'object') {
+    for (const [metric, result] of Object.entries(metrics)) {
+      if (!result || typeof result !== 'object') continue;
+      kept[metric] = { metric: result.metric, score: result.score, passed: result.passed, direction: result.direction, error: result.error };
+    }
+  }
+  return { suite, id, index, status, error, error_cause, metrics: metrics && typeof metrics === 'object' ? kept : metrics };
 }
 
 /** `evalctl gate`: rules over a finished report, optionally against a baseline report. */
@@ -69,8 +83,8 @@ export async function gateCommand(args: string[], io: Io): Promise<number> {
   if (Object.keys(min).length + Object.keys(max).length === 0 && !values.baseline && !values.markdown) {
     throw new UsageError('gate: give at least one of --min, --max or --baseline');
   }
-  const report = await readReport(positionals[0]);
-  const baseline = values.baseline ? await readReport(values.baseline) : undefined;
+  const report = await readReport(positionals[0], gateCase);
+  const baseline = values.baseline ? await readReport(values.baseline, gateCase) : undefined;
   const outcome = evaluateGateRules(report, { min, max, baseline, maxDrop });
   io.stdout.write(`${formatGateOutcome(outcome, baseline !== undefined)}\n`);
   if (values.markdown) {

@@ -1,11 +1,15 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { detectBuildMetadata } from '../build-metadata';
-import type { Report } from '../contracts/report';
+import type { CaseResult, ErrorCause, Report } from '../contracts/report';
 import { DirectoryResponseCache } from '../providers/cache';
 import { INFRASTRUCTURE_CAUSES } from '../providers/retry';
 import { toJunitXml } from '../runner/junit';
 import { sideBySide } from '../runner/side-by-side';
-import { runSuites, type Progress } from '../runner/run-suites';
+import { streamSuites, type Progress } from '../runner/run-suites';
+import type { ReportHead } from '../runner/summarize';
 import { loadSuites, missingCredentials } from '../suite/load';
 import { readCliEnvironment } from './environment';
 import { EXIT_GATE_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, UsageError } from './errors';
@@ -14,10 +18,53 @@ import type { Io } from './main';
 import { progressReporter } from './progress';
 import { RemoteError, runOnServer } from './remote-run';
 
+/** From this many cases a run trades some CPU for memory (V8's heap growth). */
+const LARGE_RUN_CASES = 20_000;
+
 /** Errored cases shown on the console, with their cause; the rest are in report.json. */
 const ERRORS_SHOWN = 5;
 
-function summaryTable(report: Report): string {
+type NotedCase = Pick<CaseResult, 'suite' | 'id' | 'error'> & { position: number };
+
+/**
+ * What the console says about cases, noted as they finish in any order: the first errored ones in the report's
+ * order, and the cases the LLM could not evaluate (refused key, unreachable, outage) with their causes.
+ */
+export class CaseNotes {
+  errored = 0;
+  infrastructure = 0;
+  readonly firstErrored: NotedCase[] = [];
+  /** Per cause, the first position it was seen at. */
+  private readonly causes = new Map<ErrorCause, number>();
+  firstInfrastructure: NotedCase | undefined;
+
+  static of(cases: readonly CaseResult[]): CaseNotes {
+    const notes = new CaseNotes();
+    cases.forEach((result, position) => notes.add(result, position));
+    return notes;
+  }
+
+  add(result: CaseResult, position: number): void {
+    if (result.status === 'errored') {
+      this.errored++;
+      this.firstErrored.push({ position, suite: result.suite, id: result.id, error: result.error });
+      this.firstErrored.sort((a, b) => a.position - b.position);
+      if (this.firstErrored.length > ERRORS_SHOWN) this.firstErrored.pop();
+    }
+    const cause = result.error_cause;
+    if (!cause || !INFRASTRUCTURE_CAUSES.has(cause)) return;
+    this.infrastructure++;
+    if (!this.causes.has(cause) || this.causes.get(cause)! > position) this.causes.set(cause, position);
+    if (!this.firstInfrastructure || this.firstInfrastructure.position > position) this.firstInfrastructure = { position, suite: result.suite, id: result.id, error: result.error };
+  }
+
+  /** The causes in the order of the first case that had each. */
+  infrastructureCauses(): ErrorCause[] {
+    return [...this.causes].sort((a, b) => a[1] - b[1]).map(([cause]) => cause);
+  }
+}
+
+function summaryTable(report: ReportHead, notes: CaseNotes): string {
   const rows = Object.entries(report.metrics).map(([id, m]) => {
     const mean = m.mean === null ? '—' : m.mean.toFixed(4);
     return `  ${id.padEnd(24)} mean ${mean.padStart(8)}  threshold ${m.direction === 'higher' ? '>=' : '<='} ${m.threshold}  passed ${m.passed}/${m.passed + m.failed + m.errored}${m.errored ? `  errored ${m.errored}` : ''}`;
@@ -35,10 +82,9 @@ function summaryTable(report: Report): string {
     const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd();
     lines.push('Targets side by side:', line(matrix.header), ...matrix.rows.map(line));
   }
-  const errored = report.cases.filter((c) => c.status === 'errored');
-  if (errored.length > 0) {
-    lines.push(`Errored cases (first ${Math.min(ERRORS_SHOWN, errored.length)} of ${errored.length}):`);
-    for (const c of errored.slice(0, ERRORS_SHOWN)) lines.push(`  ${c.suite} / ${c.id}: ${c.error ?? 'errored'}`);
+  if (notes.errored > 0) {
+    lines.push(`Errored cases (first ${notes.firstErrored.length} of ${notes.errored}):`);
+    for (const c of notes.firstErrored) lines.push(`  ${c.suite} / ${c.id}: ${c.error ?? 'errored'}`);
   }
   lines.push(report.gate.passed ? 'Gate passed.' : `Gate FAILED:\n${report.gate.failures.map((f) => `  ${f}`).join('\n')}`);
   return `${lines.join('\n')}\n`;
@@ -48,11 +94,10 @@ function summaryTable(report: Report): string {
  * Why the report is no verdict on the agent, or undefined when it is: a case errored because the LLM refused
  * the key, could not be reached or kept failing, or more than `maxErroredShare` of the cases errored.
  */
-export function notEvaluatedBecause(report: Report, maxErroredShare: number): string | undefined {
-  const infrastructure = report.cases.filter((c) => c.error_cause && INFRASTRUCTURE_CAUSES.has(c.error_cause));
-  if (infrastructure.length > 0) {
-    const first = infrastructure[0];
-    return `${infrastructure.length} case(s) could not be evaluated (${[...new Set(infrastructure.map((c) => c.error_cause))].join(', ')}); first: ${first.suite} / ${first.id}: ${first.error}`;
+export function notEvaluatedBecause(report: Pick<Report, 'totals'>, notes: CaseNotes, maxErroredShare: number): string | undefined {
+  const first = notes.firstInfrastructure;
+  if (first) {
+    return `${notes.infrastructure} case(s) could not be evaluated (${notes.infrastructureCauses().join(', ')}); first: ${first.suite} / ${first.id}: ${first.error}`;
   }
   const errored = report.totals.errored;
   if (report.totals.cases > 0 && errored / report.totals.cases > maxErroredShare) {
@@ -93,13 +138,15 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   const suites = await loadSuites(positionals, io.env);
   const progress = progressReporter(io.stderr, io.env);
   const onProgress = (p: Progress) => progress.update(p);
-  let report: Report;
+  let head: ReportHead;
+  let notes: CaseNotes;
   if (values.server) {
     const apiKey = values['api-key'] ?? io.env.EVAL_API_KEY;
     if (!apiKey) throw new UsageError('--server needs an API key: --api-key or EVAL_API_KEY (evalctl keys create --project <name>)');
     if (Object.keys(thresholds).length > 0 || concurrency !== undefined) {
       throw new UsageError('--threshold and --concurrency apply to local runs; the platform evaluates the suites as written');
     }
+    let report: Report;
     try {
       report = await runOnServer(suites, { server: values.server, apiKey, build: detectBuildMetadata(io.env), onProgress });
     } catch (error) {
@@ -109,6 +156,11 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
       io.stderr.write(`evalctl: not evaluated: ${error.message}\n`);
       return EXIT_NOT_EVALUATED;
     }
+    progress.finish();
+    if (values['output-json']) await writeOutput(values['output-json'], `${JSON.stringify(report, null, 2)}\n`);
+    if (values.junit) await writeOutput(values.junit, toJunitXml(report));
+    head = report;
+    notes = CaseNotes.of(report.cases);
   } else {
     const missing = missingCredentials(suites, io.env);
     if (missing.length > 0) throw new UsageError(missing.join('\n'));
@@ -116,23 +168,56 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
     for (const id of Object.keys(thresholds)) {
       if (!known.has(id)) throw new UsageError(`--threshold ${id}: no suite has a metric "${id}" (have: ${[...known].join(', ')})`);
     }
-    report = await runSuites(suites, {
+    // Outputs are checked before the run: a folder that cannot be made fails now, not after an hour of calls.
+    for (const path of [values['output-json'], values.junit]) if (path) await prepareOutput(path);
+    const local = new CaseNotes();
+    // A large run keeps V8's heap closer to what is live (it grows 30 % past it, not up to 4×): measured over
+    // 30,000 cases, peak RSS 267 → 177 MB for 11 % more CPU. Small runs keep V8's default, the faster.
+    if (suites.reduce((n, s) => n + s.suite.cases.length, 0) >= LARGE_RUN_CASES) setFlagsFromString('--heap-growing-percent=30');
+    // Cases go to a temporary file as they finish, and report.json and JUnit are written from it: memory stays
+    // the same whatever the number of cases.
+    const run = await streamSuites(suites, {
       concurrency,
       thresholds,
       retry: environment.retry,
       cache: values['no-cache'] ? undefined : new DirectoryResponseCache(values['cache-dir'] ?? environment.cacheDir),
       env: io.env,
       onProgress,
+      onCase: (result, position) => local.add(result, position),
+      junit: values.junit !== undefined,
     });
+    try {
+      progress.finish();
+      if (values['output-json']) writeStreamed(values['output-json'], (path) => run.writeJson(path));
+      if (values.junit) writeStreamed(values.junit, (path) => run.writeJunit(path));
+    } finally {
+      run.close();
+    }
+    head = run.head;
+    notes = local;
   }
-  progress.finish();
-  if (values['output-json']) await writeOutput(values['output-json'], `${JSON.stringify(report, null, 2)}\n`);
-  if (values.junit) await writeOutput(values.junit, toJunitXml(report));
-  io.stdout.write(summaryTable(report));
-  const notEvaluated = notEvaluatedBecause(report, maxErroredShare);
+  io.stdout.write(summaryTable(head, notes));
+  const notEvaluated = notEvaluatedBecause(head, notes, maxErroredShare);
   if (notEvaluated) {
     io.stderr.write(`evalctl: not evaluated: ${notEvaluated}\nThe scores are no verdict on the agent; fix the cause and run again (exit 3).\n`);
     return EXIT_NOT_EVALUATED;
   }
-  return report.gate.passed ? EXIT_OK : EXIT_GATE_FAILED;
+  return head.gate.passed ? EXIT_OK : EXIT_GATE_FAILED;
+}
+
+/** Makes an output's folder; a path that cannot be written is a usage error naming it. */
+async function prepareOutput(path: string): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new UsageError(`${path}: cannot write here (${(error as Error).message})`);
+  }
+}
+
+function writeStreamed(path: string, write: (path: string) => void): void {
+  try {
+    write(path);
+  } catch (error) {
+    throw new UsageError(`${path}: cannot write (${(error as Error).message})`);
+  }
 }

@@ -37,7 +37,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   requestBurst: 60,
   maxActiveRuns: 20,
   maxQueuedCases: 200_000,
-  maxCasesPerRun: 50_000,
+  maxCasesPerRun: 100_000,
   maxBodyBytes: 32 * 1024 * 1024,
   // A JSON body costs about ten times its size while it is parsed and validated: 32 MiB (one maximum body at
   // a time) kept six concurrent 31 MB bodies at a 349–383 MiB peak, inside the dev orchestrator's 512 MiB, with

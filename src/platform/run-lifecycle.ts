@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { CaseResult } from '../contracts/report';
-import { storableDeep, storableText } from '../contracts/text';
+import { clipText, storableDeep, storableText } from '../contracts/text';
 import { isDataError } from '../store/postgres/errors';
 import { countCaseOutcomes, finalizeRun, getRunWithProject, setTopicLabels, type CaseCompletion } from '../store/postgres/runs';
 import type { Database, RunStatus } from '../store/postgres/schema';
 import type { LoadedSuite } from '../suite/load';
 import { finalStatus, loadRunSuite, reportSummary } from './run-report';
-import { runReport } from './run-results';
+import { runReportHead } from './run-results';
+import { LABEL_INPUT_CHARS } from './topic-labels';
 
 export interface CaseOutcome {
   /** False when the case had been counted before (a retried job). */
@@ -140,12 +141,16 @@ async function finalize(db: Kysely<Database>, runId: string, labeler?: TopicLabe
   const run = await getRunWithProject(db, runId);
   if (!run) return undefined;
   const loaded = loadRunSuite(run);
-  const report = await runReport(db, { ...run, finished_at: new Date() }, loaded);
-  const final = finalStatus(report);
-  if (!(await finalizeRun(db, runId, final, reportSummary(report)))) return undefined;
+  // The cases are counted a batch at a time: finishing a run of 100,000 cases holds one batch, and the inputs
+  // of the unlabelled cases (clipped as the labeller clips them).
+  const unlabelled: Array<{ index: number; input: string }> = [];
+  const head = await runReportHead(db, { ...run, finished_at: new Date() }, loaded, (c) => {
+    if (!c.topic && c.tags.length === 0) unlabelled.push({ index: c.index, input: clipText(c.input, LABEL_INPUT_CHARS) });
+  });
+  const final = finalStatus(head);
+  if (!(await finalizeRun(db, runId, final, reportSummary(head)))) return undefined;
   // Topic labels come after the run is finished, and off the write path: labelling (its judge slow, or held by
   // the run's own rate limits) never delays a run's result, nor the other runs a group commit finishes with it.
-  const unlabelled = report.cases.filter((c) => !c.topic && c.tags.length === 0).map((c) => ({ index: c.index, input: c.input }));
   if (labeler && unlabelled.length > 0) {
     const maxCostUsd = run.max_cost_usd;
     const budgetLeftUsd = maxCostUsd === null ? null : Math.max(0, maxCostUsd - run.cost_usd);

@@ -1,7 +1,7 @@
 import type { BuildMetadata } from '../contracts/build';
 import { pendingResult } from '../runner/evaluate-case';
 import type { CaseResult, Report, ReportSummary } from '../contracts/report';
-import { buildReport } from '../runner/summarize';
+import { buildReport, type ReportHead } from '../runner/summarize';
 import { resolveSuite, type LoadedSuite } from '../suite/load';
 import type { RunCaseStatus, RunStatus } from '../store/postgres/schema';
 
@@ -40,13 +40,13 @@ export function buildRunReport(run: StoredRun, cases: CaseResult[], loaded = loa
 }
 
 /** A run that stopped at its budget says so; otherwise whether any case errored. */
-export function finalStatus(report: Report): RunStatus {
+export function finalStatus(report: Pick<Report, 'budget' | 'totals'>): RunStatus {
   if (report.budget?.exceeded) return 'budget_exceeded';
   return report.totals.errored > 0 ? 'completed_with_errors' : 'completed';
 }
 
 /** The report without its cases, kept on the run row as its summary. */
-export function reportSummary(report: Report): ReportSummary {
-  const { cases: _cases, ...summary } = report;
+export function reportSummary(report: Report | ReportHead): ReportSummary {
+  const { cases: _cases, ...summary } = report as Report;
   return { ...summary, metric_order: Object.keys(report.metrics) };
 }

@@ -3,6 +3,8 @@ import { clipText } from '../contracts/text';
 import type { Judge } from '../metrics/judge';
 
 const BATCH = 40;
+/** Characters of a case's input the judge is shown. */
+export const LABEL_INPUT_CHARS = 500;
 
 /**
  * Short topic labels for cases that have neither a topic nor tags (the Fail Topic Cluster groups by them):
@@ -24,7 +26,7 @@ async function labelBatch(judge: Judge, batch: ReadonlyArray<{ index: number; in
       system: 'You organise support and evaluation data. Answer in JSON.',
       prompt:
         `Give each user input below a topic label of 1 to 4 words, in order, as "labels". Inputs about the same ` +
-        `subject get exactly the same label.\n\n${batch.map((c, i) => `${i + 1}. ${clipText(c.input, 500)}`).join('\n')}`,
+        `subject get exactly the same label.\n\n${batch.map((c, i) => `${i + 1}. ${clipText(c.input, LABEL_INPUT_CHARS)}`).join('\n')}`,
       schema,
     });
     answer.value.labels.forEach((label, i) => (labels[batch[i].index] = label.toLowerCase()));

@@ -8,7 +8,10 @@ import type { RetryPolicy } from '../providers/retry';
 import type { LoadedSuite } from '../suite/load';
 import { evaluateCase, judgeSettings } from './evaluate-case';
 import type { CaseResult, Report } from '../contracts/report';
-import { buildReport } from './summarize';
+import { BufferedFile, CaseSpool } from './case-spool';
+import { junitCase, tallyJunitCase, writeJunit, type JunitSuiteTally } from './junit';
+import { caseJson, reportJsonPieces } from './report-json';
+import { ReportAccumulator, type ReportHead } from './summarize';
 
 export interface Progress {
   readonly done: number;
@@ -32,6 +35,8 @@ export interface RunOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** A gateway shared with other runs (the workers' process-wide limiter); built from the suites otherwise. */
   readonly gateway?: LlmGateway;
+  /** Called with each case as it finishes and its position in the report (cases finish in any order). */
+  readonly onCase?: (result: CaseResult, position: number) => void;
 }
 
 /** A suite's `providers[]` rate limits, per `provider/model` (the first entry for a model wins). */
@@ -66,38 +71,120 @@ export function gatewayFor(suites: readonly LoadedSuite[], options: Pick<RunOpti
   return gateway;
 }
 
-/** Evaluates every case of every suite in-process and returns the report. */
-export async function runSuites(suites: readonly LoadedSuite[], options: RunOptions = {}): Promise<Report> {
+/**
+ * Evaluates every case of every suite in-process, `concurrency` at a time, handing each result to `sink` as it
+ * finishes with its position (suite by suite, case by case: the report's order). Returns the run's figures.
+ */
+async function evaluateSuites(
+  suites: readonly LoadedSuite[],
+  options: RunOptions,
+  sink: (result: CaseResult, position: number) => void,
+): Promise<{ head: ReportHead }> {
   const startedAt = new Date();
   const gateway = options.gateway ?? gatewayFor(suites, options);
   const thresholds = options.thresholds ?? {};
-  const work = suites.flatMap((loaded) => {
-    const judge = new Judge(gateway, judgeSettings(loaded.suite.judge));
-    return loaded.suite.cases.map((_, index) => ({ loaded, index, judge }));
-  });
+  const accumulator = new ReportAccumulator(suites, thresholds);
+  const judges = suites.map((loaded) => new Judge(gateway, judgeSettings(loaded.suite.judge)));
+  // Where each suite's cases start among the positions: a position is found from the suite and case index.
+  const starts: number[] = [];
+  let count = 0;
+  for (const loaded of suites) {
+    starts.push(count);
+    count += loaded.suite.cases.length;
+  }
   const concurrency = Math.max(1, options.concurrency ?? (Math.max(0, ...suites.map((s) => s.suite.concurrency ?? 0)) || 10));
-  const results: CaseResult[] = new Array(work.length);
   const counts = { done: 0, passed: 0, failed: 0, errored: 0 };
   const started = performance.now();
+  let suite = 0;
   let next = 0;
   const worker = async () => {
-    while (next < work.length) {
+    for (;;) {
+      while (suite < suites.length && starts[suite] + suites[suite].suite.cases.length <= next) suite++;
+      if (suite >= suites.length) return;
       const position = next++;
-      const { loaded, index, judge } = work[position];
-      const result = await evaluateCase(loaded, index, { gateway, thresholds, env: options.env }, judge);
-      results[position] = result;
+      const at = suite;
+      const loaded = suites[at];
+      const result = await evaluateCase(loaded, position - starts[at], { gateway, thresholds, env: options.env }, judges[at]);
+      accumulator.add(result, position);
+      sink(result, position);
+      options.onCase?.(result, position);
       counts.done++;
       counts[result.status]++;
-      options.onProgress?.({ ...counts, total: work.length, elapsedMs: performance.now() - started });
+      options.onProgress?.({ ...counts, total: count, elapsedMs: performance.now() - started });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
-  return buildReport({
-    suites,
-    cases: results,
-    build: options.build ?? detectBuildMetadata(options.env),
-    thresholds,
-    startedAt,
-    finishedAt: new Date(),
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  const head = accumulator.head({ build: options.build ?? detectBuildMetadata(options.env), startedAt, finishedAt: new Date() });
+  return { head };
+}
+
+/** Evaluates every case of every suite in-process and returns the report, its cases in memory. */
+export async function runSuites(suites: readonly LoadedSuite[], options: RunOptions = {}): Promise<Report> {
+  const cases: CaseResult[] = [];
+  const { head } = await evaluateSuites(suites, options, (result, position) => {
+    cases[position] = result;
   });
+  return { ...head, cases };
+}
+
+/**
+ * A run whose cases are on disk, not in memory: its figures, and report.json and JUnit written from them.
+ * `close` removes the cases.
+ */
+export interface StreamedRun {
+  readonly head: ReportHead;
+  /** Writes report.json (the text `JSON.stringify(report, null, 2)` gives, and a newline). */
+  writeJson(path: string): void;
+  /** Writes JUnit XML (the text `toJunitXml` gives); only for a run started with `junit: true`. */
+  writeJunit(path: string): void;
+  close(): void;
+}
+
+/**
+ * Evaluates the suites as `runSuites` does, keeping each finished case in a temporary file instead of memory:
+ * what stays in memory is the report's figures and an index of the cases, whatever their number.
+ */
+export async function streamSuites(suites: readonly LoadedSuite[], options: RunOptions & { junit?: boolean; spoolDirectory?: string } = {}): Promise<StreamedRun> {
+  const junit = options.junit ?? false;
+  const spool = new CaseSpool(junit ? 2 : 1, options.spoolDirectory);
+  const tallies = new Map<string, JunitSuiteTally>();
+  try {
+    const { head } = await evaluateSuites(suites, options, (result, position) => {
+      if (junit) tallyJunitCase(tallies, result);
+      spool.add(position, junit ? [caseJson(result), junitCase(result)] : [caseJson(result)]);
+    });
+    const positionsOf = function* (name: string | undefined, part: number): Generator<string> {
+      let position = 0;
+      for (const loaded of suites) {
+        const end = position + loaded.suite.cases.length;
+        if (name === undefined || loaded.suite.name === name) for (let p = position; p < end; p++) yield spool.read(p, part);
+        position = end;
+      }
+    };
+    return {
+      head,
+      writeJson(path) {
+        const file = new BufferedFile(path);
+        try {
+          for (const piece of reportJsonPieces(head, positionsOf(undefined, 0))) file.write(piece);
+          file.write('\n');
+        } finally {
+          file.close();
+        }
+      },
+      writeJunit(path) {
+        if (!junit) throw new Error('this run was not started with junit: true');
+        const file = new BufferedFile(path);
+        try {
+          writeJunit((line) => file.write(`${line}\n`), head, tallies, (index) => positionsOf(head.suites[index].name, 1));
+        } finally {
+          file.close();
+        }
+      },
+      close: () => spool.close(),
+    };
+  } catch (error) {
+    spool.close();
+    throw error;
+  }
 }

@@ -1,123 +1,259 @@
 import type { BuildMetadata } from '../contracts/build';
-import { mergeUsage } from '../providers/llm-gateway';
 import { addUsd, PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { LoadedSuite } from '../suite/load';
-import { REPORT_SCHEMA_VERSION, type CaseResult, type MetricSummary, type Report, type TargetReport } from '../contracts/report';
+import { REPORT_SCHEMA_VERSION, type CaseResult, type MetricSummary, type ModelUsage, type Report, type TargetReport } from '../contracts/report';
 import { ENGINE_VERSION } from '../version';
 import { clipText } from '../contracts/text';
+import { ExactSum } from './exact-sum';
 
-/** The sum, or null when any value is unknown (a price missing from the table). */
-const sumKnown = (values: Array<number | null>): number | null => values.reduce<number | null>(addUsd, 0);
+/** A report without its cases: what is known once every case has been counted, whatever their number. */
+export type ReportHead = Omit<Report, 'cases'>;
 
 const rate = (part: number, whole: number): number => (whole === 0 ? 1 : part / whole);
 
-/** Cases by status, and the share that passed. */
-function totalsOf(cases: readonly CaseResult[]): Report['totals'] {
-  const count = (status: CaseResult['status']) => cases.filter((c) => c.status === status).length;
-  const passed = count('passed');
-  return { cases: cases.length, passed, failed: count('failed'), errored: count('errored'), pass_rate: rate(passed, cases.length) };
+/** A metric's statistics so far. */
+interface MetricTally {
+  readonly summary: MetricSummary;
+  readonly sum: ExactSum;
 }
 
-/** Per-metric statistics over cases; a case whose target failed counts as errored for every metric. */
-function summarizeMetrics(suites: readonly LoadedSuite[], cases: readonly CaseResult[], thresholds: Readonly<Record<string, number>>) {
-  const metrics: Record<string, MetricSummary> = {};
-  for (const loaded of suites) {
-    for (const metric of loaded.metrics) {
-      if (metrics[metric.id]) continue;
-      const d = metric.definition;
-      metrics[metric.id] = {
-        name: d.name,
-        direction: d.direction,
-        range: [d.range[0], d.range[1]],
-        threshold: thresholds[metric.id] ?? metric.threshold,
-        needs_llm: d.needsLlm,
-        mean: null,
-        min: null,
-        max: null,
-        scored: 0,
-        passed: 0,
-        failed: 0,
-        errored: 0,
-        pass_rate: 0,
-      };
-    }
-  }
-  const sums: Record<string, number> = {};
-  const byId = new Map(suites.map((s) => [s.suite.name, s]));
-  for (const result of cases) {
-    for (const metric of byId.get(result.suite)?.metrics ?? []) {
-      const summary = metrics[metric.id];
-      const scored = result.metrics[metric.id];
-      if (!scored || scored.score === null) {
-        summary.errored++;
-        continue;
-      }
-      summary.scored++;
-      sums[metric.id] = (sums[metric.id] ?? 0) + scored.score;
-      summary.min = summary.min === null ? scored.score : Math.min(summary.min, scored.score);
-      summary.max = summary.max === null ? scored.score : Math.max(summary.max, scored.score);
-      if (scored.passed) summary.passed++;
-      else summary.failed++;
-    }
-  }
-  for (const [id, summary] of Object.entries(metrics)) {
-    // Rounded to 1e-9 so that three cases at 0.7 average to 0.7, not 0.6999999999999998.
-    summary.mean = summary.scored === 0 ? null : Math.round((sums[id] / summary.scored) * 1e9) / 1e9;
-    summary.pass_rate = rate(summary.passed, summary.passed + summary.failed + summary.errored);
-  }
-  return metrics;
+/**
+ * The cases of a suite name so far, those that errored, and those each metric passed; `metrics` are those of the
+ * last suite loaded under the name (two files may name the same suite: each is gated on all its cases).
+ */
+interface SuiteTally {
+  metrics: LoadedSuite['metrics'];
+  cases: number;
+  errored: number;
+  readonly passedBy: Map<string, number>;
 }
 
-/** The gate of each suite: every metric's pass rate against min_pass_rate, errored cases against max_errored. */
-function evaluateGate(suites: readonly LoadedSuite[], cases: readonly CaseResult[]): Report['gate'] {
-  const failures: string[] = [];
-  for (const loaded of suites) {
-    const { min_pass_rate: minPassRate, max_errored: maxErrored } = loaded.suite.gate;
-    const mine = cases.filter((c) => c.suite === loaded.suite.name);
-    for (const metric of loaded.metrics) {
-      const passed = mine.filter((c) => c.metrics[metric.id]?.passed).length;
-      if (rate(passed, mine.length) < minPassRate) {
-        failures.push(
-          `${loaded.suite.name}: ${metric.id} passed ${passed} of ${mine.length} cases (${(100 * rate(passed, mine.length)).toFixed(1)}%), needs ${(100 * minPassRate).toFixed(1)}%`,
-        );
+/**
+ * The figures of a report over a set of suites (the whole run, or one matrix target), counted a case at a
+ * time in any order: counts, an exactly rounded sum per metric (so the mean does not depend on which case
+ * finished first), minimum and maximum, usage per model in the order the cases' positions give, costs.
+ * Its size is the number of suites, metrics and models, never the number of cases.
+ */
+class Tally {
+  readonly totals = { cases: 0, passed: 0, failed: 0, errored: 0 };
+  private readonly metrics = new Map<string, MetricTally>();
+  private readonly suites = new Map<string, SuiteTally>();
+  private readonly loaded: readonly LoadedSuite[];
+  /** Per `provider/model`: the usage summed, and where it was first seen (case position, place in its list). */
+  private readonly usage = new Map<string, { usage: ModelUsage; position: number; place: number }>();
+  targetCost: number | null = 0;
+  judgeCost: number | null = 0;
+
+  constructor(suites: readonly LoadedSuite[], thresholds: Readonly<Record<string, number>>) {
+    this.loaded = suites;
+    for (const loaded of suites) {
+      const tally = this.suites.get(loaded.suite.name);
+      if (tally) tally.metrics = loaded.metrics;
+      else this.suites.set(loaded.suite.name, { metrics: loaded.metrics, cases: 0, errored: 0, passedBy: new Map() });
+      for (const metric of loaded.metrics) {
+        if (this.metrics.has(metric.id)) continue;
+        const d = metric.definition;
+        this.metrics.set(metric.id, {
+          sum: new ExactSum(),
+          summary: {
+            name: d.name,
+            direction: d.direction,
+            range: [d.range[0], d.range[1]],
+            threshold: thresholds[metric.id] ?? metric.threshold,
+            needs_llm: d.needsLlm,
+            mean: null,
+            min: null,
+            max: null,
+            scored: 0,
+            passed: 0,
+            failed: 0,
+            errored: 0,
+            pass_rate: 0,
+          },
+        });
       }
     }
-    const errored = mine.filter((c) => c.status === 'errored').length;
-    if (errored > maxErrored) failures.push(`${loaded.suite.name}: ${errored} case(s) errored, ${maxErrored} allowed`);
   }
-  return {
-    passed: failures.length === 0,
-    rules: suites.map((s) => ({ suite: s.suite.name, min_pass_rate: s.suite.gate.min_pass_rate, max_errored: s.suite.gate.max_errored })),
-    failures,
-  };
+
+  /** Counts a case; `position` is its place in the run (the report's order), which orders the models. */
+  add(result: CaseResult, position: number): void {
+    this.totals.cases++;
+    this.totals[result.status]++;
+    const suite = this.suites.get(result.suite);
+    if (suite) {
+      suite.cases++;
+      if (result.status === 'errored') suite.errored++;
+      for (const [id, scored] of Object.entries(result.metrics)) if (scored.passed) suite.passedBy.set(id, (suite.passedBy.get(id) ?? 0) + 1);
+      // A case whose target failed counts as errored for every metric.
+      for (const metric of suite.metrics) {
+        const scored = result.metrics[metric.id];
+        const tally = this.metrics.get(metric.id)!;
+        const summary = tally.summary;
+        if (!scored || scored.score === null) {
+          summary.errored++;
+          continue;
+        }
+        summary.scored++;
+        tally.sum.add(scored.score);
+        summary.min = summary.min === null ? scored.score : Math.min(summary.min, scored.score);
+        summary.max = summary.max === null ? scored.score : Math.max(summary.max, scored.score);
+        if (scored.passed) summary.passed++;
+        else summary.failed++;
+      }
+    }
+    result.usage.forEach((usage, place) => {
+      const key = `${usage.provider}/${usage.model}`;
+      const seen = this.usage.get(key);
+      if (!seen) {
+        this.usage.set(key, { usage: { ...usage }, position, place });
+        return;
+      }
+      if (position < seen.position || (position === seen.position && place < seen.place)) Object.assign(seen, { position, place });
+      const total = seen.usage;
+      total.calls += usage.calls;
+      total.cache_hits += usage.cache_hits;
+      total.retries += usage.retries;
+      total.rate_limited += usage.rate_limited;
+      total.input_tokens += usage.input_tokens;
+      total.output_tokens += usage.output_tokens;
+      total.cached_input_tokens += usage.cached_input_tokens;
+      total.cache_write_tokens += usage.cache_write_tokens;
+      total.cost_usd = addUsd(total.cost_usd, usage.cost_usd);
+    });
+    this.targetCost = addUsd(this.targetCost, result.target ? result.target.cost_usd : 0);
+    for (const metric of Object.values(result.metrics)) this.judgeCost = addUsd(this.judgeCost, metric.judge_cost_usd);
+  }
+
+  metricSummaries(): Record<string, MetricSummary> {
+    const metrics: Record<string, MetricSummary> = {};
+    for (const [id, { summary, sum }] of this.metrics) {
+      // Rounded to 1e-9 so that three cases at 0.7 average to 0.7, not 0.6999999999999998.
+      const mean = summary.scored === 0 ? null : Math.round((sum.value() / summary.scored) * 1e9) / 1e9;
+      metrics[id] = { ...summary, range: [summary.range[0], summary.range[1]], mean, pass_rate: rate(summary.passed, summary.passed + summary.failed + summary.errored) };
+    }
+    return metrics;
+  }
+
+  totalsOf(): Report['totals'] {
+    return { ...this.totals, pass_rate: rate(this.totals.passed, this.totals.cases) };
+  }
+
+  /** Per model, in the order the report's cases first name them. */
+  byModel(): ModelUsage[] {
+    return [...this.usage.values()].sort((a, b) => a.position - b.position || a.place - b.place).map((u) => ({ ...u.usage }));
+  }
+
+  /** The gate of each suite: every metric's pass rate against min_pass_rate, errored cases against max_errored. */
+  gate(): Report['gate'] {
+    const failures: string[] = [];
+    for (const loaded of this.loaded) {
+      const { cases, errored, passedBy } = this.suites.get(loaded.suite.name)!;
+      const { min_pass_rate: minPassRate, max_errored: maxErrored } = loaded.suite.gate;
+      for (const metric of loaded.metrics) {
+        const passed = passedBy.get(metric.id) ?? 0;
+        if (rate(passed, cases) < minPassRate) {
+          failures.push(`${loaded.suite.name}: ${metric.id} passed ${passed} of ${cases} cases (${(100 * rate(passed, cases)).toFixed(1)}%), needs ${(100 * minPassRate).toFixed(1)}%`);
+        }
+      }
+      if (errored > maxErrored) failures.push(`${loaded.suite.name}: ${errored} case(s) errored, ${maxErrored} allowed`);
+    }
+    return {
+      passed: failures.length === 0,
+      rules: this.loaded.map((loaded) => ({ suite: loaded.suite.name, min_pass_rate: loaded.suite.gate.min_pass_rate, max_errored: loaded.suite.gate.max_errored })),
+      failures,
+    };
+  }
 }
 
-/** Per target of the matrix suites, the report's figures over that target's cases; absent without a matrix. */
-function summarizeTargets(suites: readonly LoadedSuite[], cases: readonly CaseResult[], thresholds: Readonly<Record<string, number>>): Record<string, TargetReport> | undefined {
-  const ids = [...new Set(suites.flatMap((s) => (s.matrix ? [s.matrix.target] : [])))];
-  if (ids.length === 0) return undefined;
-  return Object.fromEntries(
-    ids.map((id) => {
+/**
+ * A report's figures counted as cases finish, in any order, in memory that does not grow with their number:
+ * the run's own and, for a matrix, each target's. `head` gives the report without its cases, the same
+ * figures `buildReport` gives for the same cases.
+ */
+export class ReportAccumulator {
+  private readonly all: Tally;
+  private readonly targets = new Map<string, { suites: string[]; tally: Tally }>();
+  private readonly targetOf = new Map<string, string>();
+
+  constructor(
+    private readonly suites: readonly LoadedSuite[],
+    thresholds: Readonly<Record<string, number>>,
+  ) {
+    this.all = new Tally(suites, thresholds);
+    const ids = [...new Set(suites.flatMap((s) => (s.matrix ? [s.matrix.target] : [])))];
+    for (const id of ids) {
       const mine = suites.filter((s) => s.matrix?.target === id);
-      const names = new Set(mine.map((s) => s.suite.name));
-      const own = cases.filter((c) => names.has(c.suite));
-      const metrics = summarizeMetrics(mine, own, thresholds);
-      const gate = evaluateGate(mine, own);
-      return [
-        id,
-        {
-          suites: [...names],
-          summary: Object.fromEntries(Object.entries(metrics).map(([metric, m]) => [metric, m.mean])),
-          metrics,
-          totals: totalsOf(own),
-          gate: { passed: gate.passed, failures: gate.failures },
-          cost_usd: sumKnown(mergeUsage(own.map((c) => c.usage)).map((m) => m.cost_usd)),
-        },
-      ];
-    }),
-  );
+      this.targets.set(id, { suites: [...new Set(mine.map((s) => s.suite.name))], tally: new Tally(mine, thresholds) });
+      for (const s of mine) this.targetOf.set(s.suite.name, id);
+    }
+  }
+
+  get totals(): Readonly<{ cases: number; passed: number; failed: number; errored: number }> {
+    return this.all.totals;
+  }
+
+  add(result: CaseResult, position: number): void {
+    this.all.add(result, position);
+    const target = this.targetOf.get(result.suite);
+    if (target !== undefined) this.targets.get(target)!.tally.add(result, position);
+  }
+
+  head(input: { build: BuildMetadata; startedAt: Date; finishedAt: Date }): ReportHead {
+    const metrics = this.all.metricSummaries();
+    const byModel = this.all.byModel();
+    const targets =
+      this.targets.size === 0
+        ? undefined
+        : Object.fromEntries(
+            [...this.targets].map(([id, { suites, tally }]): [string, TargetReport] => {
+              const own = tally.metricSummaries();
+              const gate = tally.gate();
+              return [
+                id,
+                {
+                  suites,
+                  summary: Object.fromEntries(Object.entries(own).map(([metric, m]) => [metric, m.mean])),
+                  metrics: own,
+                  totals: tally.totalsOf(),
+                  gate: { passed: gate.passed, failures: gate.failures },
+                  cost_usd: tally.byModel().reduce<number | null>((total, m) => addUsd(total, m.cost_usd), 0),
+                },
+              ];
+            }),
+          );
+    return {
+      schema_version: REPORT_SCHEMA_VERSION,
+      tool: { name: 'evalctl', version: ENGINE_VERSION },
+      started_at: input.startedAt.toISOString(),
+      finished_at: input.finishedAt.toISOString(),
+      duration_ms: input.finishedAt.getTime() - input.startedAt.getTime(),
+      build: input.build,
+      project: this.suites.find((s) => s.suite.project)?.suite.project ?? null,
+      suites: this.suites.map((s) => ({
+        name: s.suite.name,
+        file: s.file,
+        cases: s.suite.cases.length,
+        target: s.suite.target.type === 'none' ? 'none' : s.suite.target.type === 'http' ? `http ${new URL(s.suite.target.url).host}` : `${s.suite.target.type}/${s.suite.target.model}`,
+        judge: s.suite.judge ? `${s.suite.judge.provider}/${s.suite.judge.model}` : null,
+        ...('system_prompt' in s.suite.target && s.suite.target.system_prompt ? { system_prompt: clipText(s.suite.target.system_prompt, 4_000) } : {}),
+      })),
+      summary: Object.fromEntries(Object.entries(metrics).map(([id, m]) => [id, m.mean])),
+      metrics,
+      totals: this.all.totalsOf(),
+      usage: {
+        price_table_version: PRICE_TABLE_VERSION,
+        by_model: byModel,
+        total_cost_usd: byModel.reduce<number | null>((total, m) => addUsd(total, m.cost_usd), 0),
+        target_cost_usd: this.all.targetCost,
+        judge_cost_usd: this.all.judgeCost,
+      },
+      gate: this.all.gate(),
+      ...(targets ? { targets } : {}),
+    };
+  }
 }
 
+/** The report over cases held in memory, in their order: the same figures as counting them one by one. */
 export function buildReport(input: {
   suites: readonly LoadedSuite[];
   cases: CaseResult[];
@@ -126,40 +262,8 @@ export function buildReport(input: {
   startedAt: Date;
   finishedAt: Date;
 }): Report {
-  const { suites, cases } = input;
-  const metrics = summarizeMetrics(suites, cases, input.thresholds);
-  const byModel = mergeUsage(cases.map((c) => c.usage));
-  const targetCost = sumKnown(cases.map((c) => (c.target ? c.target.cost_usd : 0)));
-  const judgeCost = sumKnown(cases.flatMap((c) => Object.values(c.metrics).map((m) => m.judge_cost_usd)));
-  const targets = summarizeTargets(suites, cases, input.thresholds);
-  return {
-    schema_version: REPORT_SCHEMA_VERSION,
-    tool: { name: 'evalctl', version: ENGINE_VERSION },
-    started_at: input.startedAt.toISOString(),
-    finished_at: input.finishedAt.toISOString(),
-    duration_ms: input.finishedAt.getTime() - input.startedAt.getTime(),
-    build: input.build,
-    project: suites.find((s) => s.suite.project)?.suite.project ?? null,
-    suites: suites.map((s) => ({
-      name: s.suite.name,
-      file: s.file,
-      cases: s.suite.cases.length,
-      target: s.suite.target.type === 'none' ? 'none' : s.suite.target.type === 'http' ? `http ${new URL(s.suite.target.url).host}` : `${s.suite.target.type}/${s.suite.target.model}`,
-      judge: s.suite.judge ? `${s.suite.judge.provider}/${s.suite.judge.model}` : null,
-      ...('system_prompt' in s.suite.target && s.suite.target.system_prompt ? { system_prompt: clipText(s.suite.target.system_prompt, 4_000) } : {}),
-    })),
-    summary: Object.fromEntries(Object.entries(metrics).map(([id, m]) => [id, m.mean])),
-    metrics,
-    totals: totalsOf(cases),
-    usage: {
-      price_table_version: PRICE_TABLE_VERSION,
-      by_model: byModel,
-      total_cost_usd: sumKnown(byModel.map((m) => m.cost_usd)),
-      target_cost_usd: targetCost,
-      judge_cost_usd: judgeCost,
-    },
-    gate: evaluateGate(suites, cases),
-    ...(targets ? { targets } : {}),
-    cases,
-  };
+  const accumulator = new ReportAccumulator(input.suites, input.thresholds);
+  input.cases.forEach((result, position) => accumulator.add(result, position));
+  return { ...accumulator.head(input), cases: input.cases };
 }
+

@@ -1,6 +1,5 @@
 import { extname } from 'node:path';
 import { SuiteError, type SuiteProblem } from './problems';
-import { parse } from 'csv-parse/sync';
 
 /**
  * DeepEval's dataset files read as they are: the goldens (or test cases) that `EvaluationDataset.save_as` writes
@@ -409,6 +408,8 @@ export function parseCsv(text: string, file: string): Array<{ cells: string[]; q
   let records: Array<{ record: Array<{ value: string; quoted: boolean }>; info: { lines: number } }>;
   try {
     // With `info` and `cast` each record is { record, info }, which csv-parse's types do not express.
+    // Loaded on first use: only a CSV dataset needs it.
+    const { parse } = require('csv-parse/sync') as typeof import('csv-parse/sync');
     records = parse(text, {
       bom: true,
       info: true,

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { parseStrictJson } from './json-text';
 import type { z } from 'zod';
 import { METRICS, metricNames } from '../metrics/registry';
@@ -57,11 +57,14 @@ function placeOf(file: string, at: ReturnType<Locate>): { file: string; line?: n
 
 /** The YAML reader's document of a suite file, with the line counter its positions need. */
 function readYaml(text: string): [Document, LineCounter] {
+  // Loaded on first use: a valid JSON suite never needs the YAML reader (72 modules at start-up).
+  const { LineCounter, parseDocument } = require('yaml') as typeof import('yaml');
   const lines = new LineCounter();
   return [parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true }), lines];
 }
 
 function yamlLocator(document: Document, lines: LineCounter): Locate {
+  const { isNode } = require('yaml') as typeof import('yaml');
   return (path) => {
     for (let depth = path.length; depth >= 0; depth--) {
       const node = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);

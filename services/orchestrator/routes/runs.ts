@@ -4,11 +4,11 @@ import { egressGuardFor, projectEndpointPolicy, tenantSuiteProblems } from '../.
 import { listProjectEndpoints } from '../../../src/store/postgres/endpoints';
 import { listRunsQuery, resultsQuery, submitRunSchema } from '../../../src/contracts/api';
 import { UNKNOWN_BUILD, type BuildMetadata } from '../../../src/contracts/build';
-import { headerRunReport } from '../../../src/platform/run-results';
+import { runReportText } from '../../../src/platform/run-results';
 import { resolveSuite, SuiteError } from '../../../src/suite/load';
 import { getDatasetVersion } from '../../../src/store/postgres/projects';
-import { cancelRun, createRun, listCaseResults, listRuns } from '../../../src/store/postgres/runs';
-import { decodeCursor, encodeCursor, fail, ownRun, parse, readJson, runView, type AppEnv, type RouteDeps } from '../http';
+import { cancelRun, createRun, getRunSuite, listCaseResults, listRuns } from '../../../src/store/postgres/runs';
+import { decodeCursor, encodeCursor, fail, ownRun, parse, readJson, runView, streamedJson, type AppEnv, type RouteDeps } from '../http';
 
 /** Submitting, listing, following and cancelling runs; their results and reports. */
 export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
@@ -117,7 +117,8 @@ export function runRoutes(deps: RouteDeps): Hono<AppEnv> {
   routes.get('/runs/:id/report', async (c) => {
     const run = await ownRun(db, c, c.req.param('id'));
     if (!run.finished_at) fail(409, `run ${run.id} is ${run.status}; its report is ready when it finishes`, 'id');
-    return c.json(await headerRunReport(db, run));
+    // Written as it is read, a batch of cases at a time: the orchestrator's memory does not grow with the run.
+    return streamedJson(runReportText(db, { ...run, suite: await getRunSuite(db, run.id) }));
   });
 
   routes.post('/runs/:id/cancel', async (c) => {
