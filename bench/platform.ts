@@ -28,8 +28,12 @@ import {
  * `npm run bench:platform`: the platform as deployed, on this machine. An orchestrator and two worker
  * processes (concurrency 100 each; the compiled services, run as the images run them) against real Postgres and Redis, chdb behind ClickHouse's HTTP interface,
  * and the fake LLM (its own process) at 50 ms. Prints: efficiency of a 1,000-case run submitted over HTTP
- * (one target call and one judge call per case; ideal = 1,000 × 2 × 50 ms / 200), the time to accept a
- * 10,000-case submission, rows per second through the ClickHouse writer, and each process's peak RSS.
+ * (one target call and one judge call per case; ideal = 1,000 × 2 × 50 ms / 200), its CPU per case over every
+ * platform process next to the engine's in this process on the same suite and server (the ratio's goal is
+ * <= 1.5×), the time to accept a 10,000-case submission, rows per second through the ClickHouse writer, each
+ * process's peak RSS; then a run of 100,000 cases (BENCH_LARGE_CASES; 0 skips): accepted (<= 2 s), finished,
+ * its CPU per case, its report streamed and its results paged, and every service's peak RSS against its
+ * container's memory limit in the dev environment.
  */
 const CASES = Number(process.env.BENCH_CASES ?? 1000);
 /** The large run's cases (0: none). */
@@ -140,12 +144,21 @@ async function main(): Promise<void> {
     services.push(...(await Promise.all([service('serve'), service('work', profile), service('work', profile)])));
     const [orchestrator, ...workers] = services;
     const api = async (method: string, path: string, body?: unknown) => {
-      for (;;) {
-        const response = await fetch(`${orchestrator.url}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: body ? JSON.stringify(body) : undefined,
-        });
+      // A submission carries an idempotency key, so that asking again after a dropped connection cannot run it twice.
+      const idempotency: Record<string, string> = method === 'POST' ? { 'idempotency-key': uniqueName('bench') } : {};
+      for (let attempt = 1; ; attempt++) {
+        let response: Response;
+        try {
+          response = await fetch(`${orchestrator.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...idempotency },
+            body: body ? JSON.stringify(body) : undefined,
+          });
+        } catch (error) {
+          // A keep-alive connection the server had just closed: asked again once, on a new one.
+          if (attempt > 1 || orchestrator.child.exitCode !== null) throw error;
+          continue;
+        }
         // Polling every 20 ms can pass the project's request rate (20/s, burst 60) in a slow run. Read as an
         // answer, a 429 left the next run's submission without an id and the bench polling \`undefined\` forever;
         // it is asked again 50 ms later (not after retry-after's whole second, which would blur the wall time).
@@ -199,6 +212,7 @@ async function main(): Promise<void> {
     };
     /** A run of `cases`: accepted, finished, its report streamed and its results paged, with what each cost. */
     const largeRun = async (cases: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
       const cpuBefore = cpuOf();
       const started = performance.now();
       const submitted = await api('POST', '/v1/runs', { suite: suite(cases) });
@@ -248,6 +262,9 @@ async function main(): Promise<void> {
       console.log(`run of ${CASES} cases: ${(wallMs / 1000).toFixed(2)} s, ideal ${(idealMs / 1000).toFixed(2)} s; CPU ${cpuUse.join(', ')}`);
       return;
     }
+    // The polling above spends the project's request burst; a large body refused with 429 before it is read
+    // ends its connection (the client sees "other side closed"), so the bucket is let refill first.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
     const acceptStarted = performance.now();
     const big = await api('POST', '/v1/runs', { suite: suite(10_000) });
     const acceptMs = performance.now() - acceptStarted;
@@ -271,13 +288,19 @@ async function main(): Promise<void> {
       const large = await largeRun(LARGE_CASES);
       const within = (mb: number, limit: number) => `${mb.toFixed(0)} MB of ${limit} ${mb <= limit ? 'OK' : 'MISSED'}`;
       console.log(
-        `${LARGE_CASES.toLocaleString('en')}-case run: accepted in ${(large.acceptMs / 1000).toFixed(2)} s (goal <= 2) ${large.acceptMs <= 2000 ? 'OK' : 'MISSED'}, finished ${large.status} in ${(large.wallMs / 1000).toFixed(0)} s, CPU ${large.cpuMsPerCase.toFixed(2)} ms per case`,
+        `${LARGE_CASES.toLocaleString('en')}-case run: accepted in ${(large.acceptMs / 1000).toFixed(2)} s (goal <= 2) ${large.acceptMs <= 2000 ? 'OK' : 'MISSED'}, finished ${large.status} in ${(large.wallMs / 1000).toFixed(0)} s, CPU ${large.cpuMsPerCase.toFixed(2)} ms per case, ${(large.cpuMsPerCase / engineMsPerCase).toFixed(2)}× the engine's (goal <= 1.5×) ${large.cpuMsPerCase / engineMsPerCase <= 1.5 ? 'OK' : 'MISSED'}`,
       );
       console.log(`  report: ${(large.reportBytes / 1e6).toFixed(0)} MB streamed in ${(large.reportMs / 1000).toFixed(1)} s (orchestrator RSS ${large.rssBeforeReport.toFixed(0)} → ${large.rssAfterReport.toFixed(0)} MB); results, 10 pages of 500: ${(large.resultsMs / 1000).toFixed(2)} s`);
       console.log(
         `  peak RSS over the whole bench against the dev containers' limits: orchestrator ${within(peakRssMb(orchestrator.child.pid!), LIMIT_MB.orchestrator)}, workers ${workers.map((w) => within(peakRssMb(w.child.pid!), LIMIT_MB.worker)).join(' and ')}`,
       );
     }
+  } catch (error) {
+    // What the services said last is usually why.
+    for (const [name, service] of services.map((s, i) => [i === 0 ? 'orchestrator' : `worker ${i}`, s] as const)) {
+      console.error(`${name} (exit ${service.child.exitCode ?? service.child.signalCode ?? 'running'}), last lines:\n${service.log.slice(-8).join('\n')}`);
+    }
+    throw error;
   } finally {
     await Promise.all(services.map((s) => s.stop(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')));
     await closeDb?.();

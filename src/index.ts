@@ -20,8 +20,8 @@ export { EXIT_GATE_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, EXIT_USAGE } from './cli
 export type { CaseResult, ErrorCause, MetricResult, MetricSummary, ModelUsage, Report, TargetReport } from './contracts/report';
 export type { RunStatus, RunView } from './contracts/api';
 export type { BuildMetadata } from './contracts/build';
-export { gatewayFor, runSuites, type Progress, type RunOptions } from './runner/run-suites';
-export { buildReport } from './runner/summarize';
+export { gatewayFor, runSuites, streamSuites, type Progress, type RunOptions, type StreamedRun } from './runner/run-suites';
+export { buildReport, ReportAccumulator, type ReportHead } from './runner/summarize';
 export { expandMatrix, findSuiteFiles, loadSuites, missingCredentials, parseSuiteText, resolveSuite, SuiteError, type LoadedSuite, type SuiteProblem } from './suite/load';
 export { defineSuite, suiteSchema, type Suite, type SuiteInput } from './contracts/suite';
 export type { TestCase, ToolCallSpec, Turn } from './contracts/case';

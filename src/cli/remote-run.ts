@@ -1,8 +1,13 @@
 import type { RunView } from '../contracts/api';
 import type { BuildMetadata } from '../contracts/build';
-import type { CaseResult, Report } from '../contracts/report';
-import type { Progress } from '../runner/run-suites';
-import { buildReport } from '../runner/summarize';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CaseResult } from '../contracts/report';
+import { readReportStreaming, ReportSyntaxError } from '../runner/report-reader';
+import { CaseCollector, type Progress, type StreamedRun } from '../runner/run-suites';
 import type { LoadedSuite } from '../suite/load';
 
 export class RemoteError extends Error {
@@ -48,14 +53,48 @@ export function platformRequest(server: string, apiKey: string): <T>(method: str
   };
 }
 
+/** Writes a GET answer of the platform's API to a file as it arrives (a report of 100,000 cases is never one string). */
+async function download(base: string, apiKey: string, path: string, file: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  } catch (error) {
+    throw new RemoteError(`cannot reach ${base}: ${(error as Error).message}`);
+  }
+  if (!response.ok || !response.body) {
+    const text = await response.text();
+    let message = text.slice(0, 500);
+    try {
+      message = (JSON.parse(text) as { error: { message: string } }).error.message;
+    } catch {
+      // not the API's JSON error: show the start of the body
+    }
+    throw new RemoteError(`GET ${path}: HTTP ${response.status}: ${message}`, response.status);
+  }
+  try {
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600 }));
+  } catch (error) {
+    throw new RemoteError(`GET ${path}: the answer broke off: ${(error as Error).message}`);
+  }
+}
+
 /**
- * `evalctl run --server`: submits each suite as a run, waits for all of them, and builds the same report a
- * local run writes from the cases the platform evaluated.
+ * `evalctl run --server`: submits each suite as a run, waits for all of them, and writes the same report a
+ * local run writes from the cases the platform evaluated: each run's report is downloaded to a temporary file
+ * and read a case at a time, so memory does not grow with the number of cases.
  */
 export async function runOnServer(
   suites: readonly LoadedSuite[],
-  options: { server: string; apiKey: string; build: BuildMetadata; onProgress?: (p: Progress) => void; pollMs?: number },
-): Promise<Report> {
+  options: {
+    server: string;
+    apiKey: string;
+    build: BuildMetadata;
+    onProgress?: (p: Progress) => void;
+    onCase?: (result: CaseResult, position: number) => void;
+    junit?: boolean;
+    pollMs?: number;
+  },
+): Promise<StreamedRun> {
   const base = options.server.replace(/\/+$/, '');
   const request = platformRequest(base, options.apiKey);
 
@@ -71,9 +110,30 @@ export async function runOnServer(
     if (views.every((v) => v.finished_at)) break;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-  const reports = await Promise.all(runs.map((run) => request<Report>('GET', `/v1/runs/${run.id}/report`)));
-  const cases: CaseResult[] = reports.flatMap((r) => r.cases);
-  const report = buildReport({ suites, cases, build: options.build, thresholds: {}, startedAt, finishedAt: new Date() });
-  report.platform = { server: base, runs: runs.map((run) => ({ suite: run.suite, run_id: run.id })) };
-  return report;
+  const collector = new CaseCollector(suites, {}, { junit: options.junit });
+  const work = mkdtempSync(join(tmpdir(), 'evalctl-reports-'));
+  try {
+    let position = 0;
+    for (const run of runs) {
+      const file = join(work, 'report.json');
+      await download(base, options.apiKey, `/v1/runs/${run.id}/report`, file);
+      try {
+        readReportStreaming(file, (value) => {
+          const result = value as CaseResult;
+          collector.add(result, position);
+          options.onCase?.(result, position);
+          position++;
+        });
+      } catch (error) {
+        if (error instanceof ReportSyntaxError) throw new RemoteError(`GET /v1/runs/${run.id}/report: not a report: ${error.message}`);
+        throw error;
+      }
+    }
+    return collector.finish({ build: options.build, startedAt, finishedAt: new Date() }, { platform: { server: base, runs: runs.map((run) => ({ suite: run.suite, run_id: run.id })) } });
+  } catch (error) {
+    collector.close();
+    throw error;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

@@ -30,11 +30,12 @@ export class ReportSyntaxError extends Error {
  * returned. Memory holds one case's text and what `each` keeps, not the report's text: a gate over a report of
  * 100,000 cases keeps their scores, not their outputs. Any JSON layout is read, not only evalctl's own.
  */
-export function readReportStreaming<T>(path: string, each: (value: unknown) => T): Record<string, unknown> & { cases?: T[] } {
+export function readReportStreaming<T>(path: string, each: (value: unknown) => T): Record<string, unknown> & { cases?: Array<Exclude<T, undefined>> } {
   const fd = openSync(path, 'r');
   const buffer = Buffer.alloc(1 << 20);
   const decoder = new StringDecoder('utf8');
-  const cases: T[] = [];
+  // What `each` returns, when it returns something.
+  const cases: Array<Exclude<T, undefined>> = [];
   // The report's text with the cases' elements left out, parsed at the end.
   const rest: string[] = [];
   let depth = 0;
@@ -110,7 +111,8 @@ export function readReportStreaming<T>(path: string, each: (value: unknown) => T
         if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
           if (inCases && depth === 3 && elementStart >= 0) {
             element.push(text.slice(elementStart, i + 1));
-            cases.push(each(parseElement(element.join(''), elementLine)));
+            const kept = each(parseElement(element.join(''), elementLine));
+            if (kept !== undefined) cases.push(kept as Exclude<T, undefined>);
             element = [];
             elementStart = -1;
           } else if (inCases && depth === 2) {
@@ -150,7 +152,7 @@ export function readReportStreaming<T>(path: string, each: (value: unknown) => T
     throw new ReportSyntaxError('not JSON', null);
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ReportSyntaxError('not a JSON object', null);
-  const report = value as Record<string, unknown> & { cases?: T[] };
+  const report = value as Record<string, unknown> & { cases?: Array<Exclude<T, undefined>> };
   if (sawCases && Array.isArray(report.cases)) report.cases = cases;
   return report;
 }

@@ -73,17 +73,16 @@ export function gatewayFor(suites: readonly LoadedSuite[], options: Pick<RunOpti
 
 /**
  * Evaluates every case of every suite in-process, `concurrency` at a time, handing each result to `sink` as it
- * finishes with its position (suite by suite, case by case: the report's order). Returns the run's figures.
+ * finishes with its position (suite by suite, case by case: the report's order). Returns when it ran and its build.
  */
 async function evaluateSuites(
   suites: readonly LoadedSuite[],
   options: RunOptions,
   sink: (result: CaseResult, position: number) => void,
-): Promise<{ head: ReportHead }> {
+): Promise<{ build: BuildMetadata; startedAt: Date; finishedAt: Date }> {
   const startedAt = new Date();
   const gateway = options.gateway ?? gatewayFor(suites, options);
   const thresholds = options.thresholds ?? {};
-  const accumulator = new ReportAccumulator(suites, thresholds);
   const judges = suites.map((loaded) => new Judge(gateway, judgeSettings(loaded.suite.judge)));
   // Where each suite's cases start among the positions: a position is found from the suite and case index.
   const starts: number[] = [];
@@ -105,7 +104,6 @@ async function evaluateSuites(
       const at = suite;
       const loaded = suites[at];
       const result = await evaluateCase(loaded, position - starts[at], { gateway, thresholds, env: options.env }, judges[at]);
-      accumulator.add(result, position);
       sink(result, position);
       options.onCase?.(result, position);
       counts.done++;
@@ -114,17 +112,19 @@ async function evaluateSuites(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  const head = accumulator.head({ build: options.build ?? detectBuildMetadata(options.env), startedAt, finishedAt: new Date() });
-  return { head };
+  const finishedAt = new Date();
+  return { build: options.build ?? detectBuildMetadata(options.env), startedAt, finishedAt };
 }
 
 /** Evaluates every case of every suite in-process and returns the report, its cases in memory. */
 export async function runSuites(suites: readonly LoadedSuite[], options: RunOptions = {}): Promise<Report> {
   const cases: CaseResult[] = [];
-  const { head } = await evaluateSuites(suites, options, (result, position) => {
+  const accumulator = new ReportAccumulator(suites, options.thresholds ?? {});
+  const times = await evaluateSuites(suites, options, (result, position) => {
+    accumulator.add(result, position);
     cases[position] = result;
   });
-  return { ...head, cases };
+  return { ...accumulator.head(times), cases };
 }
 
 /**
@@ -132,12 +132,93 @@ export async function runSuites(suites: readonly LoadedSuite[], options: RunOpti
  * `close` removes the cases.
  */
 export interface StreamedRun {
+  /** The report without its cases: the figures, the gate, the build. */
   readonly head: ReportHead;
   /** Writes report.json (the text `JSON.stringify(report, null, 2)` gives, and a newline). */
   writeJson(path: string): void;
   /** Writes JUnit XML (the text `toJunitXml` gives); only for a run started with `junit: true`. */
   writeJunit(path: string): void;
+  /** Removes the temporary file of cases; the run is not written after this. */
   close(): void;
+}
+
+/**
+ * Finished cases kept in a temporary file as they come, in any order, with the report's figures counted as
+ * they come: what a run (in this process or on a platform) hands to report.json and JUnit. Memory holds the
+ * figures and a few numbers per case, whatever the number of cases.
+ */
+export class CaseCollector {
+  private readonly spool: CaseSpool;
+  private readonly accumulator: ReportAccumulator;
+  private readonly tallies = new Map<string, JunitSuiteTally>();
+  /** Per suite name, its group; per position, the group of its case (JUnit lists each suite's cases). */
+  private readonly groupOf = new Map<string, number>();
+  private groups = new Uint16Array(1024);
+  private count = 0;
+
+  constructor(
+    suites: readonly LoadedSuite[],
+    thresholds: Readonly<Record<string, number>>,
+    private readonly options: { junit?: boolean; spoolDirectory?: string } = {},
+  ) {
+    this.accumulator = new ReportAccumulator(suites, thresholds);
+    for (const loaded of suites) if (!this.groupOf.has(loaded.suite.name)) this.groupOf.set(loaded.suite.name, this.groupOf.size);
+    this.spool = new CaseSpool(options.junit ? 2 : 1, options.spoolDirectory);
+  }
+
+  add(result: CaseResult, position: number): void {
+    this.accumulator.add(result, position);
+    if (position >= this.groups.length) {
+      const grown = new Uint16Array(Math.max(position + 1, this.groups.length * 2));
+      grown.set(this.groups);
+      this.groups = grown;
+    }
+    // A case of a suite the run does not list (none should be) is in report.json, not in JUnit.
+    this.groups[position] = this.groupOf.get(result.suite) ?? 0xffff;
+    this.count = Math.max(this.count, position + 1);
+    if (this.options.junit) {
+      tallyJunitCase(this.tallies, result);
+      this.spool.add(position, [caseJson(result), junitCase(result)]);
+    } else this.spool.add(position, [caseJson(result)]);
+  }
+
+  /** The run as written: `tail` holds keys report.json has after `cases` (a platform run's `platform`). */
+  finish(times: { build: BuildMetadata; startedAt: Date; finishedAt: Date }, tail: object = {}): StreamedRun {
+    const head = this.accumulator.head(times);
+    const { spool, tallies } = this;
+    const count = this.count;
+    const groups = this.groups;
+    const junit = this.options.junit ?? false;
+    const texts = function* (group: number | undefined, part: number): Generator<string> {
+      for (let p = 0; p < count; p++) if (group === undefined || groups[p] === group) yield spool.read(p, part);
+    };
+    return {
+      head,
+      writeJson(path) {
+        const file = new BufferedFile(path);
+        try {
+          for (const piece of reportJsonPieces(head, texts(undefined, 0), tail)) file.write(piece);
+          file.write('\n');
+        } finally {
+          file.close();
+        }
+      },
+      writeJunit: (path) => {
+        if (!junit) throw new Error('this run was not started with junit: true');
+        const file = new BufferedFile(path);
+        try {
+          writeJunit((line) => file.write(`${line}\n`), head, tallies, (index) => texts(this.groupOf.get(head.suites[index].name), 1));
+        } finally {
+          file.close();
+        }
+      },
+      close: () => this.close(),
+    };
+  }
+
+  close(): void {
+    this.spool.close();
+  }
 }
 
 /**
@@ -145,46 +226,11 @@ export interface StreamedRun {
  * what stays in memory is the report's figures and an index of the cases, whatever their number.
  */
 export async function streamSuites(suites: readonly LoadedSuite[], options: RunOptions & { junit?: boolean; spoolDirectory?: string } = {}): Promise<StreamedRun> {
-  const junit = options.junit ?? false;
-  const spool = new CaseSpool(junit ? 2 : 1, options.spoolDirectory);
-  const tallies = new Map<string, JunitSuiteTally>();
+  const collector = new CaseCollector(suites, options.thresholds ?? {}, options);
   try {
-    const { head } = await evaluateSuites(suites, options, (result, position) => {
-      if (junit) tallyJunitCase(tallies, result);
-      spool.add(position, junit ? [caseJson(result), junitCase(result)] : [caseJson(result)]);
-    });
-    const positionsOf = function* (name: string | undefined, part: number): Generator<string> {
-      let position = 0;
-      for (const loaded of suites) {
-        const end = position + loaded.suite.cases.length;
-        if (name === undefined || loaded.suite.name === name) for (let p = position; p < end; p++) yield spool.read(p, part);
-        position = end;
-      }
-    };
-    return {
-      head,
-      writeJson(path) {
-        const file = new BufferedFile(path);
-        try {
-          for (const piece of reportJsonPieces(head, positionsOf(undefined, 0))) file.write(piece);
-          file.write('\n');
-        } finally {
-          file.close();
-        }
-      },
-      writeJunit(path) {
-        if (!junit) throw new Error('this run was not started with junit: true');
-        const file = new BufferedFile(path);
-        try {
-          writeJunit((line) => file.write(`${line}\n`), head, tallies, (index) => positionsOf(head.suites[index].name, 1));
-        } finally {
-          file.close();
-        }
-      },
-      close: () => spool.close(),
-    };
+    return collector.finish(await evaluateSuites(suites, options, (result, position) => collector.add(result, position)));
   } catch (error) {
-    spool.close();
+    collector.close();
     throw error;
   }
 }

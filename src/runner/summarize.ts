@@ -188,16 +188,14 @@ export class ReportAccumulator {
     }
   }
 
-  get totals(): Readonly<{ cases: number; passed: number; failed: number; errored: number }> {
-    return this.all.totals;
-  }
-
+  /** Counts a finished case; `position` is its place in the report (suite by suite, case by case). */
   add(result: CaseResult, position: number): void {
     this.all.add(result, position);
     const target = this.targetOf.get(result.suite);
     if (target !== undefined) this.targets.get(target)!.tally.add(result, position);
   }
 
+  /** The report without its cases, over every case counted so far. */
   head(input: { build: BuildMetadata; startedAt: Date; finishedAt: Date }): ReportHead {
     const metrics = this.all.metricSummaries();
     const byModel = this.all.byModel();

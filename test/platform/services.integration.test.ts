@@ -7,6 +7,9 @@ import { PLATFORM_METRICS } from '@ai-eval-platform/constructs/k8s';
 import type { FakeRequest, FakeReply } from '../support/fake-llm-server';
 import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
+import { buildReport } from '../../src/runner/summarize';
+import { toJunitXml } from '../../src/runner/junit';
+import { parseSuiteText } from '../../src/suite/load';
 import {
   createTestDatabase,
   deleteRedisPrefix,
@@ -314,7 +317,7 @@ test('every metric the alert rules read is exported by the running orchestrator 
 test('evalctl run --server submits, waits and writes the same report and exit code as a local run', async () => {
   const file = join(work, 'remote.json');
   writeFileSync(file, JSON.stringify({ ...suite('remote', 6, { mars: (i) => i === 0 }), gate: { min_pass_rate: 1 } }));
-  const remote = await evalctl(['run', file, '--server', orchestrator.url, '--output-json', 'remote-report.json'], { EVAL_API_KEY: alphaKey });
+  const remote = await evalctl(['run', file, '--server', orchestrator.url, '--output-json', 'remote-report.json', '--junit', 'remote-junit.xml'], { EVAL_API_KEY: alphaKey });
   expect(remote.stderr).toContain('progress: 6/6 cases');
   const local = await evalctl(['run', file, '--output-json', 'local-report.json', '--no-cache']);
   expect(remote.code).toBe(1);
@@ -323,6 +326,14 @@ test('evalctl run --server submits, waits and writes the same report and exit co
   expect(r.summary).toEqual(l.summary);
   expect(r.totals).toEqual(l.totals);
   expect(r.gate).toEqual(l.gate);
+  // The platform's reports are read a case at a time into the same report.json, its runs named last, and the
+  // same JUnit, as the report built whole from those cases.
+  expect(Object.keys(r).at(-1)).toBe('platform');
+  expect(r.cases.map((c: { index: number }) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+  const { platform, ...rest } = r;
+  const whole = buildReport({ suites: [parseSuiteText(readFileSync(file, 'utf8'), file, {})], cases: rest.cases, build: r.build, thresholds: {}, startedAt: new Date(r.started_at), finishedAt: new Date(r.finished_at) });
+  expect(readFileSync(join(work, 'remote-report.json'), 'utf8')).toBe(`${JSON.stringify({ ...whole, suites: r.suites, platform }, null, 2)}\n`);
+  expect(readFileSync(join(work, 'remote-junit.xml'), 'utf8')).toBe(toJunitXml({ ...whole, suites: r.suites }));
   const badKey = await evalctl(['run', file, '--server', orchestrator.url], { EVAL_API_KEY: 'aiev_wrong' });
   // A key the platform refuses: nothing was evaluated (exit 3), not a usage error and not a regression.
   expect(badKey).toMatchObject({ code: 3, stderr: expect.stringContaining('not evaluated: POST /v1/runs: HTTP 401: unknown or revoked API key') });

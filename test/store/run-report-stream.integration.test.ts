@@ -103,7 +103,7 @@ test('a run that finishes keeps, as its summary, the figures of the report built
   const finished = await until(async () => {
     const row = await getRunWithProject(db, runId);
     return row?.finished_at ? row : undefined;
-  });
+  }, 'the run to finish');
   expect(finished.status).toBe('completed');
   const whole = await runReport(db, finished);
   const { started_at: _s, finished_at: _f, duration_ms: _d, ...figures } = reportSummary(whole);
