@@ -6,7 +6,7 @@ import { detectBuildMetadata } from '../build-metadata';
 import type { CaseResult, ErrorCause, Report } from '../contracts/report';
 import { DirectoryResponseCache } from '../providers/cache';
 import { INFRASTRUCTURE_CAUSES } from '../providers/retry';
-import { sideBySide } from '../runner/side-by-side';
+import { targetsSideBySide } from '../runner/side-by-side';
 import { streamSuites, type Progress, type StreamedRun } from '../runner/run-suites';
 import type { ReportHead } from '../runner/summarize';
 import { loadSuites, missingCredentials } from '../suite/load';
@@ -69,7 +69,7 @@ function summaryTable(report: ReportHead, notes: CaseNotes): string {
     ...rows,
     `  LLM cost ${cost}${cached ? `, ${cached} call(s) from the cache` : ''}`,
   ];
-  const matrix = sideBySide(report);
+  const matrix = targetsSideBySide(report);
   if (matrix) {
     const widths = matrix.header.map((_, i) => Math.max(...[matrix.header, ...matrix.rows].map((r) => r[i].length)));
     const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd();

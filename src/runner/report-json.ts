@@ -42,5 +42,10 @@ export async function* reportJsonBatches(head: object, batches: AsyncIterable<re
 
 /** A case as an entry of report.json's `cases`, indented as `JSON.stringify(report, null, 2)` indents it. */
 export function caseJson(result: unknown): string {
-  return `    ${JSON.stringify(result, null, 2).replace(/\n/g, '\n    ')}`;
+  // Stringified where report.json holds it, so JSON.stringify indents it there itself (no second pass).
+  const text = JSON.stringify({ cases: [result] }, null, 2);
+  return text.slice(CASE_PREFIX.length, text.length - CASE_SUFFIX.length);
 }
+
+const CASE_PREFIX = '{\n  "cases": [\n';
+const CASE_SUFFIX = '\n  ]\n}';

@@ -6,7 +6,12 @@ import { show } from './gate';
  * the LLM cost and the gate. Undefined for a run without `targets`. Cells are plain text; the console and the
  * pull-request comment lay them out.
  */
-export function sideBySide(report: Pick<Report, 'targets'>): { header: string[]; rows: string[][] } | undefined {
+export function sideBySide(report: Report): { header: string[]; rows: string[][] } | undefined {
+  return targetsSideBySide(report);
+}
+
+/** `sideBySide` of anything with a report's `targets` (the head of a streamed run). */
+export function targetsSideBySide(report: Pick<Report, 'targets'>): { header: string[]; rows: string[][] } | undefined {
   if (!report.targets) return undefined;
   const ids = Object.keys(report.targets);
   const targets = ids.map((id) => report.targets![id]);
