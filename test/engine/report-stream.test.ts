@@ -35,13 +35,19 @@ function shuffled(length: number, seed: number): number[] {
 }
 
 let work: string;
+const tmpdirBefore = process.env.TMPDIR;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'report-stream-'));
   // The run's temporary case files go here, where this test can see that they are removed.
   process.env.TMPDIR = join(work, 'tmp');
   mkdirSync(process.env.TMPDIR);
 });
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  // The next test file in this Jest worker gets the temporary folder it had.
+  if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = tmpdirBefore;
+  rmSync(work, { recursive: true, force: true });
+});
 
 describe('the streamed report against the report the in-memory builder wrote', () => {
   test.each([1, 2, 3])('cases counted in finishing order %i and read back from disk give the same bytes', (seed) => {
