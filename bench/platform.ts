@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, peakRssMb, startFakeLlmProcess } from './processes';
+import { cpuSeconds, peakRssMb, rssMb, startFakeLlmProcess } from './processes';
 import { LlmGateway } from '../src/providers/llm-gateway';
 import { runSuites } from '../src/runner/run-suites';
 import { resolveSuite } from '../src/suite/load';
@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       while ((await outboxBacklog(db)) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
       const cpuAfter = cpuOf();
       const platformCpu = Object.keys(cpuAfter).reduce((sum, name) => (excluded.has(name) ? sum : sum + cpuAfter[name] - cpuBefore[name]), 0);
-      const rssNow = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${orchestrator.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      const rssNow = () => rssMb(orchestrator.child.pid!);
       const rssBeforeReport = rssNow();
       const reportStarted = performance.now();
       const response = await fetch(`${orchestrator.url}/v1/runs/${submitted.id}/report`, { headers: { authorization: `Bearer ${key}` } });

@@ -26,3 +26,6 @@ export function cpuSeconds(pid: number): number {
 
 /** A process's peak resident memory in MB (Linux /proc). */
 export const peakRssMb = (pid: number): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** A process's resident memory now, in MB (Linux /proc). */
+export const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;

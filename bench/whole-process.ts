@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SuiteInput } from '../src/contracts/suite';
+import { readReportStreaming } from '../src/runner/report-reader';
 
 const root = join(__dirname, '..');
 
@@ -58,20 +59,13 @@ export async function wholeProcess(url: string, cases: number, concurrency: numb
     );
     const wallMs = performance.now() - started;
     const reportBytes = statSync(report).size;
-    const totals = readTotals(report);
+    // Read a case at a time, keeping none: only the totals are looked at.
+    const { totals } = readReportStreaming(report, () => undefined) as { totals: { cases: number; errored: number } };
     if (totals.cases !== cases || totals.errored > 0) throw new Error(`evalctl run: ${JSON.stringify(totals)}`);
     return { wallMs, reportBytes, ...(JSON.parse(readFileSync(figures, 'utf8')) as { cpuMs: number; peakRssMb: number }) };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-/** The `totals` of a report.json, read from its text without parsing the cases. */
-function readTotals(file: string): { cases: number; errored: number } {
-  const text = readFileSync(file, 'utf8');
-  const match = /"totals": (\{[^}]*\})/.exec(text);
-  if (!match) throw new Error(`${file}: no totals`);
-  return JSON.parse(match[1]) as { cases: number; errored: number };
 }
 
 /** The bare start-up of a Node process on this machine in this run: `node -e ''`, median of 5. */

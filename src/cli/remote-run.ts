@@ -22,55 +22,38 @@ export class RemoteError extends Error {
   }
 }
 
-/**
- * Requests to a platform's API with a project key: the JSON answer, or a `RemoteError` with the platform's own
- * message (or why it could not be reached).
- */
+/** A request to a platform's API with a project key: its answer when it is a success, else a `RemoteError` with the platform's own message (or why it could not be reached). */
+async function send(base: string, apiKey: string, method: string, path: string, body?: unknown): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (error) {
+    throw new RemoteError(`cannot reach ${base}: ${(error as Error).message}`);
+  }
+  if (response.ok) return response;
+  const text = await response.text();
+  let message = text.slice(0, 500);
+  try {
+    message = (JSON.parse(text) as { error: { message: string } }).error.message;
+  } catch {
+    // not the API's JSON error: show the start of the body
+  }
+  throw new RemoteError(`${method} ${path}: HTTP ${response.status}: ${message}`, response.status);
+}
+
+/** Requests to a platform's API with a project key: the JSON answer, or a `RemoteError` (`send`). */
 export function platformRequest(server: string, apiKey: string): <T>(method: string, path: string, body?: unknown) => Promise<T> {
   const base = server.replace(/\/+$/, '');
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    let response: Response;
-    try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (error) {
-      throw new RemoteError(`cannot reach ${base}: ${(error as Error).message}`);
-    }
-    const text = await response.text();
-    if (!response.ok) {
-      let message = text.slice(0, 500);
-      try {
-        message = (JSON.parse(text) as { error: { message: string } }).error.message;
-      } catch {
-        // not the API's JSON error: show the start of the body
-      }
-      throw new RemoteError(`${method} ${path}: HTTP ${response.status}: ${message}`, response.status);
-    }
-    return JSON.parse(text) as T;
-  };
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => JSON.parse(await (await send(base, apiKey, method, path, body)).text()) as T;
 }
 
 /** Writes a GET answer of the platform's API to a file as it arrives (a report of 100,000 cases is never one string). */
 async function download(base: string, apiKey: string, path: string, file: string): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
-  } catch (error) {
-    throw new RemoteError(`cannot reach ${base}: ${(error as Error).message}`);
-  }
-  if (!response.ok || !response.body) {
-    const text = await response.text();
-    let message = text.slice(0, 500);
-    try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch {
-      // not the API's JSON error: show the start of the body
-    }
-    throw new RemoteError(`GET ${path}: HTTP ${response.status}: ${message}`, response.status);
-  }
+  const response = await send(base, apiKey, 'GET', path);
   try {
     await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), createWriteStream(file, { mode: 0o600 }));
   } catch (error) {

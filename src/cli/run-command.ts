@@ -30,7 +30,6 @@ type NotedCase = Pick<CaseResult, 'suite' | 'id' | 'error'> & { position: number
  * order, and the cases the LLM could not evaluate (refused key, unreachable, outage) with their causes.
  */
 export class CaseNotes {
-  errored = 0;
   infrastructure = 0;
   readonly firstErrored: NotedCase[] = [];
   /** Per cause, the first position it was seen at. */
@@ -39,7 +38,6 @@ export class CaseNotes {
 
   add(result: CaseResult, position: number): void {
     if (result.status === 'errored') {
-      this.errored++;
       this.firstErrored.push({ position, suite: result.suite, id: result.id, error: result.error });
       this.firstErrored.sort((a, b) => a.position - b.position);
       if (this.firstErrored.length > ERRORS_SHOWN) this.firstErrored.pop();
@@ -75,8 +73,8 @@ function summaryTable(report: ReportHead, notes: CaseNotes): string {
     const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd();
     lines.push('Targets side by side:', line(matrix.header), ...matrix.rows.map(line));
   }
-  if (notes.errored > 0) {
-    lines.push(`Errored cases (first ${notes.firstErrored.length} of ${notes.errored}):`);
+  if (report.totals.errored > 0) {
+    lines.push(`Errored cases (first ${notes.firstErrored.length} of ${report.totals.errored}):`);
     for (const c of notes.firstErrored) lines.push(`  ${c.suite} / ${c.id}: ${c.error ?? 'errored'}`);
   }
   lines.push(report.gate.passed ? 'Gate passed.' : `Gate FAILED:\n${report.gate.failures.map((f) => `  ${f}`).join('\n')}`);

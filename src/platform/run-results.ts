@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CaseResult, Report } from '../contracts/report';
-import { caseRows, getRunSuite, type RunHeader } from '../store/postgres/runs';
+import { caseRows, getRunSuite, listCaseResults, type RunHeader } from '../store/postgres/runs';
 import type { Database } from '../store/postgres/schema';
 import { caseJson, reportJsonBatches } from '../runner/report-json';
 import { ReportAccumulator, type ReportHead } from '../runner/summarize';
@@ -24,16 +24,10 @@ export async function runCaseResults(db: Kysely<Database>, run: StoredRun, loade
 export async function* runCaseBatches(db: Kysely<Database>, run: Pick<StoredRun, 'id'>, loaded: ReturnType<typeof loadRunSuite>): AsyncGenerator<CaseResult[]> {
   let after = -1;
   for (;;) {
-    const rows = await db
-      .selectFrom('run_cases')
-      .select(['case_index', 'status', 'error', 'result'])
-      .where('run_id', '=', run.id)
-      .where('case_index', '>', after)
-      .orderBy('case_index')
-      .limit(CASE_BATCH)
-      .execute();
-    if (rows.length === 0) return;
-    yield rows.map((row) => row.result ?? placeholderResult(loaded, row.case_index, row.status, row.error));
+    const rows = await listCaseResults(db, run.id, { failedOnly: false, afterIndex: after, limit: CASE_BATCH });
+    if (rows.length > 0) yield rows.map((row) => row.result ?? placeholderResult(loaded, row.case_index, row.status, row.error));
+    // A batch short of full was the last.
+    if (rows.length < CASE_BATCH) return;
     after = rows[rows.length - 1].case_index;
   }
 }

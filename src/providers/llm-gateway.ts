@@ -186,8 +186,8 @@ const eventUsage = (event: LlmCallEvent): ModelUsage => ({
   cost_usd: event.cost_usd,
 });
 
-/** Adds `usage` into the running totals of its model. */
-function addUsage(totals: Map<string, ModelUsage>, usage: ModelUsage): void {
+/** Adds `usage` into the running totals of its model (keyed `provider/model`). */
+export function addUsage(totals: Map<string, ModelUsage>, usage: ModelUsage): void {
   const key = `${usage.provider}/${usage.model}`;
   const total = totals.get(key);
   if (!total) {

@@ -1,4 +1,5 @@
 import type { BuildMetadata } from '../contracts/build';
+import { addUsage } from '../providers/llm-gateway';
 import { addUsd, PRICE_TABLE_VERSION } from '../providers/pricing';
 import type { LoadedSuite } from '../suite/load';
 import { REPORT_SCHEMA_VERSION, type CaseResult, type MetricSummary, type ModelUsage, type Report, type TargetReport } from '../contracts/report';
@@ -40,7 +41,8 @@ class Tally {
   private readonly suites = new Map<string, SuiteTally>();
   private readonly loaded: readonly LoadedSuite[];
   /** Per `provider/model`: the usage summed, and where it was first seen (case position, place in its list). */
-  private readonly usage = new Map<string, { usage: ModelUsage; position: number; place: number }>();
+  private readonly usage = new Map<string, ModelUsage>();
+  private readonly firstSeen = new Map<string, { position: number; place: number }>();
   targetCost: number | null = 0;
   judgeCost: number | null = 0;
 
@@ -103,22 +105,9 @@ class Tally {
     }
     result.usage.forEach((usage, place) => {
       const key = `${usage.provider}/${usage.model}`;
-      const seen = this.usage.get(key);
-      if (!seen) {
-        this.usage.set(key, { usage: { ...usage }, position, place });
-        return;
-      }
-      if (position < seen.position || (position === seen.position && place < seen.place)) Object.assign(seen, { position, place });
-      const total = seen.usage;
-      total.calls += usage.calls;
-      total.cache_hits += usage.cache_hits;
-      total.retries += usage.retries;
-      total.rate_limited += usage.rate_limited;
-      total.input_tokens += usage.input_tokens;
-      total.output_tokens += usage.output_tokens;
-      total.cached_input_tokens += usage.cached_input_tokens;
-      total.cache_write_tokens += usage.cache_write_tokens;
-      total.cost_usd = addUsd(total.cost_usd, usage.cost_usd);
+      const seen = this.firstSeen.get(key);
+      if (!seen || position < seen.position || (position === seen.position && place < seen.place)) this.firstSeen.set(key, { position, place });
+      addUsage(this.usage, usage);
     });
     this.targetCost = addUsd(this.targetCost, result.target ? result.target.cost_usd : 0);
     for (const metric of Object.values(result.metrics)) this.judgeCost = addUsd(this.judgeCost, metric.judge_cost_usd);
@@ -140,7 +129,15 @@ class Tally {
 
   /** Per model, in the order the report's cases first name them. */
   byModel(): ModelUsage[] {
-    return [...this.usage.values()].sort((a, b) => a.position - b.position || a.place - b.place).map((u) => ({ ...u.usage }));
+    const order = (key: string) => this.firstSeen.get(key)!;
+    return [...this.usage]
+      .sort(([a], [b]) => order(a).position - order(b).position || order(a).place - order(b).place)
+      .map(([, usage]) => ({ ...usage }));
+  }
+
+  /** The sum of the models' costs; null when any is unknown. */
+  cost(): number | null {
+    return [...this.usage.values()].reduce<number | null>((total, m) => addUsd(total, m.cost_usd), 0);
   }
 
   /** The gate of each suite: every metric's pass rate against min_pass_rate, errored cases against max_errored. */
@@ -214,7 +211,7 @@ export class ReportAccumulator {
                   metrics: own,
                   totals: tally.totalsOf(),
                   gate: { passed: gate.passed, failures: gate.failures },
-                  cost_usd: tally.byModel().reduce<number | null>((total, m) => addUsd(total, m.cost_usd), 0),
+                  cost_usd: tally.cost(),
                 },
               ];
             }),
@@ -241,7 +238,7 @@ export class ReportAccumulator {
       usage: {
         price_table_version: PRICE_TABLE_VERSION,
         by_model: byModel,
-        total_cost_usd: byModel.reduce<number | null>((total, m) => addUsd(total, m.cost_usd), 0),
+        total_cost_usd: this.all.cost(),
         target_cost_usd: this.all.targetCost,
         judge_cost_usd: this.all.judgeCost,
       },

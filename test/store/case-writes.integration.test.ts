@@ -1,35 +1,20 @@
-import type { Kysely } from 'kysely';
 import { UNKNOWN_BUILD } from '../../src/contracts/build';
 import type { CaseResult } from '../../src/contracts/report';
 import { CaseCompletionBatcher } from '../../src/platform/run-lifecycle';
-import { connectPostgres, migratePostgres } from '../../src/store/postgres/connect';
 import { caseRows, createRun, startCases } from '../../src/store/postgres/runs';
 import { ensureProject } from '../../src/store/postgres/projects';
-import type { Database } from '../../src/store/postgres/schema';
-import { createTestDatabase, until } from '../support/platform';
+import { until, useMigratedDatabase } from '../support/platform';
 
 /**
  * A case write that Postgres refuses for its data (here a NUL, which jsonb cannot hold) is that case's error,
  * counted at once: never retried, and never a reason for the other cases of the same group commit (another
  * project's among them) to fail with it.
  */
-let postgres: Awaited<ReturnType<typeof createTestDatabase>>;
-let db: Kysely<Database>;
-
-beforeAll(async () => {
-  postgres = await createTestDatabase();
-  db = await connectPostgres({ kind: 'url', url: postgres.url });
-  await migratePostgres(db);
-}, 60_000);
-
-afterAll(async () => {
-  await db?.destroy();
-  await postgres?.drop();
-});
+const database = useMigratedDatabase();
 
 async function startedRun(projectName: string, cases: number): Promise<string> {
-  const project = await ensureProject(db, projectName);
-  const created = await createRun(db, {
+  const project = await ensureProject(database.db, projectName);
+  const created = await createRun(database.db, {
     projectId: project.id,
     suiteName: 's',
     suite: { name: 's', judge: { provider: 'openai', model: 'gpt-4o-mini' }, metrics: ['json_valid'], cases: Array.from({ length: cases }, () => ({ input: 'q', actual_output: '{}' })) },
@@ -40,7 +25,7 @@ async function startedRun(projectName: string, cases: number): Promise<string> {
     datasetVersionId: null,
   });
   if (created.kind !== 'created') throw new Error(created.kind);
-  await startCases(db, created.run.id, Array.from({ length: cases }, (_, i) => i), true);
+  await startCases(database.db, created.run.id, Array.from({ length: cases }, (_, i) => i), true);
   return created.run.id;
 }
 
@@ -52,7 +37,7 @@ const result = (index: number, output: string): CaseResult => ({
 test('a result Postgres cannot store errors its own case at once; the rest of its group commit, another project’s too, is stored', async () => {
   const attacker = await startedRun('attacker', 1);
   const victim = await startedRun('victim', 2);
-  const batcher = new CaseCompletionBatcher(db, { maxDelayMs: 50 });
+  const batcher = new CaseCompletionBatcher(database.db, { maxDelayMs: 50 });
   // A result that reached the write without being made storable (a path that forgot to): jsonb refuses its NUL.
   const outcomes = await Promise.all([
     batcher.complete({ runId: victim, caseIndex: 0, status: 'passed', result: result(0, 'fine'), error: null, costUsd: 0.01 }),
@@ -61,11 +46,11 @@ test('a result Postgres cannot store errors its own case at once; the rest of it
   ]);
   expect(outcomes.map((o) => o.counted)).toEqual([true, true, true]);
   expect(outcomes[0].finished).toBeUndefined();
-  const [victimRows, attackerRows] = await Promise.all([caseRows(db, victim), caseRows(db, attacker)]);
+  const [victimRows, attackerRows] = await Promise.all([caseRows(database.db, victim), caseRows(database.db, attacker)]);
   expect(victimRows.map((r) => [r.status, r.result?.actual_output])).toEqual([['passed', 'fine'], ['passed', 'also fine']]);
   expect(attackerRows[0]).toMatchObject({ status: 'errored', result: null, error: expect.stringMatching(/^the case's result could not be stored: .*unsupported Unicode escape sequence/) });
   // What the refused case cost is still the run's, and both runs are finished.
-  const runs = await db.selectFrom('runs').select(['id', 'cost_usd', 'finished_at', 'errored_cases']).where('id', 'in', [attacker, victim]).execute();
+  const runs = await database.db.selectFrom('runs').select(['id', 'cost_usd', 'finished_at', 'errored_cases']).where('id', 'in', [attacker, victim]).execute();
   expect(runs.find((r) => r.id === attacker)).toMatchObject({ cost_usd: 0.02, errored_cases: 1, finished_at: expect.any(Date) });
   expect(runs.find((r) => r.id === victim)).toMatchObject({ errored_cases: 0, finished_at: expect.any(Date) });
 });
@@ -74,7 +59,7 @@ test('a run’s topic labelling that never ends (its judge held by its own rate 
   const slow = await startedRun('attacker', 1);
   const other = await startedRun('victim', 1);
   const labelled: string[] = [];
-  const batcher = new CaseCompletionBatcher(db, {
+  const batcher = new CaseCompletionBatcher(database.db, {
     maxDelayMs: 50,
     labeler: async (_suite, cases, run) => {
       labelled.push(run.id);
@@ -91,7 +76,7 @@ test('a run’s topic labelling that never ends (its judge held by its own rate 
   expect(labelled.sort()).toEqual([slow, other].sort());
   // The other run's labels arrive, billed to it; the slow one's never do, and hold nothing up.
   const labels = await until(async () => {
-    const row = await db.selectFrom('runs').select(['summary', 'cost_usd']).where('id', '=', other).executeTakeFirstOrThrow();
+    const row = await database.db.selectFrom('runs').select(['summary', 'cost_usd']).where('id', '=', other).executeTakeFirstOrThrow();
     return (row.summary as { topic_labels?: Record<string, string> } | null)?.topic_labels ? row : undefined;
   }, 'the other run’s labels');
   expect(labels).toMatchObject({ cost_usd: 0.001, summary: { topic_labels: { 0: 'refunds' } } });

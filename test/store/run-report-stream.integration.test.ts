@@ -1,33 +1,18 @@
-import type { Kysely } from 'kysely';
 import { UNKNOWN_BUILD } from '../../src/contracts/build';
 import type { CaseResult, MetricResult } from '../../src/contracts/report';
 import { reportSummary } from '../../src/platform/run-report';
 import { CaseCompletionBatcher } from '../../src/platform/run-lifecycle';
 import { BUDGET_SPENT_ERROR, runReport, runReportHead, runReportText } from '../../src/platform/run-results';
-import { connectPostgres, migratePostgres } from '../../src/store/postgres/connect';
 import { createRun, getRunWithProject, startCases } from '../../src/store/postgres/runs';
 import { ensureProject } from '../../src/store/postgres/projects';
-import type { Database } from '../../src/store/postgres/schema';
-import { createTestDatabase, until } from '../support/platform';
+import { until, useMigratedDatabase } from '../support/platform';
 
 /**
  * A run's report is counted and written a batch of cases at a time (500), so that a run of 100,000 cases never
  * sits whole in the orchestrator's or a worker's memory. Written that way, it is the report built from every
  * case in memory, byte for byte: across batches, with cases that ended without a result, with a budget.
  */
-let postgres: Awaited<ReturnType<typeof createTestDatabase>>;
-let db: Kysely<Database>;
-
-beforeAll(async () => {
-  postgres = await createTestDatabase();
-  db = await connectPostgres({ kind: 'url', url: postgres.url });
-  await migratePostgres(db);
-}, 60_000);
-
-afterAll(async () => {
-  await db?.destroy();
-  await postgres?.drop();
-});
+const database = useMigratedDatabase();
 
 const SUITE = {
   name: 's',
@@ -37,8 +22,8 @@ const SUITE = {
 };
 
 async function startedRun(cases: number, maxCostUsd: number | null): Promise<string> {
-  const project = await ensureProject(db, `p${cases}`);
-  const created = await createRun(db, {
+  const project = await ensureProject(database.db, `p${cases}`);
+  const created = await createRun(database.db, {
     projectId: project.id,
     suiteName: 's',
     suite: { ...SUITE, cases: Array.from({ length: cases }, (_, i) => ({ input: `q${i}`, actual_output: `a${i}`, expected_output: `a${i % 3 ? i : 0}`, ...(i % 7 ? {} : { topic: 'refunds' }) })) },
@@ -50,7 +35,7 @@ async function startedRun(cases: number, maxCostUsd: number | null): Promise<str
     ...(maxCostUsd === null ? {} : { maxCostUsd }),
   });
   if (created.kind !== 'created') throw new Error(created.kind);
-  await startCases(db, created.run.id, Array.from({ length: cases }, (_, i) => i), true);
+  await startCases(database.db, created.run.id, Array.from({ length: cases }, (_, i) => i), true);
   return created.run.id;
 }
 
@@ -68,7 +53,7 @@ function result(index: number): CaseResult {
 }
 
 async function complete(runId: string, indexes: number[], budgetSpent: ReadonlySet<number> = new Set()): Promise<void> {
-  const batcher = new CaseCompletionBatcher(db, { maxDelayMs: 5 });
+  const batcher = new CaseCompletionBatcher(database.db, { maxDelayMs: 5 });
   await Promise.all(
     indexes.map((i) =>
       budgetSpent.has(i)
@@ -83,17 +68,17 @@ test('a report written a batch at a time is the report built whole: across batch
   // Cases 1,100 and after never end; 40 were refused by the budget.
   await complete(runId, Array.from({ length: 1_100 }, (_, i) => i), new Set(Array.from({ length: 40 }, (_, i) => 600 + i)));
   // An unfinished run's report ends now: both are given the same now.
-  const run = { ...(await getRunWithProject(db, runId))!, finished_at: new Date() };
-  const whole = await runReport(db, run);
+  const run = { ...(await getRunWithProject(database.db, runId))!, finished_at: new Date() };
+  const whole = await runReport(database.db, run);
   expect(whole.cases).toHaveLength(1_203);
   expect(whole.budget).toMatchObject({ exceeded: true, not_evaluated: 40 });
   expect(whole.cases[1_150].error).toBe('the case was not evaluated');
   let text = '';
-  for await (const piece of runReportText(db, run)) text += piece;
+  for await (const piece of runReportText(database.db, run)) text += piece;
   expect(text).toBe(JSON.stringify(whole, null, 2));
   const { cases: _cases, ...head } = whole;
   const seen: number[] = [];
-  expect(await runReportHead(db, run, undefined, (c) => seen.push(c.index))).toEqual(head);
+  expect(await runReportHead(database.db, run, undefined, (c) => seen.push(c.index))).toEqual(head);
   expect(seen).toEqual(Array.from({ length: 1_203 }, (_, i) => i));
 });
 
@@ -101,11 +86,11 @@ test('a run that finishes keeps, as its summary, the figures of the report built
   const runId = await startedRun(1_001, null);
   await complete(runId, Array.from({ length: 1_001 }, (_, i) => i));
   const finished = await until(async () => {
-    const row = await getRunWithProject(db, runId);
+    const row = await getRunWithProject(database.db, runId);
     return row?.finished_at ? row : undefined;
   }, 'the run to finish');
   expect(finished.status).toBe('completed');
-  const whole = await runReport(db, finished);
+  const whole = await runReport(database.db, finished);
   const { started_at: _s, finished_at: _f, duration_ms: _d, ...figures } = reportSummary(whole);
   expect(finished.summary).toMatchObject(figures);
   const passed = Array.from({ length: 1_001 }, (_, i) => i).filter((i) => i % 3 && i % 5).length;

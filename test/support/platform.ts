@@ -7,6 +7,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 import { createClient as createRedisClient } from 'redis';
+import type { Kysely } from 'kysely';
+import { connectPostgres, migratePostgres } from '../../src/store/postgres/connect';
+import type { Database } from '../../src/store/postgres/schema';
 
 export const ROOT = resolve(__dirname, '../..');
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -30,6 +33,30 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
+    },
+  };
+}
+
+/**
+ * A migrated database of its own for a test file's tests: made in `beforeAll`, closed and dropped in
+ * `afterAll`. Read `db` inside tests (it is set once the hook has run).
+ */
+export function useMigratedDatabase(): { readonly db: Kysely<Database> } {
+  let postgres: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  const state: { db?: Kysely<Database> } = {};
+  beforeAll(async () => {
+    postgres = await createTestDatabase();
+    state.db = await connectPostgres({ kind: 'url', url: postgres.url });
+    await migratePostgres(state.db);
+  }, 60_000);
+  afterAll(async () => {
+    await state.db?.destroy();
+    await postgres?.drop();
+  });
+  return {
+    get db() {
+      if (!state.db) throw new Error('the database is made in beforeAll: read db inside a test');
+      return state.db;
     },
   };
 }
