@@ -41,7 +41,7 @@ export function readReportStreaming<T>(path: string, each: (value: unknown) => T
   let depth = 0;
   let inString = false;
   let escaped = false;
-  /** The last top-level key read, and whether its `:` has been passed. */
+  /** The top-level key whose value is being read (the last string before a `:` at depth 1). */
   let key = '';
   let keyStart = -1;
   let lastString = '';
