@@ -15,9 +15,13 @@ import { datasetRoutes } from './routes/datasets';
 import { endpointRoutes } from './routes/endpoints';
 import { reviewRoutes } from './routes/reviews';
 import { runRoutes } from './routes/runs';
+import { traceRoutes } from './routes/traces';
 import { VIEWER_BASE, viewerRoutes } from './viewer';
 
 export type { OrchestratorDeps } from './http';
+
+/** What an OTLP body without a Content-Length reserves of the body memory budget. */
+const OTLP_UNKNOWN_BODY_BYTES = 1024 * 1024;
 
 /**
  * The orchestrator's routes, without listening: main.ts serves it, tests call `app.request()`. Operations
@@ -102,7 +106,9 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
       }
       setBounded(keyCache, key, { project, until: now + limits.apiKeyCacheMs });
     }
-    const wait = projectRequests.take(project.id);
+    // OTLP exports are limited by their spans (the traces route's own buckets), not counted as API requests:
+    // a fleet of agents each exporting every few seconds would otherwise lock the project out of its API.
+    const wait = c.req.method === 'POST' && c.req.path === '/v1/traces' ? 0 : projectRequests.take(project.id);
     if (wait > 0) fail(429, `project ${project.name} is over its request rate (${limits.requestsPerSecond}/s)`, 'project', undefined, wait);
     c.set('project', project);
     c.set('apiKeyId', project.key_id);
@@ -110,7 +116,11 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
     const method = c.req.method;
     if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
       const declared = Number(c.req.header('content-length'));
-      const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, maxBodyBytes) : maxBodyBytes;
+      // OTLP exporters stream their batches without a Content-Length: such a body reserves what an SDK's batch
+      // takes (1 MiB), not the whole budget, or concurrent exports would queue behind each other. What it can
+      // grow to stays bounded by the body limit and MAX_TRACE_BODY_BYTES once decompressed.
+      const unknownSize = c.req.path === '/v1/traces' ? Math.min(OTLP_UNKNOWN_BODY_BYTES, maxBodyBytes) : maxBodyBytes;
+      const bytes = Number.isFinite(declared) && declared >= 0 && c.req.header('content-length') !== undefined ? Math.min(declared, maxBodyBytes) : unknownSize;
       if (!bodies.tryTake(bytes)) fail(503, 'the server is reading other large bodies; retry shortly', 'body', undefined, 1);
       try {
         await next();
@@ -127,5 +137,6 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
   app.route('/v1', endpointRoutes(deps));
   app.route('/v1', analyticsRoutes(deps));
   app.route('/v1', reviewRoutes(deps));
+  app.route('/v1', traceRoutes(deps));
   return app;
 }

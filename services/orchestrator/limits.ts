@@ -32,6 +32,21 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
   }
 
+  /**
+   * Takes `count` tokens at once (a batch of spans): 0 when allowed, else the seconds until they are there;
+   * nothing is taken then, so a refused batch sent again later is not charged twice. Infinity: more than the
+   * burst, never allowed.
+   */
+  takeMany(key: string, count: number): number {
+    if (count > this.burst) return Infinity;
+    const bucket = this.refill(key);
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((count - bucket.tokens) / this.perSecond));
+  }
+
   private refill(key: string): { tokens: number; at: number } {
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };

@@ -8,6 +8,9 @@ import { closeServer, jsonLogger, listen, type RunningService } from '../runtime
 import { openStores, type Stores } from '../stores';
 import { createApp } from './app';
 import { startReconciler } from './reconciler';
+import { startOnlineScheduler } from './online-scheduler';
+import { allOnlineEvaluators } from '../../src/store/postgres/online-evaluators';
+import { evaluatorThresholds } from '../../src/platform/online';
 
 /** `evalctl serve`: the HTTP API, the queue producer and the reconciler. */
 export async function startOrchestrator(config: PlatformConfig, injected: { stores?: Stores; queues?: CaseQueues } = {}): Promise<RunningService> {
@@ -18,6 +21,11 @@ export async function startOrchestrator(config: PlatformConfig, injected: { stor
   const metrics = new PlatformMetrics('orchestrator', ENGINE_VERSION, () => queue.stats());
   metrics.exportJudgeAgreement(async () =>
     (await agreementCounts(stores.db, { projectId: null, limit: MAX_AGREEMENT_SERIES })).map((row) => ({ project: row.project, ...agreementOf(row.metric, row) })),
+  );
+  metrics.exportOnlineThresholds(async () =>
+    (await allOnlineEvaluators(stores.db))
+      .filter((e) => e.config.enabled)
+      .flatMap((e) => evaluatorThresholds(e.name, e.config).map((t) => ({ project: e.project_name, evaluator: e.name, ...t }))),
   );
   const app = createApp({
     db: stores.db,
@@ -38,6 +46,7 @@ export async function startOrchestrator(config: PlatformConfig, injected: { stor
     reconciler.recoverQueue().catch((error: unknown) => log('queue check at start failed', { error: (error as Error).message })),
     new Promise((resolve) => setTimeout(resolve, 5_000).unref()),
   ]);
+  const online = startOnlineScheduler({ db: stores.db, clickhouse: stores.clickhouse, clickhouseDatabase: config.clickhouseDatabase, queue, metrics, log }, config.online);
   const { server, url } = await listen(app, config.port, config.host);
   log('listening', { url });
   return {
@@ -45,6 +54,7 @@ export async function startOrchestrator(config: PlatformConfig, injected: { stor
     async close() {
       await closeServer(server, config.shutdownDrainMs);
       await reconciler.stop();
+      await online.stop();
       if (!injected.queues) await queues.closeProducer().catch(() => undefined);
       if (!injected.stores) await stores.close();
     },

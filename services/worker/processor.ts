@@ -6,7 +6,8 @@ import { BudgetSpentError, llmCallScope, type LlmCallEvent, type LlmGateway } fr
 import { evaluateCase, judgeSettings, tenantCallScope, type TenantBoundary } from '../../src/runner/evaluate-case';
 import { suiteModelLimits } from '../../src/runner/run-suites';
 import { isDataError } from '../../src/store/postgres/errors';
-import { llmCallRows, resultRows, type CallBodies } from '../../src/platform/result-rows';
+import { llmCallRows, resultRows, spanScoreRows, type CallBodies } from '../../src/platform/result-rows';
+import { onlineCaseRef } from '../../src/platform/online';
 import { Judge } from '../../src/metrics/judge';
 import { CaseCompletionBatcher, writeCaseOutcomes, type CaseOutcome, type TopicLabeler } from '../../src/platform/run-lifecycle';
 import { BUDGET_SPENT_ERROR } from '../../src/platform/run-results';
@@ -180,7 +181,12 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       judgeModel: loaded.suite.judge ? `${loaded.suite.judge.provider}/${loaded.suite.judge.model}` : '',
     };
     // Made of the stored result and the suite's validated names: storable as they are.
-    const rows = { results: resultRows(result, context), llm_calls: llmCallRows(calls, context, caseIndex, boundary.bodies) };
+    const rows = {
+      results: resultRows(result, context),
+      llm_calls: llmCallRows(calls, context, caseIndex, boundary.bodies),
+      // An online evaluator's case: its scores also go beside the span they judged.
+      ...(run.online_evaluator ? { span_scores: spanScoreRows(result, { ...context, evaluator: run.online_evaluator }) } : {}),
+    };
     return { status: result.status, result, error: result.error, costUsd: caseCost(result), rows };
   };
 
@@ -193,6 +199,13 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       metrics?.jobs.inc({ outcome: 'completed', reason: ended.result ? ended.status : 'budget_spent' });
       // Labelled by the metric's kind (the registry's name), never by the suite's id for it: a tenant's string.
       for (const m of Object.values(ended.result?.metrics ?? {})) if (m.score !== null && m.score <= 1) metrics?.scores.observe({ metric: m.name }, m.score);
+      // Online scores by project, evaluator and metric id: the series the quality alert compares with the evaluator's threshold.
+      const ref = run.online_evaluator ? onlineCaseRef(ended.result?.metadata) : undefined;
+      if (ref) {
+        for (const m of Object.values(ended.result?.metrics ?? {})) {
+          if (m.score !== null && Number.isFinite(m.score)) metrics?.recordOnlineScore({ project: run.project_name, evaluator: run.online_evaluator!, metric: m.metric, model: ref.model, provider: '' }, m.score);
+        }
+      }
     }
     // The run's spend now counts the case (spentUsd, in `finished`): it is no longer pending.
     finished(boundary, run.id, outcome);

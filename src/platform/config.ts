@@ -29,6 +29,15 @@ export interface ApiLimits {
   readonly apiKeyCacheMs: number;
   readonly runDefaultMaxCostUsd?: number;
   readonly projectDailyCostUsd?: number;
+  /** Spans a project may send per second (OTLP), per orchestrator replica, and the burst a batch may take at once. */
+  readonly spansPerSecond: number;
+  readonly spanBurst: number;
+  /** Bytes of one OTLP request once decompressed. */
+  readonly maxTraceBodyBytes: number;
+  /** Characters of one span attribute (or message) stored at most; the rest is cut, and says so. */
+  readonly maxSpanAttributeChars: number;
+  /** Days spans are kept unless their project says otherwise. */
+  readonly traceRetentionDays: number;
 }
 
 /** The limits with their defaults: what `createApp` applies when it is given none. */
@@ -44,7 +53,24 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   // the heap cap its Deployment sets (test/platform/tenant-safety.integration.test.ts).
   bodyMemoryBudgetBytes: 32 * 1024 * 1024,
   apiKeyCacheMs: 1_000,
+  spansPerSecond: 1_000,
+  spanBurst: 10_000,
+  maxTraceBodyBytes: 16 * 1024 * 1024,
+  maxSpanAttributeChars: 32_000,
+  traceRetentionDays: 30,
 };
+
+/** How the orchestrator turns production spans into online evaluators' runs. */
+export interface OnlineEvaluationConfig {
+  /** How often each evaluator's next window is taken. */
+  readonly intervalMs: number;
+  /** A window ends this long before now: spans still being written are left to the next one. */
+  readonly lagMs: number;
+  /** Cases one window's run holds at most (the rest of the window is not scored). */
+  readonly maxCasesPerWindow: number;
+}
+
+export const DEFAULT_ONLINE_EVALUATION: OnlineEvaluationConfig = { intervalMs: 30_000, lagMs: 15_000, maxCasesPerWindow: 1_000 };
 
 /**
  * The services' environment, parsed once at start-up: the services' half of the service-environment
@@ -122,6 +148,16 @@ const environmentSchema = retryEnvironmentSchema.extend({
   /** Characters of each call's messages (and of its reply) stored at most; the rest is cut, and says so. */
   LLM_CALL_BODY_MAX_CHARS: z.coerce.number().int().min(1_000).max(1_000_000).default(32_000),
   PROJECT_DAILY_COST_USD: z.coerce.number().positive().optional(),
+  // Traces in over OTLP, and their online evaluation.
+  PROJECT_SPANS_PER_SECOND: z.coerce.number().positive().default(DEFAULT_API_LIMITS.spansPerSecond),
+  PROJECT_SPAN_BURST: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.spanBurst),
+  MAX_TRACE_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_API_LIMITS.maxTraceBodyBytes),
+  SPAN_ATTRIBUTE_MAX_CHARS: z.coerce.number().int().min(100).max(1_000_000).default(DEFAULT_API_LIMITS.maxSpanAttributeChars),
+  /** Days spans are kept in ClickHouse unless the project sets its own (`evalctl projects set --trace-retention-days`). */
+  TRACE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(DEFAULT_API_LIMITS.traceRetentionDays),
+  ONLINE_EVAL_INTERVAL_MS: z.coerce.number().int().positive().default(DEFAULT_ONLINE_EVALUATION.intervalMs),
+  ONLINE_EVAL_LAG_MS: int(DEFAULT_ONLINE_EVALUATION.lagMs),
+  ONLINE_EVAL_MAX_CASES_PER_WINDOW: z.coerce.number().int().positive().max(100_000).default(DEFAULT_ONLINE_EVALUATION.maxCasesPerWindow),
 });
 
 /** Every variable the services' configuration reads. */
@@ -150,6 +186,7 @@ export interface PlatformConfig {
   limits: ApiLimits;
   /** What was sent to each LLM and what came back, as the viewer shows it: how long it is kept, and how much of it. */
   callBodies: CallBodyPolicy;
+  online: OnlineEvaluationConfig;
 }
 
 /** Whether and how the messages and replies of LLM calls are stored (besides a project's own choice, `projects.llm_call_bodies`). */
@@ -212,6 +249,7 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
     queueEpochCheckMs: e.QUEUE_EPOCH_CHECK_MS,
     tenancy,
     callBodies: { retentionDays: e.LLM_CALL_BODY_RETENTION_DAYS, maxChars: e.LLM_CALL_BODY_MAX_CHARS },
+    online: { intervalMs: e.ONLINE_EVAL_INTERVAL_MS, lagMs: e.ONLINE_EVAL_LAG_MS, maxCasesPerWindow: e.ONLINE_EVAL_MAX_CASES_PER_WINDOW },
     limits: {
       requestsPerSecond: e.PROJECT_REQUESTS_PER_SECOND,
       requestBurst: e.PROJECT_REQUEST_BURST,
@@ -223,6 +261,11 @@ export function readPlatformConfig(env: NodeJS.ProcessEnv, options: { embedded: 
       apiKeyCacheMs: e.API_KEY_CACHE_MS,
       runDefaultMaxCostUsd: e.RUN_DEFAULT_MAX_COST_USD,
       projectDailyCostUsd: e.PROJECT_DAILY_COST_USD,
+      spansPerSecond: e.PROJECT_SPANS_PER_SECOND,
+      spanBurst: e.PROJECT_SPAN_BURST,
+      maxTraceBodyBytes: e.MAX_TRACE_BODY_BYTES,
+      maxSpanAttributeChars: e.SPAN_ATTRIBUTE_MAX_CHARS,
+      traceRetentionDays: e.TRACE_RETENTION_DAYS,
     },
   };
 }

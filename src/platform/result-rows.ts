@@ -1,7 +1,8 @@
 import type { BuildMetadata } from '../contracts/build';
 import type { LlmCallEvent } from '../providers/llm-gateway';
 import type { CaseResult } from '../contracts/report';
-import { clickhouseTime, type LlmCallRow, type ResultRow } from '../store/clickhouse/tables';
+import { clickhouseTime, type LlmCallRow, type ResultRow, type SpanScoreRow } from '../store/clickhouse/tables';
+import { onlineCaseRef } from './online';
 import { clipText } from '../contracts/text';
 
 export interface RowContext {
@@ -122,5 +123,35 @@ export function llmCallRows(events: readonly LlmCallEvent[], context: Pick<RowCo
     step: e.step ?? '',
     request: bodies && e.request ? requestBody(e.request, bodies.maxChars, bodies.protect) : '',
     response: bodies && e.response !== undefined ? clipBody(bodies.protect(e.response), bodies.maxChars) : '',
+  }));
+}
+
+/**
+ * The `span_scores` rows of a case an online evaluator's run scored: one per metric, beside the span it came
+ * from (its trace and span ids, from the case's `metadata.online`). None for any other case.
+ */
+export function spanScoreRows(result: CaseResult, context: Pick<RowContext, 'project' | 'runId' | 'judgeModel'> & { evaluator: string }): SpanScoreRow[] {
+  const ref = onlineCaseRef(result.metadata);
+  if (!ref) return [];
+  const scoredAt = clickhouseTime(new Date());
+  return Object.values(result.metrics).map((m) => ({
+    project: context.project,
+    evaluator: context.evaluator,
+    trace_id: ref.trace_id,
+    span_id: ref.span_id,
+    session_id: ref.session_id,
+    service: ref.service,
+    model: ref.model,
+    metric: m.metric,
+    metric_name: m.name,
+    score: m.score,
+    passed: m.passed ? 1 : 0,
+    errored: m.error ? 1 : 0,
+    threshold: m.threshold,
+    reason: clipText(m.error ?? m.reason, 2_000),
+    judge_model: context.judgeModel,
+    judge_cost_usd: m.judge_cost_usd,
+    run_id: context.runId,
+    scored_at: scoredAt,
   }));
 }

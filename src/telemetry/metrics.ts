@@ -26,6 +26,10 @@ export const METRIC_NAMES = {
   judgeAgreement: 'eval_judge_agreement_ratio',
   judgeKappa: 'eval_judge_cohen_kappa',
   judgeReviews: 'eval_judge_reviews',
+  spansReceived: 'eval_spans_received_total',
+  onlineScore: 'eval_online_score',
+  onlineThreshold: 'eval_online_threshold',
+  onlineCases: 'eval_online_cases_total',
 } as const;
 
 /** One judged metric of one project, as people reviewed it (the viewer's agreement figures). */
@@ -63,6 +67,22 @@ class ModelLabels {
   }
 }
 
+/**
+ * Online scores are labelled by project and evaluator (a tenant's name), the second exception: an alert on a
+ * project's quality means nothing across projects. A process labels the first this many evaluators it sees,
+ * every later one as `other`.
+ */
+export const MAX_ONLINE_EVALUATOR_LABELS = 100;
+
+/** One online evaluator's metric as its alert reads it: the threshold and which way is better. */
+export interface OnlineThresholdSample {
+  project: string;
+  evaluator: string;
+  metric: string;
+  threshold: number;
+  higherIsBetter: boolean;
+}
+
 export type ServiceRole = 'orchestrator' | 'worker' | 'dev';
 
 /** One registry per process, with the metrics of its role and Node's defaults. */
@@ -80,7 +100,11 @@ export class PlatformMetrics {
   readonly clickhouseRows: Counter<'table'>;
   readonly clickhouseRetries: Counter<'table'>;
   readonly httpRequests: Counter<'route' | 'status'>;
+  readonly spansReceived: Counter<'outcome'>;
+  readonly onlineCases: Counter<'outcome'>;
+  private readonly onlineScore: Histogram<'project' | 'evaluator' | 'metric' | 'model'>;
   private readonly modelLabels = new ModelLabels();
+  private readonly onlineEvaluators = new Set<string>();
 
   constructor(role: ServiceRole, version: string, queueStats?: () => Promise<QueueStats>) {
     const registry = this.registry;
@@ -139,6 +163,62 @@ export class PlatformMetrics {
     this.clickhouseRows = new Counter({ name: METRIC_NAMES.clickhouseRows, help: 'Rows written to ClickHouse.', labelNames: ['table'], registers: [registry] });
     this.clickhouseRetries = new Counter({ name: METRIC_NAMES.clickhouseRetries, help: 'Failed ClickHouse insert attempts (retried).', labelNames: ['table'], registers: [registry] });
     this.httpRequests = new Counter({ name: METRIC_NAMES.httpRequests, help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] });
+    this.spansReceived = new Counter({
+      name: METRIC_NAMES.spansReceived,
+      help: 'Spans received over OTLP, by outcome: stored, or refused (rate, size, invalid, store_unavailable).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.onlineCases = new Counter({
+      name: METRIC_NAMES.onlineCases,
+      help: "Spans and conversations online evaluators took, by outcome: queued, or left unscored (budget, window_full).",
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.onlineScore = new Histogram({
+      name: METRIC_NAMES.onlineScore,
+      help: "Online evaluators' scores of production spans, by project, evaluator, metric and the span's model.",
+      labelNames: ['project', 'evaluator', 'metric', 'model'],
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+      registers: [registry],
+    });
+  }
+
+  /** An online evaluator's score of a span: the series its quality alert reads. */
+  recordOnlineScore(labels: { project: string; evaluator: string; metric: string; model: string; provider: string }, score: number): void {
+    const key = `${labels.project}/${labels.evaluator}`;
+    let project = labels.project;
+    let evaluator = labels.evaluator;
+    if (!this.onlineEvaluators.has(key)) {
+      if (this.onlineEvaluators.size >= MAX_ONLINE_EVALUATOR_LABELS) project = evaluator = 'other';
+      else this.onlineEvaluators.add(key);
+    }
+    const model = labels.model ? this.modelLabels.of(labels.provider || 'unknown', labels.model) : '';
+    this.onlineScore.observe({ project, evaluator, metric: labels.metric, model }, score);
+  }
+
+  /**
+   * Exports each online evaluator's thresholds (read from Postgres at scrape time, kept 15 s): the alert compares
+   * the online mean against them, so a project's own threshold is what fires it.
+   */
+  exportOnlineThresholds(read: () => Promise<OnlineThresholdSample[]>): void {
+    let cached: { at: number; samples: Promise<OnlineThresholdSample[]> } | undefined;
+    const samples = () => {
+      if (!cached || Date.now() - cached.at > 15_000) cached = { at: Date.now(), samples: read().catch(() => []) };
+      return cached.samples;
+    };
+    new Gauge({
+      name: METRIC_NAMES.onlineThreshold,
+      help: "An online evaluator's threshold for a metric; `direction` says which side of it is good.",
+      labelNames: ['project', 'evaluator', 'metric', 'direction'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const s of (await samples()).slice(0, MAX_ONLINE_EVALUATOR_LABELS * 10)) {
+          this.set({ project: s.project, evaluator: s.evaluator, metric: s.metric, direction: s.higherIsBetter ? 'higher_is_better' : 'lower_is_better' }, s.threshold);
+        }
+      },
+    });
   }
 
   /**

@@ -86,6 +86,10 @@ test('every alert fires in Prometheus from synthetic series and reaches the Slac
         `${PLATFORM_METRICS.jobs}{outcome="completed",reason="passed"} ${scrape * 50}`,
         `${PLATFORM_METRICS.llmRateLimited}{provider="openai",model="gpt-4o-mini"} ${scrape * 1000}`,
         `${PLATFORM_METRICS.llmCost}{provider="openai",model="gpt-4o-mini"} ${scrape * 1_000_000}`,
+        // An online evaluator whose scores average 0.2 against its threshold of 0.7.
+        `${PLATFORM_METRICS.onlineScore}_sum{project="shop",evaluator="answers",metric="helpful",model="gpt-4o-mini"} ${scrape * 20 * 0.2}`,
+        `${PLATFORM_METRICS.onlineScore}_count{project="shop",evaluator="answers",metric="helpful",model="gpt-4o-mini"} ${scrape * 20}`,
+        `${PLATFORM_METRICS.onlineThreshold}{project="shop",evaluator="answers",metric="helpful",direction="higher_is_better"} 0.7`,
         '',
       ].join('\n'),
     );
@@ -109,7 +113,7 @@ test('every alert fires in Prometheus from synthetic series and reaches the Slac
   prometheus = spawn('prometheus', [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
 
   const expected = rule.spec.groups.flatMap((g: Obj) => g.rules.map((r: Obj) => r.alert)).sort();
-  expect(expected).toHaveLength(6);
+  expect(expected).toHaveLength(7);
   const firing = await until(
     async () => {
       const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/alerts`).catch(() => undefined))?.json().catch(() => undefined)) as Obj | undefined;
@@ -117,7 +121,7 @@ test('every alert fires in Prometheus from synthetic series and reaches the Slac
       const names = [...new Set(alerts.map((a) => a.labels.alertname))].sort();
       return JSON.stringify(names) === JSON.stringify(expected) ? alerts : undefined;
     },
-    'all six alerts to fire',
+    'all seven alerts to fire',
     60_000,
     500,
   );
@@ -128,7 +132,7 @@ test('every alert fires in Prometheus from synthetic series and reaches the Slac
   expect(slackReceivers).toEqual([`${ns}/ai-eval-platform-slack/slack`]);
   const routed = firing.map((a) => ({ alert: a.labels.alertname as string, receiver: routeOf(a.labels) }));
   expect(routed.filter((r) => r.receiver !== slackReceivers[0])).toEqual([]);
-  expect(routed.length).toBeGreaterThanOrEqual(6);
+  expect(routed.length).toBeGreaterThanOrEqual(7);
   // The check is real: without the namespace label the same alert falls to the root's `null` receiver.
   const { namespace: _dropped, ...withoutNamespace } = firing[0].labels as Record<string, string>;
   expect(routeOf(withoutNamespace)).toBe('null');

@@ -16,4 +16,8 @@ export const PLATFORM_METRICS = {
   judgeAgreement: 'eval_judge_agreement_ratio',
   judgeKappa: 'eval_judge_cohen_kappa',
   judgeReviews: 'eval_judge_reviews',
+  spansReceived: 'eval_spans_received_total',
+  onlineScore: 'eval_online_score',
+  onlineThreshold: 'eval_online_threshold',
+  onlineCases: 'eval_online_cases_total',
 } as const;

@@ -18,6 +18,17 @@ export interface PlatformAlerting {
   readonly oldestJobMinutes: number;
   /** LLM spend over 24 hours, in USD, above which an alert fires. */
   readonly dailyLlmBudgetUsd: number;
+  /**
+   * The window an online evaluator's mean score is taken over before it is compared with the evaluator's
+   * threshold (a PromQL duration).
+   * @default '30m'
+   */
+  readonly onlineQualityWindow?: string;
+  /**
+   * Scores an evaluator's metric needs in the window before its mean can fire the alert.
+   * @default 10
+   */
+  readonly onlineQualityMinScores?: number;
 }
 
 export interface PlatformMonitoringProps {
@@ -103,7 +114,31 @@ export function platformAlerts(alerting: PlatformAlerting, namespace: string, or
       severity: 'warning',
       summary: `LLM spend over the last 24 hours is above the $${alerting.dailyLlmBudgetUsd} budget.`,
     },
+    onlineQualityAlert(alerting, ns),
   ];
+}
+
+/**
+ * An online evaluator's metric whose mean over the window is on the wrong side of the evaluator's own threshold
+ * (below it when higher is better, above it when lower is): production quality has drifted. The workers export
+ * the scores, the orchestrator the thresholds; both carry the project, evaluator and metric.
+ */
+function onlineQualityAlert(alerting: PlatformAlerting, ns: string): PlatformAlert {
+  const window = alerting.onlineQualityWindow ?? '30m';
+  const minScores = alerting.onlineQualityMinScores ?? 10;
+  const by = 'project, evaluator, metric';
+  const mean = `(sum by (${by}) (rate(${M.onlineScore}_sum{${ns}}[${window}])) / sum by (${by}) (rate(${M.onlineScore}_count{${ns}}[${window}])))`;
+  const enough = `sum by (${by}) (increase(${M.onlineScore}_count{${ns}}[${window}])) >= ${minScores}`;
+  const threshold = (direction: string, agg: string) => `${agg} by (${by}) (${M.onlineThreshold}{${ns}, direction="${direction}"})`;
+  return {
+    alert: 'EvalOnlineQualityDrop',
+    expr:
+      `((${mean} < on (${by}) group_left ${threshold('higher_is_better', 'max')}) or (${mean} > on (${by}) group_left ${threshold('lower_is_better', 'min')}))` +
+      ` and on (${by}) (${enough})`,
+    for: '15m',
+    severity: 'warning',
+    summary: `Online evaluator {{ $labels.evaluator }} of project {{ $labels.project }}: the mean {{ $labels.metric }} of production spans over ${window} is past its threshold.`,
+  };
 }
 
 /**

@@ -113,6 +113,75 @@ export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: strin
         ADD COLUMN IF NOT EXISTS response String DEFAULT '' CODEC(ZSTD(3))`,
     ],
   },
+  {
+    version: 3,
+    name: 'spans and span_scores: production traces over OTLP, and the online evaluators\' scores',
+    // `spans`: partitioned by the day they arrived (a client's clock cannot make a partition per span); each row
+    // is kept its project's `retention_days`. A retried export is deduplicated by its insert_deduplication_token.
+    // `span_scores`: an online evaluator's score of a span (or of a conversation, on its last span), beside it.
+    statements: (db, t) => [
+      `CREATE TABLE IF NOT EXISTS ${db}.spans${onCluster(t)} (
+        project LowCardinality(String),
+        trace_id String,
+        span_id String,
+        parent_span_id String,
+        session_id String,
+        service LowCardinality(String),
+        name String,
+        kind UInt8,
+        operation LowCardinality(String),
+        provider LowCardinality(String),
+        model LowCardinality(String),
+        agent_name String,
+        start_time DateTime64(6, 'UTC'),
+        duration_ms Float64,
+        status_code UInt8,
+        status_message String,
+        input_tokens UInt32,
+        output_tokens UInt32,
+        input_messages String CODEC(ZSTD(3)),
+        output_messages String CODEC(ZSTD(3)),
+        input_text String CODEC(ZSTD(3)),
+        output_text String CODEC(ZSTD(3)),
+        tool_calls String CODEC(ZSTD(3)),
+        attributes Map(String, String) CODEC(ZSTD(3)),
+        resource_attributes Map(String, String) CODEC(ZSTD(3)),
+        retention_days UInt16,
+        ingested_at DateTime64(3, 'UTC'),
+        INDEX trace_idx trace_id TYPE bloom_filter GRANULARITY 4,
+        INDEX session_idx session_id TYPE bloom_filter GRANULARITY 4
+      )
+      ENGINE = ${tableEngine(t, 'MergeTree')}
+      PARTITION BY toDate(ingested_at)
+      ORDER BY (project, ingested_at, trace_id)
+      TTL toDateTime(ingested_at) + toIntervalDay(retention_days)${t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000'}`,
+      `CREATE TABLE IF NOT EXISTS ${db}.span_scores${onCluster(t)} (
+        project LowCardinality(String),
+        evaluator LowCardinality(String),
+        trace_id String,
+        span_id String,
+        session_id String,
+        service LowCardinality(String),
+        model LowCardinality(String),
+        metric LowCardinality(String),
+        metric_name LowCardinality(String),
+        score Nullable(Float64),
+        passed UInt8,
+        errored UInt8,
+        threshold Float64,
+        reason String,
+        judge_model LowCardinality(String),
+        judge_cost_usd Nullable(Float64),
+        run_id String,
+        scored_at DateTime64(3, 'UTC'),
+        INDEX trace_idx trace_id TYPE bloom_filter GRANULARITY 4
+      )
+      ENGINE = ${tableEngine(t, 'MergeTree')}
+      PARTITION BY toYYYYMM(scored_at)
+      ORDER BY (project, evaluator, metric, scored_at)
+      TTL toDateTime(scored_at) + INTERVAL 400 DAY${t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000'}`,
+    ],
+  },
 ];
 
 /**

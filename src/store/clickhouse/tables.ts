@@ -46,9 +46,65 @@ export interface LlmCallRow extends LlmCallView {
   cached_input_tokens: number;
 }
 
+/** One `spans` row: a span as OTLP brought it, its GenAI attributes in columns (messages and tool calls as JSON). */
+export interface SpanRow {
+  project: string;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  session_id: string;
+  service: string;
+  name: string;
+  kind: number;
+  operation: string;
+  provider: string;
+  model: string;
+  agent_name: string;
+  /** DateTime64(6) in ClickHouse's basic format. */
+  start_time: string;
+  duration_ms: number;
+  status_code: number;
+  status_message: string;
+  input_tokens: number;
+  output_tokens: number;
+  input_messages: string;
+  output_messages: string;
+  input_text: string;
+  output_text: string;
+  tool_calls: string;
+  attributes: Record<string, string>;
+  resource_attributes: Record<string, string>;
+  retention_days: number;
+  ingested_at: string;
+}
+
+/** One `span_scores` row: an online evaluator's metric on one span (or conversation). */
+export interface SpanScoreRow {
+  project: string;
+  evaluator: string;
+  trace_id: string;
+  span_id: string;
+  session_id: string;
+  service: string;
+  model: string;
+  metric: string;
+  metric_name: string;
+  score: number | null;
+  passed: 0 | 1;
+  errored: 0 | 1;
+  threshold: number;
+  reason: string;
+  judge_model: string;
+  judge_cost_usd: number | null;
+  run_id: string;
+  scored_at: string;
+}
+
 export interface TableRows {
   results: ResultRow;
   llm_calls: LlmCallRow;
+  spans: SpanRow;
+  span_scores: SpanScoreRow;
 }
 
 export type ClickhouseTable = keyof TableRows;
@@ -74,6 +130,15 @@ export const TABLE_COLUMNS: { readonly [K in ClickhouseTable]: readonly (keyof T
   llm_calls: columnsOf<LlmCallRow>()([
     'project', 'run_id', 'case_index', 'kind', 'provider', 'model', 'status', 'error_status', 'cached', 'attempts', 'rate_limited',
     'input_tokens', 'output_tokens', 'cached_input_tokens', 'cost_usd', 'latency_ms', 'created_at', 'metric', 'step', 'request', 'response',
+  ]),
+  spans: columnsOf<SpanRow>()([
+    'project', 'trace_id', 'span_id', 'parent_span_id', 'session_id', 'service', 'name', 'kind', 'operation', 'provider', 'model', 'agent_name',
+    'start_time', 'duration_ms', 'status_code', 'status_message', 'input_tokens', 'output_tokens', 'input_messages', 'output_messages',
+    'input_text', 'output_text', 'tool_calls', 'attributes', 'resource_attributes', 'retention_days', 'ingested_at',
+  ]),
+  span_scores: columnsOf<SpanScoreRow>()([
+    'project', 'evaluator', 'trace_id', 'span_id', 'session_id', 'service', 'model', 'metric', 'metric_name', 'score', 'passed', 'errored',
+    'threshold', 'reason', 'judge_model', 'judge_cost_usd', 'run_id', 'scored_at',
   ]),
 };
 

@@ -12,6 +12,12 @@ export async function setProjectCallBodies(db: Kysely<Database>, name: string, o
   return Number(updated.numUpdatedRows) > 0;
 }
 
+/** How many days a project's spans are kept (null: the environment's default); false when there is no such project. */
+export async function setProjectTraceRetention(db: Kysely<Database>, name: string, days: number | null): Promise<boolean> {
+  const updated = await db.updateTable('projects').set({ trace_retention_days: days }).where('name', '=', name).executeTakeFirst();
+  return Number(updated.numUpdatedRows) > 0;
+}
+
 export async function ensureProject(db: Kysely<Database>, name: string): Promise<Project> {
   await db.insertInto('projects').values({ name }).onConflict((oc) => oc.column('name').doNothing()).execute();
   return db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
@@ -48,7 +54,7 @@ export async function projectForKey(db: Kysely<Database>, key: string): Promise<
   return db
     .selectFrom('api_keys')
     .innerJoin('projects', 'projects.id', 'api_keys.project_id')
-    .select(['projects.id', 'projects.name', 'projects.created_at', 'api_keys.id as key_id'])
+    .select(['projects.id', 'projects.name', 'projects.created_at', 'projects.trace_retention_days', 'api_keys.id as key_id'])
     .where('api_keys.key_hash', '=', hashApiKey(key))
     .where('api_keys.revoked_at', 'is', null)
     .executeTakeFirst();

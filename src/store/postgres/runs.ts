@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { BuildMetadata } from '../../contracts/build';
 import type { CaseResult, ReportSummary } from '../../contracts/report';
-import type { LlmCallRow, ResultRow } from '../clickhouse/tables';
+import type { LlmCallRow, ResultRow, SpanScoreRow } from '../clickhouse/tables';
 import { defaultDirection, type CaseFacets, type CaseFilter } from '../../contracts/grid';
 import type { Database, Run, RunCase, RunStatus } from './schema';
 
@@ -23,6 +23,8 @@ export interface NewRunInput {
   maxCostUsd?: number | null;
   /** The project's limits, checked under a per-project lock so concurrent submissions cannot pass them together. */
   limits?: { maxActiveRuns: number; maxQueuedCases: number; dailyCostUsd?: number };
+  /** The online evaluator whose sample this run scores. */
+  onlineEvaluator?: string;
 }
 
 export type CreateRunResult =
@@ -82,6 +84,7 @@ export async function createRun(db: Kysely<Database>, input: NewRunInput): Promi
         request_hash: input.requestHash ?? null,
         max_cost_usd: input.maxCostUsd ?? null,
         total_cases: input.caseIds.length,
+        online_evaluator: input.onlineEvaluator ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -101,7 +104,7 @@ export async function createRun(db: Kysely<Database>, input: NewRunInput): Promi
 }
 
 /** A run without its suite: what status views need, without reading a suite that can be megabytes. */
-export type RunHeader = Omit<Run, 'suite' | 'request_hash'>;
+export type RunHeader = Omit<Run, 'suite' | 'request_hash' | 'online_evaluator'>;
 
 const HEADER_COLUMNS = [
   'id', 'project_id', 'suite_name', 'status', 'dataset_version_id', 'build', 'branch', 'idempotency_key', 'total_cases',
@@ -153,7 +156,9 @@ export async function listRuns(db: Kysely<Database>, projectId: string, filter: 
       sql<boolean | null>`(summary->'gate'->>'passed')::boolean`.as('gate_passed'),
     ])
     .where('project_id', '=', projectId);
+  // The runs online evaluators make (one per window, `online/<evaluator>`) are listed when their suite is asked for.
   if (filter.suite) query = query.where('suite_name', '=', filter.suite);
+  else query = query.where('online_evaluator', 'is', null);
   if (filter.branch) query = query.where('branch', '=', filter.branch);
   if (filter.status) query = query.where('status', '=', filter.status);
   if (filter.cursor) {
@@ -444,7 +449,7 @@ export interface CaseCompletion {
   /** USD its LLM calls cost (0 when none, or unknown). */
   costUsd?: number;
   /** Its ClickHouse rows: results (kept only if this completion is the one counted) and LLM calls (paid, so always kept). */
-  rows?: { results: readonly ResultRow[]; llm_calls: readonly LlmCallRow[] };
+  rows?: { results: readonly ResultRow[]; llm_calls: readonly LlmCallRow[]; span_scores?: readonly SpanScoreRow[] };
 }
 
 /**
@@ -471,18 +476,21 @@ export async function countCaseOutcomes(
     const perRun = new Map<string, { passed: number; failed: number; errored: number; cost: number }>();
     const byKey = new Map(completions.map((p) => [`${p.runId}/${p.caseIndex}`, p]));
     const results: ResultRow[] = [];
+    const spanScores: SpanScoreRow[] = [];
     for (const row of moved.rows) {
       const counts = perRun.get(row.run_id) ?? { passed: 0, failed: 0, errored: 0, cost: 0 };
       counts[row.status]++;
       const completion = byKey.get(`${row.run_id}/${row.case_index}`);
       counts.cost += completion?.costUsd ?? 0;
       if (completion?.rows) results.push(...completion.rows.results);
+      if (completion?.rows?.span_scores) spanScores.push(...completion.rows.span_scores);
       perRun.set(row.run_id, counts);
     }
     const calls = completions.flatMap((p) => p.rows?.llm_calls ?? []);
     const outbox = [
       { table_name: 'results' as const, rows: results },
       { table_name: 'llm_calls' as const, rows: calls },
+      { table_name: 'span_scores' as const, rows: spanScores },
     ].filter((entry) => entry.rows.length > 0);
     if (outbox.length > 0) {
       await trx

@@ -3,6 +3,7 @@ import type { RunCaseStatus, RunStatus } from '../../contracts/api';
 import type { BuildMetadata } from '../../contracts/build';
 import type { TestCase } from '../../contracts/case';
 import type { CaseResult, ReportSummary } from '../../contracts/report';
+import type { OnlineEvaluatorConfig } from '../../contracts/online';
 
 export type { RunCaseStatus, RunStatus };
 
@@ -15,6 +16,8 @@ export interface ProjectTable {
   name: string;
   /** Whether the workers store what each LLM call of the project's runs sent and received (the operator's choice). */
   llm_call_bodies: Generated<boolean>;
+  /** Days the project's spans are kept in ClickHouse; null: the environment's TRACE_RETENTION_DAYS. */
+  trace_retention_days: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Generated<Timestamp>;
 }
 
@@ -73,6 +76,8 @@ export interface RunTable {
   created_at: Generated<Timestamp>;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  /** The online evaluator whose sample the run scores; null for a submitted run. */
+  online_evaluator: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunCaseTable {
@@ -91,7 +96,7 @@ export interface RunCaseTable {
 
 export interface ClickhouseOutboxTable {
   id: Generated<string>;
-  table_name: 'results' | 'llm_calls';
+  table_name: 'results' | 'llm_calls' | 'span_scores';
   rows: Json<unknown[]>;
   row_count: number;
   claimed_until: Timestamp | null;
@@ -147,6 +152,18 @@ export interface ViewerTokenTable {
   created_at: Generated<Timestamp>;
 }
 
+export interface OnlineEvaluatorTable {
+  id: Generated<string>;
+  project_id: string;
+  name: string;
+  /** The evaluator as declared, validated (`onlineEvaluatorSchema`). */
+  config: Json<OnlineEvaluatorConfig>;
+  /** Every span ingested before it has been considered by the scheduler. */
+  watermark: Generated<Timestamp>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface Database {
   projects: ProjectTable;
   api_keys: ApiKeyTable;
@@ -158,10 +175,11 @@ export interface Database {
   project_endpoints: ProjectEndpointTable;
   case_reviews: CaseReviewTable;
   viewer_tokens: ViewerTokenTable;
+  online_evaluators: OnlineEvaluatorTable;
 }
 
 /** A project as the API and the viewer know it (its settings are read where they apply). */
-export type Project = Omit<Selectable<ProjectTable>, 'llm_call_bodies'>;
+export type Project = Omit<Selectable<ProjectTable>, 'llm_call_bodies' | 'trace_retention_days'> & { trace_retention_days?: number | null };
 export type Run = Selectable<RunTable>;
 export type NewRun = Insertable<RunTable>;
 export type RunUpdate = Updateable<RunTable>;

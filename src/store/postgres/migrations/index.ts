@@ -5,6 +5,7 @@ import { outboxGroups } from './2026-11-30-0002-outbox-groups';
 import { viewer } from './2026-12-01-0001-viewer';
 import { callBodies } from './2026-12-06-0001-call-bodies';
 import { caseSearch } from './2026-12-06-0002-case-search';
+import { onlineEvaluation } from './2026-12-06-0003-online-evaluation';
 
 /** Every migration, by name; names sort in the order they run. */
 export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
   '2026-12-01-0001-viewer': viewer,
   '2026-12-06-0001-call-bodies': callBodies,
   '2026-12-06-0002-case-search': caseSearch,
+  '2026-12-06-0003-online-evaluation': onlineEvaluation,
 };
