@@ -7,6 +7,8 @@ import {
   nodeGroupsMaxTotal,
   nodeHeapLimitMiB,
   nodeOptionsFor,
+  onlineCapacityProblems,
+  ORCHESTRATOR_CPU_MICROS_PER_SPAN,
   podsPerNode,
   rollingSurge,
   type CapacityView,
@@ -179,5 +181,35 @@ describe('capacityProblems', () => {
     expect(problems((v) => (v.addons.clusterAutoscaler.maxNodesTotal = 3))).toEqual([
       { path: ['addons', 'clusterAutoscaler', 'maxNodesTotal'], message: "maxNodesTotal 3 is below the node groups' maximum: nodeGroups.general.maxSize 2 + nodeGroups.spot.maxSize 2 = 4; the autoscaler would never reach it" },
     ]);
+  });
+});
+
+describe('onlineCapacityProblems: the online evaluators’ load at full scale', () => {
+  const resources = (cpuLimitMilli: number) => ({ cpuRequestMilli: 100, cpuLimitMilli, memoryRequestMiB: 256, memoryLimitMiB: 512 });
+  /** 2 orchestrators at 1000m: half is 1 core = 25,000 spans/s at 40 µs. 10 workers × 20 slots: half is 100 slots. */
+  const view = (online: { expectedSpansPerSecond: number; expectedScoredPerSecond: number; secondsPerScoredCase: number }): CapacityView => ({
+    nodeGroups: {},
+    kubernetes: { quota: { cpuLimits: '100', cpuRequests: '100', memoryLimits: '100Gi', memoryRequests: '100Gi', pods: 100 } },
+    orchestrator: { replicas: 2, resources: resources(1000) },
+    worker: { maxReplicas: 10, concurrency: 20, resources: resources(1000) },
+    addons: { clusterAutoscaler: {} },
+    online,
+  });
+
+  test('exactly half the orchestrators’ CPU and half the workers’ slots fit; one more does not, and the message gives the arithmetic', () => {
+    expect(ORCHESTRATOR_CPU_MICROS_PER_SPAN).toBe(40);
+    expect(onlineCapacityProblems(view({ expectedSpansPerSecond: 25_000, expectedScoredPerSecond: 25, secondsPerScoredCase: 4 }))).toEqual([]);
+    expect(onlineCapacityProblems(view({ expectedSpansPerSecond: 25_001, expectedScoredPerSecond: 25.25, secondsPerScoredCase: 4 }))).toEqual([
+      {
+        path: ['online', 'expectedSpansPerSecond'],
+        message: 'online.expectedSpansPerSecond 25001 × 40 µs per span is 1.00 cores, above 50% of orchestrator.replicas 2 × resources.cpuLimitMilli 1000m = 1.00 cores',
+      },
+      {
+        path: ['online', 'expectedScoredPerSecond'],
+        message: 'online.expectedScoredPerSecond 25.25 × secondsPerScoredCase 4 keeps 101 worker slots busy, above 50% of worker.maxReplicas 10 × concurrency 20 = 200 slots',
+      },
+    ]);
+    // capacityProblems includes them.
+    expect(capacityProblems(view({ expectedSpansPerSecond: 0, expectedScoredPerSecond: 26, secondsPerScoredCase: 4 })).map((p) => p.path.join('.'))).toEqual(['online.expectedScoredPerSecond']);
   });
 });

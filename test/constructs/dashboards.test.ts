@@ -52,7 +52,7 @@ test('every PromQL expression parses (promtool) and reads only metrics the servi
   const expressions = dashboards.flatMap((d) => d.promql);
   expect(expressions.length).toBeGreaterThanOrEqual(8);
   for (const expr of expressions) {
-    for (const [name] of expr.matchAll(/\b(eval_[a-z_]+|up)(?=\{)/g)) expect(exported).toContain(name.replace(/_bucket$/, ''));
+    for (const [name] of expr.matchAll(/\b(eval_[a-z_]+|up)(?=\{)/g)) expect(exported).toContain(name.replace(/_(bucket|sum|count)$/, ''));
   }
   for (const name of Object.values(PLATFORM_METRICS)) expect(exported).toContain(name);
   writeFileSync(join(work, 'panels.yml'), stringify({ groups: [{ name: 'panels', rules: expressions.map((expr, i) => ({ record: `dashboard:panel_${i}`, expr })) }] }));
@@ -66,7 +66,7 @@ test('every ClickHouse query of the run-history panels runs against the results 
   try {
     await migrateClickhouse(client, 'evals');
     const queries = dashboards.flatMap((d) => d.sql);
-    expect(queries.length).toBe(3);
+    expect(queries.length).toBe(4);
     for (const query of queries) {
       // Grafana's macro, as the data source expands it.
       const sql = query.replace(/\$__timeFilter\((\w+)\)/g, '$1 >= now() - INTERVAL 30 DAY');

@@ -50,6 +50,7 @@ test('every check, its id and its title, as the report prints them', () => {
     'nodes Node autoscaling: a node autoscaler over every node group, with its IAM role',
     'netpol Network policies: enforced by the VPC CNI, default deny in the namespace',
     'access Cluster access: admin access entries; no API endpoint open to the internet in production',
+    'online Online evaluation: OTLP behind the Ingress TLS, span limits and retention set, the quality alert routed',
   ]);
   expect(titles(false)[6]).toBe('images Images: a released tag, never latest');
 });
@@ -371,7 +372,7 @@ describe('reading the output', () => {
 test('the report marks a pending check, and every status starts in the same column', () => {
   const text = formatReports([{ environment: 'dev', production: false, checks: Object.values(run([], {}, false)) }]);
   const rows = text.split('\n').filter((l) => /^ {2}\S/.test(l));
-  expect(rows).toHaveLength(10);
+  expect(rows).toHaveLength(11);
   expect(rows.find((r) => r.startsWith('  4 '))).toMatch(/ PENDING$/);
   const columns = new Set(rows.map((r) => r.search(/ (PASS|FAIL|PENDING)$/)));
   expect(columns.size).toBe(1);

@@ -44,7 +44,19 @@ function passing(): { objects: Obj[]; tf: Obj } {
     },
     {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orchestrator', namespace: ns, labels: { 'app.kubernetes.io/name': 'orchestrator' } },
-      spec: { replicas: 2, template: { spec: { initContainers: [container('migrate')], containers: [container('orchestrator')] } } },
+      spec: {
+        replicas: 2,
+        template: {
+          spec: {
+            initContainers: [container('migrate')],
+            containers: [container('orchestrator', [{ name: 'TRACE_RETENTION_DAYS', value: '30' }, { name: 'PROJECT_SPANS_PER_SECOND', value: '1000' }, { name: 'MAX_TRACE_BODY_BYTES', value: '16777216' }])],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'orchestrator', namespace: ns },
+      spec: { tls: [{ hosts: ['evals.example.com'] }], rules: [{ host: 'evals.example.com', http: { paths: [{ path: '/v1' }, { path: '/ui' }] } }] },
     },
     {
       apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'worker', namespace: ns },
@@ -52,7 +64,17 @@ function passing(): { objects: Obj[]; tf: Obj } {
     },
     {
       apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'alerts', namespace: ns },
-      spec: { groups: [{ name: 'platform', rules: [{ alert: 'EvalQueueLagHigh', expr: 'eval_queue_oldest_waiting_seconds > 300', labels: { namespace: ns } }] }] },
+      spec: {
+        groups: [
+          {
+            name: 'platform',
+            rules: [
+              { alert: 'EvalQueueLagHigh', expr: 'eval_queue_oldest_waiting_seconds > 300', labels: { namespace: ns } },
+              { alert: 'EvalOnlineQualityDrop', expr: 'eval_online_score_sum < 0', labels: { namespace: ns } },
+            ],
+          },
+        ],
+      },
     },
     {
       apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig', metadata: { name: 'slack', namespace: ns },
@@ -115,7 +137,7 @@ const setEnv = (find: (kind: string, name?: string) => Obj, name: string, value:
 test('the smallest production environment passes every check', () => {
   const r = report();
   expect(r.checks.map((c) => [c.id, c.status])).toEqual([
-    ['1', 'pass'], ['2', 'pass'], ['3', 'pass'], ['4', 'pass'], ['5', 'pass'], ['secrets', 'pass'], ['images', 'pass'], ['nodes', 'pass'], ['netpol', 'pass'], ['access', 'pass'],
+    ['1', 'pass'], ['2', 'pass'], ['3', 'pass'], ['4', 'pass'], ['5', 'pass'], ['secrets', 'pass'], ['images', 'pass'], ['nodes', 'pass'], ['netpol', 'pass'], ['access', 'pass'], ['online', 'pass'],
   ]);
   expect(hasProductionFailure([r])).toBe(false);
 });
@@ -134,6 +156,12 @@ const CASES: Array<[string, Parameters<typeof report>[0], string, Array<string |
   ['a namespace without a LimitRange', ({ find }) => (find('LimitRange').metadata.namespace = 'elsewhere'), '1', ['namespace ai-eval has no LimitRange']],
   ['a namespace without a ResourceQuota', ({ find }) => (find('ResourceQuota').kind = 'ConfigMap'), '1', ['namespace ai-eval has no ResourceQuota']],
   ['no Namespace object', ({ find }) => (find('Namespace').kind = 'ConfigMap'), '1', ['no Namespace object: quotas cannot be checked']],
+  // online: OTLP behind TLS, its limits set, the quality alert routed
+  ['an Ingress whose TLS covers another host', ({ find }) => (find('Ingress').spec.tls[0].hosts = ['other.example.com']), 'online', [/^no Ingress routes \/v1 \(POST \/v1\/traces\) on a host its TLS covers/]],
+  ['an Ingress without /v1', ({ find }) => (find('Ingress').spec.rules[0].http.paths = [{ path: '/ui' }]), 'online', [/^no Ingress routes \/v1/]],
+  ['no span rate on the orchestrator', ({ find }) => (find('Deployment', 'orchestrator').spec.template.spec.containers[0].env = find('Deployment', 'orchestrator').spec.template.spec.containers[0].env.filter((e: Obj) => e.name !== 'PROJECT_SPANS_PER_SECOND')), 'online', [/^Deployment\/orchestrator .*: PROJECT_SPANS_PER_SECOND is not set; set a positive whole number$/]],
+  ['a retention of 0 days', ({ find }) => (find('Deployment', 'orchestrator').spec.template.spec.containers[0].env[0].value = '0'), 'online', [/^Deployment\/orchestrator .*: TRACE_RETENTION_DAYS is "0"; set a positive whole number$/]],
+  ['no online quality alert', ({ find }) => find('PrometheusRule').spec.groups[0].rules.pop(), 'online', ['no EvalOnlineQualityDrop rule: a drop in production quality would not be alerted']],
   // 2: autoscaling
   ['no autoscaler on the worker', ({ find }) => (find('ScaledObject').spec.scaleTargetRef.name = 'orchestrator'), '2', [new RegExp(`${W.source}no ScaledObject or HorizontalPodAutoscaler targets it$`), /^Deployment\/orchestrator .*: sets replicas \(2\) although an autoscaler owns it$/]],
   ['a ScaledObject in another namespace', ({ find }) => (find('ScaledObject').metadata.namespace = 'other'), '2', [new RegExp(`${W.source}no ScaledObject or HorizontalPodAutoscaler targets it$`)]],
@@ -158,7 +186,7 @@ const CASES: Array<[string, Parameters<typeof report>[0], string, Array<string |
     '4',
     [new RegExp(`^PrometheusRule/alerts \\(${MANIFESTS.replace(/\./g, '\\.')}#\\d+\\): alert EvalQueueLagHigh carries \\{"alertname":"EvalQueueLagHigh"\\} and reaches no Slack receiver \\(OnNamespace routes need slack: namespace="ai-eval"\\)$`)],
   ],
-  ['a route matcher the alert does not meet', ({ find }) => (find('AlertmanagerConfig').spec.route.matchers = [{ name: 'team', value: 'evals' }]), '4', [/alert EvalQueueLagHigh carries .* reaches no Slack receiver \(OnNamespace routes need slack: namespace="ai-eval", team="evals"\)$/]],
+  ['a route matcher the alert does not meet', ({ find }) => (find('AlertmanagerConfig').spec.route.matchers = [{ name: 'team', value: 'evals' }]), '4', ['EvalQueueLagHigh', 'EvalOnlineQualityDrop'].map((alert) => new RegExp(`alert ${alert} carries .* reaches no Slack receiver \\(OnNamespace routes need slack: namespace="ai-eval", team="evals"\\)$`))],
   // 5: backups
   ['no RDS instance', ({ tf }) => delete tf.resource.aws_db_instance, '5', [`${TF}: no aws_db_instance`]],
   ['RDS backups off', ({ tf }) => (tf.resource.aws_db_instance.postgres.backup_retention_period = 0), '5', [`${TF}: aws_db_instance.postgres: automated backups off (backup_retention_period=0)`]],
@@ -335,7 +363,7 @@ test('the report: a table per environment, every finding under its check, produc
   expect(lines).toContain('go-live checks: prod');
   expect(lines.find((l) => l.trimStart().startsWith('5 '))).toMatch(/^ {2}5 {8}Backup: automated backups for RDS and S3 +FAIL$/);
   expect(lines[lines.findIndex((l) => l.includes('Backup:')) + 1]).toBe(`           - ${TF}: aws_db_instance.postgres: backup_retention_period 6 < 7 days in production`);
-  expect(lines.filter((l) => / PASS$/.test(l))).toHaveLength(19);
+  expect(lines.filter((l) => / PASS$/.test(l))).toHaveLength(21);
   expect(lines.filter((l) => l === '')).toHaveLength(2);
 });
 

@@ -43,7 +43,7 @@ describe('go-live checks', () => {
     const report = prodReport();
     expect(report.checks.map((c) => [c.id, c.status])).toEqual([
       ['1', 'pass'], ['2', 'pass'], ['3', 'pass'], ['4', 'pass'], ['5', 'pass'], ['secrets', 'pass'], ['images', 'pass'],
-      ['nodes', 'pass'], ['netpol', 'pass'], ['access', 'pass'],
+      ['nodes', 'pass'], ['netpol', 'pass'], ['access', 'pass'], ['online', 'pass'],
     ]);
     expect(hasProductionFailure([report])).toBe(false);
     expect(formatReports([report])).toMatch(/Alerting.*PASS/);

@@ -48,7 +48,7 @@ test('promtool accepts the rules and their unit tests pass: queue lag, job age, 
   const rule = one('PrometheusRule');
   writeFileSync(join(work, 'rules.yml'), stringify({ groups: rule.spec.groups }));
   const check = run('promtool', ['check', 'rules', 'rules.yml']);
-  expect(check.output).toContain('SUCCESS: 6 rules found');
+  expect(check.output).toContain('SUCCESS: 7 rules found');
   expect(check.status).toBe(0);
 
   const ns = env.kubernetes.namespace;

@@ -15,6 +15,8 @@ const SRC_LAYERS: Record<string, number> = {
   providers: 1,
   queue: 1,
   store: 1,
+  // OTLP requests read into spans (GenAI conventions into columns).
+  traces: 1,
   metrics: 2,
   telemetry: 2,
   suite: 3,

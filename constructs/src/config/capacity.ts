@@ -133,8 +133,53 @@ export interface CapacityView {
   readonly nodeGroups: Record<string, { readonly instanceTypes: readonly string[]; readonly capacityType: string; readonly maxSize: number }>;
   readonly kubernetes: { readonly quota: { readonly cpuRequests: string; readonly memoryRequests: string; readonly cpuLimits: string; readonly memoryLimits: string; readonly pods: number } };
   readonly orchestrator: { readonly replicas: number; readonly resources: Resources };
-  readonly worker: { readonly maxReplicas: number; readonly resources: Resources };
+  readonly worker: { readonly maxReplicas: number; readonly resources: Resources; readonly concurrency?: number };
   readonly addons: { readonly clusterAutoscaler: { readonly maxNodesTotal?: number } };
+  readonly online?: { readonly expectedSpansPerSecond: number; readonly expectedScoredPerSecond: number; readonly secondsPerScoredCase: number };
+}
+
+/**
+ * Orchestrator CPU per span taken over OTLP (decoded, mapped, inserted), in microseconds: `npm run bench:traces`
+ * measured 32–34 µs on a 2-core AMD EPYC (protobuf and JSON), rounded up.
+ */
+export const ORCHESTRATOR_CPU_MICROS_PER_SPAN = 40;
+
+/** The share of the orchestrators' CPU limit trace ingest may plan on; the API and the scheduler keep the rest. */
+export const INGEST_CPU_SHARE = 0.5;
+
+/** The share of the workers' slots at full scale online evaluation may plan on; offline runs keep the rest. */
+export const ONLINE_SLOT_SHARE = 0.5;
+
+/**
+ * The online load an environment expects, against what it can take at full scale: spans per second against the
+ * orchestrators' CPU (`ORCHESTRATOR_CPU_MICROS_PER_SPAN`, half their limit), and scored cases per second, each
+ * holding a worker's slot for `secondsPerScoredCase` (Little's law), against half the workers' slots.
+ */
+export function onlineCapacityProblems(env: CapacityView): CapacityProblem[] {
+  const problems: CapacityProblem[] = [];
+  const online = env.online;
+  if (!online) return problems;
+  const ingestCores = (online.expectedSpansPerSecond * ORCHESTRATOR_CPU_MICROS_PER_SPAN) / 1e6;
+  const ingestAllowed = (env.orchestrator.replicas * env.orchestrator.resources.cpuLimitMilli * INGEST_CPU_SHARE) / 1000;
+  if (ingestCores > ingestAllowed) {
+    problems.push({
+      path: ['online', 'expectedSpansPerSecond'],
+      message:
+        `online.expectedSpansPerSecond ${online.expectedSpansPerSecond} × ${ORCHESTRATOR_CPU_MICROS_PER_SPAN} µs per span is ${ingestCores.toFixed(2)} cores, ` +
+        `above ${INGEST_CPU_SHARE * 100}% of orchestrator.replicas ${env.orchestrator.replicas} × resources.cpuLimitMilli ${env.orchestrator.resources.cpuLimitMilli}m = ${ingestAllowed.toFixed(2)} cores`,
+    });
+  }
+  const slots = env.worker.maxReplicas * (env.worker.concurrency ?? 20);
+  const busy = online.expectedScoredPerSecond * online.secondsPerScoredCase;
+  if (busy > slots * ONLINE_SLOT_SHARE) {
+    problems.push({
+      path: ['online', 'expectedScoredPerSecond'],
+      message:
+        `online.expectedScoredPerSecond ${online.expectedScoredPerSecond} × secondsPerScoredCase ${online.secondsPerScoredCase} keeps ${busy} worker slots busy, ` +
+        `above ${ONLINE_SLOT_SHARE * 100}% of worker.maxReplicas ${env.worker.maxReplicas} × concurrency ${env.worker.concurrency ?? 20} = ${slots} slots`,
+    });
+  }
+  return problems;
 }
 
 export interface CapacityProblem {
@@ -211,6 +256,8 @@ export function capacityProblems(env: CapacityView): CapacityProblem[] {
       }
     }
   }
+
+  problems.push(...onlineCapacityProblems(env));
 
   const groupsMax = nodeGroupsMaxTotal(env.nodeGroups);
   const ceiling = env.addons.clusterAutoscaler.maxNodesTotal;

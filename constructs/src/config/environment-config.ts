@@ -259,6 +259,16 @@ export const environmentSchema = z
       oldestJobMinutes: positiveInt.default(5),
       dailyLlmBudgetUsd: z.number().positive(),
     }),
+    online: z
+      .strictObject({
+        traceRetentionDays: positiveInt.max(3650).default(30),
+        projectSpansPerSecond: positiveInt.default(1000),
+        maxTraceBodyMiB: positiveInt.max(256).default(16),
+        expectedSpansPerSecond: z.number().nonnegative().default(0),
+        expectedScoredPerSecond: z.number().nonnegative().default(0),
+        secondsPerScoredCase: z.number().positive().max(600).default(4),
+      })
+      .prefault({}),
   })
   .superRefine((env, ctx) => {
     const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });

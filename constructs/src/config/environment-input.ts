@@ -376,4 +376,19 @@ export interface EnvironmentInput {
     /** LLM spend per day, in USD, above which the budget alert fires. */
     readonly dailyLlmBudgetUsd: number;
   };
+  /** Production traces in over OTLP (`POST /v1/traces`) and their online evaluation. */
+  readonly online?: {
+    /** Days spans are kept in ClickHouse, unless a project sets its own. @default 30 */
+    readonly traceRetentionDays?: number;
+    /** Spans one project may send per second to each orchestrator replica (429 with Retry-After past it). @default 1000 */
+    readonly projectSpansPerSecond?: number;
+    /** Largest OTLP request once decompressed, in MiB. @default 16 */
+    readonly maxTraceBodyMiB?: number;
+    /** Spans per second the environment should take from all agents: checked against the orchestrators' CPU. @default 0 */
+    readonly expectedSpansPerSecond?: number;
+    /** Spans and conversations per second all online evaluators should score: checked against the workers' slots. @default 0 */
+    readonly expectedScoredPerSecond?: number;
+    /** How long scoring one online case holds a worker's slot (its judge calls), in seconds. @default 4 */
+    readonly secondsPerScoredCase?: number;
+  };
 }

@@ -51,6 +51,12 @@ export const SERVICE_ENV = {
   clickhousePassword: 'CLICKHOUSE_PASSWORD',
   /** Set (to `SERVICE_DEFAULTS.clickhouseCluster`) when ClickHouse is replicated; empty on one node. */
   clickhouseCluster: 'CLICKHOUSE_CLUSTER',
+  /** Days spans sent over OTLP are kept (a project may set its own). */
+  traceRetentionDays: 'TRACE_RETENTION_DAYS',
+  /** Spans one project may send per second to one orchestrator replica. */
+  projectSpansPerSecond: 'PROJECT_SPANS_PER_SECOND',
+  /** Largest OTLP request once decompressed, in bytes. */
+  maxTraceBodyBytes: 'MAX_TRACE_BODY_BYTES',
 } as const;
 
 /** The LLM retry policy's variables, one per field of `LlmRetryPolicy`. */

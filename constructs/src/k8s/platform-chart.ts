@@ -87,7 +87,16 @@ export class PlatformChart extends Chart {
       },
       roleArn: names.orchestratorRoleArn,
       envFromSecrets: serviceSecrets,
-      env: { ...database, [SERVICE_ENV.queueName]: env.worker.queueName, [SERVICE_ENV.casesPerJob]: String(env.worker.casesPerJob), [POD_ENV.environment]: env.name },
+      env: {
+        ...database,
+        [SERVICE_ENV.queueName]: env.worker.queueName,
+        [SERVICE_ENV.casesPerJob]: String(env.worker.casesPerJob),
+        [POD_ENV.environment]: env.name,
+        // OTLP in (`/v1/traces`, under the Ingress's `/v1` with its TLS): retention, span rate and body size per environment.
+        [SERVICE_ENV.traceRetentionDays]: String(env.online.traceRetentionDays),
+        [SERVICE_ENV.projectSpansPerSecond]: String(env.online.projectSpansPerSecond),
+        [SERVICE_ENV.maxTraceBodyBytes]: String(env.online.maxTraceBodyMiB * 1024 * 1024),
+      },
     });
     const spot = Object.values(env.nodeGroups).find((group) => group.capacityType === 'SPOT');
     const spotTaint = spot?.taints[0];

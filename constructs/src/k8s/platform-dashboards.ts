@@ -234,6 +234,35 @@ export function platformDashboards(props: Omit<PlatformDashboardsProps, 'sidecar
         .withTarget(prom(qualityUid, `max by (project, metric) (${M.judgeReviews}{${ns}})`, 'reviews {{project}} {{metric}}', 'C'))
         .span(24)
         .height(8),
+    )
+    .withPanel(
+      new timeseries.PanelBuilder()
+        .title('Online scores of production spans, per evaluator, metric and model (hourly mean)')
+        .withTarget(
+          ch(
+            qualityUid,
+            `SELECT toStartOfHour(scored_at) AS time, concat(project, ' / ', evaluator, ' / ', metric, ' / ', if(model != '', model, '(no model)')) AS series, avg(score) AS mean ` +
+              `FROM ${db}.span_scores WHERE score IS NOT NULL AND $__timeFilter(scored_at) GROUP BY time, series ORDER BY time`,
+            'time_series',
+          ),
+        )
+        .span(12)
+        .height(9),
+    )
+    .withPanel(
+      new timeseries.PanelBuilder()
+        .title('Online mean over 30 minutes against the evaluator\'s threshold (what EvalOnlineQualityDrop compares)')
+        .withTarget(
+          prom(
+            qualityUid,
+            `sum by (project, evaluator, metric) (rate(${M.onlineScore}_sum{${ns}}[30m])) / sum by (project, evaluator, metric) (rate(${M.onlineScore}_count{${ns}}[30m]))`,
+            'mean {{project}} {{evaluator}} {{metric}}',
+            'A',
+          ),
+        )
+        .withTarget(prom(qualityUid, `max by (project, evaluator, metric) (${M.onlineThreshold}{${ns}})`, 'threshold {{project}} {{evaluator}} {{metric}}', 'B'))
+        .span(12)
+        .height(9),
     );
 
   const spec = (uid: string, builder: InstanceType<typeof dashboard.DashboardBuilder>): DashboardSpec => {

@@ -442,6 +442,42 @@ function checkSecrets(objects: K8sObject[], files: TextFile[]): CheckResult {
   return check('secrets', 'Secrets: no secret value in the synthesized output', findings);
 }
 
+/** The orchestrator's variables that bound what OTLP may bring in (go-live check `online`). */
+const ONLINE_ENV = ['TRACE_RETENTION_DAYS', 'PROJECT_SPANS_PER_SECOND', 'MAX_TRACE_BODY_BYTES'] as const;
+
+/**
+ * Online evaluation: `POST /v1/traces` is reached only through the Ingress's TLS (a `/v1` path on a host the
+ * TLS block covers), the orchestrator bounds what OTLP brings in (retention, span rate, body size, each set),
+ * and the quality alert exists (check 4 holds that every alert reaches Slack).
+ */
+function checkOnlineEvaluation(objects: K8sObject[]): CheckResult {
+  const findings: string[] = [];
+  const ingresses = objects.filter((o) => o.kind === 'Ingress');
+  const routed = ingresses.filter((o) => {
+    const tlsHosts = new Set(listOf<{ hosts?: unknown }>(o.spec?.tls).flatMap((t) => listOf<string>(t?.hosts)));
+    return listOf<{ host?: string; http?: { paths?: unknown } }>(o.spec?.rules).some(
+      (r) => r?.host !== undefined && tlsHosts.has(r.host) && listOf<{ path?: string }>(r.http?.paths).some((p) => p?.path === '/v1' || p?.path === '/v1/traces'),
+    );
+  });
+  if (routed.length === 0) findings.push('no Ingress routes /v1 (POST /v1/traces) on a host its TLS covers: agents could not send traces, or would send them in clear text');
+  const orchestrator = objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'orchestrator');
+  if (!orchestrator) findings.push('no orchestrator Deployment');
+  else {
+    const env = new Map(containersOf(orchestrator).flatMap((c) => (c.env ?? []).map((e) => [e.name, e.value] as const)));
+    for (const name of ONLINE_ENV) {
+      const value = env.get(name);
+      if (value === undefined || !/^[1-9]\d*$/.test(value)) findings.push(`${describe(orchestrator)}: ${name} is ${value === undefined ? 'not set' : JSON.stringify(value)}; set a positive whole number`);
+    }
+  }
+  const rules = objects.filter((o) => o.kind === 'PrometheusRule');
+  const alert = rules
+    .flatMap((o) => listOf<{ rules?: unknown }>(o.spec?.groups).flatMap((g) => listOf<{ alert?: string; labels?: Record<string, string> }>(g?.rules)))
+    .find((r) => r?.alert === 'EvalOnlineQualityDrop');
+  // Before any PrometheusRule exists, check 4 is pending and says so; its routing of every alert is check 4's too.
+  if (rules.length > 0 && !alert) findings.push('no EvalOnlineQualityDrop rule: a drop in production quality would not be alerted');
+  return check('online', 'Online evaluation: OTLP behind the Ingress TLS, span limits and retention set, the quality alert routed', findings);
+}
+
 /** One environment's synthesized files, as text: what `checkSynthesized` reads. */
 export interface SynthesizedFiles {
   readonly name: string;
@@ -483,6 +519,7 @@ export function checkSynthesized(env: SynthesizedFiles): EnvironmentReport {
       checkNodeAutoscaling(objects, tf, terraformFile),
       checkNetworkPolicyEnforcement(objects, tf, terraformFile),
       checkClusterAccess(tf, env.production, terraformFile),
+      checkOnlineEvaluation(objects),
     ],
   };
 }
