@@ -62,8 +62,8 @@ export class PlatformViewerSource implements ViewerSource {
     private readonly db: Kysely<Database>,
     private readonly clickhouse: ClickHouseClient,
     private readonly clickhouseDatabase: string,
-    private readonly project: Project,
-    private readonly runIds: readonly string[] | null,
+    readonly project: Project,
+    readonly runIds: readonly string[] | null,
     reviewer: string | null,
   ) {
     this.title = project.name;

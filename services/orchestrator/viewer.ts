@@ -5,6 +5,14 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { isWellFormedApiKey, projectForKey } from '../../src/store/postgres/projects';
 import { issueViewerToken, revokeViewerToken, viewerGrant, type ViewerGrant } from '../../src/store/postgres/viewer-tokens';
 import { securityHeaders, viewerAssets, viewerPages, type ViewerEnv } from '../../src/viewer/app';
+import { Problem } from '../../src/viewer/layout';
+import { TracePage, TracesPage } from '../../src/viewer/trace-pages';
+import { listTracesQuery } from '../../src/contracts/online';
+import { datasetNameSchema } from '../../src/contracts/api';
+import { storableText } from '../../src/contracts/text';
+import { listTraces, traceDetail } from '../../src/store/clickhouse/traces';
+import { datasetCaseOfTrace } from '../../src/platform/online';
+import { appendDatasetCase } from '../../src/store/postgres/projects';
 import { LoginPage } from '../../src/viewer/login-page';
 import { ViewerPaths } from '../../src/viewer/model';
 import { checkReviewer } from '../../src/viewer/reviews';
@@ -142,6 +150,43 @@ export function viewerRoutes(deps: RouteDeps): Hono {
     c.set('viewerSource', new PlatformViewerSource(db, clickhouse, clickhouseDatabase, grant.project, grant.runIds, grant.reviewer));
     c.set('viewer', { paths, title: grant.project.name, mode: 'platform', reviewer: grant.reviewer, csrf, logoutPath: `${VIEWER_BASE}/logout` });
     await next();
+  });
+  // Production traces (a session's project's; a pull-request link, limited to its runs, sees none).
+  const traceGrant = (c: Context<ViewerEnv>) => {
+    const source = c.get('viewerSource') as PlatformViewerSource;
+    return source.runIds === null ? source.project : undefined;
+  };
+  pages.get('/traces', async (c) => {
+    const project = traceGrant(c);
+    if (!project) return c.html(Problem({ viewer: c.get('viewer'), title: 'Not in this link', message: 'This link shows its runs only. Sign in with a project key to see production traces.' }), 404);
+    const query = listTracesQuery.safeParse({ ...c.req.query(), limit: '100' });
+    const filter = query.success ? query.data : { limit: 100 };
+    const traces = await listTraces(clickhouse, clickhouseDatabase, { project: project.name, ...filter, since: undefined });
+    return c.html(TracesPage({ viewer: c.get('viewer'), traces, filter }));
+  });
+  const tracePage = async (c: Context<ViewerEnv>, extra: Pick<Parameters<typeof TracePage>[0], 'added' | 'problem'> = {}, status: 200 | 400 = 200) => {
+    const project = traceGrant(c);
+    const traceId = c.req.param('id')?.toLowerCase() ?? '';
+    const detail = project && /^[0-9a-f]{32}$/.test(traceId) ? await traceDetail(clickhouse, clickhouseDatabase, project.name, traceId) : { spans: [], scores: [] };
+    if (detail.spans.length === 0) return { response: c.html(Problem({ viewer: c.get('viewer'), title: 'No such trace', message: `No trace ${traceId} in this project.` }), 404), detail };
+    return { response: c.html(TracePage({ viewer: c.get('viewer'), traceId, ...detail, ...extra }), status), detail };
+  };
+  pages.get('/traces/:id', async (c) => (await tracePage(c)).response);
+  // The loop back to CI in one action: the trace's question (and its answer, as corrected) becomes a case of a dataset.
+  pages.post('/traces/:id/dataset', async (c) => {
+    const project = traceGrant(c);
+    const viewer = c.get('viewer');
+    if (!project || !viewer.reviewer) return c.text('refused: adding to a dataset needs a session opened with your name', 403);
+    const form = await c.req.parseBody();
+    const { detail } = await tracePage(c);
+    if (detail.spans.length === 0) return (await tracePage(c)).response;
+    const name = datasetNameSchema.safeParse(typeof form.dataset === 'string' ? form.dataset.trim() : '');
+    if (!name.success) return (await tracePage(c, { problem: { field: 'dataset', message: `letters, digits, ".", "_" and "-", 1 to 200 (${name.error.issues[0].message})` } }, 400)).response;
+    const expected = typeof form.expected_output === 'string' ? storableText(form.expected_output.replace(/\r\n/g, '\n')) : undefined;
+    const made = datasetCaseOfTrace(detail.spans, { spanId: typeof form.span_id === 'string' && form.span_id ? form.span_id : undefined, expectedOutput: expected });
+    if ('problem' in made) return (await tracePage(c, { problem: { field: made.field, message: made.problem } }, 400)).response;
+    const added = await appendDatasetCase(db, project.id, name.data, { ...made, metadata: { ...made.metadata, added_by: viewer.reviewer } });
+    return (await tracePage(c, { added })).response;
   });
   pages.route('/', viewerPages());
   app.route('/', pages);

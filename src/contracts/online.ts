@@ -94,3 +94,69 @@ export interface SpanToolCall {
   arguments?: unknown;
   output?: unknown;
 }
+
+/** A span as the API and the viewer show it. */
+export interface SpanView {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  session_id: string;
+  service: string;
+  name: string;
+  kind: number;
+  operation: string;
+  provider: string;
+  model: string;
+  agent_name: string;
+  start_time: string;
+  duration_ms: number;
+  status_code: number;
+  status_message: string;
+  input_tokens: number;
+  output_tokens: number;
+  input_messages: SpanMessage[];
+  output_messages: SpanMessage[];
+  input_text: string;
+  output_text: string;
+  tool_calls: SpanToolCall[];
+  attributes: Record<string, string>;
+  resource_attributes: Record<string, string>;
+  ingested_at: string;
+}
+
+/** An online evaluator's score of a span. */
+export interface SpanScoreView {
+  evaluator: string;
+  trace_id: string;
+  span_id: string;
+  session_id: string;
+  model: string;
+  metric: string;
+  metric_name: string;
+  score: number | null;
+  passed: boolean;
+  errored: boolean;
+  threshold: number;
+  reason: string;
+  judge_model: string;
+  run_id: string;
+  scored_at: string;
+}
+
+/** A trace in a listing: its first span's name and texts, its extent, and its scores' means per metric. */
+export interface TraceSummary {
+  trace_id: string;
+  service: string;
+  name: string;
+  session_id: string;
+  models: string[];
+  spans: number;
+  started: string;
+  duration_ms: number;
+  input_text: string;
+  output_text: string;
+  errors: number;
+  ingested_at: string;
+  scores: Array<{ evaluator: string; metric: string; mean: number | null; passed: boolean }>;
+}
+

@@ -143,3 +143,26 @@ export function evaluatorThresholds(name: string, config: OnlineEvaluatorConfig)
     return [];
   }
 }
+
+/**
+ * The CI case a production trace becomes: the question of one of its spans (the one named, else its first chat
+ * span with a question and an answer), the answer as the reference (`expected_output`, as the reviewer corrected
+ * it), and where it came from. No recorded output: in the suite, the agent under test answers it again.
+ */
+export function datasetCaseOfTrace(spans: SpanView[], choice: { spanId?: string; expectedOutput?: string }): TestCase | { problem: string; field: string } {
+  const usable = (s: SpanView) => s.input_text !== '';
+  const span = choice.spanId
+    ? spans.find((s) => s.span_id === choice.spanId)
+    : (spans.find((s) => usable(s) && s.output_text !== '' && s.operation === 'chat') ?? spans.find((s) => usable(s) && s.output_text !== '') ?? spans.find(usable));
+  if (!span) return choice.spanId ? { problem: `the trace has no span ${choice.spanId}`, field: 'span_id' } : { problem: 'no span of this trace records a question (gen_ai input messages)', field: 'span_id' };
+  if (!usable(span)) return { problem: `span ${span.span_id} records no question (gen_ai input messages)`, field: 'span_id' };
+  const expected = choice.expectedOutput ?? span.output_text;
+  return {
+    id: `trace-${span.trace_id.slice(0, 16)}-${span.span_id}`,
+    input: span.input_text,
+    ...(expected.trim() !== '' ? { expected_output: expected } : {}),
+    topic: (span.agent_name || span.service || 'production').slice(0, 100),
+    tags: ['production'],
+    metadata: { source: 'production', trace_id: span.trace_id, span_id: span.span_id, service: span.service, model: span.model },
+  };
+}

@@ -15,7 +15,7 @@ export interface Viewer {
   readonly logoutPath: string | null;
 }
 
-type Section = 'runs' | 'trends' | 'agreement' | 'none';
+type Section = 'runs' | 'trends' | 'agreement' | 'traces' | 'none';
 
 export function Layout(props: { viewer: Viewer; title: string; section: Section; children: Child }) {
   const { viewer } = props;
@@ -23,7 +23,12 @@ export function Layout(props: { viewer: Viewer; title: string; section: Section;
   const nav: Array<[Section, string, string]> = [
     ['runs', 'Runs', paths.runs()],
     ['trends', 'Trends', paths.trends()],
-    ...(viewer.mode === 'platform' ? ([['agreement', 'Judge agreement', paths.agreement()]] as Array<[Section, string, string]>) : []),
+    ...(viewer.mode === 'platform'
+      ? ([
+          ['agreement', 'Judge agreement', paths.agreement()],
+          ['traces', 'Production traces', paths.traces()],
+        ] as Array<[Section, string, string]>)
+      : []),
   ];
   return (
     <html lang="en">

@@ -180,6 +180,8 @@ export class ViewerPaths {
   comparePage = () => `${this.base}/compare`;
   trends = (query: Record<string, string | undefined> = {}) => `${this.base}/trends${queryString(query)}`;
   agreement = () => `${this.base}/agreement`;
+  traces = (query: Record<string, string | undefined> = {}) => `${this.base}/traces${queryString(query)}`;
+  trace = (id: string) => `${this.base}/traces/${encodeURIComponent(id)}`;
   sideBySide = (runs: string) => `${this.base}/side-by-side?runs=${encodeURIComponent(runs)}`;
   review = (runId: string) => `${this.base}/runs/${encodeURIComponent(runId)}/review`;
   export = (runId: string, format: 'csv' | 'json') => `${this.base}/runs/${encodeURIComponent(runId)}/cases.${format}`;

@@ -155,6 +155,42 @@ test('spans sent with the OpenTelemetry SDK are stored, sampled, scored online, 
   expect(series(await (await fetch(`${worker.url}/metrics`)).text(), 'eval_online_score_count', { ...labels, model: 'gpt-4o-mini' })).toEqual([sample]);
   expect(series(await (await fetch(`${orchestrator.url}/metrics`)).text(), 'eval_online_threshold', { ...labels, direction: 'higher_is_better' })).toEqual([0.5]);
 
+  // The viewer: the traces with their scores, a trace's spans and messages and the judge's reasons, and the trace
+  // made a dataset case in one action (the loop from production back to the CI suite).
+  const signIn = await fetch(`${orchestrator.url}/ui/login`, { method: 'POST', body: new URLSearchParams({ key, reviewer: 'Dana', next: '/ui/traces' }), redirect: 'manual' });
+  const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+  const page = async (path: string, init: RequestInit = {}) => {
+    const response = await fetch(`${orchestrator.url}${path}`, { ...init, headers: { cookie, ...(init.headers ?? {}) }, redirect: 'manual' });
+    return { status: response.status, html: await response.text() };
+  };
+  const tracesPage = await page('/ui/traces?evaluator=answers');
+  expect(tracesPage.status).toBe(200);
+  expect(tracesPage.html).toContain(`/ui/traces/${scored[0].trace_id}`);
+  expect(tracesPage.html).toMatch(/helpful 0\.9 ✓/);
+  const tracePage = await page(`/ui/traces/${scored[0].trace_id}`);
+  expect(tracePage.html).toContain('answers the question');
+  expect(tracePage.html).toContain('You help shoppers.');
+  expect(tracePage.html).toContain('→ track_order({&quot;order&quot;:');
+  const csrf = /name="csrf" value="([^"]+)"/.exec(tracePage.html)![1];
+  const question = /<option value="([0-9a-f]{16})" selected="">chat gpt-4o-mini: (Where is my order [^<]+)<\/option>/.exec(tracePage.html)!;
+  const added = await page(`/ui/traces/${scored[0].trace_id}/dataset`, {
+    method: 'POST',
+    body: new URLSearchParams({ csrf, dataset: 'from-production', span_id: question[1], expected_output: 'It ships tomorrow.' }),
+  });
+  expect(added.status).toBe(200);
+  expect(added.html).toContain('Added to dataset from-production, version 1 (1 cases)');
+  const dataset = await api('GET', '/v1/datasets/from-production/versions/1');
+  expect(dataset.body.cases).toEqual([
+    {
+      id: expect.stringMatching(/^trace-/),
+      input: question[2],
+      expected_output: 'It ships tomorrow.',
+      topic: 'shop-agent',
+      tags: ['production'],
+      metadata: { source: 'production', trace_id: scored[0].trace_id, span_id: question[1], service: 'shop-agent', model: 'gpt-4o-mini', added_by: 'Dana' },
+    },
+  ]);
+
   // A real Prometheus with the platform's synthesized rules (`for` set to 0: its duration is promtool's business).
   const objects: Obj[] = Testing.synth(new PlatformChart(Testing.app(), 'platform', { env: env8s }));
   const rule = objects.find((o) => o.kind === 'PrometheusRule')!;

@@ -4,7 +4,7 @@ import { createDatasetSchema, datasetNameSchema } from '../../../src/contracts/a
 import { testCaseSchema, type TestCase } from '../../../src/contracts/case';
 import { readDeepEvalDataset, type DatasetFormat } from '../../../src/suite/deepeval-dataset';
 import { SuiteError } from '../../../src/suite/problems';
-import { createDatasetVersion, listDatasets } from '../../../src/store/postgres/projects';
+import { createDatasetVersion, getDatasetVersion, listDatasets } from '../../../src/store/postgres/projects';
 import { fail, fieldPath, MAX_JSON_DEPTH, parse, readJson, type AppEnv, type RouteDeps } from '../http';
 import { badString, jsonDepth } from '../limits';
 
@@ -80,6 +80,16 @@ export function datasetRoutes(deps: RouteDeps): Hono<AppEnv> {
   });
 
   routes.get('/datasets', async (c) => c.json({ datasets: await listDatasets(db, c.get('project').id) }));
+
+  // One version with its cases (what a run naming it evaluates; the viewer adds production traces as versions).
+  routes.get('/datasets/:name/versions/:version', async (c) => {
+    const name = parse(datasetNameSchema, c.req.param('name'), 'query');
+    const version = Number(c.req.param('version'));
+    if (!Number.isInteger(version) || version < 1) fail(404, `no dataset ${name} version ${c.req.param('version')}`, 'version');
+    const found = await getDatasetVersion(db, c.get('project').id, name, version);
+    if (!found) fail(404, `no dataset ${name} version ${version}`, 'version');
+    return c.json({ name, version: found.version, case_count: found.case_count, cases: found.cases });
+  });
 
   return routes;
 }

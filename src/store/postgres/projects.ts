@@ -101,3 +101,19 @@ export async function getDatasetVersion(db: Kysely<Database>, projectId: string,
     .where('dataset_versions.version', '=', version)
     .executeTakeFirst();
 }
+
+/**
+ * Adds one case to a dataset as a new version (the latest version's cases and this one; version 1 when the
+ * dataset is new), under the dataset's lock, so two cases added at once make two versions, neither lost.
+ */
+export async function appendDatasetCase(db: Kysely<Database>, projectId: string, name: string, testCase: unknown): Promise<{ name: string; version: number; case_count: number }> {
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto('datasets').values({ project_id: projectId, name }).onConflict((oc) => oc.columns(['project_id', 'name']).doNothing()).execute();
+    const dataset = await trx.selectFrom('datasets').select('id').where('project_id', '=', projectId).where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
+    const latest = await trx.selectFrom('dataset_versions').select(['version', 'cases']).where('dataset_id', '=', dataset.id).orderBy('version', 'desc').limit(1).executeTakeFirst();
+    const cases = [...((latest?.cases as unknown[] | undefined) ?? []), testCase];
+    const version = (latest?.version ?? 0) + 1;
+    await trx.insertInto('dataset_versions').values({ dataset_id: dataset.id, version, cases: JSON.stringify(cases), case_count: cases.length }).execute();
+    return { name, version, case_count: cases.length };
+  });
+}
