@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { main as engineMain, UsageError, type Command, type Io } from '../src/cli/main';
 import { ConfigurationError, readPlatformConfig } from '../src/platform/config';
-import { createApiKey, revokeApiKey, setProjectCallBodies } from '../src/store/postgres/projects';
+import { createApiKey, revokeApiKey, setProjectCallBodies, setProjectTraceRetention } from '../src/store/postgres/projects';
 import { startDev } from './dev';
 import { startOrchestrator } from './orchestrator/main';
 import type { RunningService } from './runtime';
@@ -81,13 +81,25 @@ const platformCommands: Record<string, Command> = {
     }
   },
   async projects(args, io) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'llm-call-bodies': { type: 'string' } } });
-    const usage = 'projects: evalctl projects set <name> --llm-call-bodies on|off';
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'llm-call-bodies': { type: 'string' }, 'trace-retention-days': { type: 'string' } } });
+    const usage = 'projects: evalctl projects set <name> --llm-call-bodies on|off | --trace-retention-days <1-3650|default>';
     if (positionals[0] !== 'set' || !positionals[1] || positionals.length !== 2) throw new UsageError(usage);
     const choice = values['llm-call-bodies'];
-    if (choice !== 'on' && choice !== 'off') throw new UsageError(`--llm-call-bodies: expected on or off (${usage})`);
+    const retention = values['trace-retention-days'];
+    if (choice === undefined && retention === undefined) throw new UsageError(usage);
+    if (choice !== undefined && choice !== 'on' && choice !== 'off') throw new UsageError(`--llm-call-bodies: expected on or off (${usage})`);
+    const days = retention === undefined || retention === 'default' ? null : Number(retention);
+    if (retention !== undefined && days !== null && !(Number.isInteger(days) && days >= 1 && days <= 3650)) throw new UsageError(`--trace-retention-days: expected a whole number of days from 1 to 3650, or default (${usage})`);
     const stores = await openStores(config(io));
     try {
+      if (retention !== undefined) {
+        if (!(await setProjectTraceRetention(stores.db, positionals[1], days))) {
+          io.stderr.write(`projects set: no project ${positionals[1]}\n`);
+          return 2;
+        }
+        io.stderr.write(`project ${positionals[1]}: spans sent from now on are kept ${days === null ? 'TRACE_RETENTION_DAYS (the environment\'s default)' : `${days} days`}; spans already stored keep theirs\n`);
+        if (choice === undefined) return 0;
+      }
       if (!(await setProjectCallBodies(stores.db, positionals[1], choice === 'on'))) {
         io.stderr.write(`projects set: no project ${positionals[1]}\n`);
         return 2;
