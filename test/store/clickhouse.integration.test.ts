@@ -63,7 +63,7 @@ describe('replicated ClickHouse (prod: one shard, three replicas, Keeper)', () =
   // No Keeper runs here, so the Replicated engines cannot be created: the generated statements are checked by string.
   it('creates every table ON CLUSTER with a Replicated engine keyed by the shard and replica macros, and alters them ON CLUSTER', () => {
     const creates = clustered.filter((statement) => statement.startsWith('CREATE'));
-    expect(creates).toHaveLength(2);
+    expect(creates).toHaveLength(4);
     for (const statement of clustered.filter((s) => !s.startsWith('CREATE'))) expect(statement).toMatch(/^ALTER TABLE evals\.llm_calls ON CLUSTER eval\n/);
     for (const statement of creates) {
       expect(statement).toMatch(/^CREATE TABLE IF NOT EXISTS evals\.\w+ ON CLUSTER eval \(/);
