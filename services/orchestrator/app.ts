@@ -120,7 +120,7 @@ export function createApp(options: OrchestratorDeps): Hono<AppEnv> {
       // takes (1 MiB), not the whole budget, or concurrent exports would queue behind each other. What it can
       // grow to stays bounded by the body limit and MAX_TRACE_BODY_BYTES once decompressed.
       const unknownSize = c.req.path === '/v1/traces' ? Math.min(OTLP_UNKNOWN_BODY_BYTES, maxBodyBytes) : maxBodyBytes;
-      const bytes = Number.isFinite(declared) && declared >= 0 && c.req.header('content-length') !== undefined ? Math.min(declared, maxBodyBytes) : unknownSize;
+      const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, maxBodyBytes) : unknownSize;
       if (!bodies.tryTake(bytes)) fail(503, 'the server is reading other large bodies; retry shortly', 'body', undefined, 1);
       try {
         await next();

@@ -112,7 +112,6 @@ export function startOnlineScheduler(deps: OnlineSchedulerDeps, config: OnlineEv
       deps.log?.('online enqueue failed; the reconciler will retry', { run: run.id, error: (error as Error).message });
     });
     deps.metrics?.onlineCases.inc({ outcome: 'queued' }, cases.length);
-    spentToday.set(evaluator.name, spent);
     return { ...outcome, runId: run.id, cases: cases.length };
   };
 

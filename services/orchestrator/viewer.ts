@@ -164,29 +164,33 @@ export function viewerRoutes(deps: RouteDeps): Hono {
     const traces = await listTraces(clickhouse, clickhouseDatabase, { project: project.name, ...filter, since: undefined });
     return c.html(TracesPage({ viewer: c.get('viewer'), traces, filter }));
   });
-  const tracePage = async (c: Context<ViewerEnv>, extra: Pick<Parameters<typeof TracePage>[0], 'added' | 'problem'> = {}, status: 200 | 400 = 200) => {
+  /** The session's trace of the address: its spans and scores, read once; none for a link or another project's trace. */
+  const traceOf = async (c: Context<ViewerEnv>) => {
     const project = traceGrant(c);
     const traceId = c.req.param('id')?.toLowerCase() ?? '';
     const detail = project && /^[0-9a-f]{32}$/.test(traceId) ? await traceDetail(clickhouse, clickhouseDatabase, project.name, traceId) : { spans: [], scores: [] };
-    if (detail.spans.length === 0) return { response: c.html(Problem({ viewer: c.get('viewer'), title: 'No such trace', message: `No trace ${traceId} in this project.` }), 404), detail };
-    return { response: c.html(TracePage({ viewer: c.get('viewer'), traceId, ...detail, ...extra }), status), detail };
+    return { project, traceId, ...detail };
   };
-  pages.get('/traces/:id', async (c) => (await tracePage(c)).response);
+  type Trace = Awaited<ReturnType<typeof traceOf>>;
+  const tracePage = (c: Context<ViewerEnv>, trace: Trace, extra: Pick<Parameters<typeof TracePage>[0], 'added' | 'problem'> = {}, status: 200 | 400 = 200) =>
+    trace.spans.length === 0
+      ? c.html(Problem({ viewer: c.get('viewer'), title: 'No such trace', message: `No trace ${trace.traceId} in this project.` }), 404)
+      : c.html(TracePage({ viewer: c.get('viewer'), traceId: trace.traceId, spans: trace.spans, scores: trace.scores, ...extra }), status);
+  pages.get('/traces/:id', async (c) => tracePage(c, await traceOf(c)));
   // The loop back to CI in one action: the trace's question (and its answer, as corrected) becomes a case of a dataset.
   pages.post('/traces/:id/dataset', async (c) => {
-    const project = traceGrant(c);
     const viewer = c.get('viewer');
-    if (!project || !viewer.reviewer) return c.text('refused: adding to a dataset needs a session opened with your name', 403);
+    if (!traceGrant(c) || !viewer.reviewer) return c.text('refused: adding to a dataset needs a session opened with your name', 403);
     const form = await c.req.parseBody();
-    const { detail } = await tracePage(c);
-    if (detail.spans.length === 0) return (await tracePage(c)).response;
+    const trace = await traceOf(c);
+    if (!trace.project || trace.spans.length === 0) return tracePage(c, trace);
     const name = datasetNameSchema.safeParse(typeof form.dataset === 'string' ? form.dataset.trim() : '');
-    if (!name.success) return (await tracePage(c, { problem: { field: 'dataset', message: `letters, digits, ".", "_" and "-", 1 to 200 (${name.error.issues[0].message})` } }, 400)).response;
+    if (!name.success) return tracePage(c, trace, { problem: { field: 'dataset', message: `letters, digits, ".", "_" and "-", 1 to 200 (${name.error.issues[0].message})` } }, 400);
     const expected = typeof form.expected_output === 'string' ? storableText(form.expected_output.replace(/\r\n/g, '\n')) : undefined;
-    const made = datasetCaseOfTrace(detail.spans, { spanId: typeof form.span_id === 'string' && form.span_id ? form.span_id : undefined, expectedOutput: expected });
-    if ('problem' in made) return (await tracePage(c, { problem: { field: made.field, message: made.problem } }, 400)).response;
-    const added = await appendDatasetCase(db, project.id, name.data, { ...made, metadata: { ...made.metadata, added_by: viewer.reviewer } });
-    return (await tracePage(c, { added })).response;
+    const made = datasetCaseOfTrace(trace.spans, { spanId: typeof form.span_id === 'string' && form.span_id ? form.span_id : undefined, expectedOutput: expected });
+    if ('problem' in made) return tracePage(c, trace, { problem: { field: made.field, message: made.problem } }, 400);
+    const added = await appendDatasetCase(db, trace.project.id, name.data, { ...made, metadata: { ...made.metadata, added_by: viewer.reviewer } });
+    return tracePage(c, trace, { added });
   });
   pages.route('/', viewerPages());
   app.route('/', pages);

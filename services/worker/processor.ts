@@ -203,7 +203,7 @@ export function createCaseProcessor(deps: WorkerDeps): ConsumerHandlers & { flus
       const ref = run.online_evaluator ? onlineCaseRef(ended.result?.metadata) : undefined;
       if (ref) {
         for (const m of Object.values(ended.result?.metrics ?? {})) {
-          if (m.score !== null && Number.isFinite(m.score)) metrics?.recordOnlineScore({ project: run.project_name, evaluator: run.online_evaluator!, metric: m.metric, model: ref.model, provider: '' }, m.score);
+          if (m.score !== null && Number.isFinite(m.score)) metrics?.recordOnlineScore({ project: run.project_name, evaluator: run.online_evaluator!, metric: m.metric, model: ref.model }, m.score);
         }
       }
     }

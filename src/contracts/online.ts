@@ -95,7 +95,10 @@ export interface SpanToolCall {
   output?: unknown;
 }
 
-/** A span as the API and the viewer show it. */
+/**
+ * A span as the API and the viewer show it: the GenAI conventions in fields, its messages and tool calls parsed.
+ * The `spans` table's row (`SpanRow`) and what OTLP ingest makes of a span (`SpanRecord`) are derived from it.
+ */
 export interface SpanView {
   trace_id: string;
   span_id: string;
@@ -124,7 +127,7 @@ export interface SpanView {
   ingested_at: string;
 }
 
-/** An online evaluator's score of a span. */
+/** An online evaluator's score of a span (the `span_scores` row, `SpanScoreRow`, is derived from it). */
 export interface SpanScoreView {
   evaluator: string;
   trace_id: string;

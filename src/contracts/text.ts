@@ -29,6 +29,13 @@ export function clipText(text: string, max: number): string {
   return `${text.slice(0, end)}…`;
 }
 
+/** A text cut to `max` characters (by `clipText`), saying how much was left out: what is stored of a long text. */
+export function clipBody(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const kept = clipText(text, max).slice(0, -1);
+  return `${kept}… [${text.length - kept.length} more characters not stored]`;
+}
+
 /**
  * `value` with `change` applied to every string in it (object keys included). Only what changes is copied: a
  * value whose strings all come back as they were is returned as it was.

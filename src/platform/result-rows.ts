@@ -3,7 +3,7 @@ import type { LlmCallEvent } from '../providers/llm-gateway';
 import type { CaseResult } from '../contracts/report';
 import { clickhouseTime, type LlmCallRow, type ResultRow, type SpanScoreRow } from '../store/clickhouse/tables';
 import { onlineCaseRef } from './online';
-import { clipText } from '../contracts/text';
+import { clipBody, clipText } from '../contracts/text';
 
 export interface RowContext {
   project: string;
@@ -69,13 +69,6 @@ export function resultRows(result: CaseResult, context: RowContext): ResultRow[]
     judge_cost_usd: m.judge_cost_usd,
     duration_ms: m.duration_ms,
   }));
-}
-
-/** A text cut to `max` characters, saying how much was left out. */
-export function clipBody(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const kept = clipText(text, max).slice(0, -1);
-  return `${kept}… [${text.length - kept.length} more characters not stored]`;
 }
 
 /**

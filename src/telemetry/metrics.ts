@@ -185,7 +185,7 @@ export class PlatformMetrics {
   }
 
   /** An online evaluator's score of a span: the series its quality alert reads. */
-  recordOnlineScore(labels: { project: string; evaluator: string; metric: string; model: string; provider: string }, score: number): void {
+  recordOnlineScore(labels: { project: string; evaluator: string; metric: string; model: string }, score: number): void {
     const key = `${labels.project}/${labels.evaluator}`;
     let project = labels.project;
     let evaluator = labels.evaluator;
@@ -193,7 +193,8 @@ export class PlatformMetrics {
       if (this.onlineEvaluators.size >= MAX_ONLINE_EVALUATOR_LABELS) project = evaluator = 'other';
       else this.onlineEvaluators.add(key);
     }
-    const model = labels.model ? this.modelLabels.of(labels.provider || 'unknown', labels.model) : '';
+    // The span's model, as the agent reported it: bounded like the LLM calls' (its own key in the same budget).
+    const model = labels.model ? this.modelLabels.of('span', labels.model) : '';
     this.onlineScore.observe({ project, evaluator, metric: labels.metric, model }, score);
   }
 

@@ -1,5 +1,5 @@
-import type { SpanMessage, SpanToolCall } from '../contracts/online';
-import { clipText, storableDeep, storableText } from '../contracts/text';
+import type { SpanMessage, SpanToolCall, SpanView } from '../contracts/online';
+import { clipBody, storableDeep, storableText } from '../contracts/text';
 import type { AttributeValue, OtlpEvent, OtlpSpan } from './otlp';
 
 /**
@@ -9,32 +9,7 @@ import type { AttributeValue, OtlpEvent, OtlpSpan } from './otlp';
  * JSON text) and from the older ones instrumentations still send: `gen_ai.prompt.N.*` / `gen_ai.completion.N.*`
  * attributes, and the `gen_ai.*.message` / `gen_ai.choice` events.
  */
-export interface SpanRecord {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string;
-  session_id: string;
-  service: string;
-  name: string;
-  kind: number;
-  operation: string;
-  provider: string;
-  model: string;
-  agent_name: string;
-  start_time: string;
-  duration_ms: number;
-  status_code: number;
-  status_message: string;
-  input_tokens: number;
-  output_tokens: number;
-  input_messages: SpanMessage[];
-  output_messages: SpanMessage[];
-  input_text: string;
-  output_text: string;
-  tool_calls: SpanToolCall[];
-  attributes: Record<string, string>;
-  resource_attributes: Record<string, string>;
-}
+export type SpanRecord = Omit<SpanView, 'ingested_at'>;
 
 /** The attributes read into columns; the rest go to the map. */
 const COLUMN_ATTRIBUTES = new Set([
@@ -192,17 +167,10 @@ export interface SpanLimits {
   readonly maxAttributeChars: number;
 }
 
-/** A text cut to `max`, saying so. */
-function clipped(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const kept = clipText(text, max).slice(0, -1);
-  return `${kept}… [${text.length - kept.length} more characters not stored]`;
-}
-
 /** A span as the table stores it: text made storable (no NUL, no lone surrogate) and clipped to the limits. */
 export function spanRecord(span: OtlpSpan, limits: SpanLimits): SpanRecord {
   const a = span.attributes;
-  const fit = (text: string) => clipped(storableText(text), limits.maxAttributeChars);
+  const fit = (text: string) => clipBody(storableText(text), limits.maxAttributeChars);
   const events = eventMessages(span.events);
   let input = messagesOf(structured(a['gen_ai.input.messages']), 'user');
   if (input.length === 0) input = numberedMessages(a, 'prompt');

@@ -34,8 +34,15 @@ export interface OtlpSpan {
   scope: string;
 }
 
-/** A request that cannot be read: the client's mistake (400), naming the place. */
-export class OtlpError extends Error {}
+/** A request that cannot be read: the client's mistake (400), naming the place (`field`). */
+export class OtlpError extends Error {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}
 
 /** The spans of a request, and those left out (with why: OTLP's partial success). */
 export interface DecodedSpans {
@@ -64,7 +71,7 @@ class Reader {
   }
 
   fail(message: string): never {
-    throw new OtlpError(`${this.where}: ${message}`);
+    throw new OtlpError(this.where, message);
   }
 
   /** A varint as a number (exact up to 2^53; protobuf lengths, tags and enums are far below). */
@@ -203,7 +210,8 @@ function readKeyValue(r: Reader, into: Record<string, AttributeValue>, depth: nu
   into[key] = value;
 }
 
-function readAttributesInto(r: Reader, into: Record<string, AttributeValue>, where: string): void {
+/** One `KeyValue` of a repeated attributes field, into the map. */
+function readAttribute(r: Reader, into: Record<string, AttributeValue>, where: string): void {
   readKeyValue(r.sub(`${where}.attributes`), into, 0);
 }
 
@@ -231,14 +239,14 @@ function readSpanProto(r: Reader, resource: Record<string, AttributeValue>, scop
     else if (field === 6 && wire === 0) span.kind = r.varint();
     else if (field === 7 && wire === 1) span.startTimeUnixNano = r.fixed64();
     else if (field === 8 && wire === 1) span.endTimeUnixNano = r.fixed64();
-    else if (field === 9 && wire === 2) readAttributesInto(r, span.attributes, r.where);
+    else if (field === 9 && wire === 2) readAttribute(r, span.attributes, r.where);
     else if (field === 11 && wire === 2) {
       const inner = r.sub(`${r.where}.events[${span.events.length}]`);
       const event: OtlpEvent = { name: '', timeUnixNano: 0n, attributes: {} };
       inner.fields((f, w) => {
         if (f === 1 && w === 1) event.timeUnixNano = inner.fixed64();
         else if (f === 2 && w === 2) event.name = inner.string();
-        else if (f === 3 && w === 2) readAttributesInto(inner, event.attributes, inner.where);
+        else if (f === 3 && w === 2) readAttribute(inner, event.attributes, inner.where);
         else return false;
         return true;
       });
@@ -274,7 +282,7 @@ export function decodeTraceProtobuf(body: Uint8Array): OtlpSpan[] {
         const inner = resourceSpans.sub(`${where}.resource`);
         inner.fields((g, x) => {
           if (g !== 1 || x !== 2) return false;
-          readAttributesInto(inner, resource, inner.where);
+          readAttribute(inner, resource, inner.where);
           return true;
         });
       } else if (f === 2 && w === 2) scopeBodies.push(resourceSpans.sub(`${where}.scopeSpans[${scopeBodies.length}]`));
@@ -329,22 +337,22 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 /** OTLP/JSON writes ids as hex; some senders write protobuf's JSON default, base64: both are read. */
 function jsonId(value: unknown, bytes: number, where: string): string {
   if (value === undefined || value === null || value === '') return '';
-  if (typeof value !== 'string') throw new OtlpError(`${where}: expected a hex string`);
+  if (typeof value !== 'string') throw new OtlpError(where, `expected a hex string`);
   if (value.length === bytes * 2 && /^[0-9a-fA-F]+$/.test(value)) return value.toLowerCase();
   const decoded = Buffer.from(value, 'base64');
   if (decoded.length === bytes && /^[A-Za-z0-9+/]+=*$/.test(value)) return decoded.toString('hex');
-  throw new OtlpError(`${where}: expected ${bytes * 2} hex digits`);
+  throw new OtlpError(where, `expected ${bytes * 2} hex digits`);
 }
 
 function jsonNanos(value: unknown, where: string): bigint {
   if (value === undefined || value === null) return 0n;
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return BigInt(value);
-  throw new OtlpError(`${where}: expected nanoseconds since the epoch (an integer or a decimal string)`);
+  throw new OtlpError(where, `expected nanoseconds since the epoch (an integer or a decimal string)`);
 }
 
 function jsonAnyValue(value: unknown, where: string, depth: number): AttributeValue {
-  if (depth > 16) throw new OtlpError(`${where}: values nest deeper than 16 levels`);
+  if (depth > 16) throw new OtlpError(where, `values nest deeper than 16 levels`);
   if (!isObject(value)) return null;
   if ('stringValue' in value) return typeof value.stringValue === 'string' ? value.stringValue : String(value.stringValue);
   if ('boolValue' in value) return value.boolValue === true || value.boolValue === 'true';
@@ -352,14 +360,14 @@ function jsonAnyValue(value: unknown, where: string, depth: number): AttributeVa
     const raw = value.intValue;
     if (typeof raw === 'number' && Number.isInteger(raw)) return raw;
     if (typeof raw === 'string' && /^-?\d{1,20}$/.test(raw)) return int64Value(BigInt(raw));
-    throw new OtlpError(`${where}.intValue: expected an integer`);
+    throw new OtlpError(`${where}.intValue`, `expected an integer`);
   }
   if ('doubleValue' in value) {
     const raw = value.doubleValue;
     if (typeof raw === 'number') return raw;
     if (typeof raw === 'string' && ['NaN', 'Infinity', '-Infinity'].includes(raw)) return raw;
     if (typeof raw === 'string' && !Number.isNaN(Number(raw))) return Number(raw);
-    throw new OtlpError(`${where}.doubleValue: expected a number`);
+    throw new OtlpError(`${where}.doubleValue`, `expected a number`);
   }
   if ('arrayValue' in value) {
     const values = isObject(value.arrayValue) && Array.isArray(value.arrayValue.values) ? value.arrayValue.values : [];
@@ -377,47 +385,47 @@ function jsonAnyValue(value: unknown, where: string, depth: number): AttributeVa
 
 function jsonAttributesInto(list: unknown, into: Record<string, AttributeValue>, where: string, depth = 0): void {
   if (list === undefined || list === null) return;
-  if (!Array.isArray(list)) throw new OtlpError(`${where}: expected an array of {key, value}`);
+  if (!Array.isArray(list)) throw new OtlpError(where, `expected an array of {key, value}`);
   list.forEach((entry, i) => {
-    if (!isObject(entry) || typeof entry.key !== 'string') throw new OtlpError(`${where}[${i}]: expected {key, value}`);
+    if (!isObject(entry) || typeof entry.key !== 'string') throw new OtlpError(`${where}[${i}]`, `expected {key, value}`);
     into[entry.key] = jsonAnyValue(entry.value, `${where}[${i}].value`, depth);
   });
 }
 
 const jsonArray = (value: unknown, where: string): unknown[] => {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new OtlpError(`${where}: expected an array`);
+  if (!Array.isArray(value)) throw new OtlpError(where, `expected an array`);
   return value;
 };
 
 const jsonString = (value: unknown, where: string): string => {
   if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw new OtlpError(`${where}: expected a string`);
+  if (typeof value !== 'string') throw new OtlpError(where, `expected a string`);
   return value;
 };
 
 const jsonInt = (value: unknown, where: string): number => {
   if (value === undefined || value === null) return 0;
   if (typeof value === 'number' && Number.isInteger(value)) return value;
-  throw new OtlpError(`${where}: expected an integer`);
+  throw new OtlpError(where, `expected an integer`);
 };
 
 /** An `ExportTraceServiceRequest` in OTLP's JSON mapping (`application/json`), already parsed. */
 export function decodeTraceJson(body: unknown): OtlpSpan[] {
-  if (!isObject(body)) throw new OtlpError('body: expected an object with resourceSpans');
+  if (!isObject(body)) throw new OtlpError('body', 'expected an object with resourceSpans');
   const spans: OtlpSpan[] = [];
   jsonArray(body.resourceSpans ?? body.resource_spans, 'resourceSpans').forEach((rs, i) => {
     const where = `resourceSpans[${i}]`;
-    if (!isObject(rs)) throw new OtlpError(`${where}: expected an object`);
+    if (!isObject(rs)) throw new OtlpError(where, `expected an object`);
     const resource: Record<string, AttributeValue> = {};
     if (isObject(rs.resource)) jsonAttributesInto(rs.resource.attributes, resource, `${where}.resource.attributes`);
     jsonArray(rs.scopeSpans ?? rs.scope_spans, `${where}.scopeSpans`).forEach((ss, j) => {
       const sWhere = `${where}.scopeSpans[${j}]`;
-      if (!isObject(ss)) throw new OtlpError(`${sWhere}: expected an object`);
+      if (!isObject(ss)) throw new OtlpError(sWhere, `expected an object`);
       const scope = isObject(ss.scope) && typeof ss.scope.name === 'string' ? ss.scope.name : '';
       jsonArray(ss.spans, `${sWhere}.spans`).forEach((s, k) => {
         const at = `${sWhere}.spans[${k}]`;
-        if (!isObject(s)) throw new OtlpError(`${at}: expected an object`);
+        if (!isObject(s)) throw new OtlpError(at, `expected an object`);
         const attributes: Record<string, AttributeValue> = {};
         jsonAttributesInto(s.attributes, attributes, `${at}.attributes`);
         const status = isObject(s.status) ? s.status : {};
@@ -432,7 +440,7 @@ export function decodeTraceJson(body: unknown): OtlpSpan[] {
           attributes,
           events: jsonArray(s.events, `${at}.events`).map((e, m) => {
             const eWhere = `${at}.events[${m}]`;
-            if (!isObject(e)) throw new OtlpError(`${eWhere}: expected an object`);
+            if (!isObject(e)) throw new OtlpError(eWhere, `expected an object`);
             const eventAttributes: Record<string, AttributeValue> = {};
             jsonAttributesInto(e.attributes, eventAttributes, `${eWhere}.attributes`);
             return { name: jsonString(e.name, `${eWhere}.name`), timeUnixNano: jsonNanos(e.timeUnixNano ?? e.time_unix_nano, `${eWhere}.timeUnixNano`), attributes: eventAttributes };

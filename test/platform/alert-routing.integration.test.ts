@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { Testing } from 'cdk8s';
 import { ClusterAddonsChart, PLATFORM_METRICS, PlatformChart } from '@ai-eval-platform/constructs/k8s';
 import { environment } from '../support/environments';
 import { freePort, until } from '../support/platform';
+import { startPrometheus, type RunningPrometheus } from '../support/prometheus';
 
 /**
  * Each alert, fired by a real Prometheus from synthetic series, carries the labels the rules really give it;
@@ -25,10 +26,10 @@ const addons: Obj[] = Testing.synth(new ClusterAddonsChart(Testing.app(), 'clust
 const stack = addons.find((o) => o.kind === 'Application' && o.spec?.source?.chart === 'kube-prometheus-stack')!.spec.source.helm.valuesObject;
 const work = mkdtempSync(join(tmpdir(), 'alert-routing-'));
 let exporter: Server | undefined;
-let prometheus: ChildProcess | undefined;
+let prometheus: RunningPrometheus | undefined;
 
 afterAll(async () => {
-  prometheus?.kill('SIGKILL');
+  prometheus?.stop();
   await new Promise((done) => (exporter ? exporter.close(done) : done(undefined)));
   rmSync(work, { recursive: true, force: true });
 });
@@ -71,7 +72,6 @@ test('every alert fires in Prometheus from synthetic series and reaches the Slac
   const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
   // `for` is set to 0 here so each alert fires within seconds; the durations are promtool's unit tests' business.
   const groups = rule.spec.groups.map((g: Obj) => ({ ...g, interval: '1s', rules: g.rules.map((r: Obj) => ({ ...r, for: '0s' })) }));
-  writeFileSync(join(work, 'rules.yml'), stringify({ groups }));
 
   // Synthetic series that break every threshold: counters that grow fast on each scrape.
   let scrape = 0;
@@ -97,27 +97,21 @@ test('every alert fires in Prometheus from synthetic series and reaches the Slac
   const exporterPort = await freePort();
   await new Promise<void>((done) => exporter!.listen(exporterPort, '127.0.0.1', done));
   const closedPort = await freePort();
-  const port = await freePort();
   // The labels a ServiceMonitor's target carries (namespace, service); the orchestrator's target does not answer.
-  writeFileSync(
-    join(work, 'prometheus.yml'),
-    stringify({
-      global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      rule_files: [join(work, 'rules.yml')],
-      scrape_configs: [
-        { job_name: 'worker-metrics', static_configs: [{ targets: [`127.0.0.1:${exporterPort}`], labels: { namespace: ns, service: 'worker-metrics' } }] },
-        { job_name: 'orchestrator', static_configs: [{ targets: [`127.0.0.1:${closedPort}`], labels: { namespace: ns, service: 'orchestrator' } }] },
-      ],
-    }),
+  prometheus = await startPrometheus(
+    work,
+    [
+      { job: 'worker-metrics', target: `127.0.0.1:${exporterPort}`, labels: { namespace: ns, service: 'worker-metrics' } },
+      { job: 'orchestrator', target: `127.0.0.1:${closedPort}`, labels: { namespace: ns, service: 'orchestrator' } },
+    ],
+    groups,
   );
-  prometheus = spawn('prometheus', [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
 
   const expected = rule.spec.groups.flatMap((g: Obj) => g.rules.map((r: Obj) => r.alert)).sort();
   expect(expected).toHaveLength(7);
   const firing = await until(
     async () => {
-      const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/alerts`).catch(() => undefined))?.json().catch(() => undefined)) as Obj | undefined;
-      const alerts: Obj[] = (body?.data?.alerts ?? []).filter((a: Obj) => a.state === 'firing');
+      const alerts: Obj[] = (await prometheus!.alerts()).filter((a: Obj) => a.state === 'firing');
       const names = [...new Set(alerts.map((a) => a.labels.alertname))].sort();
       return JSON.stringify(names) === JSON.stringify(expected) ? alerts : undefined;
     },

@@ -1,16 +1,16 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@clickhouse/client';
-import { stringify } from 'yaml';
 import { Testing } from 'cdk8s';
 import { PlatformChart } from '@ai-eval-platform/constructs/k8s';
 import { environment } from '../support/environments';
 import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
-import { createTestDatabase, deleteRedisPrefix, evalctlSync, freePort, ROOT, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
+import { startPrometheus, type RunningPrometheus } from '../support/prometheus';
+import { createTestDatabase, deleteRedisPrefix, evalctlSync, ROOT, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
  * Online evaluation end to end: a scratch agent instrumented with the GenAI conventions exports its spans with
@@ -27,12 +27,12 @@ let fake: FakeLlmServer;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let clickhouse: Awaited<ReturnType<typeof spawnClickhouse>>;
 let services: ChildService[] = [];
-let prometheus: ChildProcess | undefined;
+let prometheus: RunningPrometheus | undefined;
 const prefix = uniqueName('bqonline');
 const work = mkdtempSync(join(tmpdir(), 'online-eval-'));
 
 afterAll(async () => {
-  prometheus?.kill('SIGKILL');
+  prometheus?.stop();
   await Promise.all(services.map((s) => s.stop('SIGKILL')));
   await Promise.allSettled([database?.drop(), clickhouse?.stop(), deleteRedisPrefix(TEST_REDIS_URL, prefix), fake?.close()]);
   rmSync(work, { recursive: true, force: true });
@@ -195,29 +195,16 @@ test('spans sent with the OpenTelemetry SDK are stored, sampled, scored online, 
   const objects: Obj[] = Testing.synth(new PlatformChart(Testing.app(), 'platform', { env: env8s }));
   const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
   const groups = rule.spec.groups.map((g: Obj) => ({ ...g, interval: '1s', rules: g.rules.filter((r: Obj) => r.alert === 'EvalOnlineQualityDrop').map((r: Obj) => ({ ...r, for: '0s' })) }));
-  writeFileSync(join(work, 'rules.yml'), stringify({ groups }));
-  const port = await freePort();
   const hostOf = (url: string) => new URL(url).host;
-  writeFileSync(
-    join(work, 'prometheus.yml'),
-    stringify({
-      global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      rule_files: [join(work, 'rules.yml')],
-      scrape_configs: [
-        { job_name: 'orchestrator', static_configs: [{ targets: [hostOf(orchestrator.url)], labels: { namespace: NAMESPACE, service: 'orchestrator' } }] },
-        { job_name: 'worker', static_configs: [{ targets: [hostOf(worker.url)], labels: { namespace: NAMESPACE, service: 'worker-metrics' } }] },
-      ],
-    }),
+  prometheus = await startPrometheus(
+    work,
+    [
+      { job: 'orchestrator', target: hostOf(orchestrator.url), labels: { namespace: NAMESPACE, service: 'orchestrator' } },
+      { job: 'worker', target: hostOf(worker.url), labels: { namespace: NAMESPACE, service: 'worker-metrics' } },
+    ],
+    groups,
   );
-  prometheus = spawn('prometheus', [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-  const alerts = async () => {
-    const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/alerts`).catch(() => undefined))?.json().catch(() => undefined)) as Obj | undefined;
-    return (body?.data?.alerts ?? []) as Obj[];
-  };
-  const query = async (expr: string) => {
-    const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined))?.json().catch(() => undefined)) as Obj | undefined;
-    return (body?.data?.result ?? []) as Obj[];
-  };
+  const { alerts, query } = prometheus;
   await until(async () => (await query('eval_online_score_count')).length > 0 && (await query('eval_online_threshold')).length > 0, 'Prometheus to scrape the scores and thresholds', 60_000, 500);
   // Healthy: the mean (0.9) is above the threshold; the rule has evaluated and nothing fires.
   await new Promise((resolve) => setTimeout(resolve, 4_000));

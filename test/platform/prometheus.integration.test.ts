@@ -1,12 +1,12 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { platformDashboards } from '@ai-eval-platform/constructs/k8s';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
-import { createTestDatabase, deleteRedisPrefix, freePort, ROOT, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
+import { startPrometheus, type RunningPrometheus } from '../support/prometheus';
+import { createTestDatabase, deleteRedisPrefix, ROOT, serviceEnv, spawnClickhouse, spawnService, TEST_REDIS_URL, uniqueName, until, type ChildService } from '../support/platform';
 
 /**
  * A real Prometheus (the Debian package) scrapes a running orchestrator and worker while a small evaluation
@@ -18,12 +18,12 @@ let fake: FakeLlmServer;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let clickhouse: Awaited<ReturnType<typeof spawnClickhouse>>;
 let services: ChildService[] = [];
-let prometheus: ChildProcess | undefined;
+let prometheus: RunningPrometheus | undefined;
 const prefix = uniqueName('bqprom');
 const work = mkdtempSync(join(tmpdir(), 'prometheus-'));
 
 afterAll(async () => {
-  prometheus?.kill('SIGKILL');
+  prometheus?.stop();
   await Promise.all(services.map((s) => s.stop('SIGKILL')));
   await Promise.allSettled([database?.drop(), clickhouse?.stop(), deleteRedisPrefix(TEST_REDIS_URL, prefix), fake?.close()]);
   rmSync(work, { recursive: true, force: true });
@@ -41,24 +41,12 @@ test('Prometheus scrapes the services and the dashboards’ queries return their
 
   // Targets carry the labels the Kubernetes service discovery would give them, so the dashboards' queries
   // (scoped to the namespace) run unchanged.
-  const port = await freePort();
   const hostOf = (url: string) => new URL(url).host;
-  writeFileSync(
-    join(work, 'prometheus.yml'),
-    stringify({
-      global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      scrape_configs: [
-        { job_name: 'orchestrator', static_configs: [{ targets: [hostOf(orchestrator.url)], labels: { namespace: NAMESPACE, service: 'orchestrator' } }] },
-        { job_name: 'worker', static_configs: [{ targets: [hostOf(worker.url)], labels: { namespace: NAMESPACE, service: 'worker-metrics' } }] },
-      ],
-    }),
-  );
-  prometheus = spawn('prometheus', [`--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-  const query = async (expr: string) => {
-    const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
-    if (!response?.ok) return [];
-    return ((await response.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
-  };
+  prometheus = await startPrometheus(work, [
+    { job: 'orchestrator', target: hostOf(orchestrator.url), labels: { namespace: NAMESPACE, service: 'orchestrator' } },
+    { job: 'worker', target: hostOf(worker.url), labels: { namespace: NAMESPACE, service: 'worker-metrics' } },
+  ]);
+  const { query } = prometheus;
   await until(async () => (await query('up')).length === 2, 'Prometheus to scrape both services', 60_000);
 
   const evaluate = async () => {

@@ -35,54 +35,61 @@ export function traceRoutes(deps: RouteDeps): Hono<AppEnv> {
   const spanBuckets = new TokenBuckets(limits.spansPerSecond, limits.spanBurst);
   const routes = new Hono<AppEnv>();
 
+  /** Counts spans refused (a request refused before its spans are known counts as one). */
+  const refused = (outcome: 'size' | 'invalid' | 'rate' | 'store_unavailable', spans: number) => metrics.spansReceived.inc({ outcome }, Math.max(spans, 1));
+
+  /** The request's spans: the body decompressed within MAX_TRACE_BODY_BYTES and decoded, or the error answer. */
+  const readSpans = async (c: Context<AppEnv>, type: string): Promise<{ body: Uint8Array; spans: OtlpSpan[] }> => {
+    let body: Uint8Array = new Uint8Array(await c.req.arrayBuffer());
+    const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+    let tooLarge = body.length > limits.maxTraceBodyBytes;
+    if (encoding === 'gzip' && !tooLarge) {
+      try {
+        body = gunzipSync(body, { maxOutputLength: limits.maxTraceBodyBytes });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') fail(400, `the body is not valid gzip: ${(error as Error).message}`, 'content-encoding');
+        tooLarge = true;
+      }
+    } else if (encoding !== 'gzip' && encoding !== 'identity') fail(415, 'Content-Encoding: gzip or none', 'content-encoding');
+    if (tooLarge) {
+      refused('size', 0);
+      fail(413, `the body is larger than ${limits.maxTraceBodyBytes} bytes${encoding === 'gzip' ? ' once decompressed' : ''}`, 'body');
+    }
+    try {
+      if (type === PROTOBUF) return { body, spans: decodeTraceProtobuf(body) };
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      } catch (error) {
+        throw new OtlpError('body', `not valid JSON: ${(error as Error).message}`);
+      }
+      return { body, spans: decodeTraceJson(parsed) };
+    } catch (error) {
+      if (!(error instanceof OtlpError)) throw error;
+      refused('invalid', 0);
+      return fail(400, error.message, error.field);
+    }
+  };
+
   routes.post('/traces', async (c) => {
     const project = c.get('project');
     const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (type !== PROTOBUF && type !== JSON_TYPE) fail(415, `send OTLP as ${PROTOBUF} or ${JSON_TYPE}`, 'content-type');
-    let body: Uint8Array = new Uint8Array(await c.req.arrayBuffer());
-    const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
-    if (encoding === 'gzip') {
-      try {
-        body = gunzipSync(body, { maxOutputLength: limits.maxTraceBodyBytes });
-      } catch (error) {
-        const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /larger than|too large/i.test((error as Error).message);
-        if (tooLarge) rejected('size', 0);
-        if (tooLarge) fail(413, `the body is larger than ${limits.maxTraceBodyBytes} bytes once decompressed`, 'body');
-        fail(400, `the body is not valid gzip: ${(error as Error).message}`, 'content-encoding');
-      }
-    } else if (encoding !== 'identity') fail(415, 'Content-Encoding: gzip or none', 'content-encoding');
-    if (body.length > limits.maxTraceBodyBytes) fail(413, `the body is larger than ${limits.maxTraceBodyBytes} bytes`, 'body');
-    let all: OtlpSpan[];
-    try {
-      if (type === PROTOBUF) all = decodeTraceProtobuf(body);
-      else {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-        } catch (error) {
-          throw new OtlpError(`body: not valid JSON: ${(error as Error).message}`);
-        }
-        all = decodeTraceJson(parsed);
-      }
-    } catch (error) {
-      if (!(error instanceof OtlpError)) throw error;
-      rejected('invalid', 0);
-      return fail(400, error.message, error.message.split(':')[0]);
-    }
+    const { body, spans: all } = await readSpans(c, type);
     if (all.length > MAX_SPANS_PER_REQUEST) {
-      rejected('size', all.length);
+      refused('size', all.length);
       fail(413, `${all.length} spans in one request; at most ${MAX_SPANS_PER_REQUEST}`, 'body');
     }
     const { spans, rejected: invalid, rejectReason } = keepIdentified(all);
-    if (invalid > 0) rejected('invalid', invalid);
+    if (invalid > 0) refused('invalid', invalid);
     if (spans.length > 0) {
       const wait = spanBuckets.takeMany(project.id, spans.length);
       if (wait === Infinity) {
-        rejected('size', spans.length);
+        refused('size', spans.length);
         fail(413, `${spans.length} spans in one request; this project may send at most ${limits.spanBurst} at once (send smaller batches)`, 'body');
       }
       if (wait > 0) {
-        rejected('rate', spans.length);
+        refused('rate', spans.length);
         fail(429, `project ${project.name} is over its span rate (${limits.spansPerSecond}/s)`, 'project', undefined, wait);
       }
       const retention = project.trace_retention_days ?? limits.traceRetentionDays;
@@ -105,20 +112,14 @@ export function traceRoutes(deps: RouteDeps): Hono<AppEnv> {
       try {
         await insertRows(clickhouse, clickhouseDatabase, 'spans', values, token);
       } catch (error) {
-        rejected('store_unavailable', spans.length);
+        refused('store_unavailable', spans.length);
         deps.log?.('span insert failed', { project: project.name, spans: spans.length, error: (error as Error).message });
         fail(503, 'the trace store is unavailable; retry', 'body', undefined, 5);
       }
       metrics.spansReceived.inc({ outcome: 'stored' }, spans.length);
     }
-    if (type === PROTOBUF) {
-      return c.body(Buffer.from(encodeTraceResponseProtobuf(invalid, rejectReason)), 200, { 'content-type': PROTOBUF });
-    }
+    if (type === PROTOBUF) return c.body(Buffer.from(encodeTraceResponseProtobuf(invalid, rejectReason)), 200, { 'content-type': PROTOBUF });
     return c.json(invalid > 0 ? { partialSuccess: { rejectedSpans: String(invalid), errorMessage: rejectReason } } : {}, 200);
-
-    function rejected(outcome: string, count: number) {
-      metrics.spansReceived.inc({ outcome }, Math.max(count, 1));
-    }
   });
 
   routes.get('/traces', async (c) => {

@@ -31,6 +31,12 @@ export function tableEngine(topology: ClickhouseTopology, family: 'MergeTree' | 
 }
 
 /**
+ * On a single server, a window of insert tokens per table, so a retried insert is not stored twice (replicated
+ * tables keep theirs in Keeper).
+ */
+const dedupWindow = (t: ClickhouseTopology): string => (t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000');
+
+/**
  * Versioned ClickHouse migrations; a version that has run is never edited (on a single server each statement
  * is the text it always was). The tables serve the dashboards:
  * `results` is ordered by (project, metric, run, case) for trends per metric and deduplicates a retried
@@ -98,7 +104,7 @@ export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: strin
       ENGINE = ${tableEngine(t, 'MergeTree')}
       PARTITION BY toYYYYMM(created_at)
       ORDER BY (project, provider, model, created_at)
-      TTL toDateTime(created_at) + INTERVAL 90 DAY${t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000'}`,
+      TTL toDateTime(created_at) + INTERVAL 90 DAY${dedupWindow(t)}`,
     ],
   },
   {
@@ -154,7 +160,7 @@ export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: strin
       ENGINE = ${tableEngine(t, 'MergeTree')}
       PARTITION BY toDate(ingested_at)
       ORDER BY (project, ingested_at, trace_id)
-      TTL toDateTime(ingested_at) + toIntervalDay(retention_days)${t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000'}`,
+      TTL toDateTime(ingested_at) + toIntervalDay(retention_days)${dedupWindow(t)}`,
       `CREATE TABLE IF NOT EXISTS ${db}.span_scores${onCluster(t)} (
         project LowCardinality(String),
         evaluator LowCardinality(String),
@@ -179,7 +185,7 @@ export const CLICKHOUSE_MIGRATIONS: ReadonlyArray<{ version: number; name: strin
       ENGINE = ${tableEngine(t, 'MergeTree')}
       PARTITION BY toYYYYMM(scored_at)
       ORDER BY (project, evaluator, metric, scored_at)
-      TTL toDateTime(scored_at) + INTERVAL 400 DAY${t.cluster ? '' : '\n      SETTINGS non_replicated_deduplication_window = 1000'}`,
+      TTL toDateTime(scored_at) + INTERVAL 400 DAY${dedupWindow(t)}`,
     ],
   },
 ];

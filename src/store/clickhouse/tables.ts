@@ -1,4 +1,5 @@
 import type { LlmCallView } from '../../contracts/api';
+import type { SpanScoreView, SpanView } from '../../contracts/online';
 
 /**
  * The rows of the ClickHouse tables as the platform writes them. The DDL is frozen in `migrations.ts`; the
@@ -47,58 +48,25 @@ export interface LlmCallRow extends LlmCallView {
 }
 
 /** One `spans` row: a span as OTLP brought it, its GenAI attributes in columns (messages and tool calls as JSON). */
-export interface SpanRow {
+export type SpanRow = Omit<SpanView, 'input_messages' | 'output_messages' | 'tool_calls' | 'ingested_at'> & {
   project: string;
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string;
-  session_id: string;
-  service: string;
-  name: string;
-  kind: number;
-  operation: string;
-  provider: string;
-  model: string;
-  agent_name: string;
-  /** DateTime64(6) in ClickHouse's basic format. */
-  start_time: string;
-  duration_ms: number;
-  status_code: number;
-  status_message: string;
-  input_tokens: number;
-  output_tokens: number;
   input_messages: string;
   output_messages: string;
-  input_text: string;
-  output_text: string;
   tool_calls: string;
-  attributes: Record<string, string>;
-  resource_attributes: Record<string, string>;
+  /** Days the row is kept (the table's TTL): its project's, else the environment's. */
   retention_days: number;
+  /** DateTime64(3) in ClickHouse's basic format: the partition key. */
   ingested_at: string;
-}
+};
 
 /** One `span_scores` row: an online evaluator's metric on one span (or conversation). */
-export interface SpanScoreRow {
+export type SpanScoreRow = Omit<SpanScoreView, 'passed' | 'errored'> & {
   project: string;
-  evaluator: string;
-  trace_id: string;
-  span_id: string;
-  session_id: string;
   service: string;
-  model: string;
-  metric: string;
-  metric_name: string;
-  score: number | null;
   passed: 0 | 1;
   errored: 0 | 1;
-  threshold: number;
-  reason: string;
-  judge_model: string;
   judge_cost_usd: number | null;
-  run_id: string;
-  scored_at: string;
-}
+};
 
 export interface TableRows {
   results: ResultRow;

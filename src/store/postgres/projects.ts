@@ -66,14 +66,29 @@ export async function createDatasetVersion(
   name: string,
   cases: unknown[],
 ): Promise<{ name: string; version: number; case_count: number; id: string }> {
+  return newDatasetVersion(db, projectId, name, cases);
+}
+
+/**
+ * A dataset's next version (1 when the dataset is new) under the dataset's lock: `cases`, or made from the latest
+ * version's (read only then), so two versions made at once are numbered apart and neither's cases are lost.
+ */
+async function newDatasetVersion(
+  db: Kysely<Database>,
+  projectId: string,
+  name: string,
+  casesOf: unknown[] | ((latest: unknown[]) => unknown[]),
+): Promise<{ name: string; version: number; case_count: number; id: string }> {
   return db.transaction().execute(async (trx) => {
     await trx.insertInto('datasets').values({ project_id: projectId, name }).onConflict((oc) => oc.columns(['project_id', 'name']).doNothing()).execute();
     const dataset = await trx.selectFrom('datasets').select('id').where('project_id', '=', projectId).where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
-    const latest = await trx.selectFrom('dataset_versions').select((eb) => eb.fn.max('version').as('max')).where('dataset_id', '=', dataset.id).executeTakeFirst();
-    const version = Number(latest?.max ?? 0) + 1;
+    const latest = await trx.selectFrom('dataset_versions').select('version').where('dataset_id', '=', dataset.id).orderBy('version', 'desc').limit(1).executeTakeFirst();
+    const previous = async () =>
+      latest ? ((await trx.selectFrom('dataset_versions').select('cases').where('dataset_id', '=', dataset.id).where('version', '=', latest.version).executeTakeFirstOrThrow()).cases as unknown[]) : [];
+    const cases = Array.isArray(casesOf) ? casesOf : casesOf(await previous());
     const row = await trx
       .insertInto('dataset_versions')
-      .values({ dataset_id: dataset.id, version, cases: JSON.stringify(cases), case_count: cases.length })
+      .values({ dataset_id: dataset.id, version: (latest?.version ?? 0) + 1, cases: JSON.stringify(cases), case_count: cases.length })
       .returning(['id', 'version', 'case_count'])
       .executeTakeFirstOrThrow();
     return { name, ...row };
@@ -102,18 +117,8 @@ export async function getDatasetVersion(db: Kysely<Database>, projectId: string,
     .executeTakeFirst();
 }
 
-/**
- * Adds one case to a dataset as a new version (the latest version's cases and this one; version 1 when the
- * dataset is new), under the dataset's lock, so two cases added at once make two versions, neither lost.
- */
+/** Adds one case to a dataset as a new version: the latest version's cases and this one. */
 export async function appendDatasetCase(db: Kysely<Database>, projectId: string, name: string, testCase: unknown): Promise<{ name: string; version: number; case_count: number }> {
-  return db.transaction().execute(async (trx) => {
-    await trx.insertInto('datasets').values({ project_id: projectId, name }).onConflict((oc) => oc.columns(['project_id', 'name']).doNothing()).execute();
-    const dataset = await trx.selectFrom('datasets').select('id').where('project_id', '=', projectId).where('name', '=', name).forUpdate().executeTakeFirstOrThrow();
-    const latest = await trx.selectFrom('dataset_versions').select(['version', 'cases']).where('dataset_id', '=', dataset.id).orderBy('version', 'desc').limit(1).executeTakeFirst();
-    const cases = [...((latest?.cases as unknown[] | undefined) ?? []), testCase];
-    const version = (latest?.version ?? 0) + 1;
-    await trx.insertInto('dataset_versions').values({ dataset_id: dataset.id, version, cases: JSON.stringify(cases), case_count: cases.length }).execute();
-    return { name, version, case_count: cases.length };
-  });
+  const { id: _id, ...made } = await newDatasetVersion(db, projectId, name, (latest) => [...latest, testCase]);
+  return made;
 }
