@@ -78,6 +78,10 @@ export async function startChdbHttpServer(options: {
         if (name.startsWith('param_')) params[name.slice('param_'.length)] = value;
         else if (FORWARDED_SETTINGS.test(name)) settings.push([name, value]);
       }
+      // ClickHouse reads a scalar parameter in its escaped format (the client writes a quote as \', a tab as \t);
+      // chdb binds the text as it is, so it is unescaped here. Arrays, tuples and maps are literals chdb parses.
+      const scalars = new Set([...sql.matchAll(/\{(\w+):\s*([A-Za-z]+)/g)].filter(([, , type]) => !/^(Array|Tuple|Map)$/.test(type)).map(([, name]) => name));
+      for (const name of scalars) if (params[name] !== undefined) params[name] = unescapeParameter(params[name]);
       const isInsert = /^\s*INSERT\b/i.test(sql);
       if (isInsert && failingInserts > 0) {
         failingInserts--;
@@ -128,4 +132,10 @@ export async function startChdbHttpServer(options: {
         });
       }),
   };
+}
+
+/** A value in ClickHouse's escaped text format, unescaped: `\'` → `'`, `\\` → `\`, `\t`, `\n`, `\r`, `\0`. */
+function unescapeParameter(value: string): string {
+  const map: Record<string, string> = { t: '\t', n: '\n', r: '\r', '0': '\0', b: '\b', f: '\f' };
+  return value.replace(/\\(.)/gs, (_, c: string) => map[c] ?? c);
 }

@@ -220,14 +220,17 @@ export async function windowSessions(
   const ids = ((await sessions.json()) as Array<{ session_id: string }>).map((r) => r.session_id);
   if (ids.length === 0) return [];
   const spans = await client.query({
-    query: `SELECT ${SPAN_COLUMNS} FROM ${db}.spans
-            WHERE project = {project:String} AND session_id IN {ids:Array(String)}${match.sql}
-            ORDER BY session_id, start_time LIMIT 1 BY span_id LIMIT {turns:UInt32} BY session_id`,
+    // The latest turns of each session (one row per span), in the order they started.
+    query: `SELECT * FROM (
+              SELECT ${SPAN_COLUMNS} FROM ${db}.spans
+              WHERE project = {project:String} AND session_id IN {ids:Array(String)}${match.sql}
+              ORDER BY session_id, start_time DESC LIMIT 1 BY span_id)
+            ORDER BY session_id, start_time DESC, span_id DESC LIMIT {turns:UInt32} BY session_id`,
     query_params: { ...params, ids },
     format: 'JSONEachRow',
   });
   const bySession = new Map<string, SpanView[]>(ids.map((id) => [id, []]));
-  for (const row of ((await spans.json()) as RawSpan[]).map(spanView)) bySession.get(row.session_id)?.push(row);
+  for (const row of ((await spans.json()) as RawSpan[]).map(spanView).reverse()) bySession.get(row.session_id)?.push(row);
   return [...bySession].map(([session_id, list]) => ({ session_id, spans: list }));
 }
 
