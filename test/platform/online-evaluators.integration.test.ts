@@ -175,3 +175,22 @@ test('a spent daily budget leaves the window unscored; a conversation is scored 
   }
   expect(await metrics.registry.getSingleMetricAsString('eval_online_cases_total')).toMatch(/eval_online_cases_total\{outcome="budget",service="orchestrator"\} 1/);
 });
+
+test('an evaluator paused and enabled again starts from now, not from the spans of the pause; replaced while on, it keeps its place', async () => {
+  const put = (enabled: boolean) => call('alpha', 'PUT', '/v1/online-evaluators/paused', { ...evaluator, match: { service: 'paused-agent' }, enabled });
+  const first = await put(true);
+  await put(false);
+  await send('alpha', [span('paused-agent', 'during the pause', 'it ships')]);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const resumed = await put(true);
+  expect(Date.parse(resumed.body.watermark)).toBeGreaterThan(Date.parse(first.body.watermark));
+  const replaced = await put(true);
+  expect(replaced.body.watermark).toBe(resumed.body.watermark);
+  const queue = new MemoryCaseQueue(1);
+  const scheduler = startOnlineScheduler({ db, clickhouse, clickhouseDatabase: chDatabase, queue, metrics }, { intervalMs: 3_600_000, lagMs: 0, maxCasesPerWindow: 100 });
+  try {
+    expect((await scheduler.runOnce()).find((o) => o.evaluator === 'paused')).toMatchObject({ cases: 0 });
+  } finally {
+    await scheduler.stop();
+  }
+});

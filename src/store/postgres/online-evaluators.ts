@@ -4,12 +4,22 @@ import type { Database, OnlineEvaluatorTable } from './schema';
 
 export type OnlineEvaluatorRow = Selectable<OnlineEvaluatorTable>;
 
-/** Creates or replaces a project's evaluator; `created` when it is new. A replaced one keeps its watermark. */
+/**
+ * Creates or replaces a project's evaluator; `created` when it is new. A replaced one keeps its watermark, unless
+ * it was disabled and is enabled again: then it starts from now.
+ */
 export async function putOnlineEvaluator(db: Kysely<Database>, projectId: string, name: string, config: OnlineEvaluatorConfig): Promise<{ row: OnlineEvaluatorRow; created: boolean }> {
   const row = await db
     .insertInto('online_evaluators')
     .values({ project_id: projectId, name, config: JSON.stringify(config) })
-    .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ config: JSON.stringify(config), updated_at: sql`now()` }))
+    .onConflict((oc) =>
+      oc.columns(['project_id', 'name']).doUpdateSet({
+        config: JSON.stringify(config),
+        updated_at: sql`now()`,
+        // Turned back on after a pause: it starts from now, not from the spans of the whole pause.
+        watermark: sql`CASE WHEN (online_evaluators.config->>'enabled')::boolean IS FALSE AND (excluded.config->>'enabled')::boolean THEN date_trunc('milliseconds', now()) ELSE online_evaluators.watermark END`,
+      }),
+    )
     .returningAll()
     .returning(sql<boolean>`(xmax = 0)`.as('created'))
     .executeTakeFirstOrThrow();
