@@ -51,6 +51,10 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .badge.fail { color: var(--fail); background: var(--fail-bg); border-color: var(--fail-line); }
 .badge.warn { color: var(--warn); background: var(--warn-bg); border-color: var(--warn-line); }
 .badge.info { color: var(--muted); background: var(--soft); border-color: var(--line); }
+ol.spans { list-style: none; padding-left: 0; }
+ol.spans li { margin: .25rem 0; }
+ol.spans li.depth-1 { margin-left: 1.5rem; } ol.spans li.depth-2 { margin-left: 3rem; } ol.spans li.depth-3 { margin-left: 4.5rem; } ol.spans li.depth-4 { margin-left: 6rem; }
+ol.spans .message pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .25rem 0 .5rem; }
 .score.pass { color: var(--pass); } .score.fail { color: var(--fail); font-weight: 600; } .score.err { color: var(--warn); font-weight: 600; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; margin: .5rem 0; }
 form.filters label, form.stack label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }

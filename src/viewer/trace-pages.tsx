@@ -140,7 +140,8 @@ export function TracePage(props: { viewer: Viewer; traceId: string; spans: SpanV
       <h2>Spans</h2>
       <ol class="spans">
         {spans.map((s) => (
-          <li style={`margin-left: ${(depth.get(s.span_id) ?? 0) * 1.5}rem`}>
+          // Indented by depth through the stylesheet (the viewer's policy allows no inline style), at most 4 levels.
+          <li class={`depth-${Math.min(depth.get(s.span_id) ?? 0, 4)}`}>
             <details open={s.input_messages.length > 0 || s.output_messages.length > 0}>
               <summary>
                 <strong>{s.name}</strong> {s.operation ? <span class="badge">{s.operation}</span> : null} {s.model} · {duration(s.duration_ms)}

@@ -7,6 +7,7 @@ import { createClient } from '@clickhouse/client';
 import { Testing } from 'cdk8s';
 import { PlatformChart } from '@ai-eval-platform/constructs/k8s';
 import { environment } from '../support/environments';
+import { accessibilityViolations, cspViolations, launchChromium } from '../support/browser';
 import { echoTruths, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server';
 import { TEST_OPENAI_KEY } from '../support/engine';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus';
@@ -190,6 +191,35 @@ test('spans sent with the OpenTelemetry SDK are stored, sampled, scored online, 
       metadata: { source: 'production', trace_id: scored[0].trace_id, span_id: question[1], service: 'shop-agent', model: 'gpt-4o-mini', added_by: 'Dana' },
     },
   ]);
+
+  // The same in a real browser: signed in through the form, the pages load under the viewer's policy with no
+  // serious accessibility problem at desk and phone width, and the form adds the trace to the dataset.
+  const browser = await launchChromium();
+  try {
+    for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+      const context = await browser.newContext({ viewport });
+      const tab = await context.newPage();
+      const csp = cspViolations(tab);
+      await tab.goto(`${orchestrator.url}/ui/login?next=${encodeURIComponent('/ui/traces?evaluator=answers')}`);
+      await tab.getByLabel('Project API key').fill(key);
+      await tab.getByLabel(/Your name/).fill('Dana');
+      await tab.getByRole('button', { name: /sign in/i }).click();
+      await tab.getByRole('heading', { name: 'Production traces' }).waitFor();
+      await tab.locator(`a[href="/ui/traces/${scored[0].trace_id}"]`).click();
+      await tab.getByRole('heading', { name: 'Online scores' }).waitFor();
+      expect(await accessibilityViolations(browser, context, `${orchestrator.url}/ui/traces?evaluator=answers`, viewport)).toEqual([]);
+      expect(await accessibilityViolations(browser, context, `${orchestrator.url}/ui/traces/${scored[0].trace_id}`, viewport)).toEqual([]);
+      if (viewport.width === 1280) {
+        await tab.getByLabel('Dataset').fill('from-production');
+        await tab.getByRole('button', { name: 'Add to dataset' }).click();
+        await tab.getByText('Added to dataset from-production, version 2 (2 cases)').waitFor();
+      }
+      expect(csp).toEqual([]);
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
 
   // A real Prometheus with the platform's synthesized rules (`for` set to 0: its duration is promtool's business).
   const objects: Obj[] = Testing.synth(new PlatformChart(Testing.app(), 'platform', { env: env8s }));
