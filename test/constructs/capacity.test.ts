@@ -209,6 +209,12 @@ describe('onlineCapacityProblems: the online evaluators’ load at full scale', 
         message: 'online.expectedScoredPerSecond 25.25 × secondsPerScoredCase 4 keeps 101 worker slots busy, above 50% of worker.maxReplicas 10 × concurrency 20 = 200 slots',
       },
     ]);
+    // Fewer slots per worker, and the worker's default of 20 when the view does not give one.
+    const fewer = view({ expectedSpansPerSecond: 0, expectedScoredPerSecond: 13, secondsPerScoredCase: 4 });
+    expect(onlineCapacityProblems({ ...fewer, worker: { ...fewer.worker, concurrency: 10 } }).map((p) => p.message)).toEqual([
+      'online.expectedScoredPerSecond 13 × secondsPerScoredCase 4 keeps 52 worker slots busy, above 50% of worker.maxReplicas 10 × concurrency 10 = 100 slots',
+    ]);
+    expect(onlineCapacityProblems({ ...fewer, worker: { ...fewer.worker, concurrency: undefined } })).toEqual([]);
     // capacityProblems includes them.
     expect(capacityProblems(view({ expectedSpansPerSecond: 0, expectedScoredPerSecond: 26, secondsPerScoredCase: 4 })).map((p) => p.path.join('.'))).toEqual(['online.expectedScoredPerSecond']);
   });

@@ -379,3 +379,46 @@ test('the report marks a pending check, and every status starts in the same colu
   const widest = Math.max(...Object.values(run([], {}, false)).map((c) => c.title.length));
   expect([...columns][0]).toBe(2 + 8 + 1 + widest + 1);
 });
+
+describe('online: OTLP behind the Ingress TLS, its limits set, the quality alert present', () => {
+  const HOST = 'evals.example.com';
+  const ingress = (spec: Obj, kind = 'Ingress'): Obj => ({ kind, metadata: { name: 'orchestrator', namespace: NS }, spec });
+  const routed = ingress({ tls: [{ hosts: [HOST] }], rules: [{ host: HOST, http: { paths: [{ path: '/v1' }] } }] });
+  const limits = [
+    { name: 'TRACE_RETENTION_DAYS', value: '30' },
+    { name: 'PROJECT_SPANS_PER_SECOND', value: '1000' },
+    { name: 'MAX_TRACE_BODY_BYTES', value: '16777216' },
+  ];
+  const orchestrator = (env: Obj[] = limits, kind = 'Deployment'): Obj => ({ kind, metadata: { name: 'orchestrator', namespace: NS }, spec: { template: { spec: { containers: [{ name: 'orchestrator', image: 'o:1', resources, env }] } } } });
+  const rule = (rules: unknown, kind = 'PrometheusRule'): Obj => ({ kind, metadata: { name: 'alerts', namespace: NS }, spec: { groups: [{ name: 'g', rules }] } });
+  const alert = rule([{ alert: 'EvalOnlineQualityDrop', labels: { namespace: NS } }]);
+  const online = (objects: Obj[]) => findings('online', objects);
+  const NO_INGRESS = /^no Ingress routes \/v1 \(POST \/v1\/traces\) on a host its TLS covers/;
+
+  test('an Ingress with /v1 or /v1/traces on a TLS host passes; entries that are not objects are skipped', () => {
+    expect(online([routed, orchestrator(), alert])).toEqual([]);
+    const tracesOnly = ingress({ tls: [null, { hosts: [HOST] }], rules: [null, { host: HOST, http: { paths: [null, { path: '/v1/traces' }] } }] });
+    expect(online([tracesOnly, orchestrator(), alert])).toEqual([]);
+  });
+
+  test('what is not an Ingress, a path other than /v1, or a host outside the TLS block routes nothing', () => {
+    expect(online([ingress(routed.spec, 'ConfigMap'), orchestrator(), alert])).toEqual([expect.stringMatching(NO_INGRESS)]);
+    expect(online([ingress({ tls: [{ hosts: [HOST] }], rules: [{ host: HOST, http: { paths: [{ path: '/ui' }, { path: '' }] } }] }), orchestrator(), alert])).toEqual([expect.stringMatching(NO_INGRESS)]);
+    expect(online([ingress({ tls: [{ hosts: ['other.example.com'] }], rules: [{ host: HOST, http: { paths: [{ path: '/v1' }] } }] }), orchestrator(), alert])).toEqual([expect.stringMatching(NO_INGRESS)]);
+  });
+
+  test('the orchestrator is the Deployment of that name, and each limit a positive whole number', () => {
+    expect(online([routed, orchestrator(limits, 'Service'), alert])).toEqual(['no orchestrator Deployment']);
+    for (const value of ['x30', '30x', '0', '-1', '1.5']) {
+      const env = limits.map((e) => (e.name === 'PROJECT_SPANS_PER_SECOND' ? { ...e, value } : e));
+      expect(online([routed, orchestrator(env), alert])).toEqual([expect.stringContaining(`: PROJECT_SPANS_PER_SECOND is ${JSON.stringify(value)}; set a positive whole number`)]);
+    }
+  });
+
+  test('the alert counts only in a PrometheusRule; before any rule exists, check 4 is pending and this says nothing of it', () => {
+    expect(online([routed, orchestrator(), rule([{ alert: 'EvalQueueLag' }]), rule([{ alert: 'EvalOnlineQualityDrop' }], 'ConfigMap')])).toEqual([
+      'no EvalOnlineQualityDrop rule: a drop in production quality would not be alerted',
+    ]);
+    expect(online([routed, orchestrator(), rule([{ alert: 'EvalOnlineQualityDrop' }], 'ConfigMap')])).toEqual([]);
+  });
+});

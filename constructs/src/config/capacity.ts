@@ -169,14 +169,16 @@ export function onlineCapacityProblems(env: CapacityView): CapacityProblem[] {
         `above ${INGEST_CPU_SHARE * 100}% of orchestrator.replicas ${env.orchestrator.replicas} × resources.cpuLimitMilli ${env.orchestrator.resources.cpuLimitMilli}m = ${ingestAllowed.toFixed(2)} cores`,
     });
   }
-  const slots = env.worker.maxReplicas * (env.worker.concurrency ?? 20);
+  // The worker's default concurrency (WORKER_CONCURRENCY) when the view does not say.
+  const concurrency = env.worker.concurrency ?? 20;
+  const slots = env.worker.maxReplicas * concurrency;
   const busy = online.expectedScoredPerSecond * online.secondsPerScoredCase;
   if (busy > slots * ONLINE_SLOT_SHARE) {
     problems.push({
       path: ['online', 'expectedScoredPerSecond'],
       message:
         `online.expectedScoredPerSecond ${online.expectedScoredPerSecond} × secondsPerScoredCase ${online.secondsPerScoredCase} keeps ${busy} worker slots busy, ` +
-        `above ${ONLINE_SLOT_SHARE * 100}% of worker.maxReplicas ${env.worker.maxReplicas} × concurrency ${env.worker.concurrency ?? 20} = ${slots} slots`,
+        `above ${ONLINE_SLOT_SHARE * 100}% of worker.maxReplicas ${env.worker.maxReplicas} × concurrency ${concurrency} = ${slots} slots`,
     });
   }
   return problems;

@@ -471,8 +471,8 @@ function checkOnlineEvaluation(objects: K8sObject[]): CheckResult {
   }
   const rules = objects.filter((o) => o.kind === 'PrometheusRule');
   const alert = rules
-    .flatMap((o) => listOf<{ rules?: unknown }>(o.spec?.groups).flatMap((g) => listOf<{ alert?: string; labels?: Record<string, string> }>(g?.rules)))
-    .find((r) => r?.alert === 'EvalOnlineQualityDrop');
+    .flatMap((o) => listOf<{ rules?: unknown }>(o.spec?.groups).flatMap((g) => listOf<{ alert?: string }>(g.rules)))
+    .find((r) => r.alert === 'EvalOnlineQualityDrop');
   // Before any PrometheusRule exists, check 4 is pending and says so; its routing of every alert is check 4's too.
   if (rules.length > 0 && !alert) findings.push('no EvalOnlineQualityDrop rule: a drop in production quality would not be alerted');
   return check('online', 'Online evaluation: OTLP behind the Ingress TLS, span limits and retention set, the quality alert routed', findings);
