@@ -128,8 +128,13 @@ describe.each(Object.keys(IMAGES) as Target[])('the %s image', (target) => {
       const modules = join(app, 'node_modules');
       for (const name of Object.keys(pkg.dependencies)) expect({ name, present: existsSync(join(modules, name)) }).toEqual({ name, present: true });
       // Dev tools, the optional chdb engine, the evalctl workspace, and the constructs workspace with what only it depends on (CDK).
+      // A devDependency production needs too (the lockfile does not mark it dev: @opentelemetry/api, which the
+      // Anthropic SDK and prom-client depend on) belongs in the image.
+      const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+      const devOnly = Object.keys(pkg.devDependencies).filter((name) => lock.packages[`node_modules/${name}`]?.dev === true);
+      expect(Object.keys(pkg.devDependencies).filter((name) => !devOnly.includes(name))).toEqual(['@opentelemetry/api']);
       const excluded = [
-        ...Object.keys(pkg.devDependencies),
+        ...devOnly,
         ...Object.keys(pkg.optionalDependencies),
         '@ai-eval-platform/constructs',
         '@ai-eval-platform/evalctl',
